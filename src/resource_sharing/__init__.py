@@ -1,0 +1,1 @@
+"""resource-sharing: peer-to-peer interlibrary loan as a pure, typed core."""

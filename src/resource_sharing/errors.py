@@ -1,0 +1,153 @@
+"""The library's errors: one base, the caller's mistakes apart from the peer's.
+
+- :class:`UsageError` and its children: the calling code (or staff through it) asked for
+  something the library will not do. Nothing was changed.
+- :class:`PeerError` and its children: a peer sent something illegal. Each carries the
+  ISO 18626 ``error_type`` (and ``error_value``) to answer it with in the confirmation.
+  Nothing was changed.
+- :class:`InfrastructureError` and its children: a port failed (storage conflict,
+  delivery failure). The unit of work was not applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from resource_sharing.iso18626 import ErrorType
+
+__all__ = [
+    "ConcurrencyConflict",
+    "DeliveryError",
+    "IllegalTransition",
+    "InfrastructureError",
+    "InvalidInput",
+    "NotFound",
+    "PeerError",
+    "ResourceSharingError",
+    "UsageError",
+    "WrongCounterpart",
+]
+
+
+class ResourceSharingError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class UsageError(ResourceSharingError):
+    """The caller asked for something the library will not do; nothing changed."""
+
+
+class InvalidInput(UsageError, ValueError):
+    """An argument is malformed or out of range (the message says which and why)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        """The argument or field at fault."""
+        self.problem = problem
+        """What is wrong with it."""
+
+
+class NotFound(UsageError, LookupError):
+    """No such request (or other stored thing)."""
+
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__(f"no {what} {key!r}")
+        self.what = what
+        """The kind of thing looked for."""
+        self.key = key
+        """The key that was not found."""
+
+
+class IllegalTransition(UsageError):
+    """The event does not apply to a request in its current state; nothing changed.
+
+    When the event came from a peer, the service answers it with ``error_type``.
+    """
+
+    def __init__(
+        self,
+        side: str,
+        state: str,
+        event: str,
+        allowed: Iterable[str],
+        *,
+        reason: str | None = None,
+    ) -> None:
+        self.side = side
+        """``borrowing`` or ``lending``."""
+        self.state = state
+        """The request's state."""
+        self.event = event
+        """The event (trigger) that was refused."""
+        self.allowed = tuple(sorted(allowed))
+        """The triggers the state does accept."""
+        self.reason = reason
+        """Why a guarded edge refused, when one matched the event but not its guard."""
+        detail = f" ({reason})" if reason else ""
+        super().__init__(
+            f"{side} request in state {state!r} cannot take {event!r}{detail}; "
+            f"allowed: {', '.join(self.allowed) or 'nothing (terminal state)'}"
+        )
+
+    @property
+    def error_type(self) -> ErrorType:
+        """The ISO 18626 error to answer a peer with."""
+        if self.side == "lending":
+            return ErrorType.UNSUPPORTED_ACTION_TYPE
+        return ErrorType.UNSUPPORTED_REASON_FOR_MESSAGE_TYPE
+
+
+class PeerError(ResourceSharingError):
+    """A peer sent something we cannot accept; answer with ``error_type``."""
+
+    def __init__(self, error_type: ErrorType, error_value: str) -> None:
+        super().__init__(f"{error_type.value}: {error_value}")
+        self.error_type = error_type
+        """The ISO 18626 error type for the confirmation."""
+        self.error_value = error_value
+        """A readable errorValue for the confirmation."""
+
+
+class WrongCounterpart(PeerError):
+    """A message about a request came from an agency that is not on its other side."""
+
+    def __init__(self, request_id: str, sender: str, expected: str) -> None:
+        super().__init__(
+            ErrorType.UNRECOGNISED_DATA_VALUE,
+            f"requestingAgencyRequestId {request_id!r} is not a request between {sender} and us",
+        )
+        self.sender = sender
+        """Who sent it."""
+        self.expected = expected
+        """Who may speak about that request."""
+
+
+class InfrastructureError(ResourceSharingError):
+    """A port failed; the unit of work was not applied."""
+
+
+class ConcurrencyConflict(InfrastructureError):
+    """Another writer saved the request first (optimistic concurrency); reload and retry."""
+
+    def __init__(self, request_id: str, expected: int, actual: int | None) -> None:
+        super().__init__(f"request {request_id!r}: expected version {expected}, found {actual}")
+        self.request_id = request_id
+        """The request that was saved concurrently."""
+        self.expected = expected
+        """The version the writer had loaded."""
+        self.actual = actual
+        """The version stored now (``None`` if it does not exist)."""
+
+
+class DeliveryError(InfrastructureError):
+    """A peer message could not be delivered (the outbox keeps it and retries)."""
+
+    def __init__(self, recipient: str, reason: str, *, retryable: bool = True) -> None:
+        super().__init__(f"delivery to {recipient} failed: {reason}")
+        self.recipient = recipient
+        """The agency it was for."""
+        self.reason = reason
+        """What went wrong."""
+        self.retryable = retryable
+        """False when trying again cannot help (e.g. the peer refused it with an ERROR)."""
