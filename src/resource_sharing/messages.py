@@ -220,7 +220,7 @@ class Request:
     """Correlation and identity."""
     citation: Citation
     """bibliographicInfo and publicationInfo."""
-    service: ServiceInfo = ServiceInfo()
+    service: ServiceInfo = attrs.field(factory=ServiceInfo)
     """serviceInfo."""
     suppliers: tuple[SupplierInfo, ...] = ()
     """supplierInfo entries."""

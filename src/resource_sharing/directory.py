@@ -1,0 +1,163 @@
+"""The partner directory: who we lend to and borrow from, and on what terms.
+
+Protocol settings are opaque to the core (an endpoint URL, an ISO 18626 version string):
+adapters read them, the core only carries them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from enum import StrEnum
+from typing import final
+
+import attrs
+
+from resource_sharing.calendar import Calendar
+from resource_sharing.records import AgencyId, Money
+
+__all__ = [
+    "Capacity",
+    "Closure",
+    "Directory",
+    "Partner",
+    "PartnerTerms",
+    "ProtocolSettings",
+    "Service",
+]
+
+
+class Service(StrEnum):
+    """What a partner supplies."""
+
+    LOAN = "loan"
+    """Returnable physical loans."""
+    COPY = "copy"
+    """Physical (non-returnable) copies."""
+    DIGITAL = "digital"
+    """Digital delivery of copies."""
+
+
+@final
+@attrs.frozen
+class Closure:
+    """A temporary closure of a partner for lending and/or borrowing (dates inclusive)."""
+
+    start: date
+    """First closed day."""
+    end: date
+    """Last closed day."""
+    lending: bool = True
+    """Closed for lending (it will not supply)."""
+    borrowing: bool = False
+    """Closed for borrowing (it will not ask)."""
+    note: str | None = None
+    """Why, for staff."""
+
+    def covers(self, day: date) -> bool:
+        """True when the closure includes this day."""
+        return self.start <= day <= self.end
+
+
+@final
+@attrs.frozen
+class PartnerTerms:
+    """The terms a lender lends on (used for due dates, renewals and expiry)."""
+
+    loan_period_days: int = 28
+    """How long the borrower may keep the item."""
+    delivery_days: int = 3
+    """Days in transit to the borrower."""
+    return_days: int = 3
+    """Days in transit back."""
+    cost: Money | None = None
+    """What the lender charges per request, if anything."""
+    renewals_allowed: bool = True
+    """Whether renewals are considered at all."""
+    max_renewals: int = 1
+    """Renewals granted at most."""
+    renewal_period_days: int = 28
+    """How much a renewal adds."""
+    auto_renew: bool = True
+    """Renewals are decided automatically (else by staff)."""
+    max_loan_days: int | None = None
+    """The longest total loan, renewals included (None: no limit)."""
+    answer_days: int = 4
+    """Business days the lender has to answer before the rota moves on."""
+
+
+@final
+@attrs.frozen
+class Capacity:
+    """A partner's declared capacity for new requests."""
+
+    per_day: int | None = None
+    """Most new requests a day (None: no limit)."""
+    per_week: int | None = None
+    """Most new requests a week (None: no limit)."""
+
+
+@final
+@attrs.frozen
+class ProtocolSettings:
+    """How to reach a partner: opaque to the core, read by the transport adapters."""
+
+    iso18626_version: str = "1.2"
+    """The ISO 18626 schema version the partner speaks (``1.2`` or ``2021-2``)."""
+    endpoint: str | None = None
+    """Where its messages go (an HTTP URL for the HTTP transport)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra HTTP headers for this partner."""
+
+
+@final
+@attrs.frozen
+class Partner:
+    """One institution in the directory."""
+
+    agency: AgencyId
+    """Its identifier."""
+    name: str = ""
+    """Its display name."""
+    active: bool = True
+    """Inactive partners are never asked."""
+    closures: tuple[Closure, ...] = ()
+    """Temporary closures."""
+    services: frozenset[Service] = frozenset({Service.LOAN, Service.COPY})
+    """What it supplies."""
+    terms: PartnerTerms = attrs.field(factory=PartnerTerms)
+    """Its lending terms."""
+    capacity: Capacity = attrs.field(factory=Capacity)
+    """Its declared capacity."""
+    calendar: Calendar = attrs.field(factory=Calendar)
+    """Its opening days and time zone."""
+    protocol: ProtocolSettings = attrs.field(factory=ProtocolSettings)
+    """How to reach it."""
+
+    def closed_for_lending(self, day: date) -> bool:
+        """True when a closure stops it lending on this day."""
+        return any(c.lending and c.covers(day) for c in self.closures)
+
+
+@final
+@attrs.frozen
+class Directory:
+    """The partners we know, by agency."""
+
+    partners: Mapping[AgencyId, Partner] = attrs.field(factory=dict)
+    """Every partner, keyed by agency id."""
+
+    @classmethod
+    def of(cls, partners: Iterable[Partner]) -> Directory:
+        """A directory of these partners."""
+        return cls({p.agency: p for p in partners})
+
+    def get(self, agency: AgencyId) -> Partner | None:
+        """The partner with this agency id, if known."""
+        return self.partners.get(agency)
+
+    def __iter__(self) -> Iterator[Partner]:
+        return iter(self.partners.values())
+
+    def __len__(self) -> int:
+        return len(self.partners)
