@@ -19,6 +19,7 @@ from resource_sharing.records import AgencyId, Money
 __all__ = [
     "Capacity",
     "Closure",
+    "Deflection",
     "Directory",
     "Partner",
     "PartnerTerms",
@@ -84,6 +85,27 @@ class PartnerTerms:
     """The longest total loan, renewals included (None: no limit)."""
     answer_days: int = 4
     """Business days the lender has to answer before the rota moves on."""
+    max_renewal_date: date | None = None
+    """No renewal may run past this date (the lender's maximum renew date; None: none)."""
+    truncate_renewals: bool = False
+    """Cap a renewal that would pass a limit at that limit, instead of refusing it."""
+
+
+@final
+@attrs.frozen
+class Deflection:
+    """Requests a lender refuses unseen (OCLC deflection): the rota does not ask it.
+
+    Publication age is counted in whole years from the citation's publication year to the
+    year the rota is built; a citation without a readable year is never deflected for age.
+    """
+
+    publication_types: frozenset[str] = frozenset()
+    """Publication types (formats) it does not lend, compared case-insensitively."""
+    newer_than_years: int | None = None
+    """It does not lend material published fewer than this many years ago."""
+    older_than_years: int | None = None
+    """It does not lend material published more than this many years ago."""
 
 
 @final
@@ -133,6 +155,8 @@ class Partner:
     """Its opening days and time zone."""
     protocol: ProtocolSettings = attrs.field(factory=ProtocolSettings)
     """How to reach it."""
+    deflection: Deflection = attrs.field(factory=Deflection)
+    """The requests it deflects (the rota leaves it out for them)."""
 
     def closed_for_lending(self, day: date) -> bool:
         """True when a closure stops it lending on this day."""
