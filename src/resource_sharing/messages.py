@@ -25,7 +25,7 @@ from resource_sharing.iso18626 import (
     ServiceType,
     Status,
 )
-from resource_sharing.records import AgencyId, Citation, Money
+from resource_sharing.records import AgencyId, Citation, Identifier, Money
 
 __all__ = [
     "Address",
@@ -162,6 +162,8 @@ class SupplierInfo:
     """Holdings summary."""
     availability_note: str | None = None
     """Availability note."""
+    record_id: Identifier | None = None
+    """The supplier's catalogue record for the item (``bibliographicRecordId``)."""
 
 
 @final
@@ -209,6 +211,8 @@ class BillingInfo:
     """BillingMethod open code."""
     billing_name: str | None = None
     """Who is billed."""
+    address: Address | None = None
+    """Where the bill goes."""
 
 
 @final
