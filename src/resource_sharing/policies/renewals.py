@@ -211,7 +211,10 @@ def _within_limits(
 def _proposed(
     loan: _Loan, terms: PartnerTerms, calendar: Calendar, requested: datetime | None
 ) -> date:
-    period = not_negative("renewal_period_days", terms.renewal_period_days)
+    period = terms.renewal_period_days
+    if period < 1:
+        # A renewal that adds nothing is a configuration mistake: say renewals_allowed=False.
+        raise InvalidInput("renewal_period_days", f"must be at least 1 (got {period})")
     standard = calendar.next_open_day(max(loan.due, loan.today) + timedelta(days=period))
     if requested is None:
         return standard
