@@ -1,0 +1,48 @@
+"""Where the shared corpus of real ISO 18626 messages is, and what its MANIFEST says.
+
+The corpus is read from ``$RS_ISO18626_CORPUS`` (never copied into the repository). When
+it is missing, a test fails under CI and is skipped, with the reason, elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+CORPUS_ENV = "RS_ISO18626_CORPUS"
+
+
+def corpus_dir() -> Path | None:
+    """The corpus directory, if the environment names one that holds a MANIFEST."""
+    value = os.environ.get(CORPUS_ENV)
+    if value and Path(value, "MANIFEST.tsv").is_file():
+        return Path(value)
+    return None
+
+
+def require_corpus() -> Path:
+    """The corpus directory; fails the test under CI, skips it elsewhere, when missing."""
+    found = corpus_dir()
+    if found is None:
+        reason = f"{CORPUS_ENV} does not name the ISO 18626 samples directory"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
+
+
+def manifest_rows() -> list[dict[str, str]]:
+    """The MANIFEST rows (empty when the corpus is missing)."""
+    found = corpus_dir()
+    if found is None:
+        return []
+    with (found / "MANIFEST.tsv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def sample(name: str) -> bytes:
+    """The bytes of one sample file."""
+    return (require_corpus() / name).read_bytes()
