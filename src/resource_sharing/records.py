@@ -400,6 +400,8 @@ class LendingRequest:
     """Conditions we set on the loan."""
     shipped_at: datetime | None = None
     """When we shipped it."""
+    local_hold: bool = False
+    """A local patron has a hold on the lent item (renewals are refused)."""
     resume_state: LendingState | None = None
     """Where to go back to when we refuse a cancel."""
     deadlines: tuple[Deadline, ...] = ()

@@ -1,0 +1,1510 @@
+"""The borrowing lifecycle: a request at the patron's home institution.
+
+Theory of operation
+-------------------
+One table (``EDGES``) says, for each state and trigger, where a request goes and what it
+asks the world to do. A patron or staff member creates the request; it is submitted
+(to staff review when a rule says so), given a rota, and sent to the first lender as a
+typed :class:`~resource_sharing.records.Attempt` with its own protocol request id. The
+lender's supplying agency messages move it on: will supply, conditions (staff accept or
+reject), retry offers, shipment. On Unfilled, a declined retry, a cancel accepted after
+rejected conditions, an unsolicited cancel, or no answer before the lender's deadline,
+the request *advances* to the next lender not yet tried; at the end of the rota the
+policy decides: keep it for staff review, close it unfilled (the patron is told), or
+hand it to a fallback partner. Received items get a temporary item, go on the hold shelf
+and the patron is notified; the loan, renewals (through the lender, mediated when so
+configured), recalls, overdues, the patron's return and the shipment back follow, until
+the lender's LoanCompleted completes the request.
+
+Peer messages are classified into triggers by :func:`classify` (status, reason, answer,
+conditions). A message about an attempt the rota has moved past is answered but never
+applied (``Outcome.applied`` is False); a message that repeats the status already known
+is a note, not a transition; one that cannot apply in the current state raises
+:class:`~resource_sharing.errors.IllegalTransition`, which the inbox answers with an
+ISO 18626 error. Nothing here reads a clock: ``context.now`` is the time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, final
+
+import attrs
+
+from resource_sharing.calendar import Calendar
+from resource_sharing.directory import Directory
+from resource_sharing.effects import (
+    CheckIn,
+    CheckOutToPatron,
+    CreateTemporaryItem,
+    DeleteTemporaryItem,
+    Effect,
+    NoticeKind,
+    NotifyPatron,
+    NotifyStaff,
+    PlaceOnHoldShelf,
+    RecallPatronLoan,
+    RenewPatronLoan,
+    SendMessage,
+    TaskList,
+)
+from resource_sharing.errors import IllegalTransition, PeerError, WrongCounterpart
+from resource_sharing.events import (
+    AcceptConditions,
+    AcceptRetry,
+    ApproveRenewal,
+    ApproveRequest,
+    AssignRota,
+    BorrowingEvent,
+    CancelRequest,
+    CheckOutItem,
+    DeclineRetry,
+    DeliverCopy,
+    DenyRenewal,
+    ReceiveItem,
+    RejectConditions,
+    ReportDamaged,
+    ReportLost,
+    RequestRenewal,
+    ReturnByPatron,
+    ShipReturn,
+    SubmitRequest,
+    SupplierMessageReceived,
+    TimerFired,
+)
+from resource_sharing.iso18626 import Action, ErrorType, ReasonForMessage, RequestType, Status
+from resource_sharing.lifecycle import Edge, Lifecycle, NotModelled, Outcome, StateInfo
+from resource_sharing.messages import (
+    BillingInfo,
+    Header,
+    PatronInfo,
+    Request,
+    RequestingAgencyMessage,
+    ServiceInfo,
+    SupplyingAgencyMessage,
+)
+from resource_sharing.records import (
+    AgencyId,
+    Attempt,
+    AttemptOutcome,
+    BorrowingRequest,
+    Deadline,
+    RotaEntry,
+    TimerKind,
+    sorted_deadlines,
+)
+from resource_sharing.states import BorrowingState as S
+
+__all__ = [
+    "BORROWING",
+    "BorrowingContext",
+    "BorrowingPolicy",
+    "BorrowingTrigger",
+    "EndOfRota",
+    "attempt_request_id",
+    "classify",
+    "handle_borrowing",
+    "trigger_of",
+]
+
+
+class BorrowingTrigger(StrEnum):
+    """The edge labels of the borrowing table."""
+
+    SUBMIT = "submit"
+    """Staff or patron submitted the request."""
+    APPROVE = "approve"
+    """Staff approved a request under review."""
+    ASSIGN_ROTA = "assign_rota"
+    """The rota was built (or given by staff)."""
+    CANCEL = "cancel"
+    """Patron or staff cancel."""
+    ACCEPT_CONDITIONS = "accept_conditions"
+    """Staff accept the lender's conditions."""
+    REJECT_CONDITIONS = "reject_conditions"
+    """Staff reject the lender's conditions."""
+    ACCEPT_RETRY = "accept_retry"
+    """Re-send to the lender as a Retry."""
+    DECLINE_RETRY = "decline_retry"
+    """Decline the retry offer; next lender."""
+    RECEIVE_ITEM = "receive_item"
+    """The item arrived at the library."""
+    CHECK_OUT = "check_out"
+    """The patron collected it."""
+    DELIVER_COPY = "deliver_copy"
+    """The copy was delivered to the patron."""
+    REQUEST_RENEWAL = "request_renewal"
+    """The patron (or staff) asked to renew."""
+    APPROVE_RENEWAL = "approve_renewal"
+    """Staff approved a mediated renewal."""
+    DENY_RENEWAL = "deny_renewal"
+    """Staff refused a mediated renewal."""
+    RETURN_BY_PATRON = "return_by_patron"
+    """The patron returned it at a desk."""
+    SHIP_RETURN = "ship_return"
+    """Staff shipped it back."""
+    REPORT_LOST = "report_lost"
+    """The item is lost."""
+    REPORT_DAMAGED = "report_damaged"
+    """The item is damaged."""
+    LENDER_ACKNOWLEDGED = "lender_acknowledged"
+    """RequestReceived."""
+    LENDER_WILL_SUPPLY = "lender_will_supply"
+    """ExpectToSupply or WillSupply."""
+    LENDER_CONDITIONS = "lender_conditions"
+    """WillSupply/ExpectToSupply/Notification with a loan condition."""
+    LENDER_SHIPPED = "lender_shipped"
+    """Loaned."""
+    LENDER_COPY_DELIVERED = "lender_copy_delivered"
+    """CopyCompleted."""
+    LENDER_OVERDUE = "lender_overdue"
+    """Overdue."""
+    LENDER_RECALLED = "lender_recalled"
+    """Recalled."""
+    LENDER_RETRY_POSSIBLE = "lender_retry_possible"
+    """RetryPossible."""
+    LENDER_UNFILLED = "lender_unfilled"
+    """Unfilled."""
+    LENDER_HOLD_RETURN = "lender_hold_return"
+    """HoldReturn (2021): keep the item for now."""
+    LENDER_RELEASE_HOLD_RETURN = "lender_release_hold_return"
+    """ReleaseHoldReturn (2021): send it back now."""
+    LENDER_CHECKED_IN = "lender_checked_in"
+    """LoanCompleted."""
+    LENDER_CLOSED_WITHOUT_RETURN = "lender_closed_without_return"
+    """CompletedWithoutReturn."""
+    LENDER_CANCELLED = "lender_cancelled"
+    """Cancelled, not in answer to our cancel."""
+    CANCEL_ACCEPTED = "cancel_accepted"
+    """CancelResponse, yes."""
+    CANCEL_REJECTED = "cancel_rejected"
+    """CancelResponse, no."""
+    RENEW_ACCEPTED = "renew_accepted"
+    """RenewResponse, yes."""
+    RENEW_REJECTED = "renew_rejected"
+    """RenewResponse, no."""
+    LENDER_NOTE = "lender_note"
+    """A notification, or a status we already knew: recorded, no transition."""
+    LENDER_ANSWER_EXPIRED = "lender_answer_expired"
+    """Timer: the lender did not answer in time."""
+    CONDITIONAL_ANSWER_EXPIRED = "conditional_answer_expired"
+    """Timer: nobody answered the lender's conditions in time."""
+    NOT_RECEIVED_CLAIM = "not_received_claim"
+    """Timer: shipped long ago, still not received."""
+    DUE_REMINDER = "due_reminder"
+    """Timer: remind the patron of the due date."""
+    PATRON_OVERDUE = "patron_overdue"
+    """Timer: the patron's due date passed."""
+    RETURN_UNCONFIRMED = "return_unconfirmed"
+    """Timer: shipped back long ago, the lender has not confirmed."""
+    HOLD_SHELF_EXPIRED = "hold_shelf_expired"
+    """Timer: the patron did not collect the item."""
+
+
+T = BorrowingTrigger
+
+
+class EndOfRota(StrEnum):
+    """What happens when every lender in the rota has been tried."""
+
+    REVIEW = "review"
+    """Keep the request for staff review (they may add lenders or cancel)."""
+    CANCEL = "cancel"
+    """Close it as unfilled and notify the patron."""
+    FALLBACK = "fallback"
+    """Send it to the policy's fallback partner (then close it if that fails too)."""
+
+
+@final
+@attrs.frozen
+class BorrowingPolicy:
+    """The borrowing institution's rules (days are calendar days unless noted)."""
+
+    end_of_rota: EndOfRota = EndOfRota.REVIEW
+    """What to do at the end of the rota."""
+    fallback: AgencyId | None = None
+    """The fallback partner for ``EndOfRota.FALLBACK``."""
+    mediated_renewals: bool = False
+    """Patron renewals go to staff before the lender."""
+    renewal_window_days: int = 14
+    """A patron may ask to renew only this many days before the due date."""
+    renewal_groups: frozenset[str] | None = None
+    """Patron groups allowed to renew (None: every group)."""
+    return_buffer_days: int = 3
+    """The patron's due date is this many days before the lender's."""
+    default_loan_days: int = 21
+    """The patron's loan when the lender gave no due date."""
+    recall_period_days: int = 7
+    """A recalled loan is due this many days after the recall (never later than before)."""
+    hold_shelf_days: int = 7
+    """Open days an item waits on the hold shelf."""
+    due_reminder_days: int = 3
+    """Remind the patron this many days before the due date."""
+    answer_days: int = 4
+    """Business days a lender has to answer, when the directory does not say."""
+    conditional_answer_days: int = 5
+    """Days staff have to answer a lender's conditions before they are rejected."""
+    not_received_claim_days: int = 14
+    """Days after shipment to claim an item that has not arrived."""
+    return_unconfirmed_days: int = 14
+    """Days after shipping back to chase an unconfirmed return."""
+    use_lender_barcode: bool = False
+    """Consortium mode: label the item with the lender's (network-unique) item id."""
+
+
+@final
+@attrs.frozen
+class BorrowingContext:
+    """Everything a borrowing decision needs besides the request and the event."""
+
+    now: datetime
+    """The current time (UTC)."""
+    policy: BorrowingPolicy = attrs.field(factory=BorrowingPolicy)
+    """Our rules."""
+    directory: Directory = attrs.field(factory=Directory)
+    """Partners, for their calendars and answer deadlines."""
+    calendar: Calendar = attrs.field(factory=Calendar)
+    """Our own calendar (hold shelf, patron due dates)."""
+
+
+Changes = tuple[dict[str, Any], tuple[Effect, ...]]
+_NOTHING: Changes = ({}, ())
+
+
+def attempt_request_id(request_id: str, number: int) -> str:
+    """The protocol request id of attempt ``number`` of request ``request_id``.
+
+    It is opaque: nothing ever parses it back; incoming messages are matched against the
+    ids stored on the attempts.
+    """
+    return f"{request_id}-{number}"
+
+
+# -- classification of incoming supplier messages --------------------------------------
+
+_BY_STATUS: dict[Status, BorrowingTrigger] = {
+    Status.REQUEST_RECEIVED: T.LENDER_ACKNOWLEDGED,
+    Status.EXPECT_TO_SUPPLY: T.LENDER_WILL_SUPPLY,
+    Status.WILL_SUPPLY: T.LENDER_WILL_SUPPLY,
+    Status.LOANED: T.LENDER_SHIPPED,
+    Status.OVERDUE: T.LENDER_OVERDUE,
+    Status.RECALLED: T.LENDER_RECALLED,
+    Status.RETRY_POSSIBLE: T.LENDER_RETRY_POSSIBLE,
+    Status.UNFILLED: T.LENDER_UNFILLED,
+    Status.HOLD_RETURN: T.LENDER_HOLD_RETURN,
+    Status.RELEASE_HOLD_RETURN: T.LENDER_RELEASE_HOLD_RETURN,
+    Status.COPY_COMPLETED: T.LENDER_COPY_DELIVERED,
+    Status.LOAN_COMPLETED: T.LENDER_CHECKED_IN,
+    Status.COMPLETED_WITHOUT_RETURN: T.LENDER_CLOSED_WITHOUT_RETURN,
+    Status.CANCELLED: T.LENDER_CANCELLED,
+}
+
+
+def classify(message: SupplyingAgencyMessage, known: Status | None = None) -> BorrowingTrigger:
+    """The trigger a supplying agency message fires, given the status already known.
+
+    Raises :class:`PeerError` (UnrecognisedDataValue) for a Cancel or Renew response
+    without its mandatory answer.
+    """
+    reason = message.reason
+    if reason is ReasonForMessage.CANCEL_RESPONSE:
+        if message.answer is None:
+            raise PeerError(ErrorType.UNRECOGNISED_DATA_VALUE, "answerYesNo: missing")
+        return T.CANCEL_ACCEPTED if message.answer else T.CANCEL_REJECTED
+    if reason is ReasonForMessage.RENEW_RESPONSE:
+        if message.answer is None:
+            raise PeerError(ErrorType.UNRECOGNISED_DATA_VALUE, "answerYesNo: missing")
+        return T.RENEW_ACCEPTED if message.answer else T.RENEW_REJECTED
+    status = message.status
+    if message.loan_condition is not None and status in (
+        None,
+        Status.REQUEST_RECEIVED,
+        Status.EXPECT_TO_SUPPLY,
+        Status.WILL_SUPPLY,
+    ):
+        return T.LENDER_CONDITIONS
+    if status is None or status is known:
+        return T.LENDER_NOTE
+    return _BY_STATUS[status]
+
+
+def trigger_of(request: BorrowingRequest, event: BorrowingEvent) -> BorrowingTrigger:
+    """The trigger an event fires on this request."""
+    if isinstance(event, SupplierMessageReceived):
+        attempt = request.attempt_for(event.message.header.requesting_agency_request_id)
+        return classify(event.message, attempt.last_status if attempt else None)
+    if isinstance(event, TimerFired):
+        return _BY_TIMER[event.kind]
+    return _BY_COMMAND[type(event)]
+
+
+_BY_TIMER: dict[TimerKind, BorrowingTrigger] = {
+    TimerKind.LENDER_ANSWER: T.LENDER_ANSWER_EXPIRED,
+    TimerKind.CONDITIONAL_ANSWER: T.CONDITIONAL_ANSWER_EXPIRED,
+    TimerKind.NOT_RECEIVED_CLAIM: T.NOT_RECEIVED_CLAIM,
+    TimerKind.DUE_REMINDER: T.DUE_REMINDER,
+    TimerKind.PATRON_OVERDUE: T.PATRON_OVERDUE,
+    TimerKind.RETURN_UNCONFIRMED: T.RETURN_UNCONFIRMED,
+    TimerKind.HOLD_SHELF_EXPIRY: T.HOLD_SHELF_EXPIRED,
+}
+
+_BY_COMMAND: dict[type, BorrowingTrigger] = {
+    SubmitRequest: T.SUBMIT,
+    ApproveRequest: T.APPROVE,
+    AssignRota: T.ASSIGN_ROTA,
+    CancelRequest: T.CANCEL,
+    AcceptConditions: T.ACCEPT_CONDITIONS,
+    RejectConditions: T.REJECT_CONDITIONS,
+    AcceptRetry: T.ACCEPT_RETRY,
+    DeclineRetry: T.DECLINE_RETRY,
+    ReceiveItem: T.RECEIVE_ITEM,
+    CheckOutItem: T.CHECK_OUT,
+    DeliverCopy: T.DELIVER_COPY,
+    RequestRenewal: T.REQUEST_RENEWAL,
+    ApproveRenewal: T.APPROVE_RENEWAL,
+    DenyRenewal: T.DENY_RENEWAL,
+    ReturnByPatron: T.RETURN_BY_PATRON,
+    ShipReturn: T.SHIP_RETURN,
+    ReportLost: T.REPORT_LOST,
+    ReportDamaged: T.REPORT_DAMAGED,
+}
+
+
+# -- message builders --------------------------------------------------------------------
+
+
+def _header(request: BorrowingRequest, attempt: Attempt, now: datetime) -> Header:
+    return Header(
+        requesting_agency=request.agency,
+        supplying_agency=attempt.lender,
+        requesting_agency_request_id=attempt.request_id,
+        timestamp=now,
+        supplying_agency_request_id=attempt.supplier_request_id,
+    )
+
+
+def _tell_lender(
+    request: BorrowingRequest, ctx: BorrowingContext, action: Action, note: str | None = None
+) -> SendMessage:
+    attempt = request.attempts[-1]
+    return SendMessage(
+        attempt.lender,
+        RequestingAgencyMessage(_header(request, attempt, ctx.now), action, note),
+    )
+
+
+def _request_message(request: BorrowingRequest, attempt: Attempt, ctx: BorrowingContext) -> Request:
+    previous = None
+    if attempt.request_type is RequestType.RETRY and len(request.attempts) > 1:
+        previous = request.attempts[-2].request_id
+    need_before = None
+    if request.need_before is not None:
+        need_before = ctx.calendar.end_of_day(request.need_before)
+    return Request(
+        header=_header(request, attempt, ctx.now),
+        citation=request.citation,
+        service=ServiceInfo(
+            service_type=request.service_type,
+            request_type=attempt.request_type,
+            previous_request_id=previous,
+            need_before=need_before,
+            note=request.note,
+        ),
+        patron=PatronInfo(patron_id=request.patron.id),
+        billing=BillingInfo(maximum_costs=request.max_cost) if request.max_cost else None,
+    )
+
+
+# -- time ------------------------------------------------------------------------------
+
+
+def _lender_calendar(ctx: BorrowingContext, lender: AgencyId) -> Calendar:
+    partner = ctx.directory.get(lender)
+    return partner.calendar if partner is not None else Calendar()
+
+
+def _answer_deadline(ctx: BorrowingContext, lender: AgencyId) -> Deadline:
+    partner = ctx.directory.get(lender)
+    days = partner.terms.answer_days if partner is not None else ctx.policy.answer_days
+    calendar = _lender_calendar(ctx, lender)
+    day = calendar.add_business_days(calendar.local_date(ctx.now), days)
+    return Deadline(calendar.end_of_day(day), TimerKind.LENDER_ANSWER)
+
+
+def _days(ctx: BorrowingContext, days: int, kind: TimerKind) -> Deadline:
+    return Deadline(ctx.now + timedelta(days=days), kind)
+
+
+def _with(request: BorrowingRequest, *deadlines: Deadline) -> tuple[Deadline, ...]:
+    return sorted_deadlines((*request.deadlines, *deadlines))
+
+
+def _patron_due(ctx: BorrowingContext, lender_due: datetime | None) -> datetime:
+    policy = ctx.policy
+    if lender_due is None:
+        day = ctx.calendar.local_date(ctx.now + timedelta(days=policy.default_loan_days))
+        return ctx.calendar.end_of_day(ctx.calendar.next_open_day(day))
+    day = ctx.calendar.local_date(lender_due) - timedelta(days=policy.return_buffer_days)
+    # Move back, not forward, to an open day: the patron's due date never passes the lender's.
+    for _ in range(31):
+        if ctx.calendar.is_open(day):
+            break
+        day -= timedelta(days=1)
+    return max(ctx.calendar.end_of_day(day), ctx.now)
+
+
+def _loan_timers(ctx: BorrowingContext, patron_due: datetime) -> tuple[Deadline, ...]:
+    reminder = patron_due - timedelta(days=ctx.policy.due_reminder_days)
+    timers = [Deadline(patron_due, TimerKind.PATRON_OVERDUE)]
+    if reminder > ctx.now:
+        timers.append(Deadline(reminder, TimerKind.DUE_REMINDER))
+    return tuple(timers)
+
+
+# -- guards ----------------------------------------------------------------------------
+
+
+def _needs_review(request: BorrowingRequest, event: SubmitRequest, ctx: BorrowingContext) -> bool:
+    return event.review
+
+
+def _rota_given(request: BorrowingRequest, event: AssignRota, ctx: BorrowingContext) -> bool:
+    tried = request.tried()
+    return any(entry.agency not in tried or not request.attempts for entry in event.entries)
+
+
+def _next_entry(request: BorrowingRequest) -> RotaEntry | None:
+    tried = request.tried()
+    for entry in request.rota:
+        if entry.agency not in tried and entry.agency != request.agency:
+            return entry
+    return None
+
+
+def _has_next_lender(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> bool:
+    return _next_entry(request) is not None
+
+
+def _end_of_rota_review(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> bool:
+    return ctx.policy.end_of_rota is EndOfRota.REVIEW
+
+
+def _end_of_rota_fallback(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> bool:
+    fallback = ctx.policy.fallback
+    return (
+        ctx.policy.end_of_rota is EndOfRota.FALLBACK
+        and fallback is not None
+        and fallback not in request.tried()
+    )
+
+
+def _cancelled_by_borrower(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> bool:
+    return not request.advance_on_cancel
+
+
+def _resumes(state: S) -> Callable[[BorrowingRequest, object, BorrowingContext], bool]:
+    def guard(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> bool:
+        return request.resume_state is state
+
+    guard.__name__ = f"was_{state.value}"
+    return guard
+
+
+def _renewal_refused(
+    request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
+) -> bool:
+    return _renewal_refusal(request, event, ctx) is not None
+
+
+def _renewal_mediated(
+    request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
+) -> bool:
+    return ctx.policy.mediated_renewals and not event.by_staff
+
+
+def _renewal_refusal(
+    request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
+) -> str | None:
+    """Why the borrower's own rules refuse a patron's renewal (None: they allow it)."""
+    policy = ctx.policy
+    if event.by_staff:
+        return None
+    groups = policy.renewal_groups
+    if groups is not None and request.patron.group not in groups:
+        return f"patron group {request.patron.group!r} may not renew interlibrary loans"
+    due = request.patron_due
+    if due is not None and ctx.now < due - timedelta(days=policy.renewal_window_days):
+        return f"renewals open {policy.renewal_window_days} days before the due date"
+    return None
+
+
+# -- actions ---------------------------------------------------------------------------
+
+
+def _start_attempt(
+    request: BorrowingRequest,
+    lender: AgencyId,
+    ctx: BorrowingContext,
+    request_type: RequestType = RequestType.NEW,
+    closing: AttemptOutcome | None = None,
+    rota: tuple[RotaEntry, ...] | None = None,
+) -> Changes:
+    attempts = _close_current(request, ctx, closing) if closing else request.attempts
+    attempt = Attempt(
+        number=len(attempts) + 1,
+        lender=lender,
+        request_id=attempt_request_id(request.id, len(attempts) + 1),
+        sent_at=ctx.now,
+        request_type=request_type,
+    )
+    updated = attrs.evolve(request, attempts=(*attempts, attempt))
+    changes: dict[str, Any] = {
+        "attempts": updated.attempts,
+        "conditions": (),
+        "resume_state": None,
+        "advance_on_cancel": False,
+        "deadlines": (_answer_deadline(ctx, lender),),
+    }
+    if rota is not None:
+        changes["rota"] = rota
+    return changes, (SendMessage(lender, _request_message(updated, attempt, ctx)),)
+
+
+def _close_current(
+    request: BorrowingRequest, ctx: BorrowingContext, outcome: AttemptOutcome
+) -> tuple[Attempt, ...]:
+    current = request.current_attempt
+    if current is None:
+        return request.attempts
+    closed = attrs.evolve(current, outcome=outcome, ended_at=ctx.now)
+    return (*request.attempts[:-1], closed)
+
+
+def _submit(request: BorrowingRequest, event: SubmitRequest, ctx: BorrowingContext) -> Changes:
+    return {}, (NotifyPatron(request.patron, NoticeKind.REQUEST_PLACED, request.id),)
+
+
+def _assign_rota(request: BorrowingRequest, event: AssignRota, ctx: BorrowingContext) -> Changes:
+    tried = request.tried()
+    rota = tuple(e for e in event.entries if e.agency not in tried and e.agency != request.agency)
+    return _start_attempt(request, rota[0].agency, ctx, rota=rota)
+
+
+def _record_rota(request: BorrowingRequest, event: AssignRota, ctx: BorrowingContext) -> Changes:
+    return {"rota": event.entries}, ()
+
+
+def _advancing(outcome: AttemptOutcome, *, tell_lender: str | None = None) -> dict[str, Any]:
+    """The four advance actions for one way an attempt can end."""
+
+    def closing_effects(request: BorrowingRequest, ctx: BorrowingContext) -> tuple[Effect, ...]:
+        if tell_lender is None or request.current_attempt is None:
+            return ()
+        return (_tell_lender(request, ctx, Action.CANCEL, tell_lender),)
+
+    def to_next(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+        entry = _next_entry(request)
+        assert entry is not None  # guarded by has_next_lender
+        changes, effects = _start_attempt(request, entry.agency, ctx, closing=outcome)
+        return changes, closing_effects(request, ctx) + effects
+
+    def to_fallback(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+        fallback = ctx.policy.fallback
+        assert fallback is not None  # guarded by end_of_rota_fallback
+        rota = (*request.rota, RotaEntry(fallback, "end-of-rota fallback", fallback=True))
+        changes, effects = _start_attempt(request, fallback, ctx, closing=outcome, rota=rota)
+        return changes, closing_effects(request, ctx) + effects
+
+    def to_review(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+        attempts = _close_current(request, ctx, outcome)
+        return {"attempts": attempts, "conditions": ()}, closing_effects(request, ctx)
+
+    def to_unfilled(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+        attempts = _close_current(request, ctx, outcome)
+        notice = NotifyPatron(request.patron, NoticeKind.UNFILLED, request.id)
+        return {"attempts": attempts, "conditions": ()}, (*closing_effects(request, ctx), notice)
+
+    for fn, name in (
+        (to_next, "next_lender"),
+        (to_fallback, "fallback_lender"),
+        (to_review, "end_of_rota"),
+        (to_unfilled, "close_unfilled"),
+    ):
+        fn.__name__ = f"{name}_after_{outcome.value}"
+    return {"next": to_next, "fallback": to_fallback, "review": to_review, "unfilled": to_unfilled}
+
+
+def _advance_edges(source: S, trigger: T, actions: dict[str, Any]) -> list[Edge]:
+    return [
+        Edge(source, trigger, S.SENT, _has_next_lender, actions["next"]),
+        Edge(source, trigger, S.SENT, _end_of_rota_fallback, actions["fallback"]),
+        Edge(source, trigger, S.END_OF_ROTA, _end_of_rota_review, actions["review"]),
+        Edge(source, trigger, S.UNFILLED, None, actions["unfilled"]),
+    ]
+
+
+def _cancel_unsent(
+    request: BorrowingRequest, event: CancelRequest, ctx: BorrowingContext
+) -> Changes:
+    attempts = _close_current(request, ctx, AttemptOutcome.CANCELLED)
+    notice = NotifyPatron(request.patron, NoticeKind.CANCELLED, request.id, detail=event.reason)
+    return {"attempts": attempts}, (notice,)
+
+
+def _ask_cancel(request: BorrowingRequest, event: CancelRequest, ctx: BorrowingContext) -> Changes:
+    return (
+        {"resume_state": request.state, "advance_on_cancel": False, "deadlines": ()},
+        (_tell_lender(request, ctx, Action.CANCEL, event.reason),),
+    )
+
+
+def _cancelled(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+    attempts = _close_current(request, ctx, AttemptOutcome.CANCELLED)
+    notice = NotifyPatron(request.patron, NoticeKind.CANCELLED, request.id)
+    return {"attempts": attempts, "resume_state": None}, (notice,)
+
+
+def _cancel_refused(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+    note = "The lender refused the cancellation; the request goes on."
+    return (
+        {"resume_state": None, "advance_on_cancel": False},
+        (NotifyStaff(request.id, note),),
+    )
+
+
+def _cancel_refused_shipped(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    changes, effects = _shipped(request, event, ctx)
+    note = "The lender refused the cancellation: the item has been shipped."
+    return {**changes, "resume_state": None, "advance_on_cancel": False}, (
+        *effects,
+        NotifyStaff(request.id, note),
+    )
+
+
+def _reject_conditions(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+    note = getattr(event, "note", None) or "Loan conditions not accepted"
+    return (
+        {"resume_state": S.CONDITIONAL, "advance_on_cancel": True, "deadlines": ()},
+        (_tell_lender(request, ctx, Action.CANCEL, note),),
+    )
+
+
+def _accept_conditions(
+    request: BorrowingRequest, event: AcceptConditions, ctx: BorrowingContext
+) -> Changes:
+    note = f"ACCEPT: loan conditions {', '.join(request.conditions)} accepted"
+    if event.note:
+        note += f". {event.note}"
+    return {}, (_tell_lender(request, ctx, Action.NOTIFICATION, note),)
+
+
+def _update_attempt(
+    request: BorrowingRequest, message: SupplyingAgencyMessage
+) -> tuple[Attempt, ...]:
+    current = request.attempts[-1]
+    updated = attrs.evolve(
+        current,
+        last_status=message.status or current.last_status,
+        supplier_request_id=message.header.supplying_agency_request_id
+        or current.supplier_request_id,
+    )
+    return (*request.attempts[:-1], updated)
+
+
+def _acknowledged(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    return {"attempts": _update_attempt(request, event.message)}, ()
+
+
+def _will_supply(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    return {"attempts": _update_attempt(request, event.message), "deadlines": ()}, ()
+
+
+def _conditions(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    message = event.message
+    condition = message.loan_condition or "unspecified"
+    text = f"The lender {request.attempts[-1].lender} asks for conditions: {condition}"
+    if message.note:
+        text += f" ({message.note})"
+    deadline = _days(ctx, ctx.policy.conditional_answer_days, TimerKind.CONDITIONAL_ANSWER)
+    return (
+        {
+            "attempts": _update_attempt(request, message),
+            "conditions": (*request.conditions, condition),
+            "deadlines": (deadline,),
+        },
+        (NotifyStaff(request.id, text),),
+    )
+
+
+def _retry_offered(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    message = event.message
+    text = f"The lender offers a retry: {message.reason_retry or 'no reason given'}"
+    if message.offered_costs is not None:
+        text += f"; it would cost {message.offered_costs.amount} {message.offered_costs.currency}"
+    return {"attempts": _update_attempt(request, message)}, (NotifyStaff(request.id, text),)
+
+
+def _accept_retry(request: BorrowingRequest, event: AcceptRetry, ctx: BorrowingContext) -> Changes:
+    lender = request.attempts[-1].lender
+    changes, effects = _start_attempt(
+        attrs.evolve(
+            request, max_cost=event.max_cost or request.max_cost, note=event.note or request.note
+        ),
+        lender,
+        ctx,
+        RequestType.RETRY,
+        closing=AttemptOutcome.RETRIED,
+    )
+    if event.max_cost is not None:
+        changes["max_cost"] = event.max_cost
+    return changes, effects
+
+
+def _shipped(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    message = event.message
+    item_id = message.delivery.item_id if message.delivery else None
+    claim = _days(ctx, ctx.policy.not_received_claim_days, TimerKind.NOT_RECEIVED_CLAIM)
+    return (
+        {
+            "attempts": _update_attempt(request, message),
+            "lender_due": message.due_date or request.lender_due,
+            "lender_item_id": item_id or request.lender_item_id,
+            "deadlines": (claim,),
+        },
+        (),
+    )
+
+
+def _late_shipped(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    changes, _ = _shipped(request, event, ctx)
+    changes.pop("deadlines")
+    return changes, ()
+
+
+def _copy_delivered(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    return {"attempts": _update_attempt(request, event.message), "deadlines": ()}, ()
+
+
+def _receive(request: BorrowingRequest, event: ReceiveItem, ctx: BorrowingContext) -> Changes:
+    policy = ctx.policy
+    barcode = event.barcode
+    if policy.use_lender_barcode and request.lender_item_id:
+        barcode = request.lender_item_id
+    lender = request.attempts[-1].lender
+    day = ctx.calendar.add_business_days(ctx.calendar.local_date(ctx.now), policy.hold_shelf_days)
+    expires = ctx.calendar.end_of_day(day)
+    effects: tuple[Effect, ...] = (
+        CreateTemporaryItem(request.id, barcode, request.citation, lender),
+        PlaceOnHoldShelf(request.id, barcode, request.patron, request.pickup_location, expires),
+        NotifyPatron(request.patron, NoticeKind.ITEM_AVAILABLE, request.id),
+        _tell_lender(request, ctx, Action.RECEIVED),
+    )
+    return (
+        {"item_barcode": barcode, "deadlines": (Deadline(expires, TimerKind.HOLD_SHELF_EXPIRY),)},
+        effects,
+    )
+
+
+def _check_out(request: BorrowingRequest, event: CheckOutItem, ctx: BorrowingContext) -> Changes:
+    due = request.patron_due or _patron_due(ctx, request.lender_due)
+    barcode = request.item_barcode or ""
+    return (
+        {"patron_due": due, "deadlines": _loan_timers(ctx, due)},
+        (CheckOutToPatron(request.id, barcode, request.patron, due),),
+    )
+
+
+def _deliver_copy(request: BorrowingRequest, event: DeliverCopy, ctx: BorrowingContext) -> Changes:
+    attempts = _close_current(request, ctx, AttemptOutcome.SUPPLIED)
+    notice = NotifyPatron(request.patron, NoticeKind.COPY_AVAILABLE, request.id)
+    return {"attempts": attempts}, (notice,)
+
+
+def _refuse_renewal(
+    request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
+) -> Changes:
+    reason = _renewal_refusal(request, event, ctx)
+    notice = NotifyPatron(
+        request.patron, NoticeKind.RENEWAL_REFUSED, request.id, request.patron_due, reason
+    )
+    return {}, (notice,)
+
+
+def _hold_renewal(
+    request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
+) -> Changes:
+    return {"requested_due": event.requested_due}, ()
+
+
+def _ask_renewal(
+    request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
+) -> Changes:
+    return (
+        {"requested_due": event.requested_due},
+        (_tell_lender(request, ctx, Action.RENEW),),
+    )
+
+
+def _send_renewal(
+    request: BorrowingRequest, event: ApproveRenewal, ctx: BorrowingContext
+) -> Changes:
+    return {}, (_tell_lender(request, ctx, Action.RENEW),)
+
+
+def _deny_renewal(request: BorrowingRequest, event: DenyRenewal, ctx: BorrowingContext) -> Changes:
+    notice = NotifyPatron(
+        request.patron, NoticeKind.RENEWAL_REFUSED, request.id, request.patron_due, event.reason
+    )
+    return {"requested_due": None}, (notice,)
+
+
+def _renewed(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    message = event.message
+    lender_due = message.due_date or request.lender_due
+    patron_due = _patron_due(ctx, lender_due)
+    if request.patron_due is not None:
+        patron_due = max(patron_due, request.patron_due)
+    barcode = request.item_barcode or ""
+    return (
+        {
+            "attempts": _update_attempt(request, message),
+            "lender_due": lender_due,
+            "patron_due": patron_due,
+            "renewal_count": request.renewal_count + 1,
+            "requested_due": None,
+            "deadlines": _loan_timers(ctx, patron_due),
+        },
+        (
+            RenewPatronLoan(request.id, barcode, patron_due),
+            NotifyPatron(request.patron, NoticeKind.RENEWED, request.id, patron_due),
+        ),
+    )
+
+
+def _not_renewed(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    reason = event.message.note or "the lender did not renew the loan"
+    notice = NotifyPatron(
+        request.patron, NoticeKind.RENEWAL_REFUSED, request.id, request.patron_due, reason
+    )
+    return {"attempts": _update_attempt(request, event.message), "requested_due": None}, (notice,)
+
+
+def _recalled(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    message = event.message
+    recall_due = ctx.calendar.end_of_day(
+        ctx.calendar.next_open_day(
+            ctx.calendar.local_date(ctx.now + timedelta(days=ctx.policy.recall_period_days))
+        )
+    )
+    current = request.patron_due
+    due = min(recall_due, current) if current is not None else recall_due
+    lender_due = message.due_date or request.lender_due
+    if lender_due is not None:
+        due = min(due, lender_due)
+    barcode = request.item_barcode or ""
+    effects: list[Effect] = []
+    if request.state in (S.ON_LOAN, S.RENEW_REQUESTED, S.RENEW_PENDING_REVIEW):
+        effects.append(RecallPatronLoan(request.id, barcode, due))
+    effects.append(NotifyPatron(request.patron, NoticeKind.RECALLED, request.id, due))
+    return (
+        {
+            "attempts": _update_attempt(request, message),
+            "patron_due": due,
+            "lender_due": lender_due,
+            "requested_due": None,
+            "deadlines": (Deadline(due, TimerKind.PATRON_OVERDUE),),
+        },
+        tuple(effects),
+    )
+
+
+def _lender_overdue(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    notice = NotifyPatron(request.patron, NoticeKind.OVERDUE, request.id, request.patron_due)
+    return {"attempts": _update_attempt(request, event.message)}, (notice,)
+
+
+def _patron_overdue(request: BorrowingRequest, event: TimerFired, ctx: BorrowingContext) -> Changes:
+    notice = NotifyPatron(request.patron, NoticeKind.OVERDUE, request.id, request.patron_due)
+    return {}, (notice,)
+
+
+def _remind(request: BorrowingRequest, event: TimerFired, ctx: BorrowingContext) -> Changes:
+    deadlines = tuple(d for d in request.deadlines if d.kind is not TimerKind.DUE_REMINDER)
+    notice = NotifyPatron(request.patron, NoticeKind.DUE_SOON, request.id, request.patron_due)
+    return {"deadlines": deadlines}, (notice,)
+
+
+def _returned_by_patron(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+    effects: tuple[Effect, ...] = ()
+    if request.item_barcode:
+        effects = (CheckIn(request.id, request.item_barcode),)
+    return {"requested_due": None}, effects
+
+
+def _hold_shelf_expired(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+    notice = NotifyPatron(request.patron, NoticeKind.HOLD_SHELF_EXPIRED, request.id)
+    return {}, (notice,)
+
+
+def _ship_return(request: BorrowingRequest, event: ShipReturn, ctx: BorrowingContext) -> Changes:
+    effects: list[Effect] = [_tell_lender(request, ctx, Action.SHIPPED_RETURN, event.note)]
+    if request.item_barcode:
+        effects.append(DeleteTemporaryItem(request.id, request.item_barcode))
+    chase = _days(ctx, ctx.policy.return_unconfirmed_days, TimerKind.RETURN_UNCONFIRMED)
+    return {"deadlines": (chase,)}, tuple(effects)
+
+
+def _checked_in(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    attempts = _close_current(
+        attrs.evolve(request, attempts=_update_attempt(request, event.message)),
+        ctx,
+        AttemptOutcome.SUPPLIED,
+    )
+    effects: tuple[Effect, ...] = ()
+    if request.state is S.RETURNED_BY_PATRON and request.item_barcode:
+        effects = (DeleteTemporaryItem(request.id, request.item_barcode),)
+    return {"attempts": attempts}, effects
+
+
+def _closed_without_return(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    attempts = _close_current(
+        attrs.evolve(request, attempts=_update_attempt(request, event.message)),
+        ctx,
+        AttemptOutcome.LOST,
+    )
+    effects: list[Effect] = [
+        NotifyStaff(request.id, "The lender closed the request without return.")
+    ]
+    if request.item_barcode:
+        effects.append(DeleteTemporaryItem(request.id, request.item_barcode))
+    return {"attempts": attempts}, tuple(effects)
+
+
+def _report_lost(request: BorrowingRequest, event: ReportLost, ctx: BorrowingContext) -> Changes:
+    attempts = _close_current(request, ctx, AttemptOutcome.LOST)
+    note = f"Lost: {event.note}" if event.note else "Lost"
+    effects: list[Effect] = [_tell_lender(request, ctx, Action.NOTIFICATION, note)]
+    if request.item_barcode:
+        effects.append(DeleteTemporaryItem(request.id, request.item_barcode))
+    return {"attempts": attempts}, tuple(effects)
+
+
+def _report_damaged(
+    request: BorrowingRequest, event: ReportDamaged, ctx: BorrowingContext
+) -> Changes:
+    note = f"Damaged: {event.note}" if event.note else "Damaged"
+    return {}, (_tell_lender(request, ctx, Action.NOTIFICATION, note),)
+
+
+def _claim(request: BorrowingRequest, event: TimerFired, ctx: BorrowingContext) -> Changes:
+    text = "Shipped by the lender but not received: claim it with the lender."
+    return {"deadlines": ()}, (
+        NotifyStaff(request.id, text),
+        _tell_lender(request, ctx, Action.STATUS_REQUEST),
+    )
+
+
+def _chase_return(request: BorrowingRequest, event: TimerFired, ctx: BorrowingContext) -> Changes:
+    text = "Returned to the lender but not confirmed: check with the lender."
+    return {"deadlines": ()}, (
+        NotifyStaff(request.id, text),
+        _tell_lender(request, ctx, Action.STATUS_REQUEST),
+    )
+
+
+def _note(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    message = event.message
+    effects: tuple[Effect, ...] = ()
+    if message.note:
+        effects = (NotifyStaff(request.id, f"Note from the lender: {message.note}"),)
+    if request.current_attempt is None:
+        return {}, effects
+    return {"attempts": _update_attempt(request, message)}, effects
+
+
+def _hold_return_note(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    held = event.message.status is Status.HOLD_RETURN
+    text = (
+        "The lender asks us to keep the item for now; do not return it yet."
+        if held
+        else "The lender asks for the item back: return it."
+    )
+    return {"attempts": _update_attempt(request, event.message)}, (NotifyStaff(request.id, text),)
+
+
+# -- the table -------------------------------------------------------------------------
+
+_A = TaskList
+_TIMERS_LOAN = frozenset({TimerKind.PATRON_OVERDUE, TimerKind.DUE_REMINDER})
+
+STATES: dict[S, StateInfo] = {
+    S.CREATED: StateInfo("Created borrowing request"),
+    S.PENDING_REVIEW: StateInfo(
+        "Pending approval",
+        needs_attention=True,
+        task_list=_A.BORROWING_REQUESTS,
+        instruction="Review the request for {patron} and approve or cancel it",
+    ),
+    S.LOCATING: StateInfo("Locate in process"),
+    S.LOCATE_FAILED: StateInfo(
+        "Locate failed",
+        needs_attention=True,
+        task_list=_A.BORROWING_REQUESTS,
+        instruction="No lender found: add lenders to the rota or cancel the request",
+    ),
+    S.SENT: StateInfo(
+        "Request sent to partner",
+        iso_status=Status.REQUEST_RECEIVED,
+        timers=frozenset({TimerKind.LENDER_ANSWER}),
+    ),
+    S.WILL_SUPPLY: StateInfo("Will supply", iso_status=Status.WILL_SUPPLY),
+    S.CONDITIONAL: StateInfo(
+        "Conditional",
+        needs_attention=True,
+        task_list=_A.BORROWING_REQUESTS,
+        instruction="The lender {lender} set conditions ({conditions}): accept or reject them",
+        iso_status=Status.WILL_SUPPLY,
+        timers=frozenset({TimerKind.CONDITIONAL_ANSWER}),
+    ),
+    S.RETRY_OFFERED: StateInfo(
+        "Retry possible",
+        needs_attention=True,
+        task_list=_A.BORROWING_REQUESTS,
+        instruction="The lender {lender} offers a retry: retry with it or move to the next lender",
+        iso_status=Status.RETRY_POSSIBLE,
+    ),
+    S.CANCEL_PENDING: StateInfo("Waiting for cancel response"),
+    S.SHIPPED: StateInfo(
+        "Shipped physically",
+        task_list=_A.RECEIVED_ITEMS,
+        instruction="Expect the item from {lender}: receive it when it arrives",
+        iso_status=Status.LOANED,
+        timers=frozenset({TimerKind.NOT_RECEIVED_CLAIM}),
+    ),
+    S.RECEIVED: StateInfo(
+        "Physically received by library",
+        task_list=_A.HOLD_SHELF,
+        instruction="Place on hold shelf for {patron}; the patron is notified",
+        iso_status=Status.LOANED,
+        timers=frozenset({TimerKind.HOLD_SHELF_EXPIRY}),
+    ),
+    S.COPY_RECEIVED: StateInfo(
+        "Digitally received by library",
+        needs_attention=True,
+        task_list=_A.RECEIVED_ITEMS,
+        instruction="Deliver the copy to {patron}",
+        iso_status=Status.COPY_COMPLETED,
+    ),
+    S.ON_LOAN: StateInfo("Loaned item to patron", iso_status=Status.LOANED, timers=_TIMERS_LOAN),
+    S.RENEW_PENDING_REVIEW: StateInfo(
+        "Mediated patron renewal",
+        needs_attention=True,
+        task_list=_A.BORROWING_REQUESTS,
+        instruction="{patron} asks to renew: approve (it goes to {lender}) or deny",
+        iso_status=Status.LOANED,
+        timers=_TIMERS_LOAN,
+    ),
+    S.RENEW_REQUESTED: StateInfo("Renew requested", iso_status=Status.LOANED, timers=_TIMERS_LOAN),
+    S.RECALLED: StateInfo(
+        "Recalled by partner",
+        iso_status=Status.RECALLED,
+        timers=frozenset({TimerKind.PATRON_OVERDUE}),
+    ),
+    S.OVERDUE: StateInfo("Overdue request", iso_status=Status.OVERDUE),
+    S.RETURNED_BY_PATRON: StateInfo(
+        "Returned by patron",
+        task_list=_A.RETURN_ITEMS,
+        instruction="Return to lender {lender}: ship back",
+    ),
+    S.RETURN_SHIPPED: StateInfo(
+        "Returned item to partner",
+        timers=frozenset({TimerKind.RETURN_UNCONFIRMED}),
+    ),
+    S.DAMAGED: StateInfo(
+        "Damaged communicated",
+        needs_attention=True,
+        task_list=_A.RETURN_ITEMS,
+        instruction="Damage reported to {lender}: ship it back unless the lender closes the loan",
+    ),
+    S.END_OF_ROTA: StateInfo(
+        "Rejected by partner (end of rota)",
+        needs_attention=True,
+        task_list=_A.BORROWING_REQUESTS,
+        instruction="Every lender was tried: add lenders or cancel the request",
+        iso_status=Status.UNFILLED,
+    ),
+    S.COMPLETED: StateInfo("Request completed", terminal=True, iso_status=Status.LOAN_COMPLETED),
+    S.CANCELLED: StateInfo("Canceled", terminal=True, iso_status=Status.CANCELLED),
+    S.UNFILLED: StateInfo("Rejected by partner", terminal=True, iso_status=Status.UNFILLED),
+    S.LOST: StateInfo(
+        "Lost communicated", terminal=True, iso_status=Status.COMPLETED_WITHOUT_RETURN
+    ),
+}
+
+_UNFILLED = _advancing(AttemptOutcome.UNFILLED)
+_LENDER_CANCELLED = _advancing(AttemptOutcome.CANCELLED_BY_LENDER)
+_EXPIRED = _advancing(AttemptOutcome.EXPIRED, tell_lender="No answer in time: request withdrawn")
+_RETRY_DECLINED = _advancing(AttemptOutcome.RETRY_DECLINED)
+_CONDITIONS_REJECTED = _advancing(AttemptOutcome.CONDITIONS_REJECTED)
+_WAS_SENT, _WAS_WILL_SUPPLY, _WAS_CONDITIONAL = (
+    _resumes(S.SENT),
+    _resumes(S.WILL_SUPPLY),
+    _resumes(S.CONDITIONAL),
+)
+_LOANED = (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED, S.RECALLED, S.OVERDUE)
+_BEFORE_SENDING = (S.CREATED, S.PENDING_REVIEW, S.LOCATING, S.LOCATE_FAILED, S.END_OF_ROTA)
+
+EDGES: list[Edge] = [
+    Edge(S.CREATED, T.SUBMIT, S.PENDING_REVIEW, _needs_review, _submit),
+    Edge(S.CREATED, T.SUBMIT, S.LOCATING, None, _submit),
+    Edge(S.PENDING_REVIEW, T.APPROVE, S.LOCATING),
+    Edge(S.LOCATING, T.ASSIGN_ROTA, S.SENT, _rota_given, _assign_rota),
+    Edge(S.LOCATING, T.ASSIGN_ROTA, S.LOCATE_FAILED, None, _record_rota),
+    Edge(S.LOCATE_FAILED, T.ASSIGN_ROTA, S.SENT, _rota_given, _assign_rota),
+    Edge(S.END_OF_ROTA, T.ASSIGN_ROTA, S.SENT, _rota_given, _assign_rota),
+    *(Edge(state, T.CANCEL, S.CANCELLED, None, _cancel_unsent) for state in _BEFORE_SENDING),
+    # with a lender, before it ships
+    Edge(S.SENT, T.LENDER_ACKNOWLEDGED, S.SENT, None, _acknowledged),
+    Edge(S.SENT, T.LENDER_WILL_SUPPLY, S.WILL_SUPPLY, None, _will_supply),
+    Edge(S.WILL_SUPPLY, T.LENDER_ACKNOWLEDGED, S.WILL_SUPPLY, None, _acknowledged),
+    *(
+        Edge(state, T.LENDER_CONDITIONS, S.CONDITIONAL, None, _conditions)
+        for state in (S.SENT, S.WILL_SUPPLY, S.CONDITIONAL)
+    ),
+    Edge(S.CONDITIONAL, T.LENDER_WILL_SUPPLY, S.WILL_SUPPLY, None, _will_supply),
+    Edge(S.CONDITIONAL, T.ACCEPT_CONDITIONS, S.WILL_SUPPLY, None, _accept_conditions),
+    Edge(S.CONDITIONAL, T.REJECT_CONDITIONS, S.CANCEL_PENDING, None, _reject_conditions),
+    Edge(S.CONDITIONAL, T.CONDITIONAL_ANSWER_EXPIRED, S.CANCEL_PENDING, None, _reject_conditions),
+    *(
+        Edge(state, T.LENDER_SHIPPED, S.SHIPPED, None, _shipped)
+        for state in (S.SENT, S.WILL_SUPPLY, S.CONDITIONAL)
+    ),
+    *(
+        Edge(state, T.LENDER_COPY_DELIVERED, S.COPY_RECEIVED, None, _copy_delivered)
+        for state in (S.SENT, S.WILL_SUPPLY, S.CONDITIONAL)
+    ),
+    *(
+        Edge(state, T.LENDER_RETRY_POSSIBLE, S.RETRY_OFFERED, None, _retry_offered)
+        for state in (S.SENT, S.WILL_SUPPLY, S.CONDITIONAL)
+    ),
+    *(
+        edge
+        for state in (S.SENT, S.WILL_SUPPLY, S.CONDITIONAL)
+        for edge in (
+            *_advance_edges(state, T.LENDER_UNFILLED, _UNFILLED),
+            *_advance_edges(state, T.LENDER_CANCELLED, _LENDER_CANCELLED),
+        )
+    ),
+    *_advance_edges(S.SENT, T.LENDER_ANSWER_EXPIRED, _EXPIRED),
+    *(Edge(state, T.RECEIVE_ITEM, S.RECEIVED, None, _receive) for state in (S.SENT, S.WILL_SUPPLY)),
+    *(
+        Edge(state, T.CANCEL, S.CANCEL_PENDING, None, _ask_cancel)
+        for state in (S.SENT, S.WILL_SUPPLY, S.CONDITIONAL)
+    ),
+    # a retry offer
+    Edge(S.RETRY_OFFERED, T.ACCEPT_RETRY, S.SENT, None, _accept_retry),
+    *_advance_edges(S.RETRY_OFFERED, T.DECLINE_RETRY, _RETRY_DECLINED),
+    Edge(S.RETRY_OFFERED, T.CANCEL, S.CANCELLED, None, _cancel_unsent),
+    # waiting for the lender's answer to our cancel
+    *(
+        edge
+        for trigger in (T.CANCEL_ACCEPTED, T.LENDER_CANCELLED, T.LENDER_UNFILLED)
+        for edge in (
+            Edge(S.CANCEL_PENDING, trigger, S.CANCELLED, _cancelled_by_borrower, _cancelled),
+            *_advance_edges(S.CANCEL_PENDING, trigger, _CONDITIONS_REJECTED),
+        )
+    ),
+    Edge(S.CANCEL_PENDING, T.CANCEL_REJECTED, S.SENT, _WAS_SENT, _cancel_refused),
+    Edge(S.CANCEL_PENDING, T.CANCEL_REJECTED, S.WILL_SUPPLY, _WAS_WILL_SUPPLY, _cancel_refused),
+    Edge(S.CANCEL_PENDING, T.CANCEL_REJECTED, S.CONDITIONAL, _WAS_CONDITIONAL, _cancel_refused),
+    Edge(S.CANCEL_PENDING, T.LENDER_SHIPPED, S.SHIPPED, None, _cancel_refused_shipped),
+    Edge(S.CANCEL_PENDING, T.LENDER_ACKNOWLEDGED, S.CANCEL_PENDING, None, _acknowledged),
+    Edge(S.CANCEL_PENDING, T.LENDER_WILL_SUPPLY, S.CANCEL_PENDING, None, _acknowledged),
+    # the item travels
+    Edge(S.SHIPPED, T.RECEIVE_ITEM, S.RECEIVED, None, _receive),
+    Edge(S.SHIPPED, T.CANCEL_REJECTED, S.SHIPPED, None, _acknowledged),
+    Edge(S.SHIPPED, T.NOT_RECEIVED_CLAIM, S.SHIPPED, None, _claim),
+    Edge(S.SHIPPED, T.REPORT_LOST, S.LOST, None, _report_lost),
+    Edge(S.SHIPPED, T.LENDER_RECALLED, S.SHIPPED, None, _acknowledged),
+    Edge(S.SHIPPED, T.LENDER_OVERDUE, S.SHIPPED, None, _acknowledged),
+    Edge(S.COPY_RECEIVED, T.DELIVER_COPY, S.COMPLETED, None, _deliver_copy),
+    Edge(S.RECEIVED, T.CHECK_OUT, S.ON_LOAN, None, _check_out),
+    Edge(S.RECEIVED, T.LENDER_SHIPPED, S.RECEIVED, None, _late_shipped),
+    Edge(S.RECEIVED, T.HOLD_SHELF_EXPIRED, S.RETURNED_BY_PATRON, None, _hold_shelf_expired),
+    Edge(S.RECEIVED, T.CANCEL, S.RETURNED_BY_PATRON, None, _returned_by_patron),
+    Edge(S.RECEIVED, T.LENDER_RECALLED, S.RETURNED_BY_PATRON, None, _acknowledged),
+    Edge(S.RECEIVED, T.REPORT_DAMAGED, S.DAMAGED, None, _report_damaged),
+    Edge(S.RECEIVED, T.REPORT_LOST, S.LOST, None, _report_lost),
+    # the loan
+    Edge(S.ON_LOAN, T.REQUEST_RENEWAL, S.ON_LOAN, _renewal_refused, _refuse_renewal),
+    Edge(S.ON_LOAN, T.REQUEST_RENEWAL, S.RENEW_PENDING_REVIEW, _renewal_mediated, _hold_renewal),
+    Edge(S.ON_LOAN, T.REQUEST_RENEWAL, S.RENEW_REQUESTED, None, _ask_renewal),
+    Edge(S.RENEW_PENDING_REVIEW, T.APPROVE_RENEWAL, S.RENEW_REQUESTED, None, _send_renewal),
+    Edge(S.RENEW_PENDING_REVIEW, T.DENY_RENEWAL, S.ON_LOAN, None, _deny_renewal),
+    Edge(S.RENEW_REQUESTED, T.RENEW_ACCEPTED, S.ON_LOAN, None, _renewed),
+    Edge(S.RENEW_REQUESTED, T.RENEW_REJECTED, S.ON_LOAN, None, _not_renewed),
+    Edge(S.ON_LOAN, T.DUE_REMINDER, S.ON_LOAN, None, _remind),
+    *(
+        Edge(state, T.RENEW_ACCEPTED, state, None, _acknowledged)
+        for state in (S.RECALLED, S.OVERDUE, S.RETURNED_BY_PATRON, S.RETURN_SHIPPED)
+    ),
+    *(
+        Edge(state, T.RENEW_REJECTED, state, None, _acknowledged)
+        for state in (S.RECALLED, S.OVERDUE, S.RETURNED_BY_PATRON, S.RETURN_SHIPPED)
+    ),
+    *(
+        Edge(state, T.LENDER_RECALLED, S.RECALLED, None, _recalled)
+        for state in (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED)
+    ),
+    Edge(S.OVERDUE, T.LENDER_RECALLED, S.OVERDUE, None, _acknowledged),
+    Edge(S.RETURNED_BY_PATRON, T.LENDER_RECALLED, S.RETURNED_BY_PATRON, None, _acknowledged),
+    *(
+        Edge(state, T.LENDER_OVERDUE, S.OVERDUE, None, _lender_overdue)
+        for state in (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED, S.RECALLED)
+    ),
+    Edge(S.RETURNED_BY_PATRON, T.LENDER_OVERDUE, S.RETURNED_BY_PATRON, None, _acknowledged),
+    Edge(S.RETURN_SHIPPED, T.LENDER_OVERDUE, S.RETURN_SHIPPED, None, _acknowledged),
+    *(
+        Edge(state, T.PATRON_OVERDUE, S.OVERDUE, None, _patron_overdue)
+        for state in (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED, S.RECALLED)
+    ),
+    *(
+        Edge(state, trigger, state, None, _hold_return_note)
+        for state in (*_LOANED, S.RECEIVED, S.RETURNED_BY_PATRON)
+        for trigger in (T.LENDER_HOLD_RETURN, T.LENDER_RELEASE_HOLD_RETURN)
+    ),
+    *(
+        Edge(state, T.RETURN_BY_PATRON, S.RETURNED_BY_PATRON, None, _returned_by_patron)
+        for state in _LOANED
+    ),
+    *(
+        Edge(state, T.REPORT_LOST, S.LOST, None, _report_lost)
+        for state in (*_LOANED, S.RETURNED_BY_PATRON)
+    ),
+    *(
+        Edge(state, T.REPORT_DAMAGED, S.DAMAGED, None, _report_damaged)
+        for state in (*_LOANED, S.RETURNED_BY_PATRON)
+    ),
+    *(
+        Edge(state, T.LENDER_CLOSED_WITHOUT_RETURN, S.LOST, None, _closed_without_return)
+        for state in (
+            *_LOANED,
+            S.SHIPPED,
+            S.RECEIVED,
+            S.RETURNED_BY_PATRON,
+            S.RETURN_SHIPPED,
+            S.DAMAGED,
+        )
+    ),
+    # going back
+    Edge(S.RETURNED_BY_PATRON, T.SHIP_RETURN, S.RETURN_SHIPPED, None, _ship_return),
+    Edge(S.DAMAGED, T.SHIP_RETURN, S.RETURN_SHIPPED, None, _ship_return),
+    Edge(S.DAMAGED, T.RETURN_BY_PATRON, S.DAMAGED, None, _returned_by_patron),
+    Edge(S.RETURN_SHIPPED, T.RETURN_UNCONFIRMED, S.RETURN_SHIPPED, None, _chase_return),
+    *(
+        Edge(state, T.LENDER_CHECKED_IN, S.COMPLETED, None, _checked_in)
+        for state in (S.RETURN_SHIPPED, S.RETURNED_BY_PATRON, S.DAMAGED)
+    ),
+    # notes and repeated statuses are recorded in every state, terminal ones included
+    *(Edge(state, T.LENDER_NOTE, state, None, _note) for state in S),
+]
+
+COVERAGE: list[NotModelled] = [
+    # ISO 18626 statuses: each is classified into a trigger (see classify)
+    *(
+        NotModelled(status.value, "iso18626-status", trigger.value, modelled=True)
+        for status, trigger in _BY_STATUS.items()
+    ),
+    NotModelled("CancelResponse", "iso18626-reason", "cancel_accepted / cancel_rejected", True),
+    NotModelled("RenewResponse", "iso18626-reason", "renew_accepted / renew_rejected", True),
+    NotModelled("Notification", "iso18626-reason", "lender_note (or lender_conditions)", True),
+    NotModelled("StatusRequestResponse", "iso18626-reason", "classified by its status", True),
+    NotModelled("StatusChange", "iso18626-reason", "classified by its status", True),
+    NotModelled("RequestResponse", "iso18626-reason", "classified by its status", True),
+    # Alma borrowing statuses (ILL-SYSTEMS §1.2)
+    *(
+        NotModelled(label, "alma", state, modelled=True)
+        for label, state in (
+            ("Created borrowing request", "created"),
+            ("Pending approval", "pending_review"),
+            ("Ready to be sent", "pending_review"),
+            ("Locate in process", "locating"),
+            ("Locate failed", "locate_failed"),
+            ("Request sent to partner", "sent"),
+            ("Request accepted", "sent (lender_acknowledged)"),
+            ("Will supply", "will_supply"),
+            ("Conditional", "conditional"),
+            ("Waiting for cancel response", "cancel_pending"),
+            ("Cancel request not accepted", "cancel_pending -> previous state (cancel_rejected)"),
+            ("Shipped physically", "shipped"),
+            ("Shipped digitally", "copy_received"),
+            ("Digitally received by library", "copy_received"),
+            ("Physically received by library", "received"),
+            ("Loaned item to patron", "on_loan"),
+            ("Mediated patron renewal", "renew_pending_review"),
+            ("Renew requested", "renew_requested"),
+            ("Renewed by partner", "on_loan (renew_accepted)"),
+            ("Renew request not accepted", "on_loan (renew_rejected)"),
+            ("Automatic renew", "lending policy decides; on_loan (renew_accepted)"),
+            ("Manual renew", "lending renew_requested, then on_loan"),
+            ("Recalled by partner", "recalled"),
+            ("Overdue request", "overdue"),
+            ("Returned by patron", "returned_by_patron"),
+            ("Returned item to partner", "return_shipped"),
+            ("Lender check in", "completed (lender_checked_in)"),
+            ("Request completed", "completed"),
+            ("Canceled by patron", "cancelled"),
+            ("Canceled by staff", "cancelled"),
+            ("Canceled by partner", "sent to next lender, or end_of_rota/unfilled"),
+            ("Rejected by partner", "sent to next lender, or end_of_rota/unfilled"),
+            ("Expired", "sent to next lender (lender_answer_expired)"),
+            ("Damaged communicated", "damaged"),
+            ("Report damaged item to partner", "damaged"),
+            ("Lost communicated", "lost"),
+            ("Report lost item to partner", "lost"),
+            ("Declared lost by partner", "lost (lender_closed_without_return)"),
+            ("Claimed", "shipped (not_received_claim)"),
+            ("Delivered", "completed (deliver_copy)"),
+        )
+    ),
+    *(
+        NotModelled(label, "alma", why)
+        for label, why in (
+            ("Exported to third party", "not modelled: hand-off to other systems is an adapter"),
+            ("Externally obtained", "not modelled: cancel the request with a reason"),
+            ("Received – not for loan", "not modelled: a circulation policy of the host system"),
+            ("Bad citation", "not modelled: lender answers RetryPossible NotFoundAsCited"),
+            ("Deleted", "not modelled: deletion is a storage operation, history is kept"),
+            ("Local holding", "not modelled: the rota drops our own institution"),
+            ("Lost and fee paid", "not modelled: fees belong to the host system"),
+            ("Reactivated", "not modelled: a completed request stays completed"),
+            ("Waiting for receive digitally", "not modelled: copy_received covers it"),
+        )
+    ),
+]
+
+
+def _render(request: BorrowingRequest, template: str) -> str:
+    lender = request.attempts[-1].lender if request.attempts else None
+    return template.format(
+        patron=request.patron.name or request.patron.id,
+        lender=str(lender) if lender else "the lender",
+        conditions=", ".join(request.conditions) or "none given",
+        pickup=request.pickup_location or "the pick-up desk",
+        barcode=request.item_barcode or "",
+    )
+
+
+BORROWING: Lifecycle[BorrowingRequest, BorrowingEvent, BorrowingContext] = Lifecycle(
+    "borrowing",
+    states=STATES,
+    initial=S.CREATED,
+    edges=EDGES,
+    triggers=BorrowingTrigger,
+    render=_render,
+    coverage=COVERAGE,
+)
+"""The borrowing lifecycle table, built once at import."""
+
+
+def handle_borrowing(
+    request: BorrowingRequest, event: BorrowingEvent, context: BorrowingContext
+) -> Outcome[BorrowingRequest]:
+    """Apply one event to a borrowing request: the new request and its effects.
+
+    Raises :class:`IllegalTransition` when the event cannot apply in the request's state,
+    :class:`WrongCounterpart` when a supplier message comes from an agency that is not
+    the lender of that attempt, and :class:`PeerError` for a message about an unknown
+    attempt. A message about an attempt the rota has moved past is answered but not
+    applied (``applied=False``). In every error case the request is unchanged.
+    """
+    if isinstance(event, SupplierMessageReceived):
+        header = event.message.header
+        attempt = request.attempt_for(header.requesting_agency_request_id)
+        if attempt is None:
+            raise PeerError(
+                ErrorType.UNRECOGNISED_DATA_VALUE,
+                "requestingAgencyRequestId: unknown request "
+                f"{header.requesting_agency_request_id!r}",
+            )
+        if header.supplying_agency != attempt.lender:
+            raise WrongCounterpart(
+                header.requesting_agency_request_id,
+                str(header.supplying_agency),
+                str(attempt.lender),
+            )
+        if attempt is not request.attempts[-1] or (
+            attempt.outcome is not None and request.state not in (S.COMPLETED, S.LOST)
+        ):
+            return _superseded(request, event, attempt)
+        trigger = classify(event.message, attempt.last_status)
+    elif isinstance(event, TimerFired):
+        trigger = _BY_TIMER[event.kind]
+        if not any(d.kind is event.kind for d in request.deadlines):
+            raise IllegalTransition(
+                "borrowing",
+                request.state.value,
+                trigger.value,
+                BORROWING.allowed(request.state),
+                reason=f"no {event.kind.value} deadline is set",
+            )
+        request = attrs.evolve(
+            request, deadlines=tuple(d for d in request.deadlines if d.kind is not event.kind)
+        )
+    else:
+        trigger = _BY_COMMAND[type(event)]
+    return BORROWING.step(request, trigger, event, context)
+
+
+def _superseded(
+    request: BorrowingRequest, event: SupplierMessageReceived, attempt: Attempt
+) -> Outcome[BorrowingRequest]:
+    status = event.message.status
+    effects: tuple[Effect, ...] = ()
+    if status in (Status.LOANED, Status.COPY_COMPLETED, Status.WILL_SUPPLY):
+        text = (
+            f"{attempt.lender} reported {status.value} on attempt {attempt.number}, "
+            "which the rota has moved past: contact the lender"
+        )
+        effects = (NotifyStaff(request.id, text),)
+    return Outcome(request, effects, "superseded_attempt", applied=False)
+
+
+def _assert_sound() -> None:  # pragma: no cover - guarded by the tests
+    problems = BORROWING.check()
+    if problems:
+        raise IllegalTransition("borrowing", "table", "check", (), reason="; ".join(problems))

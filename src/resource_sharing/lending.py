@@ -1,0 +1,1075 @@
+"""The lending lifecycle: a request at the institution that owns the item.
+
+Theory of operation
+-------------------
+A request arrives as an ISO 18626 request (:func:`new_lending_request`) and lands on the
+lending monitoring list. Locating it in our holdings (automatically or by staff) puts it
+on the pick-from-shelf list of the desk holding the item, prints a pick slip and tells
+the borrower we will supply; staff pick the item, move it to the resource-sharing
+library when it lives elsewhere, and ship it (Loaned with the due date, or CopyCompleted
+for a copy). The borrower's requesting agency messages then drive the loan: Received,
+Renew (decided by the renewal policy automatically, or left to staff), ShippedReturn,
+Cancel (answered automatically before shipping when so configured, otherwise by staff;
+always no once shipped), Lost. A local patron's hold recalls the item automatically when
+configured, otherwise it is a staff task. Checking the returned item in completes the
+request, sends LoanCompleted and tells the operator where the item goes next.
+
+We may also refuse (Unfilled), offer a retry (RetryPossible) or set conditions the
+borrower must accept. A request nobody answers in time expires, and the borrower is told.
+StatusRequest and notifications are answered in every state, terminal ones included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, final
+
+import attrs
+
+from resource_sharing.calendar import Calendar
+from resource_sharing.directory import PartnerTerms
+from resource_sharing.effects import (
+    CheckIn,
+    CheckOutToPartner,
+    Effect,
+    NotifyStaff,
+    PrintPickSlip,
+    RouteItem,
+    SendMessage,
+    TaskList,
+)
+from resource_sharing.errors import IllegalTransition, PeerError, WrongCounterpart
+from resource_sharing.events import (
+    AnswerCancel,
+    AnswerRenewal,
+    ArriveAtRsLibrary,
+    CheckInReturn,
+    LendingEvent,
+    LocalHoldPlaced,
+    LocateFailed,
+    MarkLost,
+    OfferConditions,
+    OfferRetry,
+    PickItem,
+    RecallItem,
+    RejectRequest,
+    RequesterMessageReceived,
+    ShipItem,
+    SupplyItem,
+    TimerFired,
+    WillSupply,
+)
+from resource_sharing.iso18626 import (
+    Action,
+    ErrorType,
+    ReasonForMessage,
+    ReasonUnfilled,
+    RequestType,
+    ServiceType,
+    Status,
+)
+from resource_sharing.lifecycle import Edge, Lifecycle, NotModelled, Outcome, StateInfo
+from resource_sharing.messages import DeliveryInfo, Header, Request, SupplyingAgencyMessage
+from resource_sharing.records import AgencyId, Deadline, LendingRequest, TimerKind
+from resource_sharing.states import LendingState as S
+
+__all__ = [
+    "LENDING",
+    "LendingContext",
+    "LendingPolicy",
+    "LendingTrigger",
+    "handle_lending",
+    "new_lending_request",
+    "trigger_of",
+]
+
+
+class LendingTrigger(StrEnum):
+    """The edge labels of the lending table."""
+
+    SUPPLY_ITEM = "supply_item"
+    """The item was located: fetch it."""
+    LOCATE_FAILED = "locate_failed"
+    """Not in our holdings."""
+    WILL_SUPPLY = "will_supply"
+    """Staff announce we will supply."""
+    REJECT = "reject"
+    """Staff refuse (Unfilled)."""
+    OFFER_RETRY = "offer_retry"
+    """Staff refuse but offer a retry (RetryPossible)."""
+    OFFER_CONDITIONS = "offer_conditions"
+    """Staff set loan conditions."""
+    PICK_ITEM = "pick_item"
+    """The item was picked from the shelf."""
+    ARRIVE_AT_RS_LIBRARY = "arrive_at_rs_library"
+    """The picked item reached the resource-sharing library."""
+    SHIP = "ship"
+    """Staff shipped the item or sent the copy."""
+    ANSWER_RENEWAL = "answer_renewal"
+    """Staff decide a renewal."""
+    ANSWER_CANCEL = "answer_cancel"
+    """Staff answer a cancel request."""
+    LOCAL_HOLD = "local_hold"
+    """A local patron placed a hold on the lent item."""
+    RECALL = "recall"
+    """Staff recall the item."""
+    CHECK_IN = "check_in"
+    """The returned item was checked in."""
+    MARK_LOST = "mark_lost"
+    """Staff declare the item lost."""
+    BORROWER_STATUS_REQUEST = "borrower_status_request"
+    """Action StatusRequest."""
+    BORROWER_RECEIVED = "borrower_received"
+    """Action Received."""
+    BORROWER_CANCEL = "borrower_cancel"
+    """Action Cancel."""
+    BORROWER_RENEW = "borrower_renew"
+    """Action Renew."""
+    BORROWER_SHIPPED_RETURN = "borrower_shipped_return"
+    """Action ShippedReturn (or ShippedForward)."""
+    BORROWER_ACCEPTS_CONDITIONS = "borrower_accepts_conditions"
+    """A Notification accepting our conditions."""
+    BORROWER_HOLD_RETURN = "borrower_hold_return"
+    """Action HoldReturn (2021): the borrower cannot return it for now."""
+    BORROWER_LOST = "borrower_lost"
+    """Action Lost (2021)."""
+    BORROWER_NOTE = "borrower_note"
+    """Action Notification: recorded, no transition."""
+    SUPPLY_EXPIRED = "supply_expired"
+    """Timer: we did not answer in time."""
+    LOAN_OVERDUE = "loan_overdue"
+    """Timer: the loan's due date passed."""
+
+
+T = LendingTrigger
+
+CONDITIONS_ACCEPTED_MARKERS = ("ACCEPT", "#ReShareLoanConditionAgreeResponse#")
+"""Notes that accept a lender's conditions (ours, crosslink/Alma, ReShare)."""
+
+
+@final
+@attrs.frozen
+class LendingPolicy:
+    """The lending institution's rules."""
+
+    terms: PartnerTerms = attrs.field(factory=PartnerTerms)
+    """The terms we lend on, unless ``terms_by_borrower`` names the borrower."""
+    terms_by_borrower: dict[AgencyId, PartnerTerms] = attrs.field(factory=dict)
+    """Terms agreed with particular borrowers."""
+    rs_library: str | None = None
+    """The desk of the resource-sharing library: items held elsewhere travel there first."""
+    auto_cancel: bool = True
+    """Answer a cancel before shipping automatically (else a staff task)."""
+    auto_recall: bool = True
+    """A local hold on a lent item recalls it automatically (else a staff task)."""
+    auto_reject_not_held: bool = False
+    """Answer Unfilled (NotHeld) at once when locate fails (else a staff task)."""
+    recall_period_days: int = 7
+    """A recalled item is due back this many days after the recall."""
+    supply_expiry_days: int = 4
+    """Business days to answer a new request before it expires."""
+    max_renewal_date: datetime | None = None
+    """No renewal past this date (e.g. the end of the academic year)."""
+
+    def terms_for(self, borrower: AgencyId) -> PartnerTerms:
+        """The terms that apply to this borrower."""
+        return self.terms_by_borrower.get(borrower, self.terms)
+
+
+@final
+@attrs.frozen
+class LendingContext:
+    """Everything a lending decision needs besides the request and the event."""
+
+    now: datetime
+    """The current time (UTC)."""
+    policy: LendingPolicy = attrs.field(factory=LendingPolicy)
+    """Our rules."""
+    calendar: Calendar = attrs.field(factory=Calendar)
+    """Our calendar (due dates, expiry)."""
+
+
+Changes = tuple[dict[str, Any], tuple[Effect, ...]]
+
+_BY_ACTION: dict[Action, LendingTrigger] = {
+    Action.STATUS_REQUEST: T.BORROWER_STATUS_REQUEST,
+    Action.RECEIVED: T.BORROWER_RECEIVED,
+    Action.CANCEL: T.BORROWER_CANCEL,
+    Action.RENEW: T.BORROWER_RENEW,
+    Action.SHIPPED_RETURN: T.BORROWER_SHIPPED_RETURN,
+    Action.SHIPPED_FORWARD: T.BORROWER_SHIPPED_RETURN,
+    Action.NOTIFICATION: T.BORROWER_NOTE,
+    Action.HOLD_RETURN: T.BORROWER_HOLD_RETURN,
+    Action.LOST: T.BORROWER_LOST,
+}
+
+_BY_COMMAND: dict[type, LendingTrigger] = {
+    SupplyItem: T.SUPPLY_ITEM,
+    LocateFailed: T.LOCATE_FAILED,
+    WillSupply: T.WILL_SUPPLY,
+    RejectRequest: T.REJECT,
+    OfferRetry: T.OFFER_RETRY,
+    OfferConditions: T.OFFER_CONDITIONS,
+    PickItem: T.PICK_ITEM,
+    ArriveAtRsLibrary: T.ARRIVE_AT_RS_LIBRARY,
+    ShipItem: T.SHIP,
+    AnswerRenewal: T.ANSWER_RENEWAL,
+    AnswerCancel: T.ANSWER_CANCEL,
+    LocalHoldPlaced: T.LOCAL_HOLD,
+    RecallItem: T.RECALL,
+    CheckInReturn: T.CHECK_IN,
+    MarkLost: T.MARK_LOST,
+}
+
+_BY_TIMER: dict[TimerKind, LendingTrigger] = {
+    TimerKind.SUPPLY_EXPIRY: T.SUPPLY_EXPIRED,
+    TimerKind.LENDER_OVERDUE: T.LOAN_OVERDUE,
+}
+
+
+def trigger_of(request: LendingRequest, event: LendingEvent) -> LendingTrigger:
+    """The trigger an event fires on this request."""
+    if isinstance(event, RequesterMessageReceived):
+        message = event.message
+        if (
+            message.action is Action.NOTIFICATION
+            and request.state is S.CONDITIONAL
+            and message.note is not None
+            and message.note.lstrip().startswith(CONDITIONS_ACCEPTED_MARKERS)
+        ):
+            return T.BORROWER_ACCEPTS_CONDITIONS
+        return _BY_ACTION[message.action]
+    if isinstance(event, TimerFired):
+        return _BY_TIMER[event.kind]
+    return _BY_COMMAND[type(event)]
+
+
+def new_lending_request(
+    message: Request,
+    *,
+    id: str,
+    agency: AgencyId,
+    now: datetime,
+    calendar: Calendar | None = None,
+    supply_expiry_days: int = 4,
+) -> LendingRequest:
+    """A new lending request from an incoming ISO 18626 request addressed to ``agency``.
+
+    Raises :class:`PeerError` when the request is addressed to someone else.
+    """
+    header = message.header
+    if header.supplying_agency != agency:
+        raise PeerError(
+            ErrorType.UNRECOGNISED_DATA_VALUE,
+            f"supplyingAgencyId: {header.supplying_agency} is not this institution",
+        )
+    service = message.service
+    calendar = calendar or Calendar()
+    expiry_day = calendar.add_business_days(calendar.local_date(now), supply_expiry_days)
+    return LendingRequest(
+        id=id,
+        agency=agency,
+        requester=header.requesting_agency,
+        requester_request_id=header.requesting_agency_request_id,
+        citation=message.citation,
+        created_at=now,
+        service_type=service.service_type,
+        request_type=service.request_type or RequestType.NEW,
+        previous_request_id=service.previous_request_id,
+        patron_id=message.patron.patron_id if message.patron else None,
+        need_before=service.need_before.date() if service.need_before else None,
+        max_cost=message.billing.maximum_costs if message.billing else None,
+        note=service.note,
+        deadlines=(Deadline(calendar.end_of_day(expiry_day), TimerKind.SUPPLY_EXPIRY),),
+    )
+
+
+# -- messages --------------------------------------------------------------------------
+
+
+def _tell_borrower(
+    request: LendingRequest,
+    ctx: LendingContext,
+    reason: ReasonForMessage,
+    status: Status | None,
+    **fields: Any,
+) -> SendMessage:
+    header = Header(
+        requesting_agency=request.requester,
+        supplying_agency=request.agency,
+        requesting_agency_request_id=request.requester_request_id,
+        timestamp=ctx.now,
+        supplying_agency_request_id=request.id,
+    )
+    message = SupplyingAgencyMessage(header, reason, status, last_change=ctx.now, **fields)
+    return SendMessage(request.requester, message)
+
+
+def _first_answer(request: LendingRequest) -> ReasonForMessage:
+    """RequestResponse for the first answer to a request, StatusChange afterwards."""
+    if request.state in (S.NEW, S.LOCATE_FAILED):
+        return ReasonForMessage.REQUEST_RESPONSE
+    return ReasonForMessage.STATUS_CHANGE
+
+
+def _status(request: LendingRequest) -> Status | None:
+    iso = LENDING.info(request.state).iso_status
+    return Status(iso) if iso is not None else None
+
+
+# -- time ------------------------------------------------------------------------------
+
+
+def _due_date(request: LendingRequest, ctx: LendingContext) -> datetime:
+    terms = ctx.policy.terms_for(request.requester)
+    days = terms.delivery_days + terms.loan_period_days + terms.return_days
+    day = ctx.calendar.next_open_day(ctx.calendar.local_date(ctx.now + timedelta(days=days)))
+    return ctx.calendar.end_of_day(day)
+
+
+def _renewal(
+    request: LendingRequest, ctx: LendingContext, wanted: datetime | None
+) -> tuple[datetime | None, str | None]:
+    """The new due date of an approved renewal, or why it is refused."""
+    terms = ctx.policy.terms_for(request.requester)
+    if request.local_hold:
+        return None, "the item has a local hold"
+    if not terms.renewals_allowed:
+        return None, "renewals are not allowed for this partner"
+    if request.renewal_count >= terms.max_renewals:
+        return None, f"the maximum of {terms.max_renewals} renewals is reached"
+    base = request.lender_due or ctx.now
+    due = wanted or ctx.calendar.end_of_day(
+        ctx.calendar.next_open_day(
+            ctx.calendar.local_date(base + timedelta(days=terms.renewal_period_days))
+        )
+    )
+    limit = ctx.policy.max_renewal_date
+    if limit is not None and due > limit:
+        return None, "the requested date is past the maximum renewal date"
+    shipped = request.shipped_at
+    longest = terms.max_loan_days
+    if longest is not None and shipped is not None and due - shipped > timedelta(days=longest):
+        return None, f"the loan would exceed {longest} days"
+    return due, None
+
+
+# -- guards ----------------------------------------------------------------------------
+
+
+def _auto_reject(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
+    return ctx.policy.auto_reject_not_held
+
+
+def _item_located(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
+    return request.item is not None
+
+
+def _needs_transit(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
+    rs_library = ctx.policy.rs_library
+    item = request.item
+    return rs_library is not None and item is not None and item.desk not in (None, rs_library)
+
+
+def _is_copy(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
+    return request.service_type is ServiceType.COPY
+
+
+def _renewal_is_manual(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
+    return not ctx.policy.terms_for(request.requester).auto_renew and not request.local_hold
+
+
+def _renewal_approved(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
+    return _renewal(request, ctx, None)[0] is not None
+
+
+def _staff_approves(request: LendingRequest, event: AnswerRenewal, ctx: LendingContext) -> bool:
+    return event.approve and _renewal(request, ctx, event.due)[0] is not None
+
+
+def _auto_cancel(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
+    return ctx.policy.auto_cancel
+
+
+def _auto_recall(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
+    return ctx.policy.auto_recall
+
+
+def _accepts(request: LendingRequest, event: AnswerCancel, ctx: LendingContext) -> bool:
+    return event.accept
+
+
+def _resumes(state: S) -> Callable[[LendingRequest, object, LendingContext], bool]:
+    def guard(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
+        return request.resume_state is state
+
+    guard.__name__ = f"was_{state.value}"
+    return guard
+
+
+# -- actions ---------------------------------------------------------------------------
+
+
+def _supply(request: LendingRequest, event: SupplyItem, ctx: LendingContext) -> Changes:
+    effects: list[Effect] = []
+    if request.state in (S.NEW, S.LOCATE_FAILED):
+        effects.append(_tell_borrower(request, ctx, _first_answer(request), Status.WILL_SUPPLY))
+    effects.append(PrintPickSlip(request.id, event.item, request.citation, request.requester))
+    return {"item": event.item, "deadlines": ()}, tuple(effects)
+
+
+def _pick_slip(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    assert request.item is not None  # guarded by item_located
+    return {}, (PrintPickSlip(request.id, request.item, request.citation, request.requester),)
+
+
+def _will_supply(request: LendingRequest, event: WillSupply, ctx: LendingContext) -> Changes:
+    message = _tell_borrower(
+        request, ctx, _first_answer(request), Status.WILL_SUPPLY, note=event.note
+    )
+    return {"deadlines": ()}, (message,)
+
+
+def _locate_failed(request: LendingRequest, event: LocateFailed, ctx: LendingContext) -> Changes:
+    return {}, ()
+
+
+def _not_held(request: LendingRequest, event: LocateFailed, ctx: LendingContext) -> Changes:
+    message = _tell_borrower(
+        request,
+        ctx,
+        _first_answer(request),
+        Status.UNFILLED,
+        reason_unfilled=ReasonUnfilled.NOT_HELD.value,
+        note=event.reason,
+    )
+    return {"deadlines": ()}, (message,)
+
+
+def _reject(request: LendingRequest, event: RejectRequest, ctx: LendingContext) -> Changes:
+    message = _tell_borrower(
+        request,
+        ctx,
+        _first_answer(request),
+        Status.UNFILLED,
+        reason_unfilled=event.reason,
+        note=event.note,
+    )
+    return {"deadlines": ()}, (message,)
+
+
+def _offer_retry(request: LendingRequest, event: OfferRetry, ctx: LendingContext) -> Changes:
+    message = _tell_borrower(
+        request,
+        ctx,
+        _first_answer(request),
+        Status.RETRY_POSSIBLE,
+        reason_retry=event.reason,
+        retry_after=event.retry_after,
+        offered_costs=event.offered_costs,
+        note=event.note,
+    )
+    return {"deadlines": ()}, (message,)
+
+
+def _offer_conditions(
+    request: LendingRequest, event: OfferConditions, ctx: LendingContext
+) -> Changes:
+    message = _tell_borrower(
+        request,
+        ctx,
+        _first_answer(request),
+        Status.WILL_SUPPLY,
+        note=event.note,
+        offered_costs=event.offered_costs,
+        delivery=DeliveryInfo(date_sent=ctx.now, loan_condition=event.condition),
+    )
+    return {"conditions": (*request.conditions, event.condition)}, (message,)
+
+
+def _ship(request: LendingRequest, event: ShipItem, ctx: LendingContext) -> Changes:
+    assert request.item is not None  # only located requests reach ready_to_ship
+    due = _due_date(request, ctx)
+    delivery = DeliveryInfo(
+        date_sent=ctx.now,
+        item_id=request.item.barcode,
+        loan_condition=request.conditions[0] if request.conditions else None,
+    )
+    message = _tell_borrower(
+        request,
+        ctx,
+        ReasonForMessage.STATUS_CHANGE,
+        Status.LOANED,
+        due_date=due,
+        delivery=delivery,
+        note=event.note,
+    )
+    return (
+        {
+            "lender_due": due,
+            "shipped_at": ctx.now,
+            "deadlines": (Deadline(due, TimerKind.LENDER_OVERDUE),),
+        },
+        (CheckOutToPartner(request.id, request.item.barcode, request.requester, due), message),
+    )
+
+
+def _send_copy(request: LendingRequest, event: ShipItem, ctx: LendingContext) -> Changes:
+    barcode = request.item.barcode if request.item else None
+    delivery = DeliveryInfo(date_sent=ctx.now, item_id=barcode)
+    message = _tell_borrower(
+        request,
+        ctx,
+        ReasonForMessage.STATUS_CHANGE,
+        Status.COPY_COMPLETED,
+        delivery=delivery,
+        note=event.note,
+    )
+    return {"shipped_at": ctx.now}, (message,)
+
+
+def _renew_yes(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    wanted = event.due if isinstance(event, AnswerRenewal) else None
+    due, _ = _renewal(request, ctx, wanted)
+    assert due is not None  # guarded
+    note = event.note if isinstance(event, AnswerRenewal) else None
+    message = _tell_borrower(
+        request,
+        ctx,
+        ReasonForMessage.RENEW_RESPONSE,
+        Status.LOANED,
+        answer=True,
+        due_date=due,
+        note=note,
+    )
+    return (
+        {
+            "lender_due": due,
+            "renewal_count": request.renewal_count + 1,
+            "resume_state": None,
+            "deadlines": (Deadline(due, TimerKind.LENDER_OVERDUE),),
+        },
+        (message,),
+    )
+
+
+def _renew_no(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    wanted = event.due if isinstance(event, AnswerRenewal) else None
+    _, reason = _renewal(request, ctx, wanted)
+    if isinstance(event, AnswerRenewal) and not event.approve:
+        reason = event.note or "renewal refused by staff"
+    status = Status.RECALLED if request.state is S.RECALLED else Status.LOANED
+    if request.resume_state is S.OVERDUE or request.state is S.OVERDUE:
+        status = Status.OVERDUE
+    message = _tell_borrower(
+        request,
+        ctx,
+        ReasonForMessage.RENEW_RESPONSE,
+        status,
+        answer=False,
+        due_date=request.lender_due,
+        note=reason,
+    )
+    return {"resume_state": None}, (message,)
+
+
+def _hold_for_renewal_decision(
+    request: LendingRequest, event: object, ctx: LendingContext
+) -> Changes:
+    return {"resume_state": request.state}, ()
+
+
+def _cancel_yes(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    note = event.note if isinstance(event, AnswerCancel) else None
+    message = _tell_borrower(
+        request,
+        ctx,
+        ReasonForMessage.CANCEL_RESPONSE,
+        Status.CANCELLED,
+        answer=True,
+        note=note,
+    )
+    return {"resume_state": None, "deadlines": ()}, (message,)
+
+
+def _cancel_no(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    note = event.note if isinstance(event, AnswerCancel) else None
+    if note is None and request.shipped_at is not None:
+        note = "The item has already been shipped"
+    resume = request.resume_state or request.state
+    iso = LENDING.info(resume).iso_status
+    message = _tell_borrower(
+        request,
+        ctx,
+        ReasonForMessage.CANCEL_RESPONSE,
+        Status(iso) if iso else None,
+        answer=False,
+        note=note,
+    )
+    return {"resume_state": None}, (message,)
+
+
+def _hold_for_cancel_decision(
+    request: LendingRequest, event: object, ctx: LendingContext
+) -> Changes:
+    return {"resume_state": request.state}, ()
+
+
+def _recall(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    day = ctx.calendar.next_open_day(
+        ctx.calendar.local_date(ctx.now + timedelta(days=ctx.policy.recall_period_days))
+    )
+    due = ctx.calendar.end_of_day(day)
+    if request.lender_due is not None:
+        due = min(due, request.lender_due)
+    effects: list[Effect] = []
+    if request.state is S.RENEW_REQUESTED:
+        effects.append(
+            _tell_borrower(
+                request,
+                ctx,
+                ReasonForMessage.RENEW_RESPONSE,
+                Status.RECALLED,
+                answer=False,
+                due_date=due,
+                note="the item has a local hold",
+            )
+        )
+    note = getattr(event, "note", None) or "A local patron needs the item: please return it"
+    effects.append(
+        _tell_borrower(
+            request, ctx, ReasonForMessage.STATUS_CHANGE, Status.RECALLED, due_date=due, note=note
+        )
+    )
+    return (
+        {
+            "lender_due": due,
+            "local_hold": True,
+            "resume_state": None,
+            "deadlines": (Deadline(due, TimerKind.LENDER_OVERDUE),),
+        },
+        tuple(effects),
+    )
+
+
+def _recall_task(request: LendingRequest, event: LocalHoldPlaced, ctx: LendingContext) -> Changes:
+    text = "A local patron placed a hold on this lent item: recall it from the borrower?"
+    return {"local_hold": True}, (NotifyStaff(request.id, text),)
+
+
+def _overdue(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    message = _tell_borrower(
+        request, ctx, ReasonForMessage.STATUS_CHANGE, Status.OVERDUE, due_date=request.lender_due
+    )
+    return {}, (message,)
+
+
+def _check_in(request: LendingRequest, event: CheckInReturn, ctx: LendingContext) -> Changes:
+    item = request.item
+    effects: list[Effect] = []
+    if item is not None:
+        effects.append(CheckIn(request.id, item.barcode))
+        if item.home_library and item.home_library != ctx.policy.rs_library:
+            where = item.home_library
+            text = f"Send to home location {item.home_library}"
+        else:
+            where = item.location or "its shelf"
+            text = f"Reshelve at {where}"
+        if request.local_hold:
+            where, text = "hold shelf", "Place on the hold shelf for the local patron's hold"
+        effects.append(RouteItem(request.id, item.barcode, where, text))
+    effects.append(
+        _tell_borrower(request, ctx, ReasonForMessage.STATUS_CHANGE, Status.LOAN_COMPLETED)
+    )
+    return {"deadlines": ()}, tuple(effects)
+
+
+def _lost(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    note = getattr(event, "note", None)
+    message = _tell_borrower(
+        request,
+        ctx,
+        ReasonForMessage.STATUS_CHANGE,
+        Status.COMPLETED_WITHOUT_RETURN,
+        note=note,
+    )
+    return {"deadlines": ()}, (message,)
+
+
+def _borrower_lost(
+    request: LendingRequest, event: RequesterMessageReceived, ctx: LendingContext
+) -> Changes:
+    changes, effects = _lost(request, event, ctx)
+    text = f"The borrower reports the item lost: {event.message.note or 'no details'}"
+    return changes, (*effects, NotifyStaff(request.id, text))
+
+
+def _expired(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    message = _tell_borrower(
+        request,
+        ctx,
+        _first_answer(request),
+        Status.UNFILLED,
+        note="Not answered in time: the request expired",
+    )
+    return {}, (message,)
+
+
+def _status_report(
+    request: LendingRequest, event: RequesterMessageReceived, ctx: LendingContext
+) -> Changes:
+    message = _tell_borrower(
+        request,
+        ctx,
+        ReasonForMessage.STATUS_REQUEST_RESPONSE,
+        _status(request),
+        due_date=request.lender_due,
+    )
+    return {}, (message,)
+
+
+def _note(request: LendingRequest, event: RequesterMessageReceived, ctx: LendingContext) -> Changes:
+    note = event.message.note
+    if not note:
+        return {}, ()
+    return {}, (NotifyStaff(request.id, f"Note from the borrower: {note}"),)
+
+
+def _received(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
+    return {}, ()
+
+
+def _returned(
+    request: LendingRequest, event: RequesterMessageReceived, ctx: LendingContext
+) -> Changes:
+    if event.message.action is Action.SHIPPED_FORWARD:
+        text = "The borrower forwarded the item to another library (see its returnInfo)"
+        return {"resume_state": None}, (NotifyStaff(request.id, text),)
+    return {"resume_state": None}, ()
+
+
+# -- the table -------------------------------------------------------------------------
+
+_L = TaskList
+_BEFORE_SHIPPING = (
+    S.NEW,
+    S.LOCATE_FAILED,
+    S.WILL_SUPPLY,
+    S.CONDITIONAL,
+    S.PICK_FROM_SHELF,
+    S.IN_TRANSIT_TO_RS_LIBRARY,
+    S.READY_TO_SHIP,
+)
+_ON_LOAN = (S.SHIPPED, S.RECEIVED_BY_PARTNER, S.RENEW_REQUESTED, S.RECALLED, S.OVERDUE)
+_OVERDUE_TIMER = frozenset({TimerKind.LENDER_OVERDUE})
+
+STATES: dict[S, StateInfo] = {
+    S.NEW: StateInfo(
+        "Created lending request",
+        needs_attention=True,
+        task_list=_L.LENDING_REQUESTS,
+        instruction="New request from {requester}: locate the item, or answer",
+        timers=frozenset({TimerKind.SUPPLY_EXPIRY}),
+    ),
+    S.LOCATE_FAILED: StateInfo(
+        "Locate failed",
+        needs_attention=True,
+        task_list=_L.LENDING_REQUESTS,
+        instruction="Not found in our holdings: locate it by hand or reject it",
+        timers=frozenset({TimerKind.SUPPLY_EXPIRY}),
+    ),
+    S.CONDITIONAL: StateInfo(
+        "Conditional",
+        task_list=_L.LENDING_REQUESTS,
+        instruction="Waiting for {requester} to accept the conditions ({conditions})",
+        iso_status=Status.WILL_SUPPLY,
+        timers=frozenset({TimerKind.SUPPLY_EXPIRY}),
+    ),
+    S.WILL_SUPPLY: StateInfo(
+        "Will supply",
+        needs_attention=True,
+        task_list=_L.LENDING_REQUESTS,
+        instruction="We will supply {requester}: locate the item",
+        iso_status=Status.WILL_SUPPLY,
+    ),
+    S.PICK_FROM_SHELF: StateInfo(
+        "Being processed",
+        task_list=_L.PICK_FROM_SHELF,
+        instruction="Pick {barcode} ({call_number}) from {location}",
+        iso_status=Status.WILL_SUPPLY,
+    ),
+    S.IN_TRANSIT_TO_RS_LIBRARY: StateInfo(
+        "In transit to the resource sharing library",
+        task_list=_L.SHIPPING,
+        instruction="In transit to {rs_library}: scan it there on arrival",
+        iso_status=Status.WILL_SUPPLY,
+    ),
+    S.READY_TO_SHIP: StateInfo(
+        "Ready to ship",
+        task_list=_L.SHIPPING,
+        instruction="Ship {barcode} to {requester}",
+        iso_status=Status.WILL_SUPPLY,
+    ),
+    S.SHIPPED: StateInfo("Shipped physically", iso_status=Status.LOANED, timers=_OVERDUE_TIMER),
+    S.RECEIVED_BY_PARTNER: StateInfo(
+        "Received by partner", iso_status=Status.LOANED, timers=_OVERDUE_TIMER
+    ),
+    S.RENEW_REQUESTED: StateInfo(
+        "Renew requested",
+        needs_attention=True,
+        task_list=_L.LENDING_REQUESTS,
+        instruction="{requester} asks to renew: approve with a due date or refuse",
+        iso_status=Status.LOANED,
+        timers=_OVERDUE_TIMER,
+    ),
+    S.RECALLED: StateInfo("Recalled", iso_status=Status.RECALLED, timers=_OVERDUE_TIMER),
+    S.OVERDUE: StateInfo("Overdue request", iso_status=Status.OVERDUE),
+    S.RETURNED_BY_PARTNER: StateInfo(
+        "Returned by partner",
+        task_list=_L.CHECK_IN,
+        instruction="Check in {barcode} returned by {requester}",
+        iso_status=Status.LOANED,
+    ),
+    S.CANCEL_REQUESTED: StateInfo(
+        "Cancel requested",
+        needs_attention=True,
+        task_list=_L.LENDING_REQUESTS,
+        instruction="{requester} asks to cancel: accept or refuse",
+    ),
+    S.COMPLETED: StateInfo("Request completed", terminal=True, iso_status=Status.LOAN_COMPLETED),
+    S.CANCELLED: StateInfo("Cancelled", terminal=True, iso_status=Status.CANCELLED),
+    S.UNFILLED: StateInfo(
+        "Rejected the borrower request", terminal=True, iso_status=Status.UNFILLED
+    ),
+    S.EXPIRED: StateInfo("Expired", terminal=True, iso_status=Status.UNFILLED),
+    S.LOST: StateInfo("Lost", terminal=True, iso_status=Status.COMPLETED_WITHOUT_RETURN),
+}
+
+_CANCEL_RESUMES = _BEFORE_SHIPPING
+_REFUSED_RENEWAL_RESUMES = (S.SHIPPED, S.OVERDUE)
+
+EDGES: list[Edge] = [
+    *(
+        Edge(s, T.SUPPLY_ITEM, S.PICK_FROM_SHELF, None, _supply)
+        for s in (S.NEW, S.LOCATE_FAILED, S.WILL_SUPPLY)
+    ),
+    Edge(S.NEW, T.LOCATE_FAILED, S.UNFILLED, _auto_reject, _not_held),
+    Edge(S.NEW, T.LOCATE_FAILED, S.LOCATE_FAILED, None, _locate_failed),
+    Edge(S.WILL_SUPPLY, T.LOCATE_FAILED, S.LOCATE_FAILED, None, _locate_failed),
+    *(Edge(s, T.WILL_SUPPLY, S.WILL_SUPPLY, None, _will_supply) for s in (S.NEW, S.LOCATE_FAILED)),
+    *(
+        Edge(s, T.REJECT, S.UNFILLED, None, _reject)
+        for s in (
+            S.NEW,
+            S.LOCATE_FAILED,
+            S.WILL_SUPPLY,
+            S.PICK_FROM_SHELF,
+            S.IN_TRANSIT_TO_RS_LIBRARY,
+            S.READY_TO_SHIP,
+        )
+    ),
+    *(
+        Edge(s, T.OFFER_RETRY, S.UNFILLED, None, _offer_retry)
+        for s in (S.NEW, S.LOCATE_FAILED, S.WILL_SUPPLY, S.PICK_FROM_SHELF)
+    ),
+    *(
+        Edge(s, T.OFFER_CONDITIONS, S.CONDITIONAL, None, _offer_conditions)
+        for s in (S.NEW, S.LOCATE_FAILED, S.WILL_SUPPLY, S.PICK_FROM_SHELF, S.READY_TO_SHIP)
+    ),
+    Edge(
+        S.CONDITIONAL, T.BORROWER_ACCEPTS_CONDITIONS, S.PICK_FROM_SHELF, _item_located, _pick_slip
+    ),
+    Edge(S.CONDITIONAL, T.BORROWER_ACCEPTS_CONDITIONS, S.WILL_SUPPLY),
+    Edge(S.CONDITIONAL, T.REJECT, S.UNFILLED, None, _reject),
+    Edge(S.PICK_FROM_SHELF, T.PICK_ITEM, S.IN_TRANSIT_TO_RS_LIBRARY, _needs_transit),
+    Edge(S.PICK_FROM_SHELF, T.PICK_ITEM, S.READY_TO_SHIP),
+    Edge(S.IN_TRANSIT_TO_RS_LIBRARY, T.ARRIVE_AT_RS_LIBRARY, S.READY_TO_SHIP),
+    Edge(S.READY_TO_SHIP, T.SHIP, S.COMPLETED, _is_copy, _send_copy),
+    Edge(S.READY_TO_SHIP, T.SHIP, S.SHIPPED, None, _ship),
+    # the loan
+    Edge(S.SHIPPED, T.BORROWER_RECEIVED, S.RECEIVED_BY_PARTNER, None, _received),
+    *(
+        Edge(s, T.BORROWER_RECEIVED, s, None, _received)
+        for s in (
+            S.RECEIVED_BY_PARTNER,
+            S.RENEW_REQUESTED,
+            S.RECALLED,
+            S.OVERDUE,
+            S.RETURNED_BY_PARTNER,
+        )
+    ),
+    *(
+        edge
+        for s in (S.SHIPPED, S.RECEIVED_BY_PARTNER, S.OVERDUE)
+        for edge in (
+            Edge(
+                s,
+                T.BORROWER_RENEW,
+                S.RENEW_REQUESTED,
+                _renewal_is_manual,
+                _hold_for_renewal_decision,
+            ),
+            Edge(s, T.BORROWER_RENEW, S.RECEIVED_BY_PARTNER, _renewal_approved, _renew_yes),
+            Edge(s, T.BORROWER_RENEW, s, None, _renew_no),
+        )
+    ),
+    Edge(S.RECALLED, T.BORROWER_RENEW, S.RECALLED, None, _renew_no),
+    Edge(S.RENEW_REQUESTED, T.ANSWER_RENEWAL, S.RECEIVED_BY_PARTNER, _staff_approves, _renew_yes),
+    *(
+        Edge(S.RENEW_REQUESTED, T.ANSWER_RENEWAL, s, _resumes(s), _renew_no)
+        for s in _REFUSED_RENEWAL_RESUMES
+    ),
+    Edge(S.RENEW_REQUESTED, T.ANSWER_RENEWAL, S.RECEIVED_BY_PARTNER, None, _renew_no),
+    *(
+        edge
+        for s in (S.SHIPPED, S.RECEIVED_BY_PARTNER, S.RENEW_REQUESTED, S.OVERDUE)
+        for edge in (
+            Edge(s, T.LOCAL_HOLD, S.RECALLED, _auto_recall, _recall),
+            Edge(s, T.LOCAL_HOLD, s, None, _recall_task),
+            Edge(s, T.RECALL, S.RECALLED, None, _recall),
+        )
+    ),
+    Edge(S.RECALLED, T.LOCAL_HOLD, S.RECALLED, None, _recall_task),
+    *(
+        Edge(s, T.LOAN_OVERDUE, S.OVERDUE, None, _overdue)
+        for s in (S.SHIPPED, S.RECEIVED_BY_PARTNER, S.RECALLED, S.RENEW_REQUESTED)
+    ),
+    *(Edge(s, T.BORROWER_SHIPPED_RETURN, S.RETURNED_BY_PARTNER, None, _returned) for s in _ON_LOAN),
+    Edge(S.RETURNED_BY_PARTNER, T.BORROWER_SHIPPED_RETURN, S.RETURNED_BY_PARTNER, None, _returned),
+    *(
+        Edge(s, T.CHECK_IN, S.COMPLETED, None, _check_in)
+        for s in (*_ON_LOAN, S.RETURNED_BY_PARTNER)
+    ),
+    *(Edge(s, T.MARK_LOST, S.LOST, None, _lost) for s in (*_ON_LOAN, S.RETURNED_BY_PARTNER)),
+    *(
+        Edge(s, T.BORROWER_LOST, S.LOST, None, _borrower_lost)
+        for s in (*_ON_LOAN, S.RETURNED_BY_PARTNER)
+    ),
+    *(Edge(s, T.BORROWER_HOLD_RETURN, s, None, _note) for s in _ON_LOAN),
+    # cancellation
+    *(
+        edge
+        for s in _BEFORE_SHIPPING
+        for edge in (
+            Edge(s, T.BORROWER_CANCEL, S.CANCELLED, _auto_cancel, _cancel_yes),
+            Edge(s, T.BORROWER_CANCEL, S.CANCEL_REQUESTED, None, _hold_for_cancel_decision),
+        )
+    ),
+    *(Edge(s, T.BORROWER_CANCEL, s, None, _cancel_no) for s in (*_ON_LOAN, S.RETURNED_BY_PARTNER)),
+    Edge(S.CANCEL_REQUESTED, T.ANSWER_CANCEL, S.CANCELLED, _accepts, _cancel_yes),
+    *(
+        Edge(S.CANCEL_REQUESTED, T.ANSWER_CANCEL, s, _resumes(s), _cancel_no)
+        for s in _CANCEL_RESUMES
+    ),
+    # expiry
+    *(
+        Edge(s, T.SUPPLY_EXPIRED, S.EXPIRED, None, _expired)
+        for s in (S.NEW, S.LOCATE_FAILED, S.CONDITIONAL)
+    ),
+    # status requests and notes, in every state
+    *(Edge(s, T.BORROWER_STATUS_REQUEST, s, None, _status_report) for s in S),
+    *(Edge(s, T.BORROWER_NOTE, s, None, _note) for s in S),
+]
+
+COVERAGE: list[NotModelled] = [
+    *(
+        NotModelled(action.value, "iso18626-action", trigger.value, modelled=True)
+        for action, trigger in _BY_ACTION.items()
+    ),
+    *(
+        NotModelled(label, "alma", state, modelled=True)
+        for label, state in (
+            ("Created lending request", "new"),
+            ("Being processed", "pick_from_shelf"),
+            ("Will supply", "will_supply"),
+            ("Conditional", "conditional"),
+            ("Locate failed", "locate_failed"),
+            ("Expired", "expired"),
+            ("Shipped physically", "shipped"),
+            ("Shipped digitally", "completed (ship, copy)"),
+            ("Received by partner", "received_by_partner"),
+            ("Renew requested", "renew_requested"),
+            ("Recalled", "recalled"),
+            ("Overdue request", "overdue"),
+            ("Returned by partner", "returned_by_partner"),
+            ("Lost", "lost"),
+            ("Lost communicated", "lost (borrower_lost)"),
+            ("Cancelled", "cancelled"),
+            ("Rejected the borrower request", "unfilled"),
+            ("Request completed", "completed"),
+        )
+    ),
+    NotModelled(
+        "Damaged communicated",
+        "alma",
+        "not modelled as a state: the borrower's note reaches staff, who check the item in "
+        "or mark it lost",
+    ),
+]
+
+
+def _render(request: LendingRequest, template: str) -> str:
+    item = request.item
+    return template.format(
+        requester=str(request.requester),
+        barcode=item.barcode if item else "the item",
+        call_number=(item.call_number if item else None) or "no call number",
+        location=(item.location if item else None) or "the shelf",
+        rs_library="the resource sharing library",
+        conditions=", ".join(request.conditions) or "none",
+    )
+
+
+def _desk(request: LendingRequest) -> str | None:
+    return request.item.desk if request.item is not None else None
+
+
+LENDING: Lifecycle[LendingRequest, LendingEvent, LendingContext] = Lifecycle(
+    "lending",
+    states=STATES,
+    initial=S.NEW,
+    edges=EDGES,
+    triggers=LendingTrigger,
+    render=_render,
+    desk=_desk,
+    coverage=COVERAGE,
+)
+"""The lending lifecycle table, built once at import."""
+
+
+def handle_lending(
+    request: LendingRequest, event: LendingEvent, context: LendingContext
+) -> Outcome[LendingRequest]:
+    """Apply one event to a lending request: the new request and its effects.
+
+    Raises :class:`IllegalTransition` when the event cannot apply in the request's state
+    and :class:`WrongCounterpart` when a requesting agency message comes from an agency
+    other than the request's borrower. In every error case the request is unchanged.
+    """
+    if isinstance(event, RequesterMessageReceived):
+        header = event.message.header
+        if header.requesting_agency != request.requester:
+            raise WrongCounterpart(
+                header.requesting_agency_request_id,
+                str(header.requesting_agency),
+                str(request.requester),
+            )
+        trigger = trigger_of(request, event)
+    elif isinstance(event, TimerFired):
+        trigger = _BY_TIMER[event.kind]
+        if not any(d.kind is event.kind for d in request.deadlines):
+            raise IllegalTransition(
+                "lending",
+                request.state.value,
+                trigger.value,
+                LENDING.allowed(request.state),
+                reason=f"no {event.kind.value} deadline is set",
+            )
+        request = attrs.evolve(
+            request, deadlines=tuple(d for d in request.deadlines if d.kind is not event.kind)
+        )
+    else:
+        trigger = _BY_COMMAND[type(event)]
+    return LENDING.step(request, trigger, event, context)
