@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from resource_sharing.calendar import Calendar
 from resource_sharing.directory import PartnerTerms
-from resource_sharing.policies import BorrowingPolicy, LendingPolicy, TimerPolicy
+from resource_sharing.policies import PatronLoanRules, RecallRules, TimerPolicy
 from resource_sharing.records import (
     AgencyId,
     BorrowingRequest,
@@ -69,13 +69,13 @@ def partner_terms(draw: st.DrawFn) -> PartnerTerms:
     )
 
 
-borrowing_policies = st.builds(
-    BorrowingPolicy,
+patron_loan_rules = st.builds(
+    PatronLoanRules,
     return_buffer_days=st.integers(0, 10),
     recall_period_days=st.integers(0, 30),
 )
-lending_policies = st.builds(
-    LendingPolicy,
+recall_rules = st.builds(
+    RecallRules,
     recall_on_local_hold=st.booleans(),
     recall_period_days=st.integers(0, 30),
 )

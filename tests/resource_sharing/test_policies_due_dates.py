@@ -10,13 +10,13 @@ from resource_sharing.calendar import Calendar
 from resource_sharing.directory import PartnerTerms
 from resource_sharing.errors import InvalidInput
 from resource_sharing.policies import (
-    BorrowingPolicy,
+    PatronLoanRules,
     due_at,
     due_date_of,
     lender_due_date,
     patron_due_date,
 )
-from strategies_policies import WEEKEND, borrowing_policies, calendars, moments, partner_terms
+from strategies_policies import WEEKEND, calendars, moments, partner_terms, patron_loan_rules
 
 CPH = Calendar(tz=ZoneInfo("Europe/Copenhagen"), closed_weekdays=WEEKEND)
 NYC = Calendar(tz=ZoneInfo("America/New_York"), closed_weekdays=WEEKEND)
@@ -46,23 +46,23 @@ def test_lender_due_counts_from_the_lenders_local_shipping_date() -> None:
 
 
 def test_patron_due_is_lender_due_minus_buffer_at_the_borrowers_end_of_day() -> None:
-    due = patron_due_date(LENDER_DUE, policy=BorrowingPolicy(return_buffer_days=3), calendar=NYC)
+    due = patron_due_date(LENDER_DUE, policy=PatronLoanRules(return_buffer_days=3), calendar=NYC)
     assert due == NYC.end_of_day(date(2025, 4, 4))
     assert due == datetime(2025, 4, 5, 3, 59, 59, tzinfo=UTC)
 
 
 def test_patron_due_on_a_closed_day_moves_earlier_not_later() -> None:
     # 7 April - 2 = Saturday 5 April: the patron's loan ends on Friday the 4th.
-    due = patron_due_date(LENDER_DUE, policy=BorrowingPolicy(return_buffer_days=2), calendar=CPH)
+    due = patron_due_date(LENDER_DUE, policy=PatronLoanRules(return_buffer_days=2), calendar=CPH)
     assert due == CPH.end_of_day(date(2025, 4, 4))
 
 
 def test_patron_due_never_passes_the_lenders_due_moment() -> None:
     # With no buffer, New York's end of 7 April is 8 April 03:59:59Z: one open day earlier.
-    due = patron_due_date(LENDER_DUE, policy=BorrowingPolicy(return_buffer_days=0), calendar=NYC)
+    due = patron_due_date(LENDER_DUE, policy=PatronLoanRules(return_buffer_days=0), calendar=NYC)
     assert due == NYC.end_of_day(date(2025, 4, 4))
     cph_due = patron_due_date(
-        LENDER_DUE, policy=BorrowingPolicy(return_buffer_days=0), calendar=CPH
+        LENDER_DUE, policy=PatronLoanRules(return_buffer_days=0), calendar=CPH
     )
     assert cph_due == CPH.end_of_day(date(2025, 4, 7))
 
@@ -71,7 +71,7 @@ def test_negative_days_are_refused() -> None:
     with pytest.raises(InvalidInput, match="loan_period_days"):
         lender_due_date(SHIPPED, terms=PartnerTerms(loan_period_days=-1), calendar=CPH)
     with pytest.raises(InvalidInput, match="return_buffer_days"):
-        BorrowingPolicy(return_buffer_days=-1)
+        PatronLoanRules(return_buffer_days=-1)
     with pytest.raises(InvalidInput, match="aware"):
         lender_due_date(datetime(2025, 3, 3), terms=PartnerTerms(), calendar=CPH)
 
@@ -93,9 +93,9 @@ def test_lender_due_is_an_open_day_at_least_the_whole_period_later(
     )
 
 
-@given(moments, borrowing_policies, calendars())
+@given(moments, patron_loan_rules, calendars())
 def test_patron_due_is_an_open_day_before_the_lenders_due(
-    moment: datetime, policy: BorrowingPolicy, cal: Calendar
+    moment: datetime, policy: PatronLoanRules, cal: Calendar
 ) -> None:
     lender_due = due_at(moment.date())
     due = patron_due_date(lender_due, policy=policy, calendar=cal)

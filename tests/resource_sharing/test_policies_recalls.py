@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from resource_sharing.calendar import Calendar
 from resource_sharing.policies import (
-    BorrowingPolicy,
-    LendingPolicy,
+    PatronLoanRules,
     RecallAction,
+    RecallRules,
     RecallSkip,
     due_at,
     patron_due_date,
@@ -22,12 +22,12 @@ from resource_sharing.policies import (
 from resource_sharing.states import BorrowingState, LendingState
 from strategies_policies import (
     WEEKEND,
-    borrowing_policies,
     borrowing_request,
     calendars,
     days_in_range,
-    lending_policies,
     lending_request,
+    patron_loan_rules,
+    recall_rules,
 )
 
 CAL = Calendar(closed_weekdays=WEEKEND)
@@ -40,7 +40,7 @@ NOW = datetime(2025, 3, 10, 14, tzinfo=UTC)  # Monday; the loan is due 7 April 2
 
 def test_a_local_hold_recalls_the_item_automatically() -> None:
     decision = recall_for_local_hold(
-        lending_request(), policy=LendingPolicy(recall_period_days=14), calendar=CAL, now=NOW
+        lending_request(), policy=RecallRules(recall_period_days=14), calendar=CAL, now=NOW
     )
     assert decision.action is RecallAction.RECALL
     assert decision.recall_due == due_at(date(2025, 3, 24))
@@ -48,7 +48,7 @@ def test_a_local_hold_recalls_the_item_automatically() -> None:
 
 
 def test_manual_recalls_become_a_staff_task_with_the_same_date() -> None:
-    policy = LendingPolicy(recall_on_local_hold=False, recall_period_days=12)
+    policy = RecallRules(recall_on_local_hold=False, recall_period_days=12)
     decision = recall_for_local_hold(lending_request(), policy=policy, calendar=CAL, now=NOW)
     assert decision.action is RecallAction.STAFF_TASK
     assert decision.recall_due == due_at(date(2025, 3, 24))  # Saturday 22nd -> Monday
@@ -66,7 +66,7 @@ def test_manual_recalls_become_a_staff_task_with_the_same_date() -> None:
 def test_each_reason_not_to_recall(state: LendingState, skip: RecallSkip) -> None:
     late = datetime(2025, 4, 10, tzinfo=UTC)
     decision = recall_for_local_hold(
-        lending_request(state=state), policy=LendingPolicy(), calendar=CAL, now=late
+        lending_request(state=state), policy=RecallRules(), calendar=CAL, now=late
     )
     assert decision.action is RecallAction.NONE
     assert decision.skip is skip
@@ -76,7 +76,7 @@ def test_each_reason_not_to_recall(state: LendingState, skip: RecallSkip) -> Non
 def test_an_item_due_back_before_the_recall_date_is_not_recalled() -> None:
     soon = datetime(2025, 3, 31, tzinfo=UTC)
     decision = recall_for_local_hold(
-        lending_request(), policy=LendingPolicy(), calendar=CAL, now=soon
+        lending_request(), policy=RecallRules(), calendar=CAL, now=soon
     )
     assert decision.skip is RecallSkip.DUE_SOONER
 
@@ -85,14 +85,14 @@ def test_an_item_due_back_before_the_recall_date_is_not_recalled() -> None:
     st.sampled_from(list(LendingState)),
     days_in_range,
     st.integers(0, 90),
-    lending_policies,
+    recall_rules,
     calendars(),
 )
 def test_a_recall_due_date_is_never_later_than_the_original(
     state: LendingState,
     due_day: date,
     days_before: int,
-    policy: LendingPolicy,
+    policy: RecallRules,
     cal: Calendar,
 ) -> None:
     request = lending_request(state=state, lender_due=due_at(due_day))
@@ -118,14 +118,14 @@ def test_a_recall_due_date_is_never_later_than_the_original(
 def test_a_recall_shortens_the_patrons_loan_to_the_recall_period() -> None:
     request = borrowing_request(state=BorrowingState.ON_LOAN)
     recall = recall_patron_loan(
-        request, policy=BorrowingPolicy(recall_period_days=7), calendar=NYC, now=NOW
+        request, policy=PatronLoanRules(recall_period_days=7), calendar=NYC, now=NOW
     )
     assert recall.patron_due == NYC.end_of_day(date(2025, 3, 17))
     assert recall.lender_due == request.lender_due
 
 
 def test_the_lenders_recall_date_minus_the_buffer_wins_when_sooner() -> None:
-    policy = BorrowingPolicy(recall_period_days=10, return_buffer_days=3)
+    policy = PatronLoanRules(recall_period_days=10, return_buffer_days=3)
     lender = due_at(date(2025, 3, 17))
     recall = recall_patron_loan(
         borrowing_request(), policy=policy, calendar=CAL, now=NOW, lender_recall_due=lender
@@ -137,11 +137,11 @@ def test_the_lenders_recall_date_minus_the_buffer_wins_when_sooner() -> None:
 
 def test_a_recall_never_lengthens_a_loan_and_gives_at_least_today() -> None:
     soon = borrowing_request(patron_due=CAL.end_of_day(date(2025, 3, 12)))
-    recall = recall_patron_loan(soon, policy=BorrowingPolicy(), calendar=CAL, now=NOW)
+    recall = recall_patron_loan(soon, policy=PatronLoanRules(), calendar=CAL, now=NOW)
     assert recall.patron_due == CAL.end_of_day(date(2025, 3, 12))
     past = due_at(date(2025, 3, 5))
     urgent = recall_patron_loan(
-        borrowing_request(), policy=BorrowingPolicy(), calendar=CAL, now=NOW, lender_recall_due=past
+        borrowing_request(), policy=PatronLoanRules(), calendar=CAL, now=NOW, lender_recall_due=past
     )
     assert urgent.patron_due == CAL.end_of_day(date(2025, 3, 10))
 
@@ -150,14 +150,14 @@ def test_a_recall_never_lengthens_a_loan_and_gives_at_least_today() -> None:
     days_in_range,
     st.integers(-30, 90),
     st.none() | st.integers(-10, 60),
-    borrowing_policies,
+    patron_loan_rules,
     calendars(),
 )
 def test_a_recalled_patron_due_date_is_never_later_than_the_current_one(
     due_day: date,
     days_before: int,
     lender_offset: int | None,
-    policy: BorrowingPolicy,
+    policy: PatronLoanRules,
     cal: Calendar,
 ) -> None:
     current = cal.end_of_day(due_day)

@@ -12,8 +12,8 @@ from resource_sharing.calendar import Calendar
 from resource_sharing.directory import PartnerTerms
 from resource_sharing.errors import InvalidInput
 from resource_sharing.policies import (
-    BorrowingPolicy,
     LenderRenewalDecision,
+    PatronLoanRules,
     PatronRenewalReason,
     PatronRenewalRoute,
     PatronRenewalRules,
@@ -284,11 +284,11 @@ def test_a_staff_approval_never_passes_the_limits(case: dict[str, Any], days: in
 
 # --- the borrower -------------------------------------------------------------------------
 
-POLICY = BorrowingPolicy(renewal=PatronRenewalRules(window_days=7))
+POLICY = PatronLoanRules(renewal=PatronRenewalRules(window_days=7))
 IN_WINDOW = datetime(2025, 4, 1, 12, tzinfo=UTC)  # patron due 4 April
 
 
-def check(policy: BorrowingPolicy = POLICY, now: datetime = IN_WINDOW, **kw: Any) -> Any:
+def check(policy: PatronLoanRules = POLICY, now: datetime = IN_WINDOW, **kw: Any) -> Any:
     by = kw.pop("by", RenewalRequester.PATRON)
     refused_before = kw.pop("refused_before", False)
     return check_patron_renewal(
@@ -301,7 +301,7 @@ def check(policy: BorrowingPolicy = POLICY, now: datetime = IN_WINDOW, **kw: Any
     )
 
 
-def _rules(**changes: Any) -> BorrowingPolicy:
+def _rules(**changes: Any) -> PatronLoanRules:
     return attrs.evolve(POLICY, renewal=attrs.evolve(POLICY.renewal, **changes))
 
 
@@ -343,7 +343,7 @@ def _rules(**changes: Any) -> BorrowingPolicy:
     ],
 )
 def test_each_patron_refusal_reason(
-    policy: BorrowingPolicy, now: datetime, overrides: dict[str, Any], reason: PatronRenewalReason
+    policy: PatronLoanRules, now: datetime, overrides: dict[str, Any], reason: PatronRenewalReason
 ) -> None:
     decision = check(policy, now, **overrides)
     assert decision.route is PatronRenewalRoute.REFUSED

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 Every rule that touches a patron's loan is a pure function of its inputs: the record, the
 configuration that applies (:class:`~resource_sharing.directory.PartnerTerms` for what a
-lender grants, :class:`BorrowingPolicy`, :class:`LendingPolicy`, :class:`TimerPolicy`),
+lender grants, :class:`PatronLoanRules`, :class:`RecallRules`, :class:`TimerPolicy`),
 the calendar its rule names, and ``now``. No clock, no global configuration, no I/O: the
 lifecycles call these from their edges and turn the returned values into effects.
 Every "no" carries a stable reason enum, so a patron is never told "renewal rejected"
@@ -23,9 +23,9 @@ without a why.
 from __future__ import annotations
 
 from resource_sharing.policies.config import (
-    BorrowingPolicy,
-    LendingPolicy,
+    PatronLoanRules,
     PatronRenewalRules,
+    RecallRules,
     TimerPolicy,
 )
 from resource_sharing.policies.due_dates import (
@@ -80,11 +80,10 @@ from resource_sharing.policies.timers import (
 
 __all__ = [
     "TIMER_CALENDARS",
-    "BorrowingPolicy",
     "CalendarOf",
     "LenderRecallDecision",
     "LenderRenewalDecision",
-    "LendingPolicy",
+    "PatronLoanRules",
     "PatronRecall",
     "PatronRenewalDecision",
     "PatronRenewalOutcome",
@@ -92,6 +91,7 @@ __all__ = [
     "PatronRenewalRoute",
     "PatronRenewalRules",
     "RecallAction",
+    "RecallRules",
     "RecallSkip",
     "RenewalReason",
     "RenewalRequester",

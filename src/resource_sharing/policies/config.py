@@ -9,9 +9,9 @@ Configuration is data passed in with each call, never read from a global: the li
   (loan period, renewals, maximum renew date and loan duration, answer days); the lender
   uses the terms it lends to that borrower on, the borrower the terms the lender
   advertises.
-- What the *borrower* allows its own patrons is :class:`BorrowingPolicy` (return buffer,
+- What the *borrower* allows its own patrons is :class:`PatronLoanRules` (return buffer,
   :class:`PatronRenewalRules`, recall period).
-- What the *lender* does about its own patrons' holds is :class:`LendingPolicy`.
+- What the *lender* does about its own patrons' holds is :class:`RecallRules`.
 - How long each timer runs is :class:`TimerPolicy`, per institution.
 
 Every day count is validated on construction: a negative one raises
@@ -27,9 +27,9 @@ import attrs
 from resource_sharing.policies._checks import not_negative
 
 __all__ = [
-    "BorrowingPolicy",
-    "LendingPolicy",
+    "PatronLoanRules",
     "PatronRenewalRules",
+    "RecallRules",
     "TimerPolicy",
 ]
 
@@ -62,7 +62,7 @@ class PatronRenewalRules:
 
 @final
 @attrs.frozen
-class BorrowingPolicy:
+class PatronLoanRules:
     """The borrowing institution's loan rules for interlibrary loans to its patrons."""
 
     return_buffer_days: int = attrs.field(default=3, validator=_days)
@@ -75,7 +75,7 @@ class BorrowingPolicy:
 
 @final
 @attrs.frozen
-class LendingPolicy:
+class RecallRules:
     """The lending institution's rules about its own patrons' holds on lent items."""
 
     recall_on_local_hold: bool = True

@@ -15,7 +15,7 @@ the moment is that date at 23:59:59Z; :func:`due_at` builds it, and every due da
 policies return for the lender's side is of that form.
 
 **The patron's due date** is the borrower's business: the lender's due date minus the
-borrower's return buffer (:attr:`BorrowingPolicy.return_buffer_days`), moved *back* to the
+borrower's return buffer (:attr:`PatronLoanRules.return_buffer_days`), moved *back* to the
 borrower's previous open day (moving forward would eat into the buffer), at the end of
 the borrower's local day, and never after the lender's due moment. The patron sees their
 own local end of day; the lender never sees this date.
@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from resource_sharing.calendar import Calendar
 from resource_sharing.directory import PartnerTerms
 from resource_sharing.policies._checks import not_negative, utc, wire_date, wire_due
-from resource_sharing.policies.config import BorrowingPolicy
+from resource_sharing.policies.config import PatronLoanRules
 
 __all__ = ["due_at", "due_date_of", "lender_due_date", "patron_due_date"]
 
@@ -65,7 +65,7 @@ def lender_due_date(shipped_at: datetime, *, terms: PartnerTerms, calendar: Cale
 
 
 def patron_due_date(
-    lender_due: datetime, *, policy: BorrowingPolicy, calendar: Calendar
+    lender_due: datetime, *, policy: PatronLoanRules, calendar: Calendar
 ) -> datetime:
     """The patron's due date on the borrowing side for a loan the lender wants back by then.
 

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 **Lending side** (:func:`recall_for_local_hold`). When a local patron places a hold on an
 item that is out on interlibrary loan, the lender wants it back early. The recall due
-date is the lender's local today plus ``LendingPolicy.recall_period_days``, moved to the
+date is the lender's local today plus ``RecallRules.recall_period_days``, moved to the
 lender's next open day, as a due date at 23:59:59Z. A recall only ever *shortens* a
 loan: when the item is already due on or before that date there is nothing to recall.
 With ``recall_on_local_hold`` the decision is RECALL (the lifecycle sends Recalled with
@@ -13,7 +13,7 @@ and staff confirm or ignore it).
 
 **Borrowing side** (:func:`recall_patron_loan`). When the lender's Recalled arrives, the
 patron's loan is shortened to the borrower's local today plus
-``BorrowingPolicy.recall_period_days`` (moved to an open day), or to the lender's recall
+``PatronLoanRules.recall_period_days`` (moved to an open day), or to the lender's recall
 due date minus the return buffer when that is sooner; never before the end of the
 borrower's local today (the patron gets at least the day of the notice), and never later
 than the patron's current due date. The lifecycle then re-sets the overdue timer from the
@@ -30,7 +30,7 @@ import attrs
 
 from resource_sharing.calendar import Calendar
 from resource_sharing.policies._checks import utc, wire_date, wire_due
-from resource_sharing.policies.config import BorrowingPolicy, LendingPolicy
+from resource_sharing.policies.config import PatronLoanRules, RecallRules
 from resource_sharing.policies.due_dates import patron_due_date
 from resource_sharing.records import BorrowingRequest, LendingRequest
 from resource_sharing.states import LendingState
@@ -93,7 +93,7 @@ _LENT = frozenset(
 def recall_for_local_hold(
     request: LendingRequest,
     *,
-    policy: LendingPolicy,
+    policy: RecallRules,
     calendar: Calendar,
     now: datetime,
 ) -> LenderRecallDecision:
@@ -129,7 +129,7 @@ class PatronRecall:
 def recall_patron_loan(
     request: BorrowingRequest,
     *,
-    policy: BorrowingPolicy,
+    policy: PatronLoanRules,
     calendar: Calendar,
     now: datetime,
     lender_recall_due: datetime | None = None,

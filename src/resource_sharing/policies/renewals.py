@@ -48,7 +48,7 @@ from resource_sharing.calendar import Calendar
 from resource_sharing.directory import PartnerTerms
 from resource_sharing.errors import InvalidInput
 from resource_sharing.policies._checks import not_negative, utc, wire_date, wire_due
-from resource_sharing.policies.config import BorrowingPolicy
+from resource_sharing.policies.config import PatronLoanRules
 from resource_sharing.policies.due_dates import patron_due_date
 from resource_sharing.records import BorrowingRequest, LendingRequest
 from resource_sharing.states import BorrowingState
@@ -392,7 +392,7 @@ def _refuse_patron(
 def check_patron_renewal(
     request: BorrowingRequest,
     *,
-    policy: BorrowingPolicy,
+    policy: PatronLoanRules,
     calendar: Calendar,
     now: datetime,
     by: RenewalRequester = RenewalRequester.PATRON,
@@ -445,7 +445,7 @@ def apply_renewal_answer(
     *,
     approved: bool,
     new_lender_due: datetime | None,
-    policy: BorrowingPolicy,
+    policy: PatronLoanRules,
     calendar: Calendar,
 ) -> PatronRenewalOutcome:
     """The patron's loan after the lender's RenewResponse.
