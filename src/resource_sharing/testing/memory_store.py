@@ -1,0 +1,281 @@
+"""An in-memory request store: the reference implementation of the storage port.
+
+Each unit of work writes to a staging area that is applied to the shared state only when
+the block ends without an exception, so a unit of work is all or nothing here too. It
+keeps everything in plain dicts and is meant for tests, examples and simulations; it
+passes the same contract suite as the durable stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import final
+
+import attrs
+
+from resource_sharing.effects import TaskList
+from resource_sharing.errors import ConcurrencyConflict, InvalidInput
+from resource_sharing.messages import Confirmation
+from resource_sharing.ports import (
+    AnyRequest,
+    OutboxMessage,
+    OutboxStatus,
+    RequestIndex,
+    Task,
+)
+from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, Side
+
+__all__ = ["MemoryStore"]
+
+_Key = tuple[Side, str]
+
+
+@attrs.define
+class _Row:
+    record: AnyRequest
+    index: RequestIndex
+    updated_at: datetime
+
+
+@attrs.define
+class _State:
+    rows: dict[_Key, _Row] = attrs.field(factory=dict)
+    history: dict[_Key, list[HistoryEntry]] = attrs.field(factory=dict)
+    outbox: dict[str, OutboxMessage] = attrs.field(factory=dict)
+    leases: dict[str, datetime] = attrs.field(factory=dict)
+    processed: dict[str, Confirmation] = attrs.field(factory=dict)
+
+
+@final
+class MemoryStore:
+    """A request store in memory (see :class:`~resource_sharing.ports.RequestStore`)."""
+
+    def __init__(self) -> None:
+        self._state = _State()
+        self.commits = 0
+        """Units of work committed so far (observable in tests)."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[_MemoryUnit]:
+        """A unit of work, applied only if the block completes."""
+        unit = _MemoryUnit(self._state)
+        yield unit
+        unit.apply()
+        self.commits += 1
+
+
+class _MemoryUnit:
+    """Reads see the committed state plus this unit's own writes."""
+
+    def __init__(self, state: _State) -> None:
+        self._state = state
+        self._rows: dict[_Key, _Row] = {}
+        self._history: dict[_Key, list[HistoryEntry]] = {}
+        self._outbox: dict[str, OutboxMessage] = {}
+        self._leases: dict[str, datetime] = {}
+        self._processed: dict[str, Confirmation] = {}
+
+    def apply(self) -> None:
+        state = self._state
+        for key, row in self._rows.items():
+            committed = state.rows.get(key)
+            expected = row.record.version - 1
+            actual = committed.record.version if committed else 0
+            if actual != expected:
+                raise ConcurrencyConflict(key[1], expected, actual)
+        for message_key in self._processed:
+            if message_key in state.processed:
+                raise ConcurrencyConflict(message_key, 0, 1)
+        state.rows.update(self._rows)
+        for key, entries in self._history.items():
+            state.history.setdefault(key, []).extend(entries)
+        state.outbox.update(self._outbox)
+        state.leases.update(self._leases)
+        state.processed.update(self._processed)
+
+    # -- requests ------------------------------------------------------------------------
+
+    def _row(self, key: _Key) -> _Row | None:
+        return self._rows.get(key) or self._state.rows.get(key)
+
+    def _all_rows(self) -> dict[_Key, _Row]:
+        return {**self._state.rows, **self._rows}
+
+    def get(self, side: Side, request_id: str) -> AnyRequest | None:
+        row = self._row((side, request_id))
+        return row.record if row else None
+
+    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
+        for (row_side, request_id), row in self._all_rows().items():
+            if row_side is not side or protocol_id not in row.index.protocol_ids:
+                continue
+            record = row.record
+            if side is Side.LENDING and record.requester == counterpart:  # type: ignore[union-attr]
+                return request_id
+            if side is Side.BORROWING:
+                return request_id
+        return None
+
+    def find_by_barcode(self, barcode: str) -> Sequence[tuple[Side, str]]:
+        return sorted(
+            key
+            for key, row in self._all_rows().items()
+            if barcode in row.index.barcodes and not row.index.terminal
+        )
+
+    def save(self, record: AnyRequest, index: RequestIndex, *, expected_version: int) -> int:
+        if record.id == "" or index.side is not _side_of(record):
+            raise InvalidInput("record", "a stored request needs an id and its own side")
+        key = (index.side, record.id)
+        current = self._row(key)
+        actual = current.record.version if current else 0
+        if actual != expected_version:
+            raise ConcurrencyConflict(record.id, expected_version, actual)
+        stored = attrs.evolve(record, version=expected_version + 1)
+        updated = stored.created_at
+        if current is not None:
+            updated = current.updated_at
+            if current.index.task_list is not index.task_list or current.index.state != index.state:
+                updated = _latest(self._history.get(key), self._state.history.get(key), updated)
+        self._rows[key] = _Row(stored, index, updated)
+        return stored.version
+
+    def append_history(self, entries: Sequence[HistoryEntry]) -> None:
+        for entry in entries:
+            self._history.setdefault((entry.side, entry.request_id), []).append(entry)
+            row = self._rows.get((entry.side, entry.request_id))
+            if row is not None and entry.from_state != entry.to_state:
+                row.updated_at = entry.at
+
+    def history(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
+        key = (side, request_id)
+        return (*self._state.history.get(key, ()), *self._history.get(key, ()))
+
+    def tasks(
+        self,
+        task_list: TaskList,
+        *,
+        desk: str | None = None,
+        state: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Sequence[Task]:
+        if limit < 0 or offset < 0:
+            raise InvalidInput("limit/offset", "must not be negative")
+        found = [
+            Task(
+                task_list,
+                key[0],
+                key[1],
+                row.index.state,
+                row.index.instruction,
+                row.index.desk,
+                row.updated_at,
+            )
+            for key, row in self._all_rows().items()
+            if row.index.task_list is task_list
+            and (desk is None or row.index.desk == desk)
+            and (state is None or row.index.state == state)
+        ]
+        found.sort(key=lambda task: (task.updated_at, task.request_id))
+        return found[offset : offset + limit]
+
+    def open_requests_of_patron(self, patron_id: str) -> Sequence[BorrowingRequest]:
+        return [
+            row.record
+            for key, row in sorted(self._all_rows().items())
+            if key[0] is Side.BORROWING
+            and row.index.patron_id == patron_id
+            and not row.index.terminal
+            and isinstance(row.record, BorrowingRequest)
+        ]
+
+    def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
+        due = sorted(
+            (row.index.next_deadline, key)
+            for key, row in self._all_rows().items()
+            if row.index.next_deadline is not None and row.index.next_deadline <= now
+        )
+        return [key for _, key in due[:limit]]
+
+    # -- outbox --------------------------------------------------------------------------
+
+    def _messages(self) -> dict[str, OutboxMessage]:
+        return {**self._state.outbox, **self._outbox}
+
+    def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        for message in messages:
+            if message.id in self._messages():
+                raise InvalidInput("outbox id", f"{message.id!r} is already queued")
+            self._outbox[message.id] = message
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
+        leases = {**self._state.leases, **self._leases}
+        ready = sorted(
+            (m for m in self._messages().values() if m.status is OutboxStatus.PENDING),
+            key=lambda m: (m.next_attempt_at, m.created_at, m.id),
+        )
+        claimed: list[OutboxMessage] = []
+        for message in ready:
+            if len(claimed) >= limit or message.next_attempt_at > now:
+                break
+            if leases.get(message.id, now) > now:
+                continue
+            self._leases[message.id] = now + lease
+            claimed.append(message)
+        return claimed
+
+    def _update(self, message_id: str, **changes: object) -> None:
+        message = self._messages().get(message_id)
+        if message is None:
+            raise InvalidInput("outbox id", f"no message {message_id!r}")
+        self._outbox[message_id] = attrs.evolve(message, **changes)  # type: ignore[arg-type]
+
+    def mark_sent(self, message_id: str, at: datetime) -> None:
+        self._update(message_id, status=OutboxStatus.SENT, attempts=self._attempts(message_id) + 1)
+        self._leases[message_id] = at
+
+    def mark_failed(
+        self, message_id: str, error: str, retry_at: datetime | None, attempts: int
+    ) -> None:
+        if retry_at is None:
+            self._update(
+                message_id, status=OutboxStatus.FAILED, last_error=error, attempts=attempts
+            )
+        else:
+            self._update(message_id, last_error=error, attempts=attempts, next_attempt_at=retry_at)
+            self._leases[message_id] = retry_at
+
+    def _attempts(self, message_id: str) -> int:
+        return self._messages()[message_id].attempts
+
+    def outbox(self, status: OutboxStatus | None = None) -> Sequence[OutboxMessage]:
+        return sorted(
+            (m for m in self._messages().values() if status is None or m.status is status),
+            key=lambda m: (m.created_at, m.id),
+        )
+
+    # -- idempotency ---------------------------------------------------------------------
+
+    def processed(self, key: str) -> Confirmation | None:
+        return self._processed.get(key) or self._state.processed.get(key)
+
+    def remember(self, key: str, confirmation: Confirmation) -> None:
+        if self.processed(key) is not None:
+            raise ConcurrencyConflict(key, 0, 1)
+        self._processed[key] = confirmation
+
+
+def _side_of(record: AnyRequest) -> Side:
+    return Side.BORROWING if isinstance(record, BorrowingRequest) else Side.LENDING
+
+
+def _latest(
+    staged: list[HistoryEntry] | None, committed: list[HistoryEntry] | None, default: datetime
+) -> datetime:
+    for entries in (staged, committed):
+        if entries:
+            return entries[-1].at
+    return default
