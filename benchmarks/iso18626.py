@@ -1,0 +1,182 @@
+"""ISO 18626 codec speed: decode and encode of typical messages against lxml alone.
+
+Two typical messages, built in code: a request as a borrowing library sends it (citation
+with identifiers, service, one supplier, a delivery address, agency, patron and billing
+information) and a supplying agency message announcing a loan (due date, delivery and
+return information). ``decode`` is our whole decode (hardened parse, depth check, records,
+leniency bookkeeping) against lxml parsing the same bytes into a tree; ``encode`` is our
+whole encode (records to tree to bytes) against lxml serialising the same tree, prebuilt.
+Prints one JSON object per figure (``name``, ``value``, ``unit`` and, where compared,
+``baseline``, ``baseline_value``, ``ratio`` = our time per message / lxml's). Target:
+ratio <= 4 both ways.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "adapters")]
+
+from lxml import etree  # noqa: E402
+
+from resource_sharing.iso18626 import (  # noqa: E402
+    ReasonForMessage,
+    RequestSubType,
+    RequestType,
+    ServiceType,
+    Status,
+)
+from resource_sharing.messages import (  # noqa: E402
+    Address,
+    BillingInfo,
+    DeliveryInfo,
+    Header,
+    PatronInfo,
+    Request,
+    RequestingAgencyInfo,
+    ReturnInfo,
+    ServiceInfo,
+    SupplierInfo,
+    SupplyingAgencyMessage,
+)
+from resource_sharing.records import AgencyId, Citation, Identifier, Money  # noqa: E402
+from resource_sharing_adapters.iso18626 import decode, encode  # noqa: E402
+
+NOW = datetime(2025, 3, 3, 10, 15, 0, tzinfo=UTC)
+HEADER = Header(
+    requesting_agency=AgencyId("DK-820010"),
+    supplying_agency=AgencyId("US-NYC"),
+    requesting_agency_request_id="BR-2025-000123-1",
+    timestamp=NOW,
+    supplying_agency_request_id="LR-98765",
+)
+POSTAL = Address(
+    line1="Interlibrary Loan, Main Library",
+    line2="Universitetsparken 1",
+    locality="Copenhagen",
+    postal_code="2100",
+    country="DK",
+)
+REQUEST = Request(
+    header=HEADER,
+    citation=Citation(
+        title="The Structure of Scientific Revolutions",
+        author="Kuhn, Thomas S.",
+        edition="4th ed.",
+        item_ids=(Identifier("ISBN", "9780226458120"),),
+        record_ids=(Identifier("OCLC", "756577440"),),
+        publisher="University of Chicago Press",
+        publication_type="Book",
+        publication_date="2012",
+        place_of_publication="Chicago",
+    ),
+    service=ServiceInfo(
+        service_type=ServiceType.LOAN,
+        request_type=RequestType.NEW,
+        request_subtypes=(RequestSubType.PATRON_REQUEST,),
+        service_level="Normal",
+        need_before=datetime(2025, 4, 1, 23, 59, 59, tzinfo=UTC),
+        any_edition=True,
+        note="Patron prefers the 4th edition.",
+    ),
+    suppliers=(
+        SupplierInfo(sort_order=1, supplier=AgencyId("US-NYC"), call_number="Q175 .K95 2012"),
+    ),
+    delivery_addresses=(POSTAL,),
+    requesting_agency_info=RequestingAgencyInfo(
+        name="Copenhagen University Library",
+        contact_name="ILL desk",
+        addresses=(Address(electronic_type="Email", electronic_data="ill@example.dk"),),
+    ),
+    patron=PatronInfo(patron_id="P-4711", patron_type="Faculty", send_to_patron=False),
+    billing=BillingInfo(
+        payment_method="IFLAVoucher",
+        maximum_costs=Money(Decimal("25.00"), "EUR"),
+        billing_method="Account",
+    ),
+)
+SAM = SupplyingAgencyMessage(
+    header=HEADER,
+    reason=ReasonForMessage.STATUS_CHANGE,
+    status=Status.LOANED,
+    last_change=NOW,
+    note="Shipped by mail; please return by the due date.",
+    due_date=datetime(2025, 4, 14, 23, 59, 59, tzinfo=UTC),
+    delivery=DeliveryInfo(
+        date_sent=NOW,
+        item_id="39999012345678",
+        sent_via="Mail",
+        sent_to_patron=False,
+        loan_condition="LibraryUseOnly",
+    ),
+    return_info=ReturnInfo(return_agency=AgencyId("US-NYC"), name="ILL Dept", address=POSTAL),
+)
+
+
+def per_second(func: Callable[[], object], budget: float = 1.0) -> float:
+    """Calls per second, best of three rounds of about ``budget`` / 3 seconds each."""
+    number = 1
+    while True:
+        started = time.perf_counter()
+        for _ in range(number):
+            func()
+        elapsed = time.perf_counter() - started
+        if elapsed > 0.05:
+            break
+        number *= 4
+    rounds = max(1, int(budget / 3 / elapsed * number))
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(rounds):
+            func()
+        best = min(best, (time.perf_counter() - started) / rounds)
+    return 1.0 / best
+
+
+def figure(name: str, ours: float, baseline: str, theirs: float) -> None:
+    print(
+        json.dumps(
+            {
+                "name": name,
+                "value": round(ours),
+                "unit": "messages/s",
+                "baseline": baseline,
+                "baseline_value": round(theirs),
+                "ratio": round(theirs / ours, 2),  # our time per message / lxml's
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = etree.XMLParser()
+    for label, message in (("request", REQUEST), ("supplying_agency_message", SAM)):
+        data = encode(message)
+        assert decode(data).message == message
+        tree = etree.fromstring(data, parser)
+        figure(
+            f"iso18626.decode.{label} (time ratio vs lxml parse of the same {len(data)} bytes)",
+            per_second(lambda data=data: decode(data)),
+            "lxml.etree.fromstring",
+            per_second(lambda data=data: etree.fromstring(data, parser)),
+        )
+        figure(
+            f"iso18626.encode.{label} (time ratio vs lxml serialising the prebuilt tree)",
+            per_second(lambda message=message: encode(message)),
+            "lxml.etree.tostring",
+            per_second(
+                lambda tree=tree: etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+            ),
+        )
+
+
+if __name__ == "__main__":
+    main()
