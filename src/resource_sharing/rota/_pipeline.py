@@ -1,0 +1,486 @@
+"""The pipeline: candidates, then filters, then scorers, then order; and its explanation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import add, mul
+from typing import final
+
+import attrs
+
+from resource_sharing.directory import Directory, Partner
+from resource_sharing.errors import InvalidInput
+from resource_sharing.records import AgencyId, BorrowingRequest, RotaEntry
+from resource_sharing.rota._model import (
+    NO_FACTS,
+    AssignmentRule,
+    Drop,
+    DropReason,
+    RotaContext,
+    RotaTemplate,
+    accepted_services,
+)
+from resource_sharing.rota._steps import (
+    AlreadyTriedFilter,
+    Candidates,
+    CapacityFilter,
+    ClosedFilter,
+    DeflectionFilter,
+    FillRateScorer,
+    Filter,
+    InactiveFilter,
+    LoadScorer,
+    LoanToBorrowScorer,
+    NotHeldFilter,
+    OwnInstitutionFilter,
+    RotaJob,
+    Scorer,
+    ServiceFilter,
+    TierScorer,
+    TurnaroundScorer,
+)
+
+__all__ = [
+    "DEFAULT_FILTERS",
+    "DEFAULT_SCORERS",
+    "CandidateReport",
+    "Rota",
+    "RotaExplanation",
+    "RotaPolicy",
+    "ScoreComponent",
+    "build_rota",
+]
+
+DEFAULT_FILTERS: tuple[Filter, ...] = (
+    OwnInstitutionFilter(),
+    InactiveFilter(),
+    AlreadyTriedFilter(),
+    ClosedFilter(),
+    ServiceFilter(),
+    NotHeldFilter(),
+    DeflectionFilter(),
+    CapacityFilter(),
+)
+"""The built-in filters, cheapest and most decisive first; the first to drop names the reason."""
+
+DEFAULT_SCORERS: tuple[Scorer, ...] = (
+    TierScorer(),
+    TurnaroundScorer(),
+    LoadScorer(),
+    LoanToBorrowScorer(),
+    FillRateScorer(),
+)
+"""The built-in scorers; the tier dominates and the others order partners within a tier."""
+
+STAFF_ROTA = "staff rota"
+"""The source name of candidates from a staff-given rota."""
+DIRECTORY = "directory"
+"""The source name of candidates taken from the whole directory (no template applied)."""
+
+
+def _unique_names(
+    _: object, attribute: attrs.Attribute[tuple[RotaTemplate, ...]], value: tuple[RotaTemplate, ...]
+) -> None:
+    names = [t.name for t in value]
+    if len(set(names)) != len(names):
+        raise InvalidInput("templates", "template names must be unique")
+
+
+@final
+@attrs.frozen(hash=False)
+class RotaPolicy:
+    """How a rota is built: the templates, the rules choosing them, the steps, a length limit.
+
+    Selection: a staff-given rota (in the context) wins; else the first enabled rule that
+    matches assigns its templates (and fallback lenders); else ``default_templates``; else
+    every partner in the directory is a candidate, in one tier.
+    """
+
+    templates: tuple[RotaTemplate, ...] = attrs.field(default=(), validator=_unique_names)
+    """The named partner lists."""
+    rules: tuple[AssignmentRule, ...] = ()
+    """Assignment rules, tried in order."""
+    default_templates: tuple[str, ...] = ()
+    """Templates for requests no rule matches (empty: the whole directory)."""
+    filters: tuple[Filter, ...] = DEFAULT_FILTERS
+    """The filters, in the order they run."""
+    scorers: tuple[Scorer, ...] = DEFAULT_SCORERS
+    """The scorers; the rota is ordered by the weighted sum of their values."""
+    max_length: int | None = None
+    """Keep at most this many ranked lenders (OCLC strings hold five); fallbacks come extra."""
+
+    def __attrs_post_init__(self) -> None:
+        known = {t.name for t in self.templates}
+        for rule in self.rules:
+            for name in rule.templates:
+                if name not in known:
+                    raise InvalidInput(f"rule {rule.name}", f"unknown template {name!r}")
+        for name in self.default_templates:
+            if name not in known:
+                raise InvalidInput("default_templates", f"unknown template {name!r}")
+        if self.max_length is not None and self.max_length < 0:
+            raise InvalidInput("max_length", "must not be negative")
+        scorer_names = [s.name for s in self.scorers]
+        if len(set(scorer_names)) != len(scorer_names):
+            raise InvalidInput("scorers", "scorer names must be unique")
+
+    def template(self, name: str) -> RotaTemplate:
+        """The template with this name."""
+        for template in self.templates:
+            if template.name == name:
+                return template
+        raise InvalidInput("template", f"unknown template {name!r}")
+
+    def choose(self, request: BorrowingRequest, context: RotaContext) -> AssignmentRule | None:
+        """The first enabled rule matching the request, if any."""
+        services = accepted_services(request, context)
+        for rule in self.rules:
+            if rule.matches(request, services):
+                return rule
+        return None
+
+
+@final
+@attrs.frozen
+class ScoreComponent:
+    """One scorer's part of a candidate's total."""
+
+    scorer: str
+    """The scorer's name."""
+    value: float
+    """What it gave the candidate."""
+    weight: float
+    """Its weight."""
+
+    @property
+    def contribution(self) -> float:
+        """``value x weight``: what it added to the total."""
+        return self.value * self.weight
+
+
+@final
+@attrs.frozen
+class CandidateReport:
+    """One candidate in the explanation: kept (with its rank) or dropped (with why)."""
+
+    agency: AgencyId
+    """The candidate lender."""
+    name: str
+    """Its display name from the directory (empty when unknown)."""
+    source: str
+    """What put it in the candidates: a template name, ``staff rota`` or ``directory``."""
+    tier: int
+    """Its tier (0 is asked first)."""
+    fallback: bool
+    """True for an end-of-rota fallback lender (not ranked)."""
+    rank: int | None
+    """Its 1-based place in the rota; ``None`` when dropped."""
+    drop: Drop | None
+    """Why it was dropped; ``None`` when kept."""
+    components: tuple[ScoreComponent, ...]
+    """Its score, scorer by scorer (empty when it was not scored)."""
+
+    @property
+    def kept(self) -> bool:
+        """True when it is in the rota."""
+        return self.rank is not None
+
+    @property
+    def total(self) -> float | None:
+        """The weighted sum of its components; ``None`` when it was not scored."""
+        if not self.components:
+            return None
+        return sum(c.contribution for c in self.components)
+
+
+@final
+@attrs.frozen(hash=False)
+class RotaExplanation:
+    """Why the rota is what it is: the selection, and every candidate kept or dropped.
+
+    The per-candidate reports are built on demand by :meth:`reports` from what the pipeline
+    recorded anyway, so building a rota costs little more than ranking it.
+    """
+
+    request_id: str
+    """The request the rota is for."""
+    selection: str
+    """How the candidates were chosen (``rule faculty-loans``, ``staff rota``...)."""
+    rule: str | None
+    """The assignment rule that matched, if one did."""
+    templates: tuple[str, ...]
+    """The templates used, in order."""
+    scorers: tuple[tuple[str, float], ...]
+    """The scorers' names and weights, in the order of each report's components."""
+    _partners: Mapping[AgencyId, Partner] = attrs.field(alias="partners", repr=False)
+    _tiers: dict[AgencyId, int] = attrs.field(alias="tiers", repr=False)
+    _sources: dict[AgencyId, str] = attrs.field(alias="sources", repr=False)
+    _fallbacks: frozenset[AgencyId] = attrs.field(alias="fallbacks", repr=False)
+    _drops: dict[AgencyId, Drop] = attrs.field(alias="drops", repr=False)
+    _ranked: list[AgencyId] = attrs.field(alias="ranked", repr=False)
+    _scored: list[Partner] = attrs.field(alias="scored", repr=False)
+    _columns: tuple[list[float], ...] = attrs.field(alias="columns", repr=False)
+
+    def __len__(self) -> int:
+        return len(self._ranked) + len(self._drops)
+
+    @property
+    def candidates(self) -> frozenset[AgencyId]:
+        """Every candidate considered, kept or dropped."""
+        return frozenset(self._ranked) | self._drops.keys()
+
+    def dropped(self) -> dict[AgencyId, Drop]:
+        """Every dropped candidate and why."""
+        return dict(self._drops)
+
+    def reports(self) -> tuple[CandidateReport, ...]:
+        """Every candidate: the kept ones in rota order, then the dropped by tier and agency."""
+        position = {p.agency: i for i, p in enumerate(self._scored)}
+        rows = [
+            self._report(agency, rank, position.get(agency))
+            for rank, agency in enumerate(self._ranked, 1)
+        ]
+        dropped = sorted(self._drops, key=lambda a: (self._tier(a), a.type, a.value))
+        rows.extend(self._report(agency, None, position.get(agency)) for agency in dropped)
+        return tuple(rows)
+
+    def report(self, agency: AgencyId) -> CandidateReport | None:
+        """The report of one candidate, or ``None`` if it was not a candidate."""
+        scored = next((i for i, p in enumerate(self._scored) if p.agency == agency), None)
+        if agency in self._drops:
+            return self._report(agency, None, scored)
+        if agency not in self._ranked:
+            return None
+        return self._report(agency, self._ranked.index(agency) + 1, scored)
+
+    def _tier(self, agency: AgencyId) -> int:
+        return self._tiers.get(agency, 0)
+
+    def _report(self, agency: AgencyId, rank: int | None, scored: int | None) -> CandidateReport:
+        partner = self._partners.get(agency)
+        components: tuple[ScoreComponent, ...] = ()
+        if scored is not None:
+            components = tuple(
+                ScoreComponent(name, column[scored], weight)
+                for (name, weight), column in zip(self.scorers, self._columns, strict=True)
+            )
+        return CandidateReport(
+            agency=agency,
+            name=partner.name if partner is not None else "",
+            source=self._sources.get(agency, DIRECTORY),
+            tier=self._tier(agency),
+            fallback=agency in self._fallbacks,
+            rank=rank,
+            drop=self._drops.get(agency),
+            components=components,
+        )
+
+
+@final
+@attrs.frozen(hash=False)
+class Rota:
+    """A built rota: the lenders to ask, in order, and the explanation."""
+
+    entries: tuple[RotaEntry, ...]
+    """The kept lenders in the order they will be asked (fallbacks last)."""
+    explanation: RotaExplanation
+    """Every candidate, kept or dropped, and why."""
+
+    @property
+    def agencies(self) -> tuple[AgencyId, ...]:
+        """The lenders in order."""
+        return tuple(entry.agency for entry in self.entries)
+
+
+def build_rota(
+    request: BorrowingRequest,
+    directory: Directory,
+    context: RotaContext,
+    policy: RotaPolicy | None = None,
+) -> Rota:
+    """Build the rota for a request: candidates, filters, scorers, order.
+
+    Pure and deterministic: the same inputs give the same rota, whatever the order of the
+    directory or of the facts' mappings (ties are broken on the agency id), and no partner
+    appears twice. Raises :class:`~resource_sharing.errors.InvalidInput` for an inconsistent
+    policy (a rule naming an unknown template is caught when the policy is built).
+    """
+    policy = policy if policy is not None else RotaPolicy()
+
+    # 1. Candidates: who might be asked, each once, with its tier and source.
+    tiers: dict[AgencyId, int] = {}
+    sources: dict[AgencyId, str] = {}
+    fallbacks: list[AgencyId] = []
+    rule: AssignmentRule | None = None
+    template_names: tuple[str, ...] = ()
+    partners: Mapping[AgencyId, Partner]
+    if context.staff_rota is not None:
+        selection = STAFF_ROTA
+        for position, agency in enumerate(context.staff_rota):
+            if agency not in tiers:
+                tiers[agency] = position
+                sources[agency] = STAFF_ROTA
+    else:
+        rule = policy.choose(request, context)
+        if rule is not None:
+            selection = f"rule {rule.name}"
+            template_names = rule.templates
+        elif policy.default_templates:
+            selection = "default templates"
+            template_names = policy.default_templates
+        else:
+            selection = DIRECTORY
+        if template_names:
+            tier = 0
+            for name in template_names:
+                for members in policy.template(name).tiers:
+                    for agency in members:
+                        if agency not in tiers:
+                            tiers[agency] = tier
+                            sources[agency] = name
+                    tier += 1
+        if rule is not None:
+            last = max(tiers.values(), default=-1) + 1
+            for agency in rule.fallback:
+                if agency not in tiers:
+                    tiers[agency] = last
+                    sources[agency] = f"fallback of rule {rule.name}"
+                    fallbacks.append(agency)
+
+    drops: dict[AgencyId, Drop] = {}
+    if selection == DIRECTORY:
+        partners = directory.partners
+        alive = list(partners.values())
+        tier_column = [0] * len(alive)
+    else:
+        known: dict[AgencyId, Partner] = {}
+        alive = []
+        tier_column = []
+        for agency, tier in tiers.items():
+            partner = directory.get(agency)
+            if partner is None:
+                drops[agency] = Drop(DropReason.UNKNOWN_PARTNER, "not in the directory")
+            else:
+                known[agency] = partner
+                alive.append(partner)
+                tier_column.append(tier)
+        partners = known
+    facts = context.facts
+    if facts:
+        get = facts.get
+        fact_column = [get(p.agency, NO_FACTS) for p in alive]
+    else:
+        fact_column = [NO_FACTS] * len(alive)
+    pool = Candidates(alive, fact_column, tier_column)
+
+    # 2. Filters: each sees the survivors of the ones before it.
+    # Every filter sees every candidate (cheaper than rebuilding the columns after each);
+    # the first filter to drop a candidate gives the reason.
+    job = RotaJob(request, context)
+    gone: dict[int, Drop] = {}
+    for step in policy.filters:
+        for position, drop in step.screen(pool, job):
+            if position not in gone and 0 <= position < len(pool):
+                gone[position] = drop
+    if gone:
+        for position, drop in gone.items():
+            drops[pool.partners[position].agency] = drop
+        pool = pool.keep(gone.keys())
+
+    # 3. Scorers, on the ranked (non-fallback) survivors.
+    fallback_set = frozenset(fallbacks)
+    kept_fallbacks: list[AgencyId] = []
+    if fallback_set:
+        last_resort = {i for i, p in enumerate(pool.partners) if p.agency in fallback_set}
+        kept_fallbacks = [pool.partners[i].agency for i in sorted(last_resort)]
+        pool = pool.keep(last_resort)
+    ranked = pool.partners
+    columns = tuple(_checked(step, step.score(pool, job), len(ranked)) for step in policy.scorers)
+    totals = _weighted_sum(columns, [float(step.weight) for step in policy.scorers], len(ranked))
+
+    # 4. Order: by total, best first; equal totals by agency id, so input order never matters.
+    order = _order(ranked, totals)
+    if policy.max_length is not None and len(order) > policy.max_length:
+        for rank, position in enumerate(order[policy.max_length :], policy.max_length + 1):
+            text = f"ranked {rank} of {len(order)}; the rota keeps {policy.max_length}"
+            drops[ranked[position].agency] = Drop(DropReason.BEYOND_LIMIT, text)
+        order = order[: policy.max_length]
+
+    reasons = {name: f"template {name}" for name in template_names}
+    reasons[STAFF_ROTA] = STAFF_ROTA
+    agencies = [ranked[i].agency for i in order]
+    if selection == DIRECTORY:
+        entries = list(map(RotaEntry, agencies, repeat(DIRECTORY)))
+    else:
+        entries = [RotaEntry(a, reasons[sources[a]]) for a in agencies]
+    entries.extend(RotaEntry(a, sources[a], fallback=True) for a in kept_fallbacks)
+    agencies.extend(kept_fallbacks)
+
+    explanation = RotaExplanation(
+        request_id=request.id,
+        selection=selection,
+        rule=rule.name if rule is not None else None,
+        templates=template_names,
+        scorers=tuple((s.name, float(s.weight)) for s in policy.scorers),
+        partners=partners,
+        tiers=tiers,
+        sources=sources,
+        fallbacks=fallback_set,
+        drops=drops,
+        ranked=agencies,
+        scored=ranked,
+        columns=columns,
+    )
+    return Rota(tuple(entries), explanation)
+
+
+def _weighted_sum(columns: tuple[list[float], ...], weights: list[float], n: int) -> list[float]:
+    """The per-candidate sum of ``weight x value`` over the scorers' columns, for ordering.
+
+    A column with one value throughout adds the same to every total and cannot change the
+    order, so it is left out (the reports still show it).
+    """
+    totals = [0.0] * n
+    for weight, column in zip(weights, columns, strict=True):
+        if not column or column.count(column[0]) == n:
+            continue
+        if weight == 1.0:
+            totals = list(map(add, totals, column))
+        elif weight != 0.0:
+            totals = list(map(add, totals, map(mul, column, repeat(weight))))
+    return totals
+
+
+def _checked(step: Scorer, values: Sequence[float], expected: int) -> list[float]:
+    if len(values) != expected:
+        raise InvalidInput(f"scorer {step.name}", f"gave {len(values)} values for {expected}")
+    if not math.isfinite(math.fsum(values)):
+        raise InvalidInput(f"scorer {step.name}", "gave a value that is not a finite number")
+    return values if isinstance(values, list) else list(values)
+
+
+def _order(ranked: Sequence[Partner], totals: list[float]) -> list[int]:
+    """Positions sorted by total (highest first), ties by agency id.
+
+    Sorting on the float alone and then re-sorting only the runs of equal totals keeps the
+    common case at the cost of one float sort.
+    """
+    negated = [-t for t in totals]
+    order = sorted(range(len(ranked)), key=negated.__getitem__)
+    if len(set(negated)) == len(negated):
+        return order
+    start = 0
+    n = len(order)
+    while start < n:
+        end = start + 1
+        value = negated[order[start]]
+        while end < n and negated[order[end]] == value:
+            end += 1
+        if end - start > 1:
+            run = order[start:end]
+            run.sort(key=lambda i: (ranked[i].agency.type, ranked[i].agency.value))
+            order[start:end] = run
+        start = end
+    return order

@@ -1,0 +1,273 @@
+"""One test per built-in filter and scorer of the rota pipeline."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from resource_sharing.directory import (
+    Capacity,
+    Closure,
+    Deflection,
+    Directory,
+    Partner,
+    PartnerTerms,
+    Service,
+)
+from resource_sharing.iso18626 import ServiceType
+from resource_sharing.records import AgencyId, Citation, Identifier, Money
+from resource_sharing.rota import (
+    BalanceStats,
+    DropReason,
+    FillStats,
+    Holding,
+    HoldingsAnswer,
+    PartnerFacts,
+    Rota,
+    RotaContext,
+    RotaPolicy,
+    RotaTemplate,
+    build_rota,
+)
+from strategies_rota import HOME, TODAY, agency, attempt, request
+
+A, B, C = agency(1), agency(2), agency(3)
+
+
+def rota_of(partners: list[Partner], context: RotaContext | None = None, **req: object) -> Rota:
+    return build_rota(request(**req), Directory.of(partners), context or RotaContext(TODAY))
+
+
+def dropped(
+    partners: list[Partner], context: RotaContext | None = None, **req: object
+) -> dict[AgencyId, DropReason]:
+    rota = rota_of(partners, context, **req)
+    return {a: d.reason for a, d in rota.explanation.dropped().items()}
+
+
+# --- filters -------------------------------------------------------------------------
+
+
+def test_inactive_partners_are_dropped() -> None:
+    assert dropped([Partner(A, active=False), Partner(B)]) == {A: DropReason.INACTIVE}
+
+
+def test_partners_closed_for_lending_on_the_date_are_dropped() -> None:
+    closed = Closure(date(2025, 3, 1), date(2025, 3, 9), note="stocktaking")
+    borrowing_only = Closure(date(2025, 3, 1), date(2025, 3, 9), lending=False, borrowing=True)
+    over = Closure(date(2025, 2, 1), date(2025, 3, 2))
+    rota = rota_of(
+        [
+            Partner(A, closures=(closed,)),
+            Partner(B, closures=(borrowing_only,)),
+            Partner(C, closures=(over,)),
+        ]
+    )
+    drops = rota.explanation.dropped()
+    assert set(drops) == {A}
+    assert drops[A].reason is DropReason.CLOSED
+    assert "stocktaking" in drops[A].detail
+
+
+@pytest.mark.parametrize(
+    ("service_type", "services", "supplies"),
+    [
+        (ServiceType.LOAN, {Service.COPY, Service.DIGITAL}, False),
+        (ServiceType.LOAN, {Service.LOAN}, True),
+        (ServiceType.COPY, {Service.DIGITAL}, True),
+        (ServiceType.COPY, {Service.LOAN}, False),
+        (ServiceType.COPY_OR_LOAN, {Service.LOAN}, True),
+    ],
+)
+def test_partners_not_supplying_the_service_are_dropped(
+    service_type: ServiceType, services: set[Service], supplies: bool
+) -> None:
+    drops = dropped([Partner(A, services=frozenset(services))], service_type=service_type)
+    assert drops == ({} if supplies else {A: DropReason.SERVICE_NOT_SUPPLIED})
+
+
+def test_the_context_can_narrow_the_services_to_digital_delivery() -> None:
+    context = RotaContext(TODAY, services=frozenset({Service.DIGITAL}))
+    partners = [
+        Partner(A, services=frozenset({Service.COPY})),
+        Partner(B, services=frozenset(Service)),
+    ]
+    assert dropped(partners, context, service_type=ServiceType.COPY) == {
+        A: DropReason.SERVICE_NOT_SUPPLIED
+    }
+
+
+def test_our_own_institution_and_its_other_symbols_are_dropped() -> None:
+    other_symbol = AgencyId("HOME", "OCLC")
+    context = RotaContext(TODAY, own_agencies=frozenset({other_symbol}))
+    drops = dropped([Partner(HOME), Partner(other_symbol), Partner(A)], context)
+    assert drops == {HOME: DropReason.OWN_INSTITUTION, other_symbol: DropReason.OWN_INSTITUTION}
+
+
+def test_partners_already_tried_are_dropped_unless_staff_re_request_them() -> None:
+    partners = [Partner(A), Partner(B), Partner(C)]
+    attempts = (attempt(1, A), attempt(2, B))
+    rota = rota_of(partners, attempts=attempts)
+    assert rota.explanation.dropped()[B].detail == "already asked (attempt 2)"
+    assert set(rota.explanation.dropped()) == {A, B}
+    again = RotaContext(TODAY, rerequest=frozenset({B}))
+    assert dropped(partners, again, attempts=attempts) == {A: DropReason.ALREADY_TRIED}
+
+
+def test_partners_not_holding_the_item_are_dropped_matching_normalised_identifiers() -> None:
+    holdings = HoldingsAnswer(
+        (
+            Holding(A, (Identifier("ISBN", "978-0-306-40615-7"),)),  # the same book as "(pbk.)"
+            Holding(B, (Identifier("ISBN", "9780804429573"),)),  # another book
+            Holding(C),  # the locate matched without identifiers
+        )
+    )
+    partners = [Partner(A), Partner(B), Partner(C), Partner(agency(4))]
+    drops = dropped(partners, RotaContext(TODAY, holdings=holdings))
+    assert drops == {B: DropReason.NOT_HELD, agency(4): DropReason.NOT_HELD}
+
+
+def test_no_holdings_answer_drops_nobody() -> None:
+    assert dropped([Partner(A)], RotaContext(TODAY, holdings=None)) == {}
+
+
+def test_unavailable_holders_are_dropped_only_when_availability_is_required() -> None:
+    from resource_sharing.rota import DEFAULT_FILTERS, NotHeldFilter
+
+    holdings = HoldingsAnswer((Holding(A, available=False), Holding(B)))
+    context = RotaContext(TODAY, holdings=holdings)
+    strict = tuple(
+        NotHeldFilter(require_available=True) if isinstance(f, NotHeldFilter) else f
+        for f in DEFAULT_FILTERS
+    )
+    lenient = build_rota(request(), Directory.of([Partner(A), Partner(B)]), context)
+    assert lenient.agencies == (A, B)
+    rota = build_rota(
+        request(), Directory.of([Partner(A), Partner(B)]), context, RotaPolicy(filters=strict)
+    )
+    assert rota.agencies == (B,)
+    assert "no copy is available" in rota.explanation.dropped()[A].detail
+
+
+def test_deflection_by_format_age_and_cost() -> None:
+    usd = "USD"
+    partners = [
+        Partner(A, deflection=Deflection(publication_types=frozenset({"book"}))),
+        Partner(B, deflection=Deflection(newer_than_years=30)),
+        Partner(C, terms=PartnerTerms(cost=Money(Decimal("20"), usd))),
+        Partner(agency(4), terms=PartnerTerms(cost=Money(Decimal("5"), "EUR"))),
+        Partner(agency(5), terms=PartnerTerms(cost=Money(Decimal("10"), usd))),
+        Partner(agency(6), deflection=Deflection(older_than_years=20)),
+    ]
+    drops = dropped(partners, max_cost=Money(Decimal("10"), usd))
+    assert drops == {
+        A: DropReason.DEFLECTED_FORMAT,
+        B: DropReason.DEFLECTED_AGE,  # published 1999, 26 years before 2025
+        C: DropReason.DEFLECTED_COST,
+        agency(4): DropReason.DEFLECTED_COST,  # another currency cannot be shown to be within
+        agency(6): DropReason.DEFLECTED_AGE,
+    }
+
+
+def test_deflection_ignores_what_the_citation_does_not_say() -> None:
+    partners = [
+        Partner(A, deflection=Deflection(publication_types=frozenset({"Book"}))),
+        Partner(B, deflection=Deflection(newer_than_years=30)),
+        Partner(C, terms=PartnerTerms(cost=Money(Decimal("20"), "USD"))),
+    ]
+    assert dropped(partners, citation=Citation(title="x")) == {}
+
+
+def test_partners_at_declared_capacity_are_dropped() -> None:
+    partners = [
+        Partner(A, capacity=Capacity(per_day=3)),
+        Partner(B, capacity=Capacity(per_week=10)),
+        Partner(C, capacity=Capacity(per_day=3, per_week=10)),
+    ]
+    facts = {
+        A: PartnerFacts(sent_today=3),
+        B: PartnerFacts(sent_today=3, sent_this_week=10),
+        C: PartnerFacts(sent_today=2, sent_this_week=9),
+    }
+    rota = rota_of(partners, RotaContext(TODAY, facts=facts))
+    drops = rota.explanation.dropped()
+    assert {a: d.reason for a, d in drops.items()} == {
+        A: DropReason.CAPACITY_REACHED,
+        B: DropReason.CAPACITY_REACHED,
+    }
+    assert "a week" in drops[B].detail
+
+
+def test_unknown_partners_in_a_template_are_dropped() -> None:
+    policy = RotaPolicy(templates=(RotaTemplate.ordered("t", (A, B)),), default_templates=("t",))
+    rota = build_rota(request(), Directory.of([Partner(A)]), RotaContext(TODAY), policy)
+    assert rota.explanation.dropped()[B].reason is DropReason.UNKNOWN_PARTNER
+
+
+def test_the_first_filter_to_drop_names_the_reason() -> None:
+    drops = dropped([Partner(A, active=False, services=frozenset({Service.COPY}))])
+    assert drops == {A: DropReason.INACTIVE}
+
+
+# --- scorers -------------------------------------------------------------------------
+
+
+def components(rota: Rota, agency_id: AgencyId) -> dict[str, float]:
+    report = rota.explanation.report(agency_id)
+    assert report is not None
+    return {c.scorer: c.value for c in report.components}
+
+
+def test_tier_scorer_puts_earlier_tiers_first_whatever_the_other_scores() -> None:
+    template = RotaTemplate.pods("pods", (B,), (A,))
+    policy = RotaPolicy(templates=(template,), default_templates=("pods",))
+    facts = {A: PartnerFacts(turnaround_days=0.0), B: PartnerFacts(open_requests=50)}
+    rota = build_rota(
+        request(), Directory.of([Partner(A), Partner(B)]), RotaContext(TODAY, facts=facts), policy
+    )
+    assert rota.agencies == (B, A)
+    assert components(rota, A)["tier"] == -1.0
+
+
+def test_turnaround_scorer_prefers_faster_lenders_observed_or_declared() -> None:
+    partners = [
+        Partner(A, terms=PartnerTerms(delivery_days=1)),
+        Partner(B, terms=PartnerTerms(delivery_days=9)),
+        Partner(C, terms=PartnerTerms(delivery_days=9)),
+    ]
+    facts = {C: PartnerFacts(turnaround_days=0.0)}
+    rota = rota_of(partners, RotaContext(TODAY, facts=facts))
+    assert rota.agencies == (C, A, B)
+    assert components(rota, A)["turnaround"] == pytest.approx(0.5)
+
+
+def test_load_scorer_prefers_lenders_with_fewer_of_our_open_requests() -> None:
+    facts = {A: PartnerFacts(open_requests=5), B: PartnerFacts(open_requests=1)}
+    rota = rota_of([Partner(A), Partner(B), Partner(C)], RotaContext(TODAY, facts=facts))
+    assert rota.agencies == (C, B, A)
+    assert components(rota, B)["load"] == pytest.approx(0.5)
+
+
+def test_loan_to_borrow_scorer_prefers_lenders_below_their_target() -> None:
+    facts = {
+        A: PartnerFacts(balance=BalanceStats(lending=50, borrowing=10)),  # lends too much
+        B: PartnerFacts(balance=BalanceStats(lending=5, borrowing=20)),  # lends too little
+        C: PartnerFacts(balance=BalanceStats(lending=10, borrowing=5, target_ratio=2.0)),  # parity
+    }
+    rota = rota_of([Partner(A), Partner(B), Partner(C)], RotaContext(TODAY, facts=facts))
+    assert rota.agencies == (B, C, A)
+    assert components(rota, C)["balance"] == pytest.approx(0.5)
+
+
+def test_fill_rate_scorer_prefers_lenders_that_fill_more() -> None:
+    facts = {A: PartnerFacts(fill=FillStats(10, 1)), B: PartnerFacts(fill=FillStats(10, 9))}
+    rota = rota_of([Partner(A), Partner(B), Partner(C)], RotaContext(TODAY, facts=facts))
+    assert rota.agencies == (B, C, A)
+    assert components(rota, C)["fill_rate"] == 0.5
+
+
+def test_equal_scores_are_ordered_by_agency_id() -> None:
+    rota = rota_of([Partner(C), Partner(A), Partner(B)])
+    assert rota.agencies == (A, B, C)
