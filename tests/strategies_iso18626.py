@@ -63,8 +63,12 @@ agencies = st.builds(AgencyId, value=text, type=text)
 identifiers = st.builds(Identifier, code=text, value=text)
 money = st.builds(
     Money,
-    amount=st.decimals(allow_nan=False, allow_infinity=False, places=2).map(
-        lambda d: d.quantize(Decimal("0.01"))
+    amount=st.decimals(
+        min_value=Decimal("-1e9"),
+        max_value=Decimal("1e9"),
+        allow_nan=False,
+        allow_infinity=False,
+        places=2,
     ),
     currency=text,
 )
