@@ -385,7 +385,7 @@ class TierScorer:
 
     def score(self, candidates: Candidates, job: RotaJob) -> list[float]:
         """Minus each partner's tier."""
-        return [-float(t) for t in candidates.tiers]
+        return [float(-t) for t in candidates.tiers]
 
 
 @final
