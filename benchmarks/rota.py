@@ -6,9 +6,11 @@ tie-break, a ``RotaEntry`` for every kept partner and the explanation's records)
 length limit, over a directory mixed like a real one: every partner has facts (load, sent
 today, turnaround, fill, balance); 30% charge a cost, 20% declare a daily capacity, 3% are
 inactive, 3% closed, 3% copy-only, 4% have a deflection policy; about a fifth are dropped.
-``rota.explain.N`` is the time to build every candidate's report afterwards. Prints one JSON object per figure (``name``, ``value``, ``unit`` and,
-where compared, ``baseline``, ``baseline_value``, ``ratio``), then the growth from 1,000 to
-10,000 candidates as time per ``n log n``.
+``rota.explain.N`` is the time to build every candidate's report afterwards.
+
+Prints one JSON object per figure (``name``, ``value``, ``unit`` and, where compared,
+``baseline``, ``baseline_value``, ``ratio``), then the growth from 1,000 to 10,000
+candidates as time per ``n log n``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from resource_sharing.directory import (  # noqa: E402
+from resource_sharing.directory import (
     Capacity,
     Closure,
     Deflection,
@@ -35,14 +38,14 @@ from resource_sharing.directory import (  # noqa: E402
     PartnerTerms,
     Service,
 )
-from resource_sharing.records import (  # noqa: E402
+from resource_sharing.records import (
     AgencyId,
     BorrowingRequest,
     Citation,
     Money,
     PatronRef,
 )
-from resource_sharing.rota import (  # noqa: E402
+from resource_sharing.rota import (
     BalanceStats,
     FillStats,
     PartnerFacts,
@@ -123,8 +126,8 @@ def main() -> None:
         request, directory, context = scenario(n)
         pairs = [(context.facts[p.agency].turnaround_days, p) for p in directory]
         repeats = max(5, min(200, 200_000 // n))
-        baseline = best_of(lambda: sorted(pairs, key=itemgetter(0)), repeats)
-        ours = best_of(lambda: build_rota(request, directory, context), repeats)
+        baseline = best_of(partial(sorted, pairs, key=itemgetter(0)), repeats)
+        ours = best_of(partial(build_rota, request, directory, context), repeats)
         ours_at[n] = ours
         emit(
             name=f"rota.rank.{n}",
@@ -135,7 +138,7 @@ def main() -> None:
             ratio=round(ours / baseline, 2),
         )
         rota = build_rota(request, directory, context)
-        explain = best_of(lambda: rota.explanation.reports(), max(3, repeats // 4))
+        explain = best_of(rota.explanation.reports, max(3, repeats // 4))
         emit(name=f"rota.explain.{n}", value=round(explain, 1), unit="us")
     small, large = 1_000, 10_000
     per_small = ours_at[small] / (small * math.log2(small))
