@@ -47,7 +47,7 @@ class Side(StrEnum):
 
 
 @final
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class AgencyId:
     """An institution's identifier: a type from the AgencyIdType list and a value.
 

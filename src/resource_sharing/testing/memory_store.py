@@ -76,12 +76,12 @@ class _MemoryUnit:
         self._outbox: dict[str, OutboxMessage] = {}
         self._leases: dict[str, datetime] = {}
         self._processed: dict[str, Confirmation] = {}
+        self._base: dict[_Key, int] = {}
 
     def apply(self) -> None:
         state = self._state
-        for key, row in self._rows.items():
+        for key, expected in self._base.items():
             committed = state.rows.get(key)
-            expected = row.record.version - 1
             actual = committed.record.version if committed else 0
             if actual != expected:
                 raise ConcurrencyConflict(key[1], expected, actual)
@@ -133,6 +133,9 @@ class _MemoryUnit:
         actual = current.record.version if current else 0
         if actual != expected_version:
             raise ConcurrencyConflict(record.id, expected_version, actual)
+        if key not in self._base:
+            committed = self._state.rows.get(key)
+            self._base[key] = committed.record.version if committed else 0
         stored = attrs.evolve(record, version=expected_version + 1)
         updated = stored.created_at
         if current is not None:
