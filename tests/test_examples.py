@@ -1,0 +1,31 @@
+"""The runnable examples do what their documentation says."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_consortium_story_writes_a_timeline_ending_as_the_seed_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main = runpy.run_path(str(EXAMPLES / "consortium_story.py"))["main"]
+    out = tmp_path / "timeline.jsonl"
+    assert main(["--json", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {"institution", "side", "request", "state", "event"} <= set(lines[0])
+    last = {(line["institution"], line["side"]): line["state"] for line in lines}
+    assert last == {
+        ("US-A", "borrowing"): "completed",
+        ("US-B", "lending"): "unfilled",
+        ("US-C", "lending"): "completed",
+    }
+    states_at_a = [line["state"] for line in lines if line["institution"] == "US-A"]
+    for expected in ("sent", "shipped", "received", "on_loan", "recalled", "return_shipped"):
+        assert expected in states_at_a
+    assert "Return to lender" in capsys.readouterr().out
