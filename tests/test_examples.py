@@ -26,6 +26,6 @@ def test_consortium_story_writes_a_timeline_ending_as_the_seed_says(
         ("US-C", "lending"): "completed",
     }
     states_at_a = [line["state"] for line in lines if line["institution"] == "US-A"]
-    for expected in ("sent", "shipped", "received", "on_loan", "recalled", "return_shipped"):
+    for expected in ("will_supply", "shipped", "received", "on_loan", "recalled"):
         assert expected in states_at_a
     assert "Return to lender" in capsys.readouterr().out
