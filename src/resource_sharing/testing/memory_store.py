@@ -252,7 +252,10 @@ class _MemoryUnit:
             self._leases[message_id] = retry_at
 
     def _attempts(self, message_id: str) -> int:
-        return self._messages()[message_id].attempts
+        message = self._messages().get(message_id)
+        if message is None:
+            raise InvalidInput("outbox id", f"no message {message_id!r}")
+        return message.attempts
 
     def outbox(self, status: OutboxStatus | None = None) -> Sequence[OutboxMessage]:
         return sorted(
