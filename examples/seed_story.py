@@ -13,8 +13,14 @@ from __future__ import annotations
 import sys
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from resource_sharing.borrowing import BORROWING, BorrowingContext, handle_borrowing
+from resource_sharing.borrowing import (
+    BORROWING,
+    BorrowingContext,
+    BorrowingPolicy,
+    handle_borrowing,
+)
 from resource_sharing.effects import (
     AddTask,
     Effect,
@@ -50,6 +56,7 @@ from resource_sharing.lending import (
 )
 from resource_sharing.lifecycle import Outcome
 from resource_sharing.messages import Request, RequestingAgencyMessage, SupplyingAgencyMessage
+from resource_sharing.policies import PatronLoanRules, PatronRenewalRules
 from resource_sharing.records import (
     AgencyId,
     BorrowingRequest,
@@ -71,16 +78,22 @@ class Story:
         self.now = start
         self.borrowing: BorrowingRequest | None = None
         self.lending: dict[AgencyId, LendingRequest] = {}
+        # A's patrons may ask to renew two weeks before their due date; C's default
+        # terms renew automatically and a local hold recalls (resource_sharing.policies).
+        self.borrowing_policy = BorrowingPolicy(
+            loan=PatronLoanRules(renewal=PatronRenewalRules(window_days=14))
+        )
         self.policies = {
             B: LendingPolicy(auto_reject_not_held=True),
             C: LendingPolicy(rs_library="ILL desk"),
         }
         self.in_flight: deque[tuple[AgencyId, AgencyId, object]] = deque()
 
-    def show(self, who: AgencyId, side: str, request: object, outcome: Outcome[object]) -> None:
+    def show(self, who: AgencyId, side: str, request: object, outcome: Outcome[Any]) -> None:
+        """Print one step: the state reached, its effects and the operator's instruction."""
         record = outcome.record
         lifecycle = BORROWING if side == "borrowing" else LENDING
-        state = record.state.value  # type: ignore[attr-defined]
+        state = record.state.value
         print(f"[{who.value}] {side:9} {state:20} <- {outcome.trigger}")
         for effect in outcome.effects:
             _describe(effect)
@@ -89,17 +102,20 @@ class Story:
             print(f"          instruction: {instruction}")
 
     def borrow(self, event: object, *, note: str = "") -> None:
+        """Apply an event to A's borrowing request."""
         assert self.borrowing is not None
-        outcome = handle_borrowing(self.borrowing, event, BorrowingContext(self.now))  # type: ignore[arg-type]
+        ctx = BorrowingContext(self.now, self.borrowing_policy)
+        outcome = handle_borrowing(self.borrowing, event, ctx)  # type: ignore[arg-type]
         self.borrowing = outcome.record
-        self.show(A, "borrowing", self.borrowing, outcome)  # type: ignore[arg-type]
+        self.show(A, "borrowing", self.borrowing, outcome)
         self._queue(A, outcome.effects)
 
     def lend(self, at: AgencyId, event: object) -> None:
+        """Apply an event to the lending request at ``at``."""
         ctx = LendingContext(self.now, self.policies[at])
         outcome = handle_lending(self.lending[at], event, ctx)  # type: ignore[arg-type]
         self.lending[at] = outcome.record
-        self.show(at, "lending", self.lending[at], outcome)  # type: ignore[arg-type]
+        self.show(at, "lending", self.lending[at], outcome)
         self._queue(at, outcome.effects)
 
     def _queue(self, sender: AgencyId, effects: tuple[Effect, ...]) -> None:
@@ -134,13 +150,15 @@ class Story:
             self.lend(at, SupplyItem(item))
 
     def advance(self, days: int) -> None:
+        """Let ``days`` days pass."""
         self.now += timedelta(days=days)
         print(f"--- {days} days later: {self.now:%Y-%m-%d}")
 
 
 def _describe(effect: Effect) -> None:
     if isinstance(effect, NotifyPatron):
-        print(f"          notice to patron: {effect.notice.value}")
+        detail = f" ({effect.detail})" if effect.detail else ""
+        print(f"          notice to patron: {effect.notice.value}{detail}")
     elif isinstance(effect, AddTask):
         desk = f" at {effect.desk}" if effect.desk else ""
         print(f"          task list {effect.task_list.value}{desk}")
@@ -153,6 +171,7 @@ def _describe(effect: Effect) -> None:
 
 
 def main() -> int:
+    """Run the seed story; 0 when it ends as it should."""
     story = Story(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     citation = Citation(
         title="The Art of Computer Programming",

@@ -34,7 +34,7 @@ from typing import Any, final
 import attrs
 
 from resource_sharing.calendar import Calendar
-from resource_sharing.directory import Directory
+from resource_sharing.directory import Directory, PartnerTerms
 from resource_sharing.effects import (
     CheckIn,
     CheckOutToPatron,
@@ -85,6 +85,25 @@ from resource_sharing.messages import (
     ServiceInfo,
     SupplyingAgencyMessage,
 )
+from resource_sharing.policies import (
+    PatronLoanRules,
+    PatronRenewalDecision,
+    PatronRenewalRoute,
+    RenewalReason,
+    RenewalRequester,
+    TimerPolicy,
+    answer_expiry,
+    apply_renewal_answer,
+    check_patron_renewal,
+    conditional_answer_expiry,
+    hold_shelf_expiry,
+    not_received_claim,
+    patron_due_date,
+    patron_loan_deadlines,
+    recall_patron_loan,
+    return_unconfirmed,
+    with_deadlines,
+)
 from resource_sharing.records import (
     AgencyId,
     Attempt,
@@ -93,7 +112,6 @@ from resource_sharing.records import (
     Deadline,
     RotaEntry,
     TimerKind,
-    sorted_deadlines,
 )
 from resource_sharing.states import BorrowingState as S
 
@@ -220,36 +238,23 @@ class EndOfRota(StrEnum):
 @final
 @attrs.frozen
 class BorrowingPolicy:
-    """The borrowing institution's rules (days are calendar days unless noted)."""
+    """The borrowing institution's rules.
+
+    Loan, renewal and recall rules and the timers are the policies' own records
+    (:mod:`resource_sharing.policies`); a lender's answer deadline comes from its terms
+    in the directory.
+    """
 
     end_of_rota: EndOfRota = EndOfRota.REVIEW
     """What to do at the end of the rota."""
     fallback: AgencyId | None = None
     """The fallback partner for ``EndOfRota.FALLBACK``."""
-    mediated_renewals: bool = False
-    """Patron renewals go to staff before the lender."""
-    renewal_window_days: int = 14
-    """A patron may ask to renew only this many days before the due date."""
-    renewal_groups: frozenset[str] | None = None
-    """Patron groups allowed to renew (None: every group)."""
-    return_buffer_days: int = 3
-    """The patron's due date is this many days before the lender's."""
+    loan: PatronLoanRules = attrs.field(factory=PatronLoanRules)
+    """Our patrons' loans: return buffer, renewals (window, groups, mediation), recalls."""
+    timers: TimerPolicy = attrs.field(factory=TimerPolicy)
+    """How long our timers run (conditions, claims, reminders, hold shelf, returns)."""
     default_loan_days: int = 21
     """The patron's loan when the lender gave no due date."""
-    recall_period_days: int = 7
-    """A recalled loan is due this many days after the recall (never later than before)."""
-    hold_shelf_days: int = 7
-    """Open days an item waits on the hold shelf."""
-    due_reminder_days: int = 3
-    """Remind the patron this many days before the due date."""
-    answer_days: int = 4
-    """Business days a lender has to answer, when the directory does not say."""
-    conditional_answer_days: int = 5
-    """Days staff have to answer a lender's conditions before they are rejected."""
-    not_received_claim_days: int = 14
-    """Days after shipment to claim an item that has not arrived."""
-    return_unconfirmed_days: int = 14
-    """Days after shipping back to chase an unconfirmed return."""
     use_lender_barcode: bool = False
     """Consortium mode: label the item with the lender's (network-unique) item id."""
 
@@ -426,41 +431,34 @@ def _lender_calendar(ctx: BorrowingContext, lender: AgencyId) -> Calendar:
 
 
 def _answer_deadline(ctx: BorrowingContext, lender: AgencyId) -> Deadline:
+    """The lender's answer expiry: its terms' answer days, in its own calendar."""
     partner = ctx.directory.get(lender)
-    days = partner.terms.answer_days if partner is not None else ctx.policy.answer_days
-    calendar = _lender_calendar(ctx, lender)
-    day = calendar.add_business_days(calendar.local_date(ctx.now), days)
-    return Deadline(calendar.end_of_day(day), TimerKind.LENDER_ANSWER)
+    terms = partner.terms if partner is not None else PartnerTerms()
+    return answer_expiry(ctx.now, terms=terms, lender_calendar=_lender_calendar(ctx, lender))
 
 
-def _days(ctx: BorrowingContext, days: int, kind: TimerKind) -> Deadline:
-    return Deadline(ctx.now + timedelta(days=days), kind)
-
-
-def _with(request: BorrowingRequest, *deadlines: Deadline) -> tuple[Deadline, ...]:
-    return sorted_deadlines((*request.deadlines, *deadlines))
+def _fresh(*deadlines: Deadline | None) -> tuple[Deadline, ...]:
+    """Only these deadlines (a timer switched off in the policy gives None: skipped)."""
+    return with_deadlines((), *deadlines)
 
 
 def _patron_due(ctx: BorrowingContext, lender_due: datetime | None) -> datetime:
-    policy = ctx.policy
     if lender_due is None:
-        day = ctx.calendar.local_date(ctx.now + timedelta(days=policy.default_loan_days))
+        day = ctx.calendar.local_date(ctx.now + timedelta(days=ctx.policy.default_loan_days))
         return ctx.calendar.end_of_day(ctx.calendar.next_open_day(day))
-    day = ctx.calendar.local_date(lender_due) - timedelta(days=policy.return_buffer_days)
-    # Move back, not forward, to an open day: the patron's due date never passes the lender's.
-    for _ in range(31):
-        if ctx.calendar.is_open(day):
-            break
-        day -= timedelta(days=1)
-    return max(ctx.calendar.end_of_day(day), ctx.now)
+    due = patron_due_date(lender_due, policy=ctx.policy.loan, calendar=ctx.calendar)
+    return max(due, ctx.now)
 
 
 def _loan_timers(ctx: BorrowingContext, patron_due: datetime) -> tuple[Deadline, ...]:
-    reminder = patron_due - timedelta(days=ctx.policy.due_reminder_days)
-    timers = [Deadline(patron_due, TimerKind.PATRON_OVERDUE)]
-    if reminder > ctx.now:
-        timers.append(Deadline(reminder, TimerKind.DUE_REMINDER))
-    return tuple(timers)
+    return patron_loan_deadlines(
+        patron_due, timers=ctx.policy.timers, borrower_calendar=ctx.calendar, now=ctx.now
+    )
+
+
+def _reasoned(reason: str, text: str) -> str:
+    """A "no" for a patron or a peer: the stable reason value, then the words."""
+    return f"{reason}: {text}" if text else reason
 
 
 # -- guards ----------------------------------------------------------------------------
@@ -512,32 +510,29 @@ def _resumes(state: S) -> Callable[[BorrowingRequest, object, BorrowingContext],
     return guard
 
 
+def _patron_renewal(
+    request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
+) -> PatronRenewalDecision:
+    """The borrower's own rules on a renewal request: refuse, mediate, or ask the lender."""
+    return check_patron_renewal(
+        request,
+        policy=ctx.policy.loan,
+        calendar=ctx.calendar,
+        now=ctx.now,
+        by=RenewalRequester.STAFF if event.by_staff else RenewalRequester.PATRON,
+    )
+
+
 def _renewal_refused(
     request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
 ) -> bool:
-    return _renewal_refusal(request, event, ctx) is not None
+    return _patron_renewal(request, event, ctx).route is PatronRenewalRoute.REFUSED
 
 
 def _renewal_mediated(
     request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
 ) -> bool:
-    return ctx.policy.mediated_renewals and not event.by_staff
-
-
-def _renewal_refusal(
-    request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
-) -> str | None:
-    """Why the borrower's own rules refuse a patron's renewal (None: they allow it)."""
-    policy = ctx.policy
-    if event.by_staff:
-        return None
-    groups = policy.renewal_groups
-    if groups is not None and request.patron.group not in groups:
-        return f"patron group {request.patron.group!r} may not renew interlibrary loans"
-    due = request.patron_due
-    if due is not None and ctx.now < due - timedelta(days=policy.renewal_window_days):
-        return f"renewals open {policy.renewal_window_days} days before the due date"
-    return None
+    return _patron_renewal(request, event, ctx).route is PatronRenewalRoute.MEDIATE
 
 
 # -- actions ---------------------------------------------------------------------------
@@ -735,12 +730,14 @@ def _conditions(
     text = f"The lender {request.attempts[-1].lender} asks for conditions: {condition}"
     if message.note:
         text += f" ({message.note})"
-    deadline = _days(ctx, ctx.policy.conditional_answer_days, TimerKind.CONDITIONAL_ANSWER)
+    deadline = conditional_answer_expiry(
+        ctx.now, timers=ctx.policy.timers, borrower_calendar=ctx.calendar
+    )
     return (
         {
             "attempts": _update_attempt(request, message),
             "conditions": (*request.conditions, condition),
-            "deadlines": (deadline,),
+            "deadlines": _fresh(deadline),
         },
         (NotifyStaff(request.id, text),),
     )
@@ -777,13 +774,13 @@ def _shipped(
 ) -> Changes:
     message = event.message
     item_id = message.delivery.item_id if message.delivery else None
-    claim = _days(ctx, ctx.policy.not_received_claim_days, TimerKind.NOT_RECEIVED_CLAIM)
+    claim = not_received_claim(ctx.now, timers=ctx.policy.timers, borrower_calendar=ctx.calendar)
     return (
         {
             "attempts": _update_attempt(request, message),
             "lender_due": message.due_date or request.lender_due,
             "lender_item_id": item_id or request.lender_item_id,
-            "deadlines": (claim,),
+            "deadlines": _fresh(claim),
         },
         (),
     )
@@ -809,18 +806,15 @@ def _receive(request: BorrowingRequest, event: ReceiveItem, ctx: BorrowingContex
     if policy.use_lender_barcode and request.lender_item_id:
         barcode = request.lender_item_id
     lender = request.attempts[-1].lender
-    day = ctx.calendar.add_business_days(ctx.calendar.local_date(ctx.now), policy.hold_shelf_days)
-    expires = ctx.calendar.end_of_day(day)
+    shelf = hold_shelf_expiry(ctx.now, timers=policy.timers, borrower_calendar=ctx.calendar)
+    expires = shelf.at if shelf is not None else None
     effects: tuple[Effect, ...] = (
         CreateTemporaryItem(request.id, barcode, request.citation, lender),
         PlaceOnHoldShelf(request.id, barcode, request.patron, request.pickup_location, expires),
         NotifyPatron(request.patron, NoticeKind.ITEM_AVAILABLE, request.id),
         _tell_lender(request, ctx, Action.RECEIVED),
     )
-    return (
-        {"item_barcode": barcode, "deadlines": (Deadline(expires, TimerKind.HOLD_SHELF_EXPIRY),)},
-        effects,
-    )
+    return {"item_barcode": barcode, "deadlines": _fresh(shelf)}, effects
 
 
 def _check_out(request: BorrowingRequest, event: CheckOutItem, ctx: BorrowingContext) -> Changes:
@@ -841,9 +835,18 @@ def _deliver_copy(request: BorrowingRequest, event: DeliverCopy, ctx: BorrowingC
 def _refuse_renewal(
     request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
 ) -> Changes:
-    reason = _renewal_refusal(request, event, ctx)
+    decision = _patron_renewal(request, event, ctx)
+    assert decision.reason is not None  # guarded by renewal_refused
+    text = decision.explain()
+    if decision.window_opens is not None:
+        opens = ctx.calendar.local_date(decision.window_opens)
+        text += f" (renewals open on {opens.isoformat()})"
     notice = NotifyPatron(
-        request.patron, NoticeKind.RENEWAL_REFUSED, request.id, request.patron_due, reason
+        request.patron,
+        NoticeKind.RENEWAL_REFUSED,
+        request.id,
+        request.patron_due,
+        _reasoned(decision.reason.value, text),
     )
     return {}, (notice,)
 
@@ -851,14 +854,16 @@ def _refuse_renewal(
 def _hold_renewal(
     request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
 ) -> Changes:
-    return {"requested_due": event.requested_due}, ()
+    wanted = event.requested_due or _patron_renewal(request, event, ctx).requested_due
+    return {"requested_due": wanted}, ()
 
 
 def _ask_renewal(
     request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
 ) -> Changes:
+    wanted = event.requested_due or _patron_renewal(request, event, ctx).requested_due
     return (
-        {"requested_due": event.requested_due},
+        {"requested_due": wanted},
         (_tell_lender(request, ctx, Action.RENEW),),
     )
 
@@ -870,8 +875,9 @@ def _send_renewal(
 
 
 def _deny_renewal(request: BorrowingRequest, event: DenyRenewal, ctx: BorrowingContext) -> Changes:
+    reason = _reasoned(RenewalReason.REFUSED_BY_STAFF.value, event.reason)
     notice = NotifyPatron(
-        request.patron, NoticeKind.RENEWAL_REFUSED, request.id, request.patron_due, event.reason
+        request.patron, NoticeKind.RENEWAL_REFUSED, request.id, request.patron_due, reason
     )
     return {"requested_due": None}, (notice,)
 
@@ -881,9 +887,20 @@ def _renewed(
 ) -> Changes:
     message = event.message
     lender_due = message.due_date or request.lender_due
-    patron_due = _patron_due(ctx, lender_due)
+    if lender_due is None:
+        patron_due = _patron_due(ctx, None)
+    else:
+        answer = apply_renewal_answer(
+            request,
+            approved=True,
+            new_lender_due=lender_due,
+            policy=ctx.policy.loan,
+            calendar=ctx.calendar,
+        )
+        assert answer.patron_due is not None  # a renewed loan has a patron due date
+        lender_due, patron_due = answer.lender_due, answer.patron_due
     if request.patron_due is not None:
-        patron_due = max(patron_due, request.patron_due)
+        patron_due = max(patron_due, request.patron_due)  # a renewal never shortens the loan
     barcode = request.item_barcode or ""
     return (
         {
@@ -904,9 +921,22 @@ def _renewed(
 def _not_renewed(
     request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
 ) -> Changes:
-    reason = event.message.note or "the lender did not renew the loan"
+    answer = apply_renewal_answer(
+        request,
+        approved=False,
+        new_lender_due=None,
+        policy=ctx.policy.loan,
+        calendar=ctx.calendar,
+    )
+    assert answer.reason is not None  # LENDER_REFUSED
+    # The lender's own reason ("max_renewals_reached: ...") follows ours.
+    text = event.message.note or "the lender did not renew the loan"
     notice = NotifyPatron(
-        request.patron, NoticeKind.RENEWAL_REFUSED, request.id, request.patron_due, reason
+        request.patron,
+        NoticeKind.RENEWAL_REFUSED,
+        request.id,
+        request.patron_due,
+        _reasoned(answer.reason.value, text),
     )
     return {"attempts": _update_attempt(request, event.message), "requested_due": None}, (notice,)
 
@@ -915,16 +945,14 @@ def _recalled(
     request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
 ) -> Changes:
     message = event.message
-    recall_due = ctx.calendar.end_of_day(
-        ctx.calendar.next_open_day(
-            ctx.calendar.local_date(ctx.now + timedelta(days=ctx.policy.recall_period_days))
-        )
+    recall = recall_patron_loan(
+        request,
+        policy=ctx.policy.loan,
+        calendar=ctx.calendar,
+        now=ctx.now,
+        lender_recall_due=message.due_date,
     )
-    current = request.patron_due
-    due = min(recall_due, current) if current is not None else recall_due
-    lender_due = message.due_date or request.lender_due
-    if lender_due is not None:
-        due = min(due, lender_due)
+    due, lender_due = recall.patron_due, recall.lender_due
     barcode = request.item_barcode or ""
     effects: list[Effect] = []
     if request.state in (S.ON_LOAN, S.RENEW_REQUESTED, S.RENEW_PENDING_REVIEW):
@@ -936,7 +964,8 @@ def _recalled(
             "patron_due": due,
             "lender_due": lender_due,
             "requested_due": None,
-            "deadlines": (Deadline(due, TimerKind.PATRON_OVERDUE),),
+            # the recalled state keeps the overdue deadline (the recall notice reminds)
+            "deadlines": _loan_timers(ctx, due),
         },
         tuple(effects),
     )
@@ -976,8 +1005,8 @@ def _ship_return(request: BorrowingRequest, event: ShipReturn, ctx: BorrowingCon
     effects: list[Effect] = [_tell_lender(request, ctx, Action.SHIPPED_RETURN, event.note)]
     if request.item_barcode:
         effects.append(DeleteTemporaryItem(request.id, request.item_barcode))
-    chase = _days(ctx, ctx.policy.return_unconfirmed_days, TimerKind.RETURN_UNCONFIRMED)
-    return {"deadlines": (chase,)}, tuple(effects)
+    chase = return_unconfirmed(ctx.now, timers=ctx.policy.timers, borrower_calendar=ctx.calendar)
+    return {"deadlines": _fresh(chase)}, tuple(effects)
 
 
 def _checked_in(
@@ -1473,18 +1502,19 @@ def handle_borrowing(
             return _superseded(request, event, attempt)
         trigger = classify(event.message, attempt.last_status)
     elif isinstance(event, TimerFired):
-        trigger = _BY_TIMER[event.kind]
-        if not any(d.kind is event.kind for d in request.deadlines):
+        timer = _BY_TIMER.get(event.kind)  # None: a kind this side never sets
+        if timer is None or not any(d.kind is event.kind for d in request.deadlines):
             raise IllegalTransition(
                 "borrowing",
                 request.state.value,
-                trigger.value,
+                (timer or event.kind).value,
                 BORROWING.allowed(request.state),
                 reason=f"no {event.kind.value} deadline is set",
             )
         request = attrs.evolve(
             request, deadlines=tuple(d for d in request.deadlines if d.kind is not event.kind)
         )
+        trigger = timer
     else:
         trigger = _BY_COMMAND[type(event)]
     return BORROWING.step(request, trigger, event, context)

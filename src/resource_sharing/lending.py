@@ -22,7 +22,7 @@ StatusRequest and notifications are answered in every state, terminal ones inclu
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, final
 
@@ -72,7 +72,24 @@ from resource_sharing.iso18626 import (
 )
 from resource_sharing.lifecycle import Edge, Lifecycle, NotModelled, Outcome, StateInfo
 from resource_sharing.messages import DeliveryInfo, Header, Request, SupplyingAgencyMessage
-from resource_sharing.records import AgencyId, Deadline, LendingRequest, TimerKind
+from resource_sharing.policies import (
+    LenderRecallDecision,
+    LenderRenewalDecision,
+    RecallAction,
+    RecallRules,
+    RenewalReason,
+    RenewalVerdict,
+    TimerPolicy,
+    decide_renewal,
+    lender_due_date,
+    lender_overdue,
+    recall_for_local_hold,
+    staff_refuse_renewal,
+    staff_renewal,
+    supply_expiry,
+    with_deadlines,
+)
+from resource_sharing.records import AgencyId, LendingRequest, TimerKind
 from resource_sharing.states import LendingState as S
 
 __all__ = [
@@ -162,16 +179,12 @@ class LendingPolicy:
     """The desk of the resource-sharing library: items held elsewhere travel there first."""
     auto_cancel: bool = True
     """Answer a cancel before shipping automatically (else a staff task)."""
-    auto_recall: bool = True
-    """A local hold on a lent item recalls it automatically (else a staff task)."""
     auto_reject_not_held: bool = False
     """Answer Unfilled (NotHeld) at once when locate fails (else a staff task)."""
-    recall_period_days: int = 7
-    """A recalled item is due back this many days after the recall."""
-    supply_expiry_days: int = 4
-    """Business days to answer a new request before it expires."""
-    max_renewal_date: datetime | None = None
-    """No renewal past this date (e.g. the end of the academic year)."""
+    recall: RecallRules = attrs.field(factory=RecallRules)
+    """What a local patron's hold on a lent item does: recall it, or a staff task."""
+    timers: TimerPolicy = attrs.field(factory=TimerPolicy)
+    """How long our timers run (``supply_expiry_days`` for new requests)."""
 
     def terms_for(self, borrower: AgencyId) -> PartnerTerms:
         """The terms that apply to this borrower."""
@@ -253,10 +266,12 @@ def new_lending_request(
     agency: AgencyId,
     now: datetime,
     calendar: Calendar | None = None,
-    supply_expiry_days: int = 4,
+    timers: TimerPolicy | None = None,
 ) -> LendingRequest:
     """A new lending request from an incoming ISO 18626 request addressed to ``agency``.
 
+    Its supply expiry is ``timers.supply_expiry_days`` business days in our ``calendar``
+    (defaults: :class:`~resource_sharing.policies.TimerPolicy`, an always-open calendar).
     Raises :class:`PeerError` when the request is addressed to someone else.
     """
     header = message.header
@@ -266,8 +281,9 @@ def new_lending_request(
             f"supplyingAgencyId: {header.supplying_agency} is not this institution",
         )
     service = message.service
-    calendar = calendar or Calendar()
-    expiry_day = calendar.add_business_days(calendar.local_date(now), supply_expiry_days)
+    expiry = supply_expiry(
+        now, timers=timers or TimerPolicy(), lender_calendar=calendar or Calendar()
+    )
     return LendingRequest(
         id=id,
         agency=agency,
@@ -282,7 +298,7 @@ def new_lending_request(
         need_before=service.need_before.date() if service.need_before else None,
         max_cost=message.billing.maximum_costs if message.billing else None,
         note=service.note,
-        deadlines=(Deadline(calendar.end_of_day(expiry_day), TimerKind.SUPPLY_EXPIRY),),
+        deadlines=with_deadlines((), expiry),
     )
 
 
@@ -324,36 +340,52 @@ def _status(request: LendingRequest) -> Status | None:
 
 def _due_date(request: LendingRequest, ctx: LendingContext) -> datetime:
     terms = ctx.policy.terms_for(request.requester)
-    days = terms.delivery_days + terms.loan_period_days + terms.return_days
-    day = ctx.calendar.next_open_day(ctx.calendar.local_date(ctx.now + timedelta(days=days)))
-    return ctx.calendar.end_of_day(day)
+    return lender_due_date(ctx.now, terms=terms, calendar=ctx.calendar)
 
 
-def _renewal(
-    request: LendingRequest, ctx: LendingContext, wanted: datetime | None
-) -> tuple[datetime | None, str | None]:
-    """The new due date of an approved renewal, or why it is refused."""
-    terms = ctx.policy.terms_for(request.requester)
-    if request.local_hold:
-        return None, "the item has a local hold"
-    if not terms.renewals_allowed:
-        return None, "renewals are not allowed for this partner"
-    if request.renewal_count >= terms.max_renewals:
-        return None, f"the maximum of {terms.max_renewals} renewals is reached"
-    base = request.lender_due or ctx.now
-    due = wanted or ctx.calendar.end_of_day(
-        ctx.calendar.next_open_day(
-            ctx.calendar.local_date(base + timedelta(days=terms.renewal_period_days))
-        )
+def _renewal(request: LendingRequest, ctx: LendingContext) -> LenderRenewalDecision:
+    """The renewal policy's decision on the borrower's Renew (our terms for it)."""
+    return decide_renewal(
+        request,
+        terms=ctx.policy.terms_for(request.requester),
+        calendar=ctx.calendar,
+        now=ctx.now,
+        local_hold=request.local_hold,
     )
-    limit = ctx.policy.max_renewal_date
-    if limit is not None and due > limit:
-        return None, "the requested date is past the maximum renewal date"
-    shipped = request.shipped_at
-    longest = terms.max_loan_days
-    if longest is not None and shipped is not None and due - shipped > timedelta(days=longest):
-        return None, f"the loan would exceed {longest} days"
-    return due, None
+
+
+def _staff_renewal(
+    request: LendingRequest, event: AnswerRenewal, ctx: LendingContext
+) -> LenderRenewalDecision:
+    """Staff's answer, checked against the limits (no date: the policy's proposal)."""
+    if not event.approve:
+        return staff_refuse_renewal()
+    terms = ctx.policy.terms_for(request.requester)
+    due = event.due
+    if due is None:
+        # Staff have seen any local hold: propose as if there were none.
+        proposal = decide_renewal(
+            request, terms=terms, calendar=ctx.calendar, now=ctx.now, local_hold=False
+        )
+        if proposal.due is None:
+            return proposal
+        due = proposal.due
+    day = ctx.calendar.local_date(due)
+    return staff_renewal(request, due=day, terms=terms, calendar=ctx.calendar, now=ctx.now)
+
+
+def _renewal_note(decision: LenderRenewalDecision, note: str | None = None) -> str | None:
+    """The RenewResponse note of a no: the stable reason value, then the words."""
+    if decision.reason is None or decision.verdict is not RenewalVerdict.REFUSED:
+        return note
+    text = f"{decision.reason.value}: {decision.explain()}"
+    return f"{text} ({note})" if note else text
+
+
+def _recall_decision(request: LendingRequest, ctx: LendingContext) -> LenderRecallDecision:
+    return recall_for_local_hold(
+        request, policy=ctx.policy.recall, calendar=ctx.calendar, now=ctx.now
+    )
 
 
 # -- guards ----------------------------------------------------------------------------
@@ -378,15 +410,15 @@ def _is_copy(request: LendingRequest, event: object, ctx: LendingContext) -> boo
 
 
 def _renewal_is_manual(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
-    return not ctx.policy.terms_for(request.requester).auto_renew and not request.local_hold
+    return _renewal(request, ctx).verdict is RenewalVerdict.STAFF_DECIDES
 
 
 def _renewal_approved(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
-    return _renewal(request, ctx, None)[0] is not None
+    return _renewal(request, ctx).verdict is RenewalVerdict.APPROVED
 
 
 def _staff_approves(request: LendingRequest, event: AnswerRenewal, ctx: LendingContext) -> bool:
-    return event.approve and _renewal(request, ctx, event.due)[0] is not None
+    return _staff_renewal(request, event, ctx).verdict is RenewalVerdict.APPROVED
 
 
 def _auto_cancel(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
@@ -394,7 +426,7 @@ def _auto_cancel(request: LendingRequest, event: object, ctx: LendingContext) ->
 
 
 def _auto_recall(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
-    return ctx.policy.auto_recall
+    return _recall_decision(request, ctx).action is RecallAction.RECALL
 
 
 def _accepts(request: LendingRequest, event: AnswerCancel, ctx: LendingContext) -> bool:
@@ -510,7 +542,7 @@ def _ship(request: LendingRequest, event: ShipItem, ctx: LendingContext) -> Chan
         {
             "lender_due": due,
             "shipped_at": ctx.now,
-            "deadlines": (Deadline(due, TimerKind.LENDER_OVERDUE),),
+            "deadlines": (lender_overdue(due),),
         },
         (CheckOutToPartner(request.id, request.item.barcode, request.requester, due), message),
     )
@@ -531,10 +563,12 @@ def _send_copy(request: LendingRequest, event: ShipItem, ctx: LendingContext) ->
 
 
 def _renew_yes(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
-    wanted = event.due if isinstance(event, AnswerRenewal) else None
-    due, _ = _renewal(request, ctx, wanted)
-    assert due is not None  # guarded
-    note = event.note if isinstance(event, AnswerRenewal) else None
+    if isinstance(event, AnswerRenewal):
+        decision, note = _staff_renewal(request, event, ctx), event.note
+    else:
+        decision, note = _renewal(request, ctx), None
+    due = decision.due
+    assert due is not None  # guarded: approved
     message = _tell_borrower(
         request,
         ctx,
@@ -549,17 +583,17 @@ def _renew_yes(request: LendingRequest, event: object, ctx: LendingContext) -> C
             "lender_due": due,
             "renewal_count": request.renewal_count + 1,
             "resume_state": None,
-            "deadlines": (Deadline(due, TimerKind.LENDER_OVERDUE),),
+            "deadlines": (lender_overdue(due),),
         },
         (message,),
     )
 
 
 def _renew_no(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
-    wanted = event.due if isinstance(event, AnswerRenewal) else None
-    _, reason = _renewal(request, ctx, wanted)
-    if isinstance(event, AnswerRenewal) and not event.approve:
-        reason = event.note or "renewal refused by staff"
+    if isinstance(event, AnswerRenewal):
+        reason = _renewal_note(_staff_renewal(request, event, ctx), event.note)
+    else:
+        reason = _renewal_note(_renewal(request, ctx))
     status = Status.RECALLED if request.state is S.RECALLED else Status.LOANED
     if request.resume_state is S.OVERDUE or request.state is S.OVERDUE:
         status = Status.OVERDUE
@@ -618,12 +652,10 @@ def _hold_for_cancel_decision(
 
 
 def _recall(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
-    day = ctx.calendar.next_open_day(
-        ctx.calendar.local_date(ctx.now + timedelta(days=ctx.policy.recall_period_days))
-    )
-    due = ctx.calendar.end_of_day(day)
-    if request.lender_due is not None:
-        due = min(due, request.lender_due)
+    # A local hold recalls when the policy says RECALL; staff recall (RecallItem) whatever
+    # it says: with its recall date, or the current due date when that is sooner.
+    due = _recall_decision(request, ctx).recall_due or request.lender_due
+    assert due is not None  # only loans are recalled
     effects: list[Effect] = []
     if request.state is S.RENEW_REQUESTED:
         effects.append(
@@ -634,7 +666,9 @@ def _recall(request: LendingRequest, event: object, ctx: LendingContext) -> Chan
                 Status.RECALLED,
                 answer=False,
                 due_date=due,
-                note="the item has a local hold",
+                note=_renewal_note(
+                    LenderRenewalDecision(RenewalVerdict.REFUSED, None, RenewalReason.LOCAL_HOLD)
+                ),
             )
         )
     note = getattr(event, "note", None) or "A local patron needs the item: please return it"
@@ -648,14 +682,23 @@ def _recall(request: LendingRequest, event: object, ctx: LendingContext) -> Chan
             "lender_due": due,
             "local_hold": True,
             "resume_state": None,
-            "deadlines": (Deadline(due, TimerKind.LENDER_OVERDUE),),
+            "deadlines": (lender_overdue(due),),
         },
         tuple(effects),
     )
 
 
 def _recall_task(request: LendingRequest, event: LocalHoldPlaced, ctx: LendingContext) -> Changes:
-    text = "A local patron placed a hold on this lent item: recall it from the borrower?"
+    decision = _recall_decision(request, ctx)
+    if decision.action is RecallAction.STAFF_TASK and decision.recall_due is not None:
+        day = decision.recall_due.date().isoformat()
+        text = (
+            "A local patron placed a hold on this lent item: recall it from the borrower? "
+            f"(recall due date {day})"
+        )
+    else:
+        skip = decision.skip.value if decision.skip is not None else "none"
+        text = f"A local patron placed a hold on this lent item; no recall ({skip})"
     return {"local_hold": True}, (NotifyStaff(request.id, text),)
 
 
@@ -1058,18 +1101,19 @@ def handle_lending(
             )
         trigger = trigger_of(request, event)
     elif isinstance(event, TimerFired):
-        trigger = _BY_TIMER[event.kind]
-        if not any(d.kind is event.kind for d in request.deadlines):
+        timer = _BY_TIMER.get(event.kind)  # None: a kind this side never sets
+        if timer is None or not any(d.kind is event.kind for d in request.deadlines):
             raise IllegalTransition(
                 "lending",
                 request.state.value,
-                trigger.value,
+                (timer or event.kind).value,
                 LENDING.allowed(request.state),
                 reason=f"no {event.kind.value} deadline is set",
             )
         request = attrs.evolve(
             request, deadlines=tuple(d for d in request.deadlines if d.kind is not event.kind)
         )
+        trigger = timer
     else:
         trigger = _BY_COMMAND[type(event)]
     return LENDING.step(request, trigger, event, context)

@@ -348,6 +348,20 @@ class PatronRenewalReason(StrEnum):
     """The lender answered no."""
 
 
+_PATRON_EXPLAIN = {
+    PatronRenewalReason.RENEWALS_DISABLED: "interlibrary loans cannot be renewed",
+    PatronRenewalReason.NOT_ON_LOAN: "the item is not on loan to you",
+    PatronRenewalReason.ALREADY_REQUESTED: "a renewal has already been requested",
+    PatronRenewalReason.RECALLED: "the lender recalled the item",
+    PatronRenewalReason.OVERDUE: "the loan is overdue",
+    PatronRenewalReason.PATRON_GROUP_NOT_ALLOWED: "your patron group may not renew",
+    PatronRenewalReason.MAX_RENEWALS_REACHED: "the maximum number of renewals is reached",
+    PatronRenewalReason.REFUSED_BEFORE: "the lender already refused a renewal of this loan",
+    PatronRenewalReason.TOO_EARLY: "it is too early to renew",
+    PatronRenewalReason.LENDER_REFUSED: "the lender did not renew the loan",
+}
+
+
 @final
 @attrs.frozen
 class PatronRenewalDecision:
@@ -361,6 +375,10 @@ class PatronRenewalDecision:
     """The due date to ask the lender for (None: let the lender choose)."""
     window_opens: datetime | None = None
     """TOO_EARLY: when the patron may ask (for the notice)."""
+
+    def explain(self) -> str:
+        """Why, in words, for the patron notice ("" unless REFUSED; see ``window_opens``)."""
+        return _PATRON_EXPLAIN[self.reason] if self.reason is not None else ""
 
 
 @final
