@@ -1,0 +1,12 @@
+"""Durable request stores: SQLite (the embedded default) and PostgreSQL.
+
+Import the adapter you use from its module (``resource_sharing_adapters.storage.sqlite``
+or ``.postgres``); this package imports neither database driver, and nothing here opens a
+connection until a store is constructed.
+"""
+
+from __future__ import annotations
+
+from resource_sharing_adapters.storage._sql import SchemaTooNew, StorageError
+
+__all__ = ["SchemaTooNew", "StorageError"]
