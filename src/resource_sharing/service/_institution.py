@@ -469,7 +469,12 @@ class PeerInbox:
             ):
                 return []  # the same request again: confirmed, nothing new
             record = new_lending_request(
-                message, id=shell.ports.ids.new_id("L"), agency=settings.agency, now=now
+                message,
+                id=shell.ports.ids.new_id("L"),
+                agency=settings.agency,
+                now=now,
+                calendar=settings.calendar,
+                timers=settings.lending.timers,
             )
             saved, local = shell.persist(
                 uow, None, Outcome(record, (), "request_received"), message, now, _actor(message)

@@ -25,7 +25,7 @@ from resource_sharing.ports import (
     RequestIndex,
     Task,
 )
-from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, Side
+from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, LendingRequest, Side
 
 __all__ = ["MemoryStore"]
 
@@ -42,6 +42,28 @@ class _Row:
 @attrs.define
 class _State:
     rows: dict[_Key, _Row] = attrs.field(factory=dict)
+    by_protocol_id: dict[tuple[Side, str], set[_Key]] = attrs.field(factory=dict)
+    by_barcode: dict[str, set[_Key]] = attrs.field(factory=dict)
+    by_patron: dict[str, set[_Key]] = attrs.field(factory=dict)
+
+    def put(self, key: _Key, row: _Row) -> None:
+        """Store a row and keep the look-up indexes in step with it."""
+        old = self.rows.get(key)
+        if old is not None:
+            for protocol_id in old.index.protocol_ids:
+                self.by_protocol_id.get((key[0], protocol_id), set()).discard(key)
+            for barcode in old.index.barcodes:
+                self.by_barcode.get(barcode, set()).discard(key)
+            if old.index.patron_id is not None:
+                self.by_patron.get(old.index.patron_id, set()).discard(key)
+        self.rows[key] = row
+        for protocol_id in row.index.protocol_ids:
+            self.by_protocol_id.setdefault((key[0], protocol_id), set()).add(key)
+        for barcode in row.index.barcodes:
+            self.by_barcode.setdefault(barcode, set()).add(key)
+        if row.index.patron_id is not None:
+            self.by_patron.setdefault(row.index.patron_id, set()).add(key)
+
     history: dict[_Key, list[HistoryEntry]] = attrs.field(factory=dict)
     outbox: dict[str, OutboxMessage] = attrs.field(factory=dict)
     leases: dict[str, datetime] = attrs.field(factory=dict)
@@ -88,7 +110,8 @@ class _MemoryUnit:
         for message_key in self._processed:
             if message_key in state.processed:
                 raise ConcurrencyConflict(message_key, 0, 1)
-        state.rows.update(self._rows)
+        for key, row in self._rows.items():
+            state.put(key, row)
         for key, entries in self._history.items():
             state.history.setdefault(key, []).extend(entries)
         state.outbox.update(self._outbox)
@@ -107,23 +130,31 @@ class _MemoryUnit:
         row = self._row((side, request_id))
         return row.record if row else None
 
+    def _candidates(self, committed: set[_Key] | None, match: object) -> list[_Key]:
+        """Keys from a committed index plus staged rows, re-checked against ``match``."""
+        keys = set(committed or ())
+        keys.update(self._rows)
+        return sorted(key for key in keys if match(key))  # type: ignore[operator]
+
     def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
-        for (row_side, request_id), row in self._all_rows().items():
-            if row_side is not side or protocol_id not in row.index.protocol_ids:
-                continue
+        def match(key: _Key) -> bool:
+            row = self._row(key)
+            if row is None or key[0] is not side or protocol_id not in row.index.protocol_ids:
+                return False
             record = row.record
-            if side is Side.LENDING and record.requester == counterpart:  # type: ignore[union-attr]
-                return request_id
-            if side is Side.BORROWING:
-                return request_id
-        return None
+            return side is Side.BORROWING or (
+                isinstance(record, LendingRequest) and record.requester == counterpart
+            )
+
+        hits = self._candidates(self._state.by_protocol_id.get((side, protocol_id)), match)
+        return hits[0][1] if hits else None
 
     def find_by_barcode(self, barcode: str) -> Sequence[tuple[Side, str]]:
-        return sorted(
-            key
-            for key, row in self._all_rows().items()
-            if barcode in row.index.barcodes and not row.index.terminal
-        )
+        def match(key: _Key) -> bool:
+            row = self._row(key)
+            return row is not None and barcode in row.index.barcodes and not row.index.terminal
+
+        return self._candidates(self._state.by_barcode.get(barcode), match)
 
     def save(self, record: AnyRequest, index: RequestIndex, *, expected_version: int) -> int:
         if record.id == "" or index.side is not _side_of(record):
@@ -186,14 +217,18 @@ class _MemoryUnit:
         return found[offset : offset + limit]
 
     def open_requests_of_patron(self, patron_id: str) -> Sequence[BorrowingRequest]:
-        return [
-            row.record
-            for key, row in sorted(self._all_rows().items())
-            if key[0] is Side.BORROWING
-            and row.index.patron_id == patron_id
-            and not row.index.terminal
-            and isinstance(row.record, BorrowingRequest)
-        ]
+        def match(key: _Key) -> bool:
+            row = self._row(key)
+            return (
+                row is not None
+                and key[0] is Side.BORROWING
+                and row.index.patron_id == patron_id
+                and not row.index.terminal
+            )
+
+        keys = self._candidates(self._state.by_patron.get(patron_id), match)
+        found = [self._row(key) for key in keys]
+        return [row.record for row in found if row and isinstance(row.record, BorrowingRequest)]
 
     def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
         due = sorted(
