@@ -470,7 +470,7 @@ def _needs_review(request: BorrowingRequest, event: SubmitRequest, ctx: Borrowin
 
 def _rota_given(request: BorrowingRequest, event: AssignRota, ctx: BorrowingContext) -> bool:
     tried = request.tried()
-    return any(entry.agency not in tried or not request.attempts for entry in event.entries)
+    return any(e.agency not in tried and e.agency != request.agency for e in event.entries)
 
 
 def _next_entry(request: BorrowingRequest) -> RotaEntry | None:
