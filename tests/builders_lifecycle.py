@@ -74,6 +74,7 @@ from resource_sharing.messages import (
     ServiceInfo,
     SupplyingAgencyMessage,
 )
+from resource_sharing.policies import PatronLoanRules, PatronRenewalRules, RecallRules
 from resource_sharing.records import (
     AgencyId,
     BorrowingRequest,
@@ -109,8 +110,8 @@ ITEM = ItemRef("C-39001", "QA76 .K6", "Stacks level 2", desk="Main desk")
 """An item shelved away from the resource-sharing library (it travels there first)."""
 LOCAL_ITEM = ItemRef("C-39002", "QA76 .K7", "ILL shelf", desk="ILL desk")
 """An item shelved at the resource-sharing library."""
-LENDER_DUE = T0 + timedelta(days=14)
-"""The due date lenders give in these tests (the renewal window is then open)."""
+LENDER_DUE = T0 + timedelta(days=7)
+"""The due date lenders give in these tests (the patron's renewal window is then open)."""
 
 BorrowingMaker = Callable[[BorrowingRequest], BorrowingEvent]
 LendingMaker = Callable[[LendingRequest], LendingEvent]
@@ -122,6 +123,11 @@ LendingMaker = Callable[[LendingRequest], LendingEvent]
 def bctx(**policy: Any) -> BorrowingContext:
     """A borrowing context at T0 with these policy settings."""
     return BorrowingContext(T0, BorrowingPolicy(**policy))
+
+
+def renewals(**rules: Any) -> PatronLoanRules:
+    """Patron loan rules with these renewal rules (for ``bctx(loan=...)``)."""
+    return PatronLoanRules(renewal=PatronRenewalRules(**rules))
 
 
 def lctx(terms: PartnerTerms | None = None, **policy: Any) -> LendingContext:
@@ -177,7 +183,7 @@ def fresh_status(*choices: Status) -> BorrowingMaker:
     """A message with the first status in ``choices`` the lender has not reported already."""
 
     def make(request: BorrowingRequest) -> BorrowingEvent:
-        known = request.attempts[-1].last_status
+        known = request.attempts[-1].last_status if request.attempts else None
         status = next(s for s in choices if s is not known)
         return from_lender(status)(request)
 
@@ -286,7 +292,9 @@ def borrowing_in(
     paths = _PATHS_BY_ROTA.get(rota) or borrowing_paths(rota)
     if state is BS.RENEW_PENDING_REVIEW:
         on_loan = walk_borrowing(paths[BS.ON_LOAN], ctx)
-        request = walk_borrowing([const(RequestRenewal())], bctx(mediated_renewals=True), on_loan)
+        request = walk_borrowing(
+            [const(RequestRenewal())], bctx(loan=renewals(mediated=True)), on_loan
+        )
     elif state is BS.UNFILLED:
         request = walk_borrowing(paths[state], bctx(end_of_rota=EndOfRota.CANCEL))
     else:
@@ -417,6 +425,7 @@ LENDING_PATHS: dict[LS, tuple[LendingMaker, ...]] = {
 """A walk from ``new`` to each state."""
 
 MANUAL_RENEWALS = PartnerTerms(auto_renew=False)
+NO_AUTO_RECALL = RecallRules(recall_on_local_hold=False)
 
 
 def lending_in(

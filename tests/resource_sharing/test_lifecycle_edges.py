@@ -21,6 +21,7 @@ from builders_lifecycle import (
     LENDING_PATHS,
     LOCAL_ITEM,
     MANUAL_RENEWALS,
+    NO_AUTO_RECALL,
     ROTA,
     bctx,
     borrowing_in,
@@ -29,6 +30,7 @@ from builders_lifecycle import (
     lctx,
     lending_in,
     new_lending,
+    renewals,
     walk_borrowing,
     walk_lending,
 )
@@ -96,9 +98,9 @@ def _borrowing_case(edge: Edge) -> tuple[Any, Any, Any]:
     elif trigger == "assign_rota" and guard is None:
         make = const(AssignRota(()))
     elif trigger == "request_renewal" and guard == "renewal_refused":
-        ctx = bctx(renewal_groups=frozenset({"staff"}))
+        ctx = bctx(loan=renewals(allowed_groups=frozenset({"staff"})))
     elif trigger == "request_renewal" and guard == "renewal_mediated":
-        ctx = bctx(mediated_renewals=True)
+        ctx = bctx(loan=renewals(mediated=True))
 
     if source is BS.CANCEL_PENDING:
         # how we got there: our own cancel (from some state), or rejected conditions
@@ -181,7 +183,7 @@ def _lending_case(edge: Edge) -> tuple[Any, Any, Any]:
             [from_borrower(Action.RENEW)], lctx(MANUAL_RENEWALS), lending_in(before)
         )
     elif trigger in ("local_hold",) and guard is None and source is not LS.RECALLED:
-        ctx = lctx(auto_recall=False)
+        ctx = lctx(recall=NO_AUTO_RECALL)
     elif trigger == "borrower_cancel" and guard is None and source in _BEFORE_SHIPPING:
         ctx = lctx(auto_cancel=False)
     elif trigger == "answer_cancel":
