@@ -332,7 +332,26 @@ def classify(message: SupplyingAgencyMessage, known: Status | None = None) -> Bo
         return T.LENDER_CONDITIONS
     if status is None or status is known:
         return T.LENDER_NOTE
+    if status in _PRE_SUPPLY and known in _SUPPLIED:
+        # A late or reordered pre-supply status (crosslink's monotone order): the item is
+        # already on its way, so it is recorded, never applied and never an error.
+        return T.LENDER_NOTE
     return _BY_STATUS[status]
+
+
+_PRE_SUPPLY = frozenset({Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY})
+_SUPPLIED = frozenset(
+    {
+        Status.LOANED,
+        Status.OVERDUE,
+        Status.RECALLED,
+        Status.HOLD_RETURN,
+        Status.RELEASE_HOLD_RETURN,
+        Status.COPY_COMPLETED,
+        Status.LOAN_COMPLETED,
+        Status.COMPLETED_WITHOUT_RETURN,
+    }
+)
 
 
 def trigger_of(request: BorrowingRequest, event: BorrowingEvent) -> BorrowingTrigger:

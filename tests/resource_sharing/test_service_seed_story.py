@@ -181,7 +181,7 @@ def test_reordered_messages_end_in_the_same_state() -> None:
     reordered.settle()
     in_order.settle()
     late = reordered.network.deliver(C, A, will_supply.message, "late-copy")
-    assert late is not None
+    assert late.ok  # a stale status is recorded, not an error
 
     def state_at_a(net: Consortium) -> str:
         return next(iter(net[A].store._state.rows.values())).record.state.value
