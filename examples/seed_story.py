@@ -1,220 +1,167 @@
-"""The seed story, driven through the pure core alone.
+"""The seed story through the application services: three institutions in one process.
 
-Three institutions: A borrows for its patron; B is asked first and answers Unfilled;
-C supplies. Each institution's messages are handed to the other side's lifecycle by
-this script (standing in for the network); every step prints the request's state, the
-staff task lists it is on and the operator's instruction.
+Borrower A, lender B (does not hold the book: answers Unfilled) and lender C (supplies)
+are connected by an in-memory network that passes every message through the receiving
+institution's real peer inbox. Each step prints, per institution, the requests it
+changed: state, task lists, patron notices and the operator's instruction.
 
-Run: ``python examples/seed_story.py`` (``make demo``).
+    python examples/seed_story.py [--json PATH]     (make demo ARGS="--json PATH")
+
+``--json PATH`` also writes the timeline as JSON lines (one object per request change:
+institution, side, request, state, event, tasks, notices, instruction).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
-from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from resource_sharing.borrowing import (
-    BORROWING,
-    BorrowingContext,
-    BorrowingPolicy,
-    handle_borrowing,
-)
-from resource_sharing.effects import (
-    AddTask,
-    Effect,
-    NotifyPatron,
-    RemoveTask,
-    RouteItem,
-    SendMessage,
-)
-from resource_sharing.events import (
-    ArriveAtRsLibrary,
-    AssignRota,
-    CheckInReturn,
-    CheckOutItem,
-    LocalHoldPlaced,
-    LocateFailed,
-    PickItem,
-    ReceiveItem,
-    RequesterMessageReceived,
-    RequestRenewal,
-    ReturnByPatron,
-    ShipItem,
-    ShipReturn,
-    SubmitRequest,
-    SupplierMessageReceived,
-    SupplyItem,
-)
-from resource_sharing.lending import (
-    LENDING,
-    LendingContext,
-    LendingPolicy,
-    handle_lending,
-    new_lending_request,
-)
-from resource_sharing.lifecycle import Outcome
-from resource_sharing.messages import Request, RequestingAgencyMessage, SupplyingAgencyMessage
-from resource_sharing.policies import PatronLoanRules, PatronRenewalRules
-from resource_sharing.records import (
-    AgencyId,
-    BorrowingRequest,
-    Citation,
-    Identifier,
-    ItemRef,
-    LendingRequest,
-    PatronRef,
-    RotaEntry,
-)
+from resource_sharing.directory import Partner
+from resource_sharing.effects import TaskList
+from resource_sharing.lending import LendingPolicy
+from resource_sharing.ports import Holding
+from resource_sharing.records import AgencyId, Citation, Identifier, ItemRef, PatronRef, Side
+from resource_sharing.service import Settings
+from resource_sharing.testing.consortium import Consortium, Member
 
 A, B, C = AgencyId("US-A"), AgencyId("US-B"), AgencyId("US-C")
+NAMES = {A: "Alpha University (borrower)", B: "Beta College", C: "Gamma Public Library"}
 
 
-class Story:
-    """The three institutions' requests and the messages in flight between them."""
+class Timeline:
+    """Watches every member's store and reports what changed after each step."""
 
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-        self.borrowing: BorrowingRequest | None = None
-        self.lending: dict[AgencyId, LendingRequest] = {}
-        # A's patrons may ask to renew two weeks before their due date; C's default
-        # terms renew automatically and a local hold recalls (resource_sharing.policies).
-        self.borrowing_policy = BorrowingPolicy(
-            loan=PatronLoanRules(renewal=PatronRenewalRules(window_days=14))
-        )
-        self.policies = {
-            B: LendingPolicy(auto_reject_not_held=True),
-            C: LendingPolicy(rs_library="ILL desk"),
-        }
-        self.in_flight: deque[tuple[AgencyId, AgencyId, object]] = deque()
+    def __init__(self, net: Consortium) -> None:
+        self.net = net
+        self.lines: list[dict[str, Any]] = []
+        self._versions: dict[tuple[AgencyId, Side, str], int] = {}
+        self._notices: dict[AgencyId, int] = dict.fromkeys(net.members, 0)
 
-    def show(self, who: AgencyId, side: str, request: object, outcome: Outcome[Any]) -> None:
-        """Print one step: the state reached, its effects and the operator's instruction."""
-        record = outcome.record
-        lifecycle = BORROWING if side == "borrowing" else LENDING
-        state = record.state.value
-        print(f"[{who.value}] {side:9} {state:20} <- {outcome.trigger}")
-        for effect in outcome.effects:
-            _describe(effect)
-        instruction = lifecycle.instruction(record)
-        if instruction:
-            print(f"          instruction: {instruction}")
+    def step(self, title: str, action: Callable[[], object]) -> None:
+        """Run one staff or patron action, let the network settle, print the changes."""
+        print(f"\n== {self.net.clock.now():%Y-%m-%d} {title}")
+        action()
+        self.net.settle()
+        for agency, member in self.net.members.items():
+            self._report(agency, member)
 
-    def borrow(self, event: object, *, note: str = "") -> None:
-        """Apply an event to A's borrowing request."""
-        assert self.borrowing is not None
-        ctx = BorrowingContext(self.now, self.borrowing_policy)
-        outcome = handle_borrowing(self.borrowing, event, ctx)  # type: ignore[arg-type]
-        self.borrowing = outcome.record
-        self.show(A, "borrowing", self.borrowing, outcome)
-        self._queue(A, outcome.effects)
-
-    def lend(self, at: AgencyId, event: object) -> None:
-        """Apply an event to the lending request at ``at``."""
-        ctx = LendingContext(self.now, self.policies[at])
-        outcome = handle_lending(self.lending[at], event, ctx)  # type: ignore[arg-type]
-        self.lending[at] = outcome.record
-        self.show(at, "lending", self.lending[at], outcome)
-        self._queue(at, outcome.effects)
-
-    def _queue(self, sender: AgencyId, effects: tuple[Effect, ...]) -> None:
-        for effect in effects:
-            if isinstance(effect, SendMessage):
-                self.in_flight.append((sender, effect.to, effect.message))
-
-    def deliver_all(self) -> None:
-        """Deliver every message in flight, in order (as a reliable network would)."""
-        while self.in_flight:
-            sender, to, message = self.in_flight.popleft()
-            print(f"          ~~ {type(message).__name__} {sender.value} -> {to.value}")
-            if isinstance(message, Request):
-                self.lending[to] = new_lending_request(
-                    message, id=f"{to.value}-L1", agency=to, now=self.now
-                )
-                print(
-                    f"[{to.value}] lending   {self.lending[to].state.value:20} <- request arrives"
-                )
-                self.on_arrival(to)
-            elif isinstance(message, SupplyingAgencyMessage):
-                self.borrow(SupplierMessageReceived(message))
-            elif isinstance(message, RequestingAgencyMessage):
-                self.lend(to, RequesterMessageReceived(message))
-
-    def on_arrival(self, at: AgencyId) -> None:
-        """What each lender's automatic locate finds."""
-        if at == B:
-            self.lend(B, LocateFailed("not in B's catalogue"))
-        else:
-            item = ItemRef("C-39001", "QA76 .K6", "Stacks level 2", desk="Main desk")
-            self.lend(at, SupplyItem(item))
-
-    def advance(self, days: int) -> None:
-        """Let ``days`` days pass."""
-        self.now += timedelta(days=days)
-        print(f"--- {days} days later: {self.now:%Y-%m-%d}")
+    def _report(self, agency: AgencyId, member: Member) -> None:
+        notices = member.notifier.patron_notices
+        fresh = [n.notice.value for n in notices[self._notices[agency] :]]
+        self._notices[agency] = len(notices)
+        for (side, request_id), row in sorted(member.store._state.rows.items()):
+            key = (agency, side, request_id)
+            if self._versions.get(key) == row.record.version:
+                continue
+            self._versions[key] = row.record.version
+            history = member.store._state.history[(side, request_id)]
+            tasks = [row.index.task_list.value] if row.index.task_list else []
+            line = {
+                "institution": agency.value,
+                "side": side.value,
+                "request": request_id,
+                "state": row.record.state.value,
+                "event": history[-1].detail or history[-1].event,
+                "tasks": tasks,
+                "notices": fresh if side is Side.BORROWING else [],
+                "instruction": row.index.instruction,
+            }
+            self.lines.append(line)
+            extra = f"  tasks={tasks}" if tasks else ""
+            if line["notices"]:
+                extra += f"  notices={line['notices']}"
+            print(f"  {agency.value:5} {side.value:9} {line['state']:22} <- {line['event']}{extra}")
+            if line["instruction"]:
+                print(f"        -> {line['instruction']}")
 
 
-def _describe(effect: Effect) -> None:
-    if isinstance(effect, NotifyPatron):
-        detail = f" ({effect.detail})" if effect.detail else ""
-        print(f"          notice to patron: {effect.notice.value}{detail}")
-    elif isinstance(effect, AddTask):
-        desk = f" at {effect.desk}" if effect.desk else ""
-        print(f"          task list {effect.task_list.value}{desk}")
-    elif isinstance(effect, RouteItem):
-        print(f"          route item: {effect.instruction}")
-    elif isinstance(effect, RemoveTask):
-        print(f"          off task list {effect.task_list.value}")
-    elif not isinstance(effect, SendMessage):
-        print(f"          {type(effect).__name__}")
+def build() -> Consortium:
+    """The three institutions of the seed story."""
+    net = Consortium(datetime(2026, 9, 7, 9, tzinfo=UTC))
+    partners = [Partner(agency, name) for agency, name in NAMES.items()]
+    item = ItemRef("C-39001", "QA76 .K6", "Stacks level 2", desk="Main desk")
+    net.add(Settings(A), partners=partners)
+    net.add(Settings(B, lending=LendingPolicy(auto_reject_not_held=True)), partners=partners)
+    net.add(Settings(C), partners=partners, holdings={"9780201896831": Holding(item)})
+    return net
 
 
-def main() -> int:
-    """Run the seed story; 0 when it ends as it should."""
-    story = Story(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    citation = Citation(
+def tell(json_path: Path | None) -> int:
+    """Tell the story; returns 0 when every request ended as the seed says."""
+    net = build()
+    timeline = Timeline(net)
+    a, c = net[A].institution, net[C].institution
+    patron = PatronRef("p-1", "Ada Lovelace", group="faculty", email="ada@example.org")
+    book = Citation(
         title="The Art of Computer Programming",
         author="Knuth, Donald",
-        item_ids=(Identifier("ISBN", "9780201896831"),),
+        item_ids=(Identifier("ISBN", "978-0-201-89683-1"),),
     )
-    patron = PatronRef("p-1", "Ada Lovelace", group="faculty")
-    story.borrowing = BorrowingRequest(
-        "A-1", A, patron, citation, story.now, pickup_location="Main"
+    placed: list[str] = []
+
+    def place() -> None:
+        request = a.borrowing.place_request(patron, book, pickup_location="Main", rota=[B, C])
+        placed.append(request.id)
+
+    timeline.step("A patron at A asks for a book; the rota is B, then C", place)
+    rid = placed[0]
+    c_id = c.tasks(TaskList.PICK_FROM_SHELF)[0].request_id
+    timeline.step(
+        "C picks the item from the shelf (pick slip printed)", lambda: c.lending.pick(c_id)
     )
-    print("[US-A] borrowing created              <- a patron asks for a book")
-    story.borrow(SubmitRequest())
-    story.borrow(AssignRota((RotaEntry(B, "tier 1"), RotaEntry(C, "tier 2"))))
-    story.deliver_all()
-    story.lend(C, PickItem())
-    story.lend(C, ArriveAtRsLibrary())
-    story.lend(C, ShipItem())
-    story.deliver_all()
-    story.advance(3)
-    story.borrow(ReceiveItem("A-TEMP-1"))
-    story.deliver_all()
-    story.borrow(CheckOutItem())
-    story.advance(20)
-    story.borrow(RequestRenewal())
-    story.deliver_all()
-    story.advance(5)
-    story.lend(C, LocalHoldPlaced("c-patron-9"))
-    story.deliver_all()
-    story.advance(4)
-    story.borrow(ReturnByPatron("Branch desk"))
-    story.borrow(ShipReturn())
-    story.deliver_all()
-    story.advance(3)
-    story.lend(C, CheckInReturn())
-    story.deliver_all()
-    assert story.borrowing is not None
-    ends = (
-        story.borrowing.state.value,
-        story.lending[B].state.value,
-        story.lending[C].state.value,
+    timeline.step("C ships it", lambda: c.lending.ship(c_id))
+    net.clock.advance(timedelta(days=3))
+    timeline.step(
+        "A receives it: temporary item, hold shelf", lambda: a.borrowing.receive(rid, "A-TEMP-1")
     )
-    print(f"end: A {ends[0]}, B {ends[1]}, C {ends[2]}")
-    return 0 if ends == ("completed", "unfilled", "completed") else 1
+    timeline.step("The patron collects it", lambda: a.borrowing.check_out(rid))
+    net.clock.advance(timedelta(days=27))
+    timeline.step("The patron asks to renew; C's policy decides", lambda: a.borrowing.renew(rid))
+    net.clock.advance(timedelta(days=4))
+    timeline.step(
+        "A local patron at C places a hold: recall", lambda: c.lending.local_hold("C-39001", "c-9")
+    )
+    net.clock.advance(timedelta(days=2))
+    timeline.step(
+        "The patron returns it at a branch desk",
+        lambda: a.borrowing.return_item("A-TEMP-1", "Branch"),
+    )
+    timeline.step("A ships it back to C", lambda: a.borrowing.ship_return(rid))
+    net.clock.advance(timedelta(days=3))
+    timeline.step("C checks it in", lambda: c.lending.check_in("C-39001"))
+    print(f"        -> C's operator: {net[C].circulation.routes[-1].instruction}")
+
+    final = {(line["institution"], line["side"]): line["state"] for line in timeline.lines}
+    ok = (
+        final[("US-A", "borrowing")] == "completed"
+        and final[("US-B", "lending")] == "unfilled"
+        and final[("US-C", "lending")] == "completed"
+    )
+    print(
+        f"\nA: {final[('US-A', 'borrowing')]}, B: {final[('US-B', 'lending')]}, "
+        f"C: {final[('US-C', 'lending')]}"
+    )
+    if json_path is not None:
+        with json_path.open("w", encoding="utf-8") as out:
+            for line in timeline.lines:
+                out.write(json.dumps(line) + "\n")
+        print(f"timeline written to {json_path}")
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and tell the story."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--json", type=Path, metavar="PATH", help="write the timeline as JSON lines"
+    )
+    args = parser.parse_args(argv)
+    return tell(args.json)
 
 
 if __name__ == "__main__":

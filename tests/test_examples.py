@@ -11,10 +11,10 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def test_consortium_story_writes_a_timeline_ending_as_the_seed_says(
+def test_seed_story_writes_a_timeline_ending_as_the_seed_says(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    main = runpy.run_path(str(EXAMPLES / "consortium_story.py"))["main"]
+    main = runpy.run_path(str(EXAMPLES / "seed_story.py"))["main"]
     out = tmp_path / "timeline.jsonl"
     assert main(["--json", str(out)]) == 0
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -29,3 +29,9 @@ def test_consortium_story_writes_a_timeline_ending_as_the_seed_says(
     for expected in ("will_supply", "shipped", "received", "on_loan", "recalled"):
         assert expected in states_at_a
     assert "Return to lender" in capsys.readouterr().out
+
+
+def test_pure_seed_story_ends_as_the_seed_says(capsys: pytest.CaptureFixture[str]) -> None:
+    main = runpy.run_path(str(EXAMPLES / "pure_seed_story.py"))["main"]
+    assert main() == 0
+    assert "end: A completed, B unfilled, C completed" in capsys.readouterr().out
