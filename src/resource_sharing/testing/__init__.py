@@ -18,14 +18,28 @@ from resource_sharing.testing.fakes import (
     SequentialIds,
 )
 from resource_sharing.testing.memory_store import MemoryStore
+from resource_sharing.testing.port_contracts import (
+    CirculationContract,
+    ClockContract,
+    HoldingsLocatorContract,
+    IdSourceContract,
+    NotifierContract,
+    PeerTransportContract,
+)
 
 __all__ = [
+    "CirculationContract",
+    "ClockContract",
     "FixedClock",
+    "HoldingsLocatorContract",
+    "IdSourceContract",
     "MemoryCirculation",
     "MemoryHoldings",
     "MemoryStore",
     "MemoryTransport",
     "Network",
+    "NotifierContract",
+    "PeerTransportContract",
     "RecordingNotifier",
     "RequestStoreContract",
     "SentMessage",
