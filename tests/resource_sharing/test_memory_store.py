@@ -8,4 +8,3 @@ from resource_sharing.testing import MemoryStore, RequestStoreContract
 class TestMemoryStore(RequestStoreContract):
     def make_store(self) -> MemoryStore:
         return MemoryStore()
-
