@@ -487,15 +487,38 @@ def _needs_review(request: BorrowingRequest, event: SubmitRequest, ctx: Borrowin
     return event.review
 
 
-def _rota_given(request: BorrowingRequest, event: AssignRota, ctx: BorrowingContext) -> bool:
+def _usable_entries(request: BorrowingRequest, event: AssignRota) -> tuple[RotaEntry, ...]:
+    """The assigned lenders that may be asked, each once.
+
+    Never ourselves, and never a lender tried before unless staff re-request it.
+    """
     tried = request.tried()
-    return any(e.agency not in tried and e.agency != request.agency for e in event.entries)
+    usable: list[RotaEntry] = []
+    seen: set[AgencyId] = set()
+    for entry in event.entries:
+        agency = entry.agency
+        if agency == request.agency or agency in seen:
+            continue
+        if agency in tried:
+            if agency not in event.rerequest:
+                continue
+            entry = attrs.evolve(entry, rerequest=True)
+        seen.add(agency)
+        usable.append(entry)
+    return tuple(usable)
+
+
+def _rota_given(request: BorrowingRequest, event: AssignRota, ctx: BorrowingContext) -> bool:
+    return bool(_usable_entries(request, event))
 
 
 def _next_entry(request: BorrowingRequest) -> RotaEntry | None:
     tried = request.tried()
+    asked_in_this_rota = {a.lender for a in request.attempts[request.rota_start :]}
     for entry in request.rota:
-        if entry.agency not in tried and entry.agency != request.agency:
+        if entry.agency == request.agency or entry.agency in asked_in_this_rota:
+            continue
+        if entry.agency not in tried or entry.rerequest:
             return entry
     return None
 
@@ -601,9 +624,10 @@ def _submit(request: BorrowingRequest, event: SubmitRequest, ctx: BorrowingConte
 
 
 def _assign_rota(request: BorrowingRequest, event: AssignRota, ctx: BorrowingContext) -> Changes:
-    tried = request.tried()
-    rota = tuple(e for e in event.entries if e.agency not in tried and e.agency != request.agency)
-    return _start_attempt(request, rota[0].agency, ctx, rota=rota)
+    rota = _usable_entries(request, event)
+    changes, effects = _start_attempt(request, rota[0].agency, ctx, rota=rota)
+    changes["rota_start"] = len(request.attempts)
+    return changes, effects
 
 
 def _record_rota(request: BorrowingRequest, event: AssignRota, ctx: BorrowingContext) -> Changes:

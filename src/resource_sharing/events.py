@@ -16,7 +16,7 @@ from typing import final
 import attrs
 
 from resource_sharing.messages import RequestingAgencyMessage, SupplyingAgencyMessage
-from resource_sharing.records import ItemRef, Money, RotaEntry, TimerKind
+from resource_sharing.records import AgencyId, ItemRef, Money, RotaEntry, TimerKind
 
 __all__ = [
     "AcceptConditions",
@@ -101,6 +101,9 @@ class AssignRota:
 
     entries: tuple[RotaEntry, ...]
     """The lenders to try, in order."""
+    rerequest: frozenset[AgencyId] = frozenset()
+    """Lenders tried before that staff explicitly ask again (a partner is otherwise
+    never tried twice for one request)."""
 
 
 @final

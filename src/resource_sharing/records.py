@@ -211,6 +211,8 @@ class RotaEntry:
     """Why it is in the rota (the template or rule that put it there)."""
     fallback: bool = False
     """True for the end-of-rota fallback partner."""
+    rerequest: bool = False
+    """Staff asked this lender again although an earlier rota already tried it."""
 
 
 @final
@@ -305,6 +307,8 @@ class BorrowingRequest:
     """A note from the patron or staff."""
     rota: tuple[RotaEntry, ...] = ()
     """The planned lenders, in order."""
+    rota_start: int = 0
+    """How many attempts were made before the current rota was assigned."""
     attempts: tuple[Attempt, ...] = ()
     """Every attempt so far; the last one is the current one while it has no outcome."""
     lender_due: datetime | None = None

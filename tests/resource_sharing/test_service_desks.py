@@ -13,7 +13,7 @@ import pytest
 from resource_sharing.borrowing import BorrowingPolicy, EndOfRota
 from resource_sharing.directory import Partner, PartnerTerms
 from resource_sharing.effects import NoticeKind, TaskList
-from resource_sharing.errors import InvalidInput
+from resource_sharing.errors import IllegalTransition, InvalidInput
 from resource_sharing.iso18626 import Action, ErrorType, ReasonUnfilled
 from resource_sharing.lending import LendingPolicy
 from resource_sharing.messages import Header, RequestingAgencyMessage
@@ -299,3 +299,25 @@ def test_lender_rejection_with_a_reason_reaches_the_borrower_attempt() -> None:
     net.settle()
     moved = borrowing(net, placed.id)
     assert [x.lender for x in moved.attempts] == [B, C]
+
+
+def test_staff_may_re_request_a_lender_that_was_tried() -> None:
+    net = network(b_holds=True)
+    a, b = net[A].institution, net[B].institution
+    placed = a.borrowing.place_request(PATRON, BOOK, rota=[B])
+    net.settle()
+    b.lending.reject(only_lending(net, B).id, ReasonUnfilled.NOT_ON_SHELF.value)
+    net.settle()
+    assert borrowing(net, placed.id).state.value == "end_of_rota"
+    before = borrowing(net, placed.id)
+    with pytest.raises(IllegalTransition):  # not re-requested: B is not asked twice
+        a.borrowing.add_lenders(placed.id, [B])
+    assert borrowing(net, placed.id) == before
+    again = a.borrowing.add_lenders(placed.id, [B], rerequest=[B])
+    assert again.state.value == "sent"
+    assert isinstance(again, BorrowingRequest)
+    assert [x.lender for x in again.attempts] == [B, B]
+    assert len({x.request_id for x in again.attempts}) == 2
+    net.settle()
+    rows = [k for k in net[B].store._state.rows if k[0] is Side.LENDING]
+    assert len(rows) == 2  # B sees a second, distinct request

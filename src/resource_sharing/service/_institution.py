@@ -222,10 +222,19 @@ class BorrowingDesk:
         shell.carry_out(local + more)
         return record
 
-    def add_lenders(self, request_id: str, lenders: Sequence[AgencyId]) -> AnyRequest:
-        """Give a request at the end of its rota (or whose locate failed) new lenders."""
+    def add_lenders(
+        self,
+        request_id: str,
+        lenders: Sequence[AgencyId],
+        *,
+        rerequest: Sequence[AgencyId] = (),
+    ) -> AnyRequest:
+        """Give a request at the end of its rota (or whose locate failed) new lenders.
+
+        A lender tried before is skipped unless it is also named in ``rerequest``.
+        """
         entries = tuple(RotaEntry(agency, "added by staff") for agency in lenders)
-        return self._act(request_id, AssignRota(entries))
+        return self._act(request_id, AssignRota(entries, frozenset(rerequest)))
 
     def _act(self, request_id: str, event: Any, actor: str = "staff") -> AnyRequest:
         return self._shell.apply(Side.BORROWING, request_id, event, actor=actor)
