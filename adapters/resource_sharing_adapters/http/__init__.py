@@ -1,0 +1,93 @@
+"""ISO 18626 over HTTP: a runnable institution node.
+
+- :class:`HttpTransport`: the :class:`~resource_sharing.ports.PeerTransport` that POSTs
+  messages with httpx (per-partner endpoint, version, headers and credentials).
+- :class:`Authenticator` and :class:`Credentials`: per-partner credentials checked on
+  every inbound message.
+- :class:`Node`: an institution wired to a store, the transport, a journal of notices and
+  circulation commands, and the dispatcher and timer threads.
+- :func:`create_app`: the Starlette app (the ISO 18626 endpoint and the staff API).
+- :func:`load_config`: the TOML configuration (``docs/http.md``).
+- :class:`StaffClient`: the staff API from Python (the ``desk`` CLI and the demo use it).
+- :func:`serve`: run a node with uvicorn.
+"""
+
+from __future__ import annotations
+
+from resource_sharing_adapters.http._app import ACTIONS, XML_MEDIA_TYPES, create_app, summary
+from resource_sharing_adapters.http._auth import (
+    AuthenticationFailed,
+    Authenticator,
+    Credentials,
+    PeerCredentials,
+    recipient_of,
+    sender_of,
+)
+from resource_sharing_adapters.http._client import (
+    MESSAGE_ID_HEADER,
+    XML_CONTENT_TYPE,
+    HttpTransport,
+    with_credentials,
+)
+from resource_sharing_adapters.http._config import (
+    DEFAULT_PATH,
+    DeliveryConfig,
+    NodeConfig,
+    ServerConfig,
+    StoreConfig,
+    load_config,
+    parse_config,
+)
+from resource_sharing_adapters.http._node import (
+    Change,
+    ChangeFeed,
+    Journal,
+    JournalCirculation,
+    JournalEntry,
+    JournalNotifier,
+    Node,
+    SerialStore,
+    ShiftedClock,
+    UniqueIds,
+    open_store,
+)
+from resource_sharing_adapters.http._serve import serve
+from resource_sharing_adapters.http._staff_client import StaffClient, StaffError
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_PATH",
+    "MESSAGE_ID_HEADER",
+    "XML_CONTENT_TYPE",
+    "XML_MEDIA_TYPES",
+    "AuthenticationFailed",
+    "Authenticator",
+    "Change",
+    "ChangeFeed",
+    "Credentials",
+    "DeliveryConfig",
+    "HttpTransport",
+    "Journal",
+    "JournalCirculation",
+    "JournalEntry",
+    "JournalNotifier",
+    "Node",
+    "NodeConfig",
+    "PeerCredentials",
+    "SerialStore",
+    "ServerConfig",
+    "ShiftedClock",
+    "StaffClient",
+    "StaffError",
+    "StoreConfig",
+    "UniqueIds",
+    "create_app",
+    "load_config",
+    "open_store",
+    "parse_config",
+    "recipient_of",
+    "sender_of",
+    "serve",
+    "summary",
+    "with_credentials",
+]

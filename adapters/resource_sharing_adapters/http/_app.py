@@ -1,0 +1,557 @@
+"""The node's ASGI application: the ISO 18626 endpoint and the staff API.
+
+ISO 18626 endpoint (``POST`` at the configured path, ``/iso18626`` by default):
+
+- a content type other than ``application/xml`` or ``text/xml``: **415**, plain text;
+- a body over ``max_body_bytes``: **413**, plain text (checked on ``Content-Length`` and
+  again while reading, so a chunked body cannot get past it);
+- a body that is not a well-formed ISO 18626 message (not XML, DTDs and entities, too
+  deep, not a message, a confirmation): **400** with an ISO ERROR confirmation of type
+  BadlyFormedMessage;
+- otherwise **200** with the synchronous confirmation: OK, or ERROR with the ISO error
+  type (unknown value, unsupported action or reason, refused authentication, wrong
+  counterpart, a step the request's state does not allow);
+- **500**, plain text, when the node itself failed (nothing was stored; the sender
+  retries).
+
+The synchronous peer inbox runs in the thread pool; the node's store serialises it with
+the dispatcher, the timers and the staff API.
+
+Staff API (JSON, under ``/staff``, with ``Authorization: Bearer <staff_token>``; off when
+no token is configured): see ``docs/http.md``. ``GET /health`` is open (readiness).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import attrs
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as HttpRequest
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from resource_sharing.effects import TaskList
+from resource_sharing.errors import (
+    ConcurrencyConflict,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    ResourceSharingError,
+    UsageError,
+)
+from resource_sharing.events import CancelledBy
+from resource_sharing.iso18626 import ServiceType
+from resource_sharing.messages import Confirmation
+from resource_sharing.ports import AnyRequest, OutboxStatus
+from resource_sharing.records import AgencyId, Citation, ItemRef, Money, PatronRef, Side
+from resource_sharing.serialization import converter
+from resource_sharing.service import ScanResult, index_of
+from resource_sharing_adapters.http._auth import sender_of
+from resource_sharing_adapters.http._client import MESSAGE_ID_HEADER
+from resource_sharing_adapters.http._config import structure
+from resource_sharing_adapters.http._node import Node
+from resource_sharing_adapters.iso18626 import (
+    BadlyFormedMessage,
+    DecodeError,
+    confirm_decode_error,
+    decode,
+    encode,
+)
+
+__all__ = ["XML_MEDIA_TYPES", "create_app"]
+
+log = logging.getLogger("resource_sharing.http")
+
+XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
+"""The content types the ISO 18626 endpoint accepts."""
+
+_XML_RESPONSE = 'application/xml; charset="utf-8"'
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: HttpRequest, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise _TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge
+    return bytes(body)
+
+
+def _xml(confirmation: Confirmation, version: str, status: int = 200) -> Response:
+    return Response(encode(confirmation, version=version), status, media_type=_XML_RESPONSE)
+
+
+def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
+    limit = node.config.server.max_body_bytes
+
+    async def endpoint(request: HttpRequest) -> Response:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media not in XML_MEDIA_TYPES:
+            return PlainTextResponse(
+                "415 Unsupported Media Type: send application/xml or text/xml\n", 415
+            )
+        try:
+            body = await _read_body(request, limit)
+        except _TooLarge:
+            return PlainTextResponse(f"413 Content Too Large: at most {limit} bytes\n", 413)
+        now = node.clock.now()
+        try:
+            decoded = decode(body, max_bytes=limit, received_at=now)
+            message = decoded.message
+            if isinstance(message, Confirmation):
+                error = BadlyFormedMessage(f"{decoded.element}: a confirmation is not a message")
+                error.kind = message.confirms
+                raise error
+        except DecodeError as error:
+            confirmation = confirm_decode_error(error, timestamp=now, received=now)
+            status = 400 if isinstance(error, BadlyFormedMessage) else 200
+            return _xml(confirmation, "1.2", status)
+        try:
+            confirmation = await run_in_threadpool(
+                node.receive,
+                message,
+                message_id=request.headers.get(MESSAGE_ID_HEADER),
+                authorization=request.headers.get("authorization"),
+            )
+        except Exception:
+            log.exception("the node failed on an inbound message")
+            return PlainTextResponse("500 Internal Server Error: try again later\n", 500)
+        partner = node.config.directory.get(sender_of(message))
+        version = partner.protocol.iso18626_version if partner is not None else "1.2"
+        return _xml(confirmation, version)
+
+    return endpoint
+
+
+# -- the staff API ---------------------------------------------------------------------
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(name, "expected a non-empty string")
+    return value
+
+
+def _when(value: Any, name: str) -> datetime:
+    return structure(value, datetime, name)
+
+
+def _money(value: Any, name: str) -> Money:
+    return structure(value, Money, name)
+
+
+def _item(value: Any, name: str) -> ItemRef:
+    return structure(value, ItemRef, name)
+
+
+def _lenders(value: Any, name: str) -> tuple[AgencyId, ...]:
+    return structure(value, tuple[AgencyId, ...], name)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(name, "expected true or false")
+    return value
+
+
+def _by(value: Any, name: str) -> CancelledBy:
+    return structure(value, CancelledBy, name)
+
+
+_Conv = Callable[[Any, str], Any]
+_NOTE: dict[str, _Conv] = {"note": _text}
+
+ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
+    (Side.BORROWING, "approve"): ("approve", {"rota": _lenders}),
+    (Side.BORROWING, "add-lenders"): ("add_lenders", {"lenders": _lenders}),
+    (Side.BORROWING, "cancel"): ("cancel", {"by": _by, "reason": _text}),
+    (Side.BORROWING, "accept-conditions"): ("accept_conditions", _NOTE),
+    (Side.BORROWING, "reject-conditions"): ("reject_conditions", _NOTE),
+    (Side.BORROWING, "accept-retry"): ("accept_retry", {"max_cost": _money}),
+    (Side.BORROWING, "decline-retry"): ("decline_retry", {}),
+    (Side.BORROWING, "receive"): ("receive", {"barcode": _text}),
+    (Side.BORROWING, "check-out"): ("check_out", {}),
+    (Side.BORROWING, "deliver-copy"): ("deliver_copy", {}),
+    (Side.BORROWING, "renew"): ("renew", {"requested_due": _when, "by_staff": _flag}),
+    (Side.BORROWING, "approve-renewal"): ("approve_renewal", {}),
+    (Side.BORROWING, "deny-renewal"): ("deny_renewal", {"reason": _text}),
+    (Side.BORROWING, "ship-return"): ("ship_return", _NOTE),
+    (Side.BORROWING, "report-lost"): ("report_lost", _NOTE),
+    (Side.BORROWING, "report-damaged"): ("report_damaged", _NOTE),
+    (Side.LENDING, "supply"): ("supply", {"item": _item}),
+    (Side.LENDING, "locate-failed"): ("locate_failed", {"reason": _text}),
+    (Side.LENDING, "will-supply"): ("will_supply", _NOTE),
+    (Side.LENDING, "reject"): ("reject", {"reason": _text, "note": _text}),
+    (Side.LENDING, "offer-retry"): (
+        "offer_retry",
+        {"reason": _text, "retry_after": _when, "offered_costs": _money, "note": _text},
+    ),
+    (Side.LENDING, "offer-conditions"): (
+        "offer_conditions",
+        {"condition": _text, "note": _text},
+    ),
+    (Side.LENDING, "pick"): ("pick", {}),
+    (Side.LENDING, "arrive"): ("arrive", {}),
+    (Side.LENDING, "ship"): ("ship", _NOTE),
+    (Side.LENDING, "answer-renewal"): ("answer_renewal", {"approve": _flag, "due": _when}),
+    (Side.LENDING, "answer-cancel"): ("answer_cancel", {"accept": _flag, "note": _text}),
+    (Side.LENDING, "recall"): ("recall", _NOTE),
+    (Side.LENDING, "mark-lost"): ("mark_lost", _NOTE),
+}
+"""Staff actions on one request: (side, URL name) to the desk method and its arguments."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class _Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, default=_jsonable, ensure_ascii=False).encode("utf-8")
+
+
+def summary(record: AnyRequest) -> dict[str, Any]:
+    """A request as the staff API shows it: id, state, task list, instruction, record."""
+    index = index_of(record)
+    return {
+        "side": index.side.value,
+        "id": record.id,
+        "state": record.state.value,
+        "version": record.version,
+        "task_list": index.task_list.value if index.task_list else None,
+        "desk": index.desk,
+        "instruction": index.instruction,
+        "counterpart": str(index.counterpart) if index.counterpart else None,
+        "protocol_ids": list(index.protocol_ids),
+        "barcodes": list(index.barcodes),
+        "record": converter.unstructure(record),
+    }
+
+
+def _scan(result: ScanResult) -> dict[str, Any]:
+    return {
+        "side": result.side.value,
+        "request": result.request_id,
+        "state": result.state,
+        "instruction": result.instruction,
+    }
+
+
+def _error(status: int, kind: str, detail: str) -> Response:
+    return _Json({"error": kind, "detail": detail}, status)
+
+
+def _side(value: str) -> Side:
+    try:
+        return Side(value)
+    except ValueError:
+        raise InvalidInput("side", "borrowing or lending") from None
+
+
+def _int(request: HttpRequest, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(name, "expected an integer") from None
+
+
+class _Staff:
+    """The staff API's handlers (each runs its synchronous work in the thread pool)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        token = node.config.server.staff_token
+        self._token = f"Bearer {token}".encode() if token else None
+
+    def guard(self, handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
+        async def guarded(request: HttpRequest) -> Response:
+            if self._token is None:
+                return _error(404, "StaffApiOff", "no staff token is configured")
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, self._token):
+                return _error(401, "Unauthorized", "a valid staff bearer token is required")
+            try:
+                result: Response = await handler(request)
+            except NotFound as exc:
+                return _error(404, type(exc).__name__, str(exc))
+            except (IllegalTransition, ConcurrencyConflict) as exc:
+                return _error(409, type(exc).__name__, str(exc))
+            except (UsageError, ValueError, TypeError) as exc:
+                return _error(400, type(exc).__name__, str(exc))
+            except ResourceSharingError as exc:
+                return _error(500, type(exc).__name__, str(exc))
+            return result
+
+        return guarded
+
+    async def body(self, request: HttpRequest) -> dict[str, Any]:
+        raw = await request.body()
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise InvalidInput("body", "not valid JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("body", "expected a JSON object")
+        return data
+
+    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        result = await run_in_threadpool(fn, *args, **kwargs)
+        self.node.wake()
+        return result
+
+    # -- reads --
+
+    async def info(self, request: HttpRequest) -> Response:
+        node = self.node
+        return _Json(
+            {
+                "agency": str(node.agency),
+                "name": node.config.name,
+                "now": node.clock.now(),
+                "changes": node.feed.last,
+                "journal": node.journal.last,
+                "endpoint": node.config.server.url,
+            }
+        )
+
+    async def changes(self, request: HttpRequest) -> Response:
+        since = _int(request, "since", 0)
+        return _Json([converter.unstructure(c) for c in self.node.feed.since(since)])
+
+    async def journal(self, request: HttpRequest) -> Response:
+        since = _int(request, "since", 0)
+        return _Json([attrs.asdict(e) for e in self.node.journal.since(since)])
+
+    async def tasks(self, request: HttpRequest) -> Response:
+        try:
+            task_list = TaskList(request.path_params["task_list"])
+        except ValueError:
+            names = ", ".join(t.value for t in TaskList)
+            raise InvalidInput("task_list", f"one of {names}") from None
+        tasks = await run_in_threadpool(
+            self.node.institution.tasks,
+            task_list,
+            desk=request.query_params.get("desk"),
+            limit=_int(request, "limit", 50),
+            offset=_int(request, "offset", 0),
+        )
+        return _Json([converter.unstructure(t) for t in tasks])
+
+    async def show(self, request: HttpRequest) -> Response:
+        side = _side(request.path_params["side"])
+        rid = request.path_params["id"]
+        inst = self.node.institution
+        record = await run_in_threadpool(inst.get, side, rid)
+        history = await run_in_threadpool(inst.history, side, rid)
+        shown = summary(record)
+        shown["history"] = [converter.unstructure(h) for h in history]
+        return _Json(shown)
+
+    async def find(self, request: HttpRequest) -> Response:
+        query = request.query_params
+        side = _side(query.get("side", ""))
+        protocol_id = _text(query.get("protocol_id"), "protocol_id")
+        counterpart = AgencyId.parse(_text(query.get("counterpart"), "counterpart"))
+        found = await run_in_threadpool(self.node.find, side, protocol_id, counterpart)
+        if found is None:
+            raise NotFound(f"{side.value} request", f"{protocol_id} with {counterpart}")
+        return _Json({"side": side.value, "id": found})
+
+    async def outbox(self, request: HttpRequest) -> Response:
+        raw = request.query_params.get("status")
+        status = OutboxStatus(raw) if raw else None
+        messages = await run_in_threadpool(self.node.outbox, status)
+        return _Json(
+            [
+                {
+                    "id": m.id,
+                    "to": str(m.to),
+                    "request": m.request_id,
+                    "kind": m.message.kind.value,
+                    "status": m.status.value,
+                    "attempts": m.attempts,
+                    "next_attempt_at": m.next_attempt_at,
+                    "last_error": m.last_error,
+                }
+                for m in messages
+            ]
+        )
+
+    # -- actions --
+
+    async def place(self, request: HttpRequest) -> Response:
+        data = await self.body(request)
+        unknown = set(data) - {
+            "patron",
+            "citation",
+            "service_type",
+            "pickup_location",
+            "note",
+            "max_cost",
+            "need_before",
+            "rota",
+        }
+        if unknown:
+            raise InvalidInput("body", f"unknown key(s): {', '.join(sorted(unknown))}")
+        patron = structure(data.get("patron"), PatronRef, "patron")
+        citation = structure(data.get("citation"), Citation, "citation")
+        kwargs: dict[str, Any] = {
+            "service_type": structure(data.get("service_type", "Loan"), ServiceType, "service"),
+            "pickup_location": data.get("pickup_location"),
+            "note": data.get("note"),
+        }
+        if "max_cost" in data:
+            kwargs["max_cost"] = _money(data["max_cost"], "max_cost")
+        if "need_before" in data:
+            kwargs["need_before"] = structure(data["need_before"], date, "need_before")
+        if "rota" in data:
+            kwargs["rota"] = _lenders(data["rota"], "rota")
+        record = await self.run(
+            self.node.institution.borrowing.place_request, patron, citation, **kwargs
+        )
+        return _Json(summary(record), 201)
+
+    async def act(self, request: HttpRequest) -> Response:
+        side = _side(request.path_params["side"])
+        name = request.path_params["action"]
+        spec = ACTIONS.get((side, name))
+        if spec is None:
+            known = ", ".join(sorted(n for s, n in ACTIONS if s is side))
+            raise NotFound(f"{side.value} action", f"{name} (known: {known})")
+        method_name, params = spec
+        data = await self.body(request)
+        unknown = set(data) - set(params)
+        if unknown:
+            raise InvalidInput("body", f"unknown key(s): {', '.join(sorted(unknown))}")
+        kwargs = {k: params[k](v, k) for k, v in data.items() if v is not None}
+        inst = self.node.institution
+        desk = inst.borrowing if side is Side.BORROWING else inst.lending
+        method = getattr(desk, method_name)
+        record = await self.run(method, request.path_params["id"], **kwargs)
+        return _Json(summary(record))
+
+    async def scan(self, request: HttpRequest) -> Response:
+        data = await self.body(request)
+        barcode = _text(data.get("barcode"), "barcode")
+        results = await run_in_threadpool(self.node.institution.scan, barcode, data.get("desk"))
+        return _Json([_scan(r) for r in results])
+
+    async def return_item(self, request: HttpRequest) -> Response:
+        data = await self.body(request)
+        barcode = _text(data.get("barcode"), "barcode")
+        result = await self.run(
+            self.node.institution.borrowing.return_item, barcode, data.get("desk")
+        )
+        return _Json(_scan(result))
+
+    async def check_in(self, request: HttpRequest) -> Response:
+        data = await self.body(request)
+        barcode = _text(data.get("barcode"), "barcode")
+        mark = self.node.journal.last
+        result = await self.run(self.node.institution.lending.check_in, barcode)
+        shown = _scan(result)
+        routes = [
+            e.detail["instruction"]
+            for e in self.node.journal.since(mark)
+            if e.command == "RouteItem" and e.request_id == result.request_id
+        ]
+        if routes:
+            shown["instruction"] = routes[-1]
+        return _Json(shown)
+
+    async def local_hold(self, request: HttpRequest) -> Response:
+        data = await self.body(request)
+        barcode = _text(data.get("barcode"), "barcode")
+        patron = data.get("patron_id")
+        record = await self.run(self.node.institution.lending.local_hold, barcode, patron)
+        return _Json(summary(record))
+
+    async def dispatch(self, request: HttpRequest) -> Response:
+        report = await run_in_threadpool(self.node.dispatch)
+        return _Json(attrs.asdict(report))
+
+    async def tick(self, request: HttpRequest) -> Response:
+        fired = await run_in_threadpool(self.node.tick)
+        return _Json({"fired": fired})
+
+    async def clock(self, request: HttpRequest) -> Response:
+        if not self.node.config.clock_adjustable:
+            return _error(403, "ClockNotAdjustable", "set clock.adjustable = true to allow it")
+        data = await self.body(request)
+        if "advance_seconds" in data:
+            seconds = data["advance_seconds"]
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+                raise InvalidInput("advance_seconds", "expected a number >= 0")
+            now = self.node.clock.advance(timedelta(seconds=seconds))
+        elif "to" in data:
+            now = self.node.clock.set(_when(data["to"], "to"))
+        else:
+            now = self.node.clock.now()
+        return _Json({"now": now})
+
+
+def create_app(node: Node, *, background: bool = True) -> Starlette:
+    """The node's ASGI app; with ``background`` its lifespan runs the dispatcher and timers."""
+    staff = _Staff(node)
+    g = staff.guard
+
+    async def health(request: HttpRequest) -> Response:
+        return _Json({"ok": True, "agency": str(node.agency)})
+
+    routes = [
+        Route(node.config.server.path, _iso_endpoint(node), methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/staff/info", g(staff.info), methods=["GET"]),
+        Route("/staff/changes", g(staff.changes), methods=["GET"]),
+        Route("/staff/journal", g(staff.journal), methods=["GET"]),
+        Route("/staff/outbox", g(staff.outbox), methods=["GET"]),
+        Route("/staff/find", g(staff.find), methods=["GET"]),
+        Route("/staff/tasks/{task_list}", g(staff.tasks), methods=["GET"]),
+        Route("/staff/scan", g(staff.scan), methods=["POST"]),
+        Route("/staff/dispatch", g(staff.dispatch), methods=["POST"]),
+        Route("/staff/tick", g(staff.tick), methods=["POST"]),
+        Route("/staff/clock", g(staff.clock), methods=["POST"]),
+        Route("/staff/borrowing/requests", g(staff.place), methods=["POST"]),
+        Route("/staff/borrowing/return", g(staff.return_item), methods=["POST"]),
+        Route("/staff/lending/check-in", g(staff.check_in), methods=["POST"]),
+        Route("/staff/lending/local-hold", g(staff.local_hold), methods=["POST"]),
+        Route("/staff/requests/{side}/{id}", g(staff.show), methods=["GET"]),
+        Route("/staff/{side}/{id}/{action}", g(staff.act), methods=["POST"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if background:
+            node.start()
+        try:
+            yield
+        finally:
+            if background:
+                await run_in_threadpool(node.stop)
+
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,457 @@
+"""The node configuration: one TOML file per institution (documented in ``docs/http.md``).
+
+:func:`load_config` reads the file with :mod:`tomllib` and :func:`parse_config` turns its
+tables into a :class:`NodeConfig`: who we are, where we listen, the store, the delivery
+and timer settings, the policies, the partner directory (with the credentials exchanged
+with each partner) and the holdings the lending desk locates in. Unknown keys are refused
+(a misspelt setting is an error, not silently ignored); every problem is an
+:class:`~resource_sharing.errors.InvalidInput` naming the place in the file. Secrets may
+be given indirectly, as the name of an environment variable (``..._env`` keys).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import date, datetime, time, tzinfo
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar, cast, final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+import cattrs
+
+from resource_sharing.borrowing import BorrowingPolicy
+from resource_sharing.calendar import Calendar
+from resource_sharing.directory import Directory
+from resource_sharing.errors import InvalidInput
+from resource_sharing.lending import LendingPolicy
+from resource_sharing.ports import Holding
+from resource_sharing.records import AgencyId, ItemRef
+from resource_sharing.rota import RotaPolicy
+from resource_sharing_adapters.http._auth import Credentials, PeerCredentials
+from resource_sharing_adapters.rota_json import parse_directory
+
+__all__ = [
+    "DEFAULT_PATH",
+    "DeliveryConfig",
+    "NodeConfig",
+    "ServerConfig",
+    "StoreConfig",
+    "load_config",
+    "parse_config",
+    "structure",
+]
+
+T = TypeVar("T")
+
+DEFAULT_PATH = "/iso18626"
+"""Where peers POST ISO 18626 messages, unless configured otherwise."""
+
+
+@final
+@attrs.frozen
+class ServerConfig:
+    """Where the node listens."""
+
+    host: str = "127.0.0.1"
+    """The interface (loopback unless told otherwise)."""
+    port: int = 8626
+    """The TCP port."""
+    path: str = DEFAULT_PATH
+    """The path peers POST ISO 18626 messages to."""
+    max_body_bytes: int = 1 << 20
+    """Larger bodies get 413."""
+    staff_token: str | None = attrs.field(default=None, repr=False)
+    """The bearer token of the staff API (None: the staff API is off)."""
+    public_url: str | None = None
+    """The URL peers reach us at (informational; defaults to http://host:port/path)."""
+
+    @property
+    def url(self) -> str:
+        """The ISO 18626 endpoint URL."""
+        return self.public_url or f"http://{self.host}:{self.port}{self.path}"
+
+    @property
+    def base_url(self) -> str:
+        """The node's base URL (the staff API is under ``/staff``)."""
+        return f"http://{self.host}:{self.port}"
+
+
+@final
+@attrs.frozen
+class StoreConfig:
+    """Which request store: SQLite (a file), PostgreSQL (a conninfo) or memory."""
+
+    kind: str = "memory"
+    """``sqlite``, ``postgres`` or ``memory``."""
+    target: str | None = None
+    """The SQLite file or the PostgreSQL conninfo."""
+
+
+@final
+@attrs.frozen
+class DeliveryConfig:
+    """Outbound delivery, the dispatcher and the timers."""
+
+    timeout_seconds: float = 10.0
+    """Bound of one HTTP exchange with a peer."""
+    max_attempts: int = 8
+    """Failed deliveries before a message becomes a staff task."""
+    retry_base_seconds: float = 30.0
+    """First retry delay (doubles every failure)."""
+    retry_max_seconds: float = 6 * 3600.0
+    """Longest retry delay."""
+    dispatch_interval_seconds: float = 1.0
+    """How often the dispatcher looks at the outbox (it is also woken after each change)."""
+    tick_interval_seconds: float = 60.0
+    """How often the timers run."""
+
+
+@final
+@attrs.frozen
+class NodeConfig:
+    """Everything one running institution needs."""
+
+    agency: AgencyId
+    """Who we are."""
+    name: str = ""
+    """Our display name."""
+    server: ServerConfig = attrs.field(factory=ServerConfig)
+    """Where we listen."""
+    store: StoreConfig = attrs.field(factory=StoreConfig)
+    """Where requests are kept."""
+    delivery: DeliveryConfig = attrs.field(factory=DeliveryConfig)
+    """Delivery, dispatcher and timer settings."""
+    directory: Directory = attrs.field(factory=Directory)
+    """Our partners."""
+    rota: RotaPolicy = attrs.field(factory=RotaPolicy)
+    """How rotas are built."""
+    credentials: Mapping[AgencyId, PeerCredentials] = attrs.field(factory=dict)
+    """Credentials exchanged with each partner."""
+    calendar: Calendar = attrs.field(factory=Calendar)
+    """Our opening days and time zone."""
+    borrowing: BorrowingPolicy = attrs.field(factory=BorrowingPolicy)
+    """Borrowing rules."""
+    lending: LendingPolicy = attrs.field(factory=LendingPolicy)
+    """Lending rules."""
+    auto_locate: bool = True
+    """Lending: look incoming requests up in our holdings at once."""
+    mediated_borrowing: bool = False
+    """Borrowing: staff approve every new request."""
+    max_open_requests_per_patron: int | None = 25
+    """More open requests send a new one to review (None, or 0 in the file: no limit)."""
+    holdings: Mapping[str, Holding] = attrs.field(factory=dict)
+    """Our catalogue, keyed by identifier (hyphens removed) or casefolded title."""
+    clock_start: datetime | None = None
+    """Run the clock from this moment (shifted real time; None: the real time)."""
+    clock_adjustable: bool = False
+    """The staff API may move the clock forward (demos and tests only)."""
+    source: Path | None = None
+    """The file it was read from."""
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def _agency(value: Any, _: object) -> AgencyId:
+    if not isinstance(value, str):
+        raise InvalidInput("agency", f"expected a string like 'ISIL:US-A', got {value!r}")
+    return AgencyId.parse(value)
+
+
+def _decimal(value: Any, _: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidInput("amount", f"expected a number, got {value!r}")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidInput("amount", f"{value!r} is not a number") from None
+
+
+def _date(value: Any, _: object) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidInput("date", f"{value!r} is not a date")
+
+
+def _datetime(value: Any, _: object) -> datetime:
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput("datetime", f"{value!r} is not a date and time") from None
+    if not isinstance(moment, datetime):
+        raise InvalidInput("datetime", f"{value!r} is not a date and time")
+    if moment.tzinfo is None:
+        raise InvalidInput("datetime", f"{value!r} needs a UTC offset (e.g. 'Z')")
+    return moment
+
+
+def _zone(value: Any, _: object) -> tzinfo:
+    if not isinstance(value, str):
+        raise InvalidInput("tz", f"expected an IANA time-zone name, got {value!r}")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("tz", f"unknown time zone {value!r}") from None
+
+
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(AgencyId, _agency)
+    converter.register_structure_hook(Decimal, _decimal)
+    converter.register_structure_hook(date, _date)
+    converter.register_structure_hook(datetime, _datetime)
+    converter.register_structure_hook(tzinfo, _zone)
+    return converter
+
+
+_CONVERTER = _converter()
+
+
+def _message(exc: BaseException, _: object) -> str:
+    if isinstance(exc, InvalidInput):
+        return exc.problem
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    return cattrs.v.format_exception(exc, None)
+
+
+def structure(data: Any, cls: type[T], where: str) -> T:
+    """``data`` (TOML or JSON values) as a ``cls``; InvalidInput naming ``where`` if not."""
+    return _structure(data, cls, where)
+
+
+def _structure(data: Any, cls: type[T], where: str) -> T:
+    try:
+        return _CONVERTER.structure(data, cls)
+    except InvalidInput as exc:
+        raise InvalidInput(where, str(exc)) from exc
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        if isinstance(exc, cattrs.BaseValidationError):
+            problems = cattrs.transform_error(exc, path=where, format_exception=_message)
+        else:
+            problems = [str(exc)]
+        raise InvalidInput(where, "; ".join(problems)) from exc
+
+
+class _Table:
+    """A TOML table read key by key; what is left at the end is an unknown key."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise InvalidInput(where, f"expected a table, got {type(data).__name__}")
+        self.data: dict[str, Any] = dict(data)
+        self.where = where
+
+    def take(self, key: str, kind: type[T], default: T) -> T:
+        value = self.data.pop(key, default)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if value is not None and not isinstance(value, kind):
+            raise InvalidInput(f"{self.where}.{key}", f"expected {kind.__name__}, got {value!r}")
+        return cast(T, value)
+
+    def secret(self, key: str) -> str | None:
+        direct = self.take(key, str, None)
+        variable = self.take(f"{key}_env", str, None)
+        if variable is not None:
+            found = os.environ.get(variable)
+            if found is None:
+                raise InvalidInput(f"{self.where}.{key}_env", f"${variable} is not set")
+            return found
+        return direct
+
+    def table(self, key: str) -> _Table:
+        return _Table(self.data.pop(key, {}), f"{self.where}.{key}" if self.where else key)
+
+    def done(self) -> None:
+        if self.data:
+            names = ", ".join(sorted(self.data))
+            raise InvalidInput(self.where or "config", f"unknown key(s): {names}")
+
+
+def _credentials(table: _Table) -> Credentials:
+    found = Credentials(
+        account_id=table.take("account_id", str, None),
+        security_code=table.secret("security_code"),
+        authorization=table.secret("authorization"),
+    )
+    table.done()
+    return found
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    return value
+
+
+def _directory(
+    partners: Any, rota: _Table
+) -> tuple[Directory, RotaPolicy, dict[AgencyId, PeerCredentials]]:
+    if not isinstance(partners, list):
+        raise InvalidInput("partners", "expected an array of tables ([[partners]])")
+    documents: list[dict[str, Any]] = []
+    credentials: dict[AgencyId, PeerCredentials] = {}
+    for n, raw in enumerate(partners):
+        where = f"partners[{n}]"
+        if not isinstance(raw, dict):
+            raise InvalidInput(where, "expected a table")
+        entry = dict(raw)
+        inbound = _credentials(_Table(entry.pop("inbound", {}), f"{where}.inbound"))
+        outbound = _credentials(_Table(entry.pop("outbound", {}), f"{where}.outbound"))
+        protocol = entry.get("protocol")
+        if isinstance(protocol, dict) and isinstance(protocol.get("headers"), dict):
+            protocol = dict(protocol)
+            protocol["headers"] = [[str(k), str(v)] for k, v in protocol["headers"].items()]
+            entry["protocol"] = protocol
+        agency = _agency(entry.get("agency"), None)
+        credentials[agency] = PeerCredentials(inbound=inbound, outbound=outbound)
+        documents.append(entry)
+    document = {"partners": documents, **rota.data}
+    directory, policy = parse_directory(json.dumps(_jsonable(document)), "partners/rota")
+    return directory, policy, credentials
+
+
+def _holdings(rows: Any) -> dict[str, Holding]:
+    if not isinstance(rows, list):
+        raise InvalidInput("holdings", "expected an array of tables ([[holdings]])")
+    found: dict[str, Holding] = {}
+    for n, raw in enumerate(rows):
+        table = _Table(raw, f"holdings[{n}]")
+        ident = table.take("identifier", str, None)
+        title = table.take("title", str, None)
+        available = table.take("available", bool, True)
+        item = _structure(table.data, ItemRef, table.where)
+        if ident is None and title is None:
+            raise InvalidInput(table.where, "needs an identifier (e.g. an ISBN) or a title")
+        holding = Holding(item, available=available)
+        if ident is not None:
+            found[ident.replace("-", "").replace(" ", "")] = holding
+        if title is not None:
+            found[title.casefold()] = holding
+    return found
+
+
+def _store(table: _Table, base: Path) -> StoreConfig:
+    sqlite = table.take("sqlite", str, None)
+    postgres = table.secret("postgres")
+    memory = table.take("memory", bool, False)
+    table.done()
+    chosen = [k for k, v in (("sqlite", sqlite), ("postgres", postgres), ("memory", memory)) if v]
+    if len(chosen) > 1:
+        raise InvalidInput("store", f"choose one store, not {' and '.join(chosen)}")
+    if sqlite is not None:
+        path = Path(sqlite).expanduser()
+        return StoreConfig("sqlite", str(path if path.is_absolute() else base / path))
+    if postgres is not None:
+        return StoreConfig("postgres", postgres)
+    return StoreConfig("memory")
+
+
+def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeConfig:
+    """A node configuration from parsed TOML; relative paths are relative to ``base``."""
+    top = _Table(dict(data), "")
+    base = base or Path.cwd()
+
+    inst = top.table("institution")
+    agency = _agency(inst.take("agency", str, ""), None) if inst.data.get("agency") else None
+    if agency is None:
+        raise InvalidInput("institution.agency", "required (e.g. 'ISIL:US-A')")
+    inst.data.pop("agency", None)
+    name = inst.take("name", str, "")
+    auto_locate = inst.take("auto_locate", bool, True)
+    mediated = inst.take("mediated_borrowing", bool, False)
+    limit: int | None = inst.take("max_open_requests_per_patron", int, 25) or None
+    calendar = _structure(inst.data.pop("calendar", {}), Calendar, "institution.calendar")
+    inst.done()
+
+    srv = top.table("server")
+    server = ServerConfig(
+        host=srv.take("host", str, "127.0.0.1"),
+        port=srv.take("port", int, 8626),
+        path=srv.take("path", str, DEFAULT_PATH),
+        max_body_bytes=srv.take("max_body_bytes", int, 1 << 20),
+        staff_token=srv.secret("staff_token"),
+        public_url=srv.take("public_url", str, None),
+    )
+    srv.done()
+    if not server.path.startswith("/") or server.path.startswith("/staff"):
+        raise InvalidInput("server.path", "must start with '/' and not be under /staff")
+
+    store = _store(top.table("store"), base)
+
+    dly = top.table("delivery")
+    delivery = DeliveryConfig(
+        timeout_seconds=dly.take("timeout_seconds", float, 10.0),
+        max_attempts=dly.take("max_attempts", int, 8),
+        retry_base_seconds=dly.take("retry_base_seconds", float, 30.0),
+        retry_max_seconds=dly.take("retry_max_seconds", float, 6 * 3600.0),
+        dispatch_interval_seconds=dly.take("dispatch_interval_seconds", float, 1.0),
+        tick_interval_seconds=dly.take("tick_interval_seconds", float, 60.0),
+    )
+    dly.done()
+    if delivery.max_attempts < 1 or delivery.timeout_seconds <= 0:
+        raise InvalidInput("delivery", "max_attempts must be >= 1 and timeout_seconds > 0")
+
+    clk = top.table("clock")
+    start = clk.data.pop("start", None)
+    clock_start = _datetime(start, None) if start is not None else None
+    adjustable = clk.take("adjustable", bool, False)
+    clk.done()
+
+    borrowing = _structure(top.data.pop("borrowing", {}), BorrowingPolicy, "borrowing")
+    lending = _structure(top.data.pop("lending", {}), LendingPolicy, "lending")
+    directory, rota, credentials = _directory(top.data.pop("partners", []), top.table("rota"))
+    holdings = _holdings(top.data.pop("holdings", []))
+    top.done()
+    return NodeConfig(
+        agency=agency,
+        name=name,
+        server=server,
+        store=store,
+        delivery=delivery,
+        directory=directory,
+        rota=rota,
+        credentials=credentials,
+        calendar=calendar,
+        borrowing=borrowing,
+        lending=lending,
+        auto_locate=auto_locate,
+        mediated_borrowing=mediated,
+        max_open_requests_per_patron=limit,
+        holdings=holdings,
+        clock_start=clock_start,
+        clock_adjustable=adjustable,
+    )
+
+
+def load_config(path: str | os.PathLike[str]) -> NodeConfig:
+    """Read a node configuration file (TOML)."""
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(str(file), f"cannot read it: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(str(file), f"not valid TOML: {exc}") from exc
+    try:
+        config = parse_config(data, base=file.resolve().parent)
+    except InvalidInput as exc:
+        raise InvalidInput(str(file), str(exc)) from exc
+    return attrs.evolve(config, source=file)

@@ -1,0 +1,635 @@
+"""A running institution: the service wired to durable storage, HTTP and background loops.
+
+:class:`Node` builds an :class:`~resource_sharing.service.Institution` from a
+:class:`~resource_sharing_adapters.http.NodeConfig`: the store (SQLite, PostgreSQL or
+memory) behind a lock that serialises units of work within the process, the HTTP
+transport, a journal that records patron and staff notices and the commands for the
+host system's circulation (this node has no ILS of its own: the journal is what an
+integrator would forward), the holdings from the configuration, a clock and unique ids.
+
+It authenticates inbound messages before the peer inbox sees them, and runs two
+background threads: the dispatcher (woken at once after every change, and at the
+configured interval for retries) and the timer tick. Every committed change is also
+appended to an in-process change feed, which the staff API serves so that desks and
+the demo can follow what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, final
+
+import attrs
+
+from resource_sharing.effects import (
+    CheckIn,
+    CheckOutToPartner,
+    CheckOutToPatron,
+    CreateTemporaryItem,
+    DeleteTemporaryItem,
+    NotifyPatron,
+    NotifyStaff,
+    PlaceOnHoldShelf,
+    PrintPickSlip,
+    RecallPatronLoan,
+    RenewPatronLoan,
+    RouteItem,
+    TaskList,
+)
+from resource_sharing.errors import PeerError
+from resource_sharing.messages import Confirmation, PeerMessage
+from resource_sharing.ports import (
+    AnyRequest,
+    OutboxMessage,
+    OutboxStatus,
+    RequestIndex,
+    RequestStore,
+    Task,
+    UnitOfWork,
+)
+from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, Side
+from resource_sharing.serialization import converter
+from resource_sharing.service import DispatchReport, Institution, Ports, Settings
+from resource_sharing.testing.fakes import MemoryHoldings
+from resource_sharing.testing.memory_store import MemoryStore
+from resource_sharing_adapters.http._auth import Authenticator
+from resource_sharing_adapters.http._client import HttpTransport
+from resource_sharing_adapters.http._config import NodeConfig
+from resource_sharing_adapters.iso18626 import confirm_error
+
+__all__ = [
+    "Change",
+    "ChangeFeed",
+    "Journal",
+    "JournalCirculation",
+    "JournalEntry",
+    "JournalNotifier",
+    "Node",
+    "SerialStore",
+    "ShiftedClock",
+    "UniqueIds",
+    "open_store",
+]
+
+log = logging.getLogger("resource_sharing.node")
+
+
+# -- the change feed ------------------------------------------------------------------
+
+
+@final
+@attrs.frozen
+class Change:
+    """One committed step of one request, as the staff API reports it."""
+
+    seq: int
+    """Position in the feed (1, 2, ...)."""
+    side: Side
+    """Borrowing or lending."""
+    request_id: str
+    """The request."""
+    version: int
+    """Its version after the step."""
+    state: str
+    """Its state after the step."""
+    event: str
+    """What happened (the history entry's detail, or its event)."""
+    actor: str
+    """Who did it (staff, patron, peer:..., timer)."""
+    at: datetime
+    """When (the institution's clock)."""
+    task_list: str | None
+    """The task list that shows it now."""
+    desk: str | None
+    """The desk whose list shows it."""
+    instruction: str | None
+    """What the operator must do now."""
+    counterpart: str | None
+    """The partner on the other side now."""
+    protocol_ids: tuple[str, ...]
+    """The requestingAgencyRequestIds that name it."""
+
+
+class _Sequence:
+    """A bounded, thread-safe list of entries numbered from 1."""
+
+    def __init__(self, limit: int) -> None:
+        self._lock = threading.Lock()
+        self._items: deque[Any] = deque(maxlen=limit)
+        self._last = 0
+
+    def _append(self, build: Any) -> None:
+        with self._lock:
+            self._last += 1
+            self._items.append(build(self._last))
+
+    def _since(self, seq: int) -> list[Any]:
+        with self._lock:
+            return [item for item in self._items if item.seq > seq]
+
+    @property
+    def last(self) -> int:
+        """The sequence number of the latest entry (0 when none)."""
+        return self._last
+
+
+class ChangeFeed(_Sequence):
+    """Committed changes, in commit order (the newest ``limit`` are kept)."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        super().__init__(limit)
+
+    def extend(self, pending: Sequence[tuple[HistoryEntry, RequestIndex, int]]) -> None:
+        """Append the steps of one committed unit of work."""
+        for entry, index, version in pending:
+            self._append(
+                lambda seq, entry=entry, index=index, version=version: Change(
+                    seq=seq,
+                    side=entry.side,
+                    request_id=entry.request_id,
+                    version=version,
+                    state=entry.to_state,
+                    event=entry.detail or entry.event,
+                    actor=entry.actor,
+                    at=entry.at,
+                    task_list=index.task_list.value if index.task_list else None,
+                    desk=index.desk,
+                    instruction=index.instruction,
+                    counterpart=index.counterpart.value if index.counterpart else None,
+                    protocol_ids=index.protocol_ids,
+                )
+            )
+
+    def since(self, seq: int) -> list[Change]:
+        """Changes after ``seq``."""
+        return self._since(seq)
+
+
+@final
+@attrs.frozen
+class JournalEntry:
+    """A notice or a circulation command the node gave the host system."""
+
+    seq: int
+    """Position in the journal."""
+    kind: str
+    """``patron_notice``, ``staff_notice`` or ``circulation``."""
+    command: str
+    """The effect's class name (``NotifyPatron``, ``RouteItem``...)."""
+    request_id: str | None
+    """The request it is about."""
+    detail: dict[str, Any]
+    """The effect as JSON-ready data."""
+
+
+class Journal(_Sequence):
+    """Every notice and circulation command, in order (the newest ``limit`` are kept)."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        super().__init__(limit)
+
+    def record(self, kind: str, effect: Any) -> None:
+        """Append one effect and log it."""
+        detail = converter.unstructure(effect)
+        request_id = getattr(effect, "request_id", None)
+        command = type(effect).__name__
+        log.info("%s %s %s", kind, command, detail)
+        self._append(lambda seq: JournalEntry(seq, kind, command, request_id, detail))
+
+    def since(self, seq: int) -> list[JournalEntry]:
+        """Entries after ``seq``."""
+        return self._since(seq)
+
+
+@final
+class JournalNotifier:
+    """A :class:`~resource_sharing.ports.Notifier` that writes notices to the journal."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def notify_patron(self, notice: NotifyPatron) -> None:
+        """Record a patron notice."""
+        self._journal.record("patron_notice", notice)
+
+    def notify_staff(self, notice: NotifyStaff) -> None:
+        """Record a staff notice."""
+        self._journal.record("staff_notice", notice)
+
+
+@final
+class JournalCirculation:
+    """A :class:`~resource_sharing.ports.Circulation` that writes commands to the journal."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def _record(self, command: object) -> None:
+        self._journal.record("circulation", command)
+
+    def create_temporary_item(self, command: CreateTemporaryItem) -> None:
+        """Record it."""
+        self._record(command)
+
+    def delete_temporary_item(self, command: DeleteTemporaryItem) -> None:
+        """Record it."""
+        self._record(command)
+
+    def place_on_hold_shelf(self, command: PlaceOnHoldShelf) -> None:
+        """Record it."""
+        self._record(command)
+
+    def check_out_to_patron(self, command: CheckOutToPatron) -> None:
+        """Record it."""
+        self._record(command)
+
+    def renew_patron_loan(self, command: RenewPatronLoan) -> None:
+        """Record it."""
+        self._record(command)
+
+    def recall_patron_loan(self, command: RecallPatronLoan) -> None:
+        """Record it."""
+        self._record(command)
+
+    def check_out_to_partner(self, command: CheckOutToPartner) -> None:
+        """Record it."""
+        self._record(command)
+
+    def check_in(self, command: CheckIn) -> None:
+        """Record it."""
+        self._record(command)
+
+    def route_item(self, command: RouteItem) -> None:
+        """Record it."""
+        self._record(command)
+
+    def print_pick_slip(self, command: PrintPickSlip) -> None:
+        """Record it."""
+        self._record(command)
+
+
+# -- the store wrapper -----------------------------------------------------------------
+
+
+class _RecordingUnit:
+    """A unit of work that notes each saved step for the change feed."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._indexes: dict[tuple[Side, str], tuple[RequestIndex, int]] = {}
+        self.steps: list[tuple[HistoryEntry, RequestIndex, int]] = []
+
+    def get(self, side: Side, request_id: str) -> AnyRequest | None:
+        return self._uow.get(side, request_id)
+
+    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
+        return self._uow.find(side, protocol_id, counterpart)
+
+    def find_by_barcode(self, barcode: str) -> Sequence[tuple[Side, str]]:
+        return self._uow.find_by_barcode(barcode)
+
+    def save(self, record: AnyRequest, index: RequestIndex, *, expected_version: int) -> int:
+        version = self._uow.save(record, index, expected_version=expected_version)
+        self._indexes[(index.side, record.id)] = (index, version)
+        return version
+
+    def append_history(self, entries: Sequence[HistoryEntry]) -> None:
+        self._uow.append_history(entries)
+        for entry in entries:
+            found = self._indexes.get((entry.side, entry.request_id))
+            if found is not None:
+                self.steps.append((entry, found[0], found[1]))
+
+    def history(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
+        return self._uow.history(side, request_id)
+
+    def tasks(
+        self,
+        task_list: TaskList,
+        *,
+        desk: str | None = None,
+        state: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Sequence[Task]:
+        return self._uow.tasks(task_list, desk=desk, state=state, limit=limit, offset=offset)
+
+    def open_requests_of_patron(self, patron_id: str) -> Sequence[BorrowingRequest]:
+        return self._uow.open_requests_of_patron(patron_id)
+
+    def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
+        return self._uow.due(now, limit)
+
+    def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        self._uow.enqueue(messages)
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
+        return self._uow.claim(now, limit, lease)
+
+    def mark_sent(self, message_id: str, at: datetime) -> None:
+        self._uow.mark_sent(message_id, at)
+
+    def mark_failed(
+        self, message_id: str, error: str, retry_at: datetime | None, attempts: int
+    ) -> None:
+        self._uow.mark_failed(message_id, error, retry_at, attempts)
+
+    def outbox(self, status: OutboxStatus | None = None) -> Sequence[OutboxMessage]:
+        return self._uow.outbox(status)
+
+    def processed(self, key: str) -> Confirmation | None:
+        return self._uow.processed(key)
+
+    def remember(self, key: str, confirmation: Confirmation) -> None:
+        self._uow.remember(key, confirmation)
+
+
+@final
+class SerialStore:
+    """A :class:`~resource_sharing.ports.RequestStore` whose units of work run one at a time.
+
+    The HTTP server, the staff API, the dispatcher and the timer thread all use one
+    institution; this wrapper serialises their units of work with a lock (so a store that
+    is not thread-safe, like the in-memory one, is safe, and SQLite never waits on its
+    busy timeout) and appends every committed step to ``feed``. The lock is held only
+    for a unit of work, never while a message is on the wire.
+    """
+
+    def __init__(self, store: RequestStore, feed: ChangeFeed | None = None) -> None:
+        self.inner = store
+        """The wrapped store."""
+        self.feed = feed if feed is not None else ChangeFeed()
+        """Committed steps."""
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """A unit of work on the wrapped store, under the lock."""
+        with self._lock:
+            with self.inner.transaction() as uow:
+                unit = _RecordingUnit(uow)
+                yield unit
+            if unit.steps:
+                self.feed.extend(unit.steps)
+
+
+def open_store(config: NodeConfig) -> RequestStore:
+    """The store the configuration names (imports the database driver it needs)."""
+    kind, target = config.store.kind, config.store.target
+    if kind == "sqlite":
+        from resource_sharing_adapters.storage.sqlite import SQLiteStore
+
+        assert target is not None
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteStore(target)
+    if kind == "postgres":
+        from resource_sharing_adapters.storage.postgres import PostgresStore
+
+        assert target is not None
+        store: RequestStore = PostgresStore(target)
+        return store
+    return MemoryStore()
+
+
+# -- time and ids ----------------------------------------------------------------------
+
+
+@final
+class ShiftedClock:
+    """Real time, shifted by an offset that only grows (a demo can skip days)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._offset = (start - datetime.now(UTC)) if start is not None else timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The current (shifted) time, UTC."""
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward by ``delta``; returns the new time."""
+        if delta < timedelta(0):
+            raise ValueError("time does not go backwards")
+        with self._lock:
+            self._offset += delta
+        return self.now()
+
+    def set(self, moment: datetime) -> datetime:
+        """Move the clock forward to ``moment`` (never back)."""
+        return self.advance(max(moment - self.now(), timedelta(0)))
+
+
+@final
+class UniqueIds:
+    """Ids ``<namespace><prefix>-<run>-<n>``: a counter, made unique per process start."""
+
+    def __init__(self, namespace: str = "") -> None:
+        self._namespace = namespace
+        self._run = secrets.token_hex(3)
+        self._counters: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def new_id(self, prefix: str) -> str:
+        """The next id for this prefix."""
+        with self._lock:
+            n = self._counters.get(prefix, 0) + 1
+            self._counters[prefix] = n
+        return f"{self._namespace}{prefix}-{self._run}-{n}"
+
+
+# -- the node --------------------------------------------------------------------------
+
+
+class Node:
+    """One institution, ready to serve: institution, authenticator, loops, feeds.
+
+    Build it from a configuration; ``store`` overrides the configured one (tests pass a
+    store they own). The background threads start with :meth:`start` and stop with
+    :meth:`stop` (the ASGI app's lifespan does both).
+    """
+
+    def __init__(self, config: NodeConfig, *, store: RequestStore | None = None) -> None:
+        self.config = config
+        """The configuration."""
+        self.feed = ChangeFeed()
+        """Every committed step."""
+        self.journal = Journal()
+        """Every notice and circulation command."""
+        self.clock = ShiftedClock(config.clock_start)
+        """The node's clock."""
+        self.raw_store = store if store is not None else open_store(config)
+        """The store itself (closed by :meth:`close` when it has ``close``)."""
+        self.store = SerialStore(self.raw_store, self.feed)
+        """The store as the institution uses it."""
+        self.transport = HttpTransport(
+            credentials={a: c.outbound for a, c in config.credentials.items()},
+            timeout=config.delivery.timeout_seconds,
+        )
+        """The HTTP peer transport."""
+        self.authenticator = Authenticator(
+            config.agency, {a: c.inbound for a, c in config.credentials.items()}
+        )
+        """Checks inbound messages."""
+        settings = Settings(
+            agency=config.agency,
+            directory=config.directory,
+            calendar=config.calendar,
+            borrowing=config.borrowing,
+            lending=config.lending,
+            rota=config.rota,
+            max_open_requests_per_patron=config.max_open_requests_per_patron,
+            auto_locate=config.auto_locate,
+            mediated_borrowing=config.mediated_borrowing,
+            max_delivery_attempts=config.delivery.max_attempts,
+            retry_base_seconds=config.delivery.retry_base_seconds,
+            retry_max_seconds=config.delivery.retry_max_seconds,
+        )
+        ports = Ports(
+            store=self.store,
+            transport=self.transport,
+            notifier=JournalNotifier(self.journal),
+            circulation=JournalCirculation(self.journal),
+            holdings=MemoryHoldings(dict(config.holdings)),
+            clock=self.clock,
+            ids=UniqueIds(f"{config.agency.value}:"),
+        )
+        self.institution = Institution(settings, ports)
+        """The institution (desks, inbox, tick, dispatch)."""
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._dispatch_lock = threading.Lock()
+
+    @property
+    def agency(self) -> AgencyId:
+        """Who this node is."""
+        return self.config.agency
+
+    # -- inbound ----------------------------------------------------------------------
+
+    def receive(
+        self,
+        message: PeerMessage,
+        *,
+        message_id: str | None = None,
+        authorization: str | None = None,
+    ) -> Confirmation:
+        """Authenticate and apply one inbound message; returns its confirmation.
+
+        A refused message (not for us, unknown sender, bad credentials) gets an ERROR
+        confirmation and nothing is stored. ``message_id`` (the sender's outbox id) makes
+        a re-delivery idempotent; it is scoped by the authenticated sender.
+        """
+        now = self.clock.now()
+        try:
+            sender = self.authenticator.check(message, authorization)
+        except PeerError as error:
+            log.warning("refused a message: %s", error)
+            return confirm_error(message, error, timestamp=now, received=now)
+        key = f"{sender}|{message_id}" if message_id else None
+        confirmation = self.institution.inbox.receive(message, message_id=key, sender=sender)
+        self.wake()
+        return confirmation
+
+    # -- background -------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Make the dispatcher look at the outbox now."""
+        self._wake.set()
+
+    def dispatch(self, rounds: int = 20) -> DispatchReport:
+        """Deliver what is due now (several rounds while messages keep going out)."""
+        total = DispatchReport()
+        with self._dispatch_lock:
+            for _ in range(rounds):
+                report = self.institution.dispatch()
+                total = DispatchReport(
+                    total.sent + report.sent,
+                    total.retried + report.retried,
+                    total.given_up + report.given_up,
+                )
+                if report.sent + report.retried + report.given_up == 0:
+                    break
+        return total
+
+    def tick(self) -> int:
+        """Fire the timers that are due; returns how many fired."""
+        fired = self.institution.tick()
+        if fired:
+            self.wake()
+        return fired
+
+    def _dispatch_loop(self) -> None:
+        interval = self.config.delivery.dispatch_interval_seconds
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.dispatch()
+            except Exception:
+                log.exception("dispatch failed")
+
+    def _tick_loop(self) -> None:
+        interval = self.config.delivery.tick_interval_seconds
+        while not self._stop.wait(interval):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("timer tick failed")
+
+    def start(self) -> None:
+        """Start the dispatcher and timer threads."""
+        if self._threads:
+            return
+        self._stop.clear()
+        for target, name in ((self._dispatch_loop, "dispatch"), (self._tick_loop, "tick")):
+            thread = threading.Thread(
+                target=target, name=f"{self.agency.value}-{name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        self.wake()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the background threads (waits for a dispatch in progress)."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def close(self) -> None:
+        """Stop, and close the transport and the store."""
+        self.stop()
+        self.transport.close()
+        closer = getattr(self.raw_store, "close", None)
+        if callable(closer):
+            closer()
+
+    # -- queries for the staff API ----------------------------------------------------
+
+    def requests_of(self, changes: Sequence[Change]) -> list[AnyRequest]:
+        """The current records of the requests named in ``changes`` (first seen first)."""
+        seen: dict[tuple[Side, str], None] = {}
+        for change in changes:
+            seen.setdefault((change.side, change.request_id), None)
+        return [self.institution.get(side, rid) for side, rid in seen]
+
+    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
+        """The request a partner names by ``protocol_id``."""
+        with self.store.transaction() as uow:
+            return uow.find(side, protocol_id, counterpart)
+
+    def outbox(self, status: OutboxStatus | None = None) -> list[OutboxMessage]:
+        """Outbox messages."""
+        with self.store.transaction() as uow:
+            return list(uow.outbox(status))
