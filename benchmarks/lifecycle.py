@@ -290,15 +290,22 @@ def run_dict(
 # -- timing --------------------------------------------------------------------------------
 
 
-def per_lifecycle_us(run: Callable[[], object], n: int, repeats: int = 5) -> float:
-    """The best of ``repeats`` runs of ``n`` lifecycles, in microseconds per lifecycle."""
-    best = float("inf")
+def per_lifecycle_us(
+    runs: dict[str, tuple[Callable[[], object], int]], repeats: int = 30
+) -> dict[str, float]:
+    """The best of ``repeats`` timings of each run (``n`` lifecycles), in us per lifecycle.
+
+    The runs are interleaved, repeat by repeat, in short batches, so that a busy machine
+    slows them alike and the best batch of each is a quiet one.
+    """
+    best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            run()
-        best = min(best, time.perf_counter() - start)
-    return best / n * 1e6
+        for name, (run, n) in runs.items():
+            start = time.perf_counter()
+            for _ in range(n):
+                run()
+            best[name] = min(best[name], (time.perf_counter() - start) / n * 1e6)
+    return best
 
 
 def figure(name: str, value: float, baseline: str | None = None, base: float = 0.0) -> None:
@@ -310,16 +317,21 @@ def figure(name: str, value: float, baseline: str | None = None, base: float = 0
 
 
 def main() -> int:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     b0, l0, steps = record_story()
     tables = hand_written_tables(b0, l0, steps)
     b_end, l_end = run_ours(b0, l0, steps)
     for end in (run_transitions(b0, l0, steps), run_dict(b0, l0, steps, tables)):
         assert (end[0].state, end[1].state) == (b_end.state, l_end.state)
 
-    ours = per_lifecycle_us(lambda: run_ours(b0, l0, steps), n)
-    machines = per_lifecycle_us(lambda: run_transitions(b0, l0, steps), max(n // 50, 10))
-    plain = per_lifecycle_us(lambda: run_dict(b0, l0, steps, tables), n)
+    timings = per_lifecycle_us(
+        {
+            "ours": (lambda: run_ours(b0, l0, steps), n),
+            "transitions": (lambda: run_transitions(b0, l0, steps), max(n // 40, 5)),
+            "dict": (lambda: run_dict(b0, l0, steps, tables), n),
+        }
+    )
+    ours, machines, plain = timings["ours"], timings["transitions"], timings["dict"]
     figure("lifecycle.ours", ours)
     figure("lifecycle.transitions", machines)
     figure("lifecycle.dict_evolve", plain)

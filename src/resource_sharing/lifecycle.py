@@ -267,14 +267,17 @@ class Lifecycle(Generic[R, E, C]):
                 self._allowed[state],
                 reason=f"no guard accepted it: {refused}",
             )
+        name: str = trigger._value_  # the plain attribute, not the slower ``.value`` property
         if chosen.action is not None:
             changes, effects = chosen.action(record, event, context)
         else:
             changes, effects = {}, ()
         dest = chosen.dest
-        changes["state"] = dest
         if dest is state:
-            return Outcome(cast(R, _evolve(record, changes)), effects, trigger.value)
+            if not changes:  # a note: nothing to rebuild (the record is frozen)
+                return Outcome(record, effects, name)
+            return Outcome(cast(R, _evolve(record, changes)), effects, name)
+        changes = {**changes, "state": dest}  # never write into the action's dict
         old_info = self.states[state]
         new_info = self.states[dest]
         deadlines = changes.get("deadlines", record.deadlines)
@@ -285,7 +288,7 @@ class Lifecycle(Generic[R, E, C]):
         new_record = cast(R, _evolve(record, changes))
         if old_info.task_list is not new_info.task_list:
             effects = self._task_effects(new_record, old_info, new_info) + effects
-        return Outcome(new_record, effects, trigger.value)
+        return Outcome(new_record, effects, name)
 
     def _task_effects(self, record: R, old: StateInfo, new: StateInfo) -> tuple[Effect, ...]:
         """Move the (already updated) record from the old state's task list to the new one's."""
