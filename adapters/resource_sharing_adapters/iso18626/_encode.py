@@ -11,16 +11,20 @@ v1.2 every header carries ``multipleItemRequestId``, empty when unused.
 What a version cannot say is refused with :class:`EncodeError` (a 2021 status or action
 in v1.2), except header fields the 2021-2 layout dropped (``multipleItemRequestId`` on
 supplying/requesting agency messages and confirmations, ``supplyingAgencyRequestId`` on
-requests, authentication on supplying agency messages), which are left out. The tree is
-always built with lxml, so no text is ever written into the XML unescaped.
+requests, authentication on supplying agency messages), which are left out.
+
+The document is written as text, piece by piece in schema order, rather than built as an
+lxml tree (a tree costs about a microsecond an element; this is the hot path of every
+exchange). The bytes are those lxml wrote: its envelope, its escaping (``&``, ``<``,
+``>`` and CR) and its refusal, as :class:`EncodeError`, of text XML cannot carry. Every
+value goes through :func:`_escape`, so no text is ever written into the XML unescaped.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
-
-from lxml import etree
 
 from resource_sharing.iso18626 import Action, Status
 from resource_sharing.messages import (
@@ -34,7 +38,7 @@ from resource_sharing.messages import (
     ReturnInfo,
     SupplyingAgencyMessage,
 )
-from resource_sharing.records import AgencyId, Money
+from resource_sharing.records import AgencyId, Identifier, Money
 from resource_sharing_adapters.iso18626._decode import ISO_NAMESPACE, DecodedMessage
 from resource_sharing_adapters.iso18626._errors import EncodeError
 
@@ -50,9 +54,6 @@ class Version(StrEnum):
     """ISO 18626:2021, XSD 2021-2, for partners configured for it."""
 
 
-_NS = "{" + ISO_NAMESPACE + "}"
-_NSMAP = {None: ISO_NAMESPACE, "ill": ISO_NAMESPACE}
-_VERSION_ATTR = _NS + "version"
 _ONLY_2021_STATUS = frozenset({Status.HOLD_RETURN, Status.RELEASE_HOLD_RETURN})
 _ONLY_2021_ACTION = frozenset({Action.HOLD_RETURN, Action.LOST})
 _CONFIRMATION_ELEMENT = {
@@ -61,90 +62,162 @@ _CONFIRMATION_ELEMENT = {
     MessageKind.REQUESTING_AGENCY_MESSAGE: "requestingAgencyMessageConfirmation",
 }
 
-_El = etree._Element
-_sub = etree.SubElement
+# What lxml wrote for the envelope (``xmlns`` and ``xmlns:ill`` both on the ISO
+# namespace, a qualified ``ill:version``), byte for byte.
+_PROLOGUE = {
+    version: (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        f'<ISO18626Message xmlns="{ISO_NAMESPACE}" xmlns:ill="{ISO_NAMESPACE}"'
+        f' ill:version="{version.value}">'
+    )
+    for version in Version
+}
+_EPILOGUE = "</ISO18626Message>"
+
+# Characters XML 1.0 cannot carry at all (lxml refused them with this message), and
+# those text must escape as libxml2 does (``&``, ``<``, ``>``, and CR as ``&#13;``).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML_MESSAGE = (
+    "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
+)
 
 
-# Qualified tag names, built once.
-_T: dict[str, str] = {}
-
-
-def _tag(name: str) -> str:
-    tag = _T.get(name)
-    if tag is None:
-        tag = _T[name] = _NS + name
-    return tag
+def _escape(value: str) -> str:
+    """``value`` as XML text content; ValueError for text XML cannot carry."""
+    if _SPECIAL.search(value) is None:
+        return value
+    if _NOT_XML.search(value) is not None:
+        value.encode("utf-8")  # a lone surrogate: the UnicodeEncodeError lxml gave
+        raise ValueError(_NOT_XML_MESSAGE)
+    return (
+        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
 
 
 def _timestamp(value: datetime, field: str) -> str:
     if value.tzinfo is None:
         raise EncodeError(field, "a naive datetime; every datetime must be aware (UTC)")
-    v = value.astimezone(UTC)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
+    # "YYYY-MM-DDThh:mm:ss" of the UTC time (microseconds dropped), then "Z".
+    return value.astimezone(UTC).isoformat()[:19] + "Z"
 
 
 def _end_of_day(value: datetime, field: str) -> str:
     if value.tzinfo is None:
         raise EncodeError(field, "a naive datetime; every datetime must be aware (UTC)")
-    v = value.astimezone(UTC)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T23:59:59Z"
+    return value.astimezone(UTC).isoformat()[:10] + "T23:59:59Z"
+
+
+_Tags = tuple[tuple[str, str], ...]
+
+
+def _tags(*names: str) -> _Tags:
+    return tuple((f"<{name}>", f"</{name}>") for name in names)
+
+
+def _texts(tags: _Tags, values: tuple[str | None, ...]) -> str:
+    """The text elements of ``values`` that are not None, each with its pair of tags."""
+    return "".join(
+        [
+            start + _escape(value) + end
+            for (start, end), value in zip(tags, values, strict=True)
+            if value is not None
+        ]
+    )
+
+
+_PHYSICAL = _tags("line1", "line2", "locality", "postalCode", "region", "country")
+_BIB = _tags(
+    "supplierUniqueRecordId",
+    "title",
+    "author",
+    "subtitle",
+    "seriesTitle",
+    "edition",
+    "titleOfComponent",
+    "authorOfComponent",
+    "volume",
+    "issue",
+    "pagesRequested",
+)
+_PUBLICATION = _tags("publisher", "publicationType", "publicationDate", "placeOfPublication")
+_PATRON = _tags("patronId", "surname", "givenName", "patronType")
+_SUPPLIER_TAIL = _tags("callNumber", "summaryHoldings", "availabilityNote")
 
 
 class _Writer:
-    """One encoding pass for one version."""
+    """One encoding pass for one version: the document's pieces, in order."""
 
-    __slots__ = ("v2021",)
+    __slots__ = ("out", "put", "v2021")
 
     def __init__(self, version: Version) -> None:
         self.v2021 = version is Version.V2021_2
+        self.out: list[str] = [_PROLOGUE[version]]
+        self.put = self.out.append
 
-    @staticmethod
-    def text(parent: _El, name: str, value: str | None) -> None:
+    def close(self, name: str) -> None:
+        """End element ``name``, as ``<name/>`` when nothing was written into it (as lxml)."""
+        out = self.out
+        if out[-1] == f"<{name}>":
+            out[-1] = f"<{name}/>"
+        else:
+            out.append(f"</{name}>")
+
+    def texts(self, tags: _Tags, values: tuple[str | None, ...]) -> None:
+        written = _texts(tags, values)
+        if written:
+            self.put(written)
+
+    def text(self, name: str, value: str | None) -> None:
         if value is not None:
-            _sub(parent, _tag(name)).text = value
+            self.put(f"<{name}>{_escape(value)}</{name}>")
 
-    @staticmethod
-    def yes_no(parent: _El, name: str, value: bool | None) -> None:
+    def yes_no(self, name: str, value: bool | None) -> None:
         if value is not None:
-            _sub(parent, _tag(name)).text = "Y" if value else "N"
+            self.put(f"<{name}>Y</{name}>" if value else f"<{name}>N</{name}>")
 
-    @staticmethod
-    def when(parent: _El, name: str, value: datetime | None) -> None:
+    def when(self, name: str, value: datetime | None) -> None:
         if value is not None:
-            _sub(parent, _tag(name)).text = _timestamp(value, name)
+            self.put(f"<{name}>{_timestamp(value, name)}</{name}>")
 
-    @staticmethod
-    def agency(parent: _El, name: str, value: AgencyId | None) -> None:
+    def agency(self, name: str, value: AgencyId | None) -> None:
         if value is not None:
-            el = _sub(parent, _tag(name))
-            _sub(el, _tag("agencyIdType")).text = value.type
-            _sub(el, _tag("agencyIdValue")).text = value.value
+            self.put(
+                f"<{name}><agencyIdType>{_escape(value.type)}</agencyIdType>"
+                f"<agencyIdValue>{_escape(value.value)}</agencyIdValue></{name}>"
+            )
 
-    @staticmethod
-    def money(parent: _El, name: str, value: Money | None) -> None:
+    def money(self, name: str, value: Money | None) -> None:
         if value is not None:
             if not value.amount.is_finite():
                 raise EncodeError(name, f"not a decimal amount: {value.amount}")
-            el = _sub(parent, _tag(name))
-            _sub(el, _tag("currencyCode")).text = value.currency
-            _sub(el, _tag("monetaryValue")).text = format(value.amount, "f")
+            self.put(
+                f"<{name}><currencyCode>{_escape(value.currency)}</currencyCode>"
+                f"<monetaryValue>{format(value.amount, 'f')}</monetaryValue></{name}>"
+            )
 
-    def physical(self, parent: _El, value: Address, field: str) -> None:
+    def physical(self, value: Address, field: str) -> None:
         if value.electronic_type is not None or value.electronic_data is not None:
             raise EncodeError(field, "an electronic address where a postal one is required")
-        el = _sub(parent, _tag("physicalAddress"))
-        text = self.text
-        text(el, "line1", value.line1)
-        text(el, "line2", value.line2)
-        text(el, "locality", value.locality)
-        text(el, "postalCode", value.postal_code)
-        text(el, "region", value.region)
-        text(el, "country", value.country)
+        texts = _texts(
+            _PHYSICAL,
+            (
+                value.line1,
+                value.line2,
+                value.locality,
+                value.postal_code,
+                value.region,
+                value.country,
+            ),
+        )
+        self.put(f"<physicalAddress>{texts}</physicalAddress>" if texts else "<physicalAddress/>")
 
-    def address(self, parent: _El, value: Address, field: str) -> None:
-        el = _sub(parent, _tag("address"))
+    def address(self, value: Address, field: str) -> None:
+        put = self.put
+        put("<address>")
         if value.electronic_type is None and value.electronic_data is None:
-            self.physical(el, value, field)
+            self.physical(value, field)
+            put("</address>")
             return
         if value.electronic_type is None or value.electronic_data is None:
             raise EncodeError(field, "an electronic address needs both a type and the address")
@@ -158,232 +231,276 @@ class _Writer:
         )
         if any(part is not None for part in physical):
             raise EncodeError(field, "an address is either electronic or postal, not both")
-        electronic = _sub(el, _tag("electronicAddress"))
-        _sub(electronic, _tag("electronicAddressType")).text = value.electronic_type
-        _sub(electronic, _tag("electronicAddressData")).text = value.electronic_data
+        put(
+            "<electronicAddress><electronicAddressType>"
+            f"{_escape(value.electronic_type)}</electronicAddressType><electronicAddressData>"
+            f"{_escape(value.electronic_data)}</electronicAddressData></electronicAddress>"
+            "</address>"
+        )
 
-    def header(self, parent: _El, value: Header, kind: MessageKind) -> None:
-        el = _sub(parent, _tag("header"))
-        self.agency(el, "supplyingAgencyId", value.supplying_agency)
-        self.agency(el, "requestingAgencyId", value.requesting_agency)
+    def header(self, value: Header, kind: MessageKind) -> None:
+        put, text = self.put, self.text
+        put("<header>")
+        self.agency("supplyingAgencyId", value.supplying_agency)
+        self.agency("requestingAgencyId", value.requesting_agency)
         if not self.v2021:
-            _sub(el, _tag("multipleItemRequestId")).text = value.multiple_item_request_id or ""
+            put(
+                "<multipleItemRequestId>"
+                f"{_escape(value.multiple_item_request_id or '')}</multipleItemRequestId>"
+            )
         elif kind is MessageKind.REQUEST:
-            self.text(el, "multipleItemRequestId", value.multiple_item_request_id)
-        _sub(el, _tag("timestamp")).text = _timestamp(value.timestamp, "header.timestamp")
-        _sub(el, _tag("requestingAgencyRequestId")).text = value.requesting_agency_request_id
+            text("multipleItemRequestId", value.multiple_item_request_id)
+        put(f"<timestamp>{_timestamp(value.timestamp, 'header.timestamp')}</timestamp>")
+        put(
+            "<requestingAgencyRequestId>"
+            f"{_escape(value.requesting_agency_request_id)}</requestingAgencyRequestId>"
+        )
         if not (self.v2021 and kind is MessageKind.REQUEST):
-            self.text(el, "supplyingAgencyRequestId", value.supplying_agency_request_id)
+            text("supplyingAgencyRequestId", value.supplying_agency_request_id)
         auth = value.authentication
         if auth is not None and not (self.v2021 and kind is MessageKind.SUPPLYING_AGENCY_MESSAGE):
-            auth_el = _sub(el, _tag("requestingAgencyAuthentication"))
-            self.text(auth_el, "accountId", auth.account_id)
-            self.text(auth_el, "securityCode", auth.security_code)
+            put("<requestingAgencyAuthentication>")
+            text("accountId", auth.account_id)
+            text("securityCode", auth.security_code)
+            self.close("requestingAgencyAuthentication")
+        put("</header>")
 
     # -- request -----------------------------------------------------------------------
 
-    def request(self, parent: _El, value: Request) -> None:
-        el = _sub(parent, _tag("request"))
-        text = self.text
-        self.header(el, value.header, MessageKind.REQUEST)
+    def request(self, value: Request) -> None:
+        put, text = self.put, self.text
+        put("<request>")
+        self.header(value.header, MessageKind.REQUEST)
         c = value.citation
-        bib = _sub(el, _tag("bibliographicInfo"))
-        text(bib, "supplierUniqueRecordId", c.supplier_unique_record_id)
-        text(bib, "title", c.title)
-        text(bib, "author", c.author)
-        text(bib, "subtitle", c.subtitle)
-        text(bib, "seriesTitle", c.series_title)
-        text(bib, "edition", c.edition)
-        text(bib, "titleOfComponent", c.title_of_component)
-        text(bib, "authorOfComponent", c.author_of_component)
-        text(bib, "volume", c.volume)
-        text(bib, "issue", c.issue)
-        text(bib, "pagesRequested", c.pages_requested)
+        put("<bibliographicInfo>")
+        self.texts(
+            _BIB,
+            (
+                c.supplier_unique_record_id,
+                c.title,
+                c.author,
+                c.subtitle,
+                c.series_title,
+                c.edition,
+                c.title_of_component,
+                c.author_of_component,
+                c.volume,
+                c.issue,
+                c.pages_requested,
+            ),
+        )
         for ident in c.item_ids:
-            item = _sub(bib, _tag("bibliographicItemId"))
             if self.v2021:
-                _sub(item, _tag("bibliographicItemIdentifierCode")).text = ident.code
-                _sub(item, _tag("bibliographicItemIdentifier")).text = ident.value
+                put(
+                    "<bibliographicItemId><bibliographicItemIdentifierCode>"
+                    f"{_escape(ident.code)}</bibliographicItemIdentifierCode>"
+                    "<bibliographicItemIdentifier>"
+                    f"{_escape(ident.value)}</bibliographicItemIdentifier></bibliographicItemId>"
+                )
             else:
-                _sub(item, _tag("bibliographicItemIdentifier")).text = ident.value
-                _sub(item, _tag("bibliographicItemIdentifierCode")).text = ident.code
+                put(
+                    "<bibliographicItemId><bibliographicItemIdentifier>"
+                    f"{_escape(ident.value)}</bibliographicItemIdentifier>"
+                    "<bibliographicItemIdentifierCode>"
+                    f"{_escape(ident.code)}</bibliographicItemIdentifierCode>"
+                    "</bibliographicItemId>"
+                )
         for ident in c.record_ids:
-            record = _sub(bib, _tag("bibliographicRecordId"))
-            _sub(record, _tag("bibliographicRecordIdentifierCode")).text = ident.code
-            _sub(record, _tag("bibliographicRecordIdentifier")).text = ident.value
-        if (
-            c.publisher is not None
-            or c.publication_type is not None
-            or c.publication_date is not None
-            or c.place_of_publication is not None
-        ):
-            pub = _sub(el, _tag("publicationInfo"))
-            text(pub, "publisher", c.publisher)
-            text(pub, "publicationType", c.publication_type)
-            text(pub, "publicationDate", c.publication_date)
-            text(pub, "placeOfPublication", c.place_of_publication)
+            self.record_id(ident)
+        self.close("bibliographicInfo")
+        publication = _texts(
+            _PUBLICATION,
+            (c.publisher, c.publication_type, c.publication_date, c.place_of_publication),
+        )
+        if publication:
+            put(f"<publicationInfo>{publication}</publicationInfo>")
         s = value.service
-        service = _sub(el, _tag("serviceInfo"))
+        put("<serviceInfo>")
         if s.request_type is not None:
-            _sub(service, _tag("requestType")).text = s.request_type.value
+            put(f"<requestType>{s.request_type.value}</requestType>")
         if not self.v2021 and len(s.request_subtypes) > 3:
             raise EncodeError("service.request_subtypes", "v1.2 allows at most three")
         for subtype in s.request_subtypes:
-            _sub(service, _tag("requestSubType")).text = subtype.value
-        text(service, "requestingAgencyPreviousRequestId", s.previous_request_id)
-        _sub(service, _tag("serviceType")).text = s.service_type.value
-        text(service, "serviceLevel", s.service_level)
-        text(service, "itemFormat" if self.v2021 else "preferredFormat", s.preferred_format)
+            put(f"<requestSubType>{subtype.value}</requestSubType>")
+        text("requestingAgencyPreviousRequestId", s.previous_request_id)
+        put(f"<serviceType>{s.service_type.value}</serviceType>")
+        text("serviceLevel", s.service_level)
+        text("itemFormat" if self.v2021 else "preferredFormat", s.preferred_format)
         if s.need_before is not None:
-            _sub(service, _tag("needBeforeDate")).text = _end_of_day(s.need_before, "need_before")
-        text(service, "copyrightCompliance", s.copyright_compliance)
-        self.yes_no(service, "anyEdition", s.any_edition)
-        self.when(service, "startDate", s.start_date)
-        self.when(service, "endDate", s.end_date)
-        text(service, "note", s.note)
+            put(f"<needBeforeDate>{_end_of_day(s.need_before, 'need_before')}</needBeforeDate>")
+        text("copyrightCompliance", s.copyright_compliance)
+        self.yes_no("anyEdition", s.any_edition)
+        self.when("startDate", s.start_date)
+        self.when("endDate", s.end_date)
+        text("note", s.note)
+        put("</serviceInfo>")
         for supplier in value.suppliers:
             if self.v2021 and supplier.sort_order is not None and supplier.sort_order < 0:
                 raise EncodeError("suppliers.sort_order", "2021-2 needs a non-negative order")
-            sup = _sub(el, _tag("supplierInfo"))
+            put("<supplierInfo>")
             if supplier.sort_order is not None:
-                _sub(sup, _tag("sortOrder")).text = str(supplier.sort_order)
-            self.agency(sup, "supplierCode", supplier.supplier)
-            text(sup, "supplierDescription", supplier.description)
+                put(f"<sortOrder>{supplier.sort_order}</sortOrder>")
+            self.agency("supplierCode", supplier.supplier)
+            text("supplierDescription", supplier.description)
             if supplier.record_id is not None:
-                record = _sub(sup, _tag("bibliographicRecordId"))
-                _sub(
-                    record, _tag("bibliographicRecordIdentifierCode")
-                ).text = supplier.record_id.code
-                _sub(record, _tag("bibliographicRecordIdentifier")).text = supplier.record_id.value
-            text(sup, "callNumber", supplier.call_number)
-            text(sup, "summaryHoldings", supplier.summary_holdings)
-            text(sup, "availabilityNote", supplier.availability_note)
+                self.record_id(supplier.record_id)
+            self.texts(
+                _SUPPLIER_TAIL,
+                (supplier.call_number, supplier.summary_holdings, supplier.availability_note),
+            )
+            self.close("supplierInfo")
         for order, address in enumerate(value.delivery_addresses, start=1):
-            delivery = _sub(el, _tag("requestedDeliveryInfo"))
-            _sub(delivery, _tag("sortOrder")).text = str(order)
-            self.address(delivery, address, "delivery_addresses")
+            put(f"<requestedDeliveryInfo><sortOrder>{order}</sortOrder>")
+            self.address(address, "delivery_addresses")
+            put("</requestedDeliveryInfo>")
         info = value.requesting_agency_info
         if info is not None:
-            info_el = _sub(el, _tag("requestingAgencyInfo"))
-            text(info_el, "name", info.name)
-            text(info_el, "contactName", info.contact_name)
+            put("<requestingAgencyInfo>")
+            text("name", info.name)
+            text("contactName", info.contact_name)
             for address in info.addresses:
-                self.address(info_el, address, "requesting_agency_info.addresses")
+                self.address(address, "requesting_agency_info.addresses")
+            self.close("requestingAgencyInfo")
         patron = value.patron
         if patron is not None:
-            patron_el = _sub(el, _tag("patronInfo"))
-            text(patron_el, "patronId", patron.patron_id)
-            text(patron_el, "surname", patron.surname)
-            text(patron_el, "givenName", patron.given_name)
-            text(patron_el, "patronType", patron.patron_type)
-            self.yes_no(patron_el, "sendToPatron", patron.send_to_patron)
+            put("<patronInfo>")
+            self.texts(
+                _PATRON,
+                (patron.patron_id, patron.surname, patron.given_name, patron.patron_type),
+            )
+            self.yes_no("sendToPatron", patron.send_to_patron)
             for address in patron.addresses:
-                self.address(patron_el, address, "patron.addresses")
+                self.address(address, "patron.addresses")
+            self.close("patronInfo")
         billing = value.billing
         if billing is not None:
-            billing_el = _sub(el, _tag("billingInfo"))
-            text(billing_el, "paymentMethod", billing.payment_method)
-            self.money(billing_el, "maximumCosts", billing.maximum_costs)
-            text(billing_el, "billingMethod", billing.billing_method)
-            text(billing_el, "billingName", billing.billing_name)
+            put("<billingInfo>")
+            text("paymentMethod", billing.payment_method)
+            self.money("maximumCosts", billing.maximum_costs)
+            text("billingMethod", billing.billing_method)
+            text("billingName", billing.billing_name)
             if billing.address is not None:
-                self.address(billing_el, billing.address, "billing.address")
+                self.address(billing.address, "billing.address")
+            self.close("billingInfo")
+        put("</request>")
+
+    def record_id(self, ident: Identifier) -> None:
+        self.put(
+            "<bibliographicRecordId><bibliographicRecordIdentifierCode>"
+            f"{_escape(ident.code)}</bibliographicRecordIdentifierCode>"
+            "<bibliographicRecordIdentifier>"
+            f"{_escape(ident.value)}</bibliographicRecordIdentifier></bibliographicRecordId>"
+        )
 
     # -- supplying agency message ------------------------------------------------------
 
-    def supplying_message(self, parent: _El, value: SupplyingAgencyMessage) -> None:
-        el = _sub(parent, _tag("supplyingAgencyMessage"))
-        text = self.text
-        self.header(el, value.header, MessageKind.SUPPLYING_AGENCY_MESSAGE)
-        info = _sub(el, _tag("messageInfo"))
-        _sub(info, _tag("reasonForMessage")).text = value.reason.value
-        self.yes_no(info, "answerYesNo", value.answer)
-        text(info, "note", value.note)
-        text(info, "reasonUnfilled", value.reason_unfilled)
-        text(info, "reasonRetry", value.reason_retry)
+    def supplying_message(self, value: SupplyingAgencyMessage) -> None:
+        put, text = self.put, self.text
+        put("<supplyingAgencyMessage>")
+        self.header(value.header, MessageKind.SUPPLYING_AGENCY_MESSAGE)
+        put(f"<messageInfo><reasonForMessage>{value.reason.value}</reasonForMessage>")
+        self.yes_no("answerYesNo", value.answer)
+        text("note", value.note)
+        text("reasonUnfilled", value.reason_unfilled)
+        text("reasonRetry", value.reason_retry)
         if not self.v2021:
-            self.money(info, "offeredCosts", value.offered_costs)
-            self.when(info, "retryAfter", value.retry_after)
-            self.when(info, "retryBefore", value.retry_before)
-        status = _sub(el, _tag("statusInfo"))
+            self.money("offeredCosts", value.offered_costs)
+            self.when("retryAfter", value.retry_after)
+            self.when("retryBefore", value.retry_before)
+        put("</messageInfo><statusInfo>")
         if value.status is None:
             raise EncodeError("status", "the XSD requires a status, even on a notification")
         if not self.v2021 and value.status in _ONLY_2021_STATUS:
             raise EncodeError("status", f"{value.status.value} does not exist in v1.2")
-        _sub(status, _tag("status")).text = value.status.value
-        self.when(status, "expectedDeliveryDate", value.expected_delivery)
+        put(f"<status>{value.status.value}</status>")
+        self.when("expectedDeliveryDate", value.expected_delivery)
         if value.due_date is not None:
-            _sub(status, _tag("dueDate")).text = _end_of_day(value.due_date, "due_date")
+            put(f"<dueDate>{_end_of_day(value.due_date, 'due_date')}</dueDate>")
         if value.last_change is None:
             raise EncodeError("last_change", "the XSD requires statusInfo/lastChange")
-        _sub(status, _tag("lastChange")).text = _timestamp(value.last_change, "last_change")
+        put(f"<lastChange>{_timestamp(value.last_change, 'last_change')}</lastChange>")
+        put("</statusInfo>")
         if self.v2021 and (
             value.offered_costs is not None
             or value.retry_after is not None
             or value.retry_before is not None
         ):
-            retry = _sub(el, _tag("retryInfo"))
-            self.money(retry, "offeredCosts", value.offered_costs)
-            self.when(retry, "retryBefore", value.retry_before)
-            self.when(retry, "retryAfter", value.retry_after)
+            put("<retryInfo>")
+            self.money("offeredCosts", value.offered_costs)
+            self.when("retryBefore", value.retry_before)
+            self.when("retryAfter", value.retry_after)
+            self.close("retryInfo")
         if value.delivery is not None:
-            self.delivery(el, value.delivery)
+            self.delivery(value.delivery)
         if value.return_info is not None:
-            self.return_info(el, value.return_info)
+            self.return_info(value.return_info)
+        put("</supplyingAgencyMessage>")
 
-    def delivery(self, parent: _El, value: DeliveryInfo) -> None:
-        el = _sub(parent, _tag("deliveryInfo"))
-        text = self.text
-        _sub(el, _tag("dateSent")).text = _timestamp(value.date_sent, "delivery.date_sent")
-        text(el, "itemId", value.item_id)
-        text(el, "deliveryMethod" if self.v2021 else "sentVia", value.sent_via)
+    def delivery(self, value: DeliveryInfo) -> None:
+        put, text = self.put, self.text
+        put(
+            "<deliveryInfo><dateSent>"
+            f"{_timestamp(value.date_sent, 'delivery.date_sent')}</dateSent>"
+        )
+        text("itemId", value.item_id)
+        text("deliveryMethod" if self.v2021 else "sentVia", value.sent_via)
         if value.sent_to_patron is not None:
-            _sub(el, _tag("sentToPatron")).text = "true" if value.sent_to_patron else "false"
-        text(el, "loanCondition", value.loan_condition)
-        text(el, "itemFormat" if self.v2021 else "deliveredFormat", value.delivered_format)
-        self.money(el, "deliveryCosts", value.delivery_costs)
+            put(
+                "<sentToPatron>true</sentToPatron>"
+                if value.sent_to_patron
+                else "<sentToPatron>false</sentToPatron>"
+            )
+        text("loanCondition", value.loan_condition)
+        text("itemFormat" if self.v2021 else "deliveredFormat", value.delivered_format)
+        self.money("deliveryCosts", value.delivery_costs)
+        put("</deliveryInfo>")
 
-    def return_info(self, parent: _El, value: ReturnInfo) -> None:
-        el = _sub(parent, _tag("returnInfo"))
-        self.agency(el, "returnAgencyId", value.return_agency)
-        self.text(el, "name", value.name)
+    def return_info(self, value: ReturnInfo) -> None:
+        self.put("<returnInfo>")
+        self.agency("returnAgencyId", value.return_agency)
+        self.text("name", value.name)
         if value.address is not None:
-            self.physical(el, value.address, "return_info.address")
+            self.physical(value.address, "return_info.address")
+        self.close("returnInfo")
 
     # -- requesting agency message and confirmations -----------------------------------
 
-    def requesting_message(self, parent: _El, value: RequestingAgencyMessage) -> None:
-        el = _sub(parent, _tag("requestingAgencyMessage"))
-        self.header(el, value.header, MessageKind.REQUESTING_AGENCY_MESSAGE)
-        self.action(el, value.action)
-        self.text(el, "note", value.note)
+    def requesting_message(self, value: RequestingAgencyMessage) -> None:
+        self.put("<requestingAgencyMessage>")
+        self.header(value.header, MessageKind.REQUESTING_AGENCY_MESSAGE)
+        self.action(value.action)
+        self.text("note", value.note)
+        self.put("</requestingAgencyMessage>")
 
-    def action(self, parent: _El, value: Action) -> None:
+    def action(self, value: Action) -> None:
         if not self.v2021 and value in _ONLY_2021_ACTION:
             raise EncodeError("action", f"{value.value} does not exist in v1.2")
-        _sub(parent, _tag("action")).text = value.value
+        self.put(f"<action>{value.value}</action>")
 
-    def confirmation(self, parent: _El, value: Confirmation) -> None:
-        el = _sub(parent, _tag(_CONFIRMATION_ELEMENT[value.confirms]))
-        head = _sub(el, _tag("confirmationHeader"))
-        self.agency(head, "supplyingAgencyId", value.supplying_agency)
-        self.agency(head, "requestingAgencyId", value.requesting_agency)
-        _sub(head, _tag("timestamp")).text = _timestamp(value.timestamp, "timestamp")
-        self.text(head, "requestingAgencyRequestId", value.requesting_agency_request_id)
+    def confirmation(self, value: Confirmation) -> None:
+        put, text = self.put, self.text
+        element = _CONFIRMATION_ELEMENT[value.confirms]
+        put(f"<{element}><confirmationHeader>")
+        self.agency("supplyingAgencyId", value.supplying_agency)
+        self.agency("requestingAgencyId", value.requesting_agency)
+        put(f"<timestamp>{_timestamp(value.timestamp, 'timestamp')}</timestamp>")
+        text("requestingAgencyRequestId", value.requesting_agency_request_id)
         if not self.v2021:
-            self.text(head, "multipleItemRequestId", value.multiple_item_request_id)
-        _sub(head, _tag("timestampReceived")).text = _timestamp(
-            value.timestamp_received, "timestamp_received"
+            text("multipleItemRequestId", value.multiple_item_request_id)
+        received = _timestamp(value.timestamp_received, "timestamp_received")
+        put(
+            f"<timestampReceived>{received}</timestampReceived>"
+            f"<messageStatus>{value.status.value}</messageStatus></confirmationHeader>"
         )
-        _sub(head, _tag("messageStatus")).text = value.status.value
         if value.confirms is MessageKind.SUPPLYING_AGENCY_MESSAGE and value.reason is not None:
-            _sub(el, _tag("reasonForMessage")).text = value.reason.value
+            put(f"<reasonForMessage>{value.reason.value}</reasonForMessage>")
         if value.confirms is MessageKind.REQUESTING_AGENCY_MESSAGE and value.action is not None:
-            self.action(el, value.action)
+            self.action(value.action)
         if value.error is not None:
-            error = _sub(el, _tag("errorData"))
-            _sub(error, _tag("errorType")).text = value.error.type.value
-            self.text(error, "errorValue", value.error.value)
+            put(f"<errorData><errorType>{value.error.type.value}</errorType>")
+            text("errorValue", value.error.value)
+            put("</errorData>")
+        put(f"</{element}>")
 
 
 def encode(message: DecodedMessage, *, version: Version | str = Version.V1_2) -> bytes:
@@ -397,21 +514,20 @@ def encode(message: DecodedMessage, *, version: Version | str = Version.V1_2) ->
     except ValueError:
         raise EncodeError("version", f"unsupported version {version!r}") from None
     writer = _Writer(chosen)
-    root = etree.Element(_tag("ISO18626Message"), nsmap=_NSMAP)  # type: ignore[arg-type]
-    root.set(_VERSION_ATTR, chosen.value)
     try:
         if isinstance(message, Request):
-            writer.request(root, message)
+            writer.request(message)
         elif isinstance(message, SupplyingAgencyMessage):
-            writer.supplying_message(root, message)
+            writer.supplying_message(message)
         elif isinstance(message, RequestingAgencyMessage):
-            writer.requesting_message(root, message)
+            writer.requesting_message(message)
         elif isinstance(message, Confirmation):
-            writer.confirmation(root, message)
+            writer.confirmation(message)
         else:
             raise EncodeError("message", f"cannot encode {type(message).__name__}")
     except EncodeError:
         raise
-    except ValueError as exc:  # lxml refuses text XML cannot carry
+    except ValueError as exc:  # text XML cannot carry
         raise EncodeError("text", str(exc)) from None
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    writer.put(_EPILOGUE)
+    return "".join(writer.out).encode("utf-8")
