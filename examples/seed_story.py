@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,21 +25,24 @@ from typing import Any
 from resource_sharing.directory import Partner
 from resource_sharing.effects import TaskList
 from resource_sharing.lending import LendingPolicy
-from resource_sharing.ports import Holding
+from resource_sharing.messages import Request
+from resource_sharing.ports import Holding, RequestStore
 from resource_sharing.records import AgencyId, Citation, Identifier, ItemRef, PatronRef, Side
-from resource_sharing.service import Settings
+from resource_sharing.service import Settings, index_of
 from resource_sharing.testing.consortium import Consortium, Member
+from resource_sharing_adapters.storage.sqlite import SQLiteStore
 
 A, B, C = AgencyId("US-A"), AgencyId("US-B"), AgencyId("US-C")
 NAMES = {A: "Alpha University (borrower)", B: "Beta College", C: "Gamma Public Library"}
 
 
 class Timeline:
-    """Watches every member's store and reports what changed after each step."""
+    """Watches every institution through its ports and reports what changed."""
 
     def __init__(self, net: Consortium) -> None:
         self.net = net
         self.lines: list[dict[str, Any]] = []
+        self.borrowing: dict[AgencyId, list[str]] = {agency: [] for agency in net.members}
         self._versions: dict[tuple[AgencyId, Side, str], int] = {}
         self._notices: dict[AgencyId, int] = dict.fromkeys(net.members, 0)
 
@@ -50,26 +54,45 @@ class Timeline:
         for agency, member in self.net.members.items():
             self._report(agency, member)
 
+    def _requests(self, agency: AgencyId, member: Member) -> list[tuple[Side, str]]:
+        """The requests an institution has: its borrowing ones and those peers sent it."""
+        keys = [(Side.BORROWING, rid) for rid in self.borrowing[agency]]
+        with member.store.transaction() as uow:
+            for sent in self.net.network.log:
+                if sent.to == agency and isinstance(sent.message, Request):
+                    header = sent.message.header
+                    found = uow.find(
+                        Side.LENDING,
+                        header.requesting_agency_request_id,
+                        header.requesting_agency,
+                    )
+                    if found is not None and (Side.LENDING, found) not in keys:
+                        keys.append((Side.LENDING, found))
+        return keys
+
     def _report(self, agency: AgencyId, member: Member) -> None:
         notices = member.notifier.patron_notices
         fresh = [n.notice.value for n in notices[self._notices[agency] :]]
         self._notices[agency] = len(notices)
-        for (side, request_id), row in sorted(member.store._state.rows.items()):
+        institution = member.institution
+        for side, request_id in self._requests(agency, member):
+            record = institution.get(side, request_id)
             key = (agency, side, request_id)
-            if self._versions.get(key) == row.record.version:
+            if self._versions.get(key) == record.version:
                 continue
-            self._versions[key] = row.record.version
-            history = member.store._state.history[(side, request_id)]
-            tasks = [row.index.task_list.value] if row.index.task_list else []
+            self._versions[key] = record.version
+            index = index_of(record)
+            last = institution.history(side, request_id)[-1]
+            tasks = [index.task_list.value] if index.task_list else []
             line = {
                 "institution": agency.value,
                 "side": side.value,
                 "request": request_id,
-                "state": row.record.state.value,
-                "event": history[-1].detail or history[-1].event,
+                "state": record.state.value,
+                "event": last.detail or last.event,
                 "tasks": tasks,
                 "notices": fresh if side is Side.BORROWING else [],
-                "instruction": row.index.instruction,
+                "instruction": index.instruction,
             }
             self.lines.append(line)
             extra = f"  tasks={tasks}" if tasks else ""
@@ -80,20 +103,29 @@ class Timeline:
                 print(f"        -> {line['instruction']}")
 
 
-def build() -> Consortium:
-    """The three institutions of the seed story."""
+def build(store: Callable[[AgencyId], RequestStore | None]) -> Consortium:
+    """The three institutions of the seed story, each with the store ``store`` gives it."""
     net = Consortium(datetime(2026, 9, 7, 9, tzinfo=UTC))
     partners = [Partner(agency, name) for agency, name in NAMES.items()]
     item = ItemRef("C-39001", "QA76 .K6", "Stacks level 2", desk="Main desk")
-    net.add(Settings(A), partners=partners)
-    net.add(Settings(B, lending=LendingPolicy(auto_reject_not_held=True)), partners=partners)
-    net.add(Settings(C), partners=partners, holdings={"9780201896831": Holding(item)})
+    net.add(Settings(A), partners=partners, store=store(A))
+    net.add(
+        Settings(B, lending=LendingPolicy(auto_reject_not_held=True)),
+        partners=partners,
+        store=store(B),
+    )
+    net.add(
+        Settings(C),
+        partners=partners,
+        holdings={"9780201896831": Holding(item)},
+        store=store(C),
+    )
     return net
 
 
-def tell(json_path: Path | None) -> int:
+def tell(json_path: Path | None, store: Callable[[AgencyId], RequestStore | None]) -> int:
     """Tell the story; returns 0 when every request ended as the seed says."""
-    net = build()
+    net = build(store)
     timeline = Timeline(net)
     a, c = net[A].institution, net[C].institution
     patron = PatronRef("p-1", "Ada Lovelace", group="faculty", email="ada@example.org")
@@ -107,6 +139,7 @@ def tell(json_path: Path | None) -> int:
     def place() -> None:
         request = a.borrowing.place_request(patron, book, pickup_location="Main", rota=[B, C])
         placed.append(request.id)
+        timeline.borrowing[A].append(request.id)
 
     timeline.step("A patron at A asks for a book; the rota is B, then C", place)
     rid = placed[0]
@@ -160,8 +193,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, metavar="PATH", help="write the timeline as JSON lines"
     )
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "memory"),
+        default="sqlite",
+        help="where each institution keeps its requests (default: a SQLite file each)",
+    )
     args = parser.parse_args(argv)
-    return tell(args.json)
+    if args.store == "memory":
+        return tell(args.json, lambda agency: None)
+    with tempfile.TemporaryDirectory(prefix="rs-demo-") as folder:
+        stores: list[SQLiteStore] = []
+
+        def sqlite(agency: AgencyId) -> SQLiteStore:
+            stores.append(SQLiteStore(Path(folder) / f"{agency.value}.sqlite3"))
+            return stores[-1]
+
+        try:
+            print(f"(each institution keeps its requests in SQLite under {folder})")
+            return tell(args.json, sqlite)
+        finally:
+            for opened in stores:
+                opened.close()
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def borrowing(net: Consortium, request_id: str) -> BorrowingRequest:
 
 
 def only_lending(net: Consortium, agency: AgencyId) -> LendingRequest:
-    rows = [r.record for k, r in net[agency].store._state.rows.items() if k[0] is Side.LENDING]
+    rows = [r.record for k, r in net[agency].memory._state.rows.items() if k[0] is Side.LENDING]
     assert len(rows) == 1
     record = rows[0]
     assert isinstance(record, LendingRequest)
@@ -104,7 +104,7 @@ def test_a_citation_without_title_or_identifier_is_refused_and_nothing_is_stored
     net = network()
     with pytest.raises(InvalidInput):
         net[A].institution.borrowing.place_request(PATRON, Citation(author="Nobody"))
-    assert net[A].store._state.rows == {}
+    assert net[A].memory._state.rows == {}
 
 
 def test_end_of_rota_review_then_staff_add_a_lender() -> None:
@@ -319,5 +319,5 @@ def test_staff_may_re_request_a_lender_that_was_tried() -> None:
     assert [x.lender for x in again.attempts] == [B, B]
     assert len({x.request_id for x in again.attempts}) == 2
     net.settle()
-    rows = [k for k in net[B].store._state.rows if k[0] is Side.LENDING]
+    rows = [k for k in net[B].memory._state.rows if k[0] is Side.LENDING]
     assert len(rows) == 2  # B sees a second, distinct request

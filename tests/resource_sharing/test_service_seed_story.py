@@ -53,7 +53,7 @@ def place(net: Consortium) -> BorrowingRequest:
 
 
 def lending_request_at(net: Consortium, agency: AgencyId) -> str:
-    tasks = net[agency].store._state.rows  # the only lending request there
+    tasks = net[agency].memory._state.rows  # the only lending request there
     ((_side, request_id),) = [key for key in tasks if key[0] is Side.LENDING]
     return request_id
 
@@ -184,6 +184,6 @@ def test_reordered_messages_end_in_the_same_state() -> None:
     assert late.ok  # a stale status is recorded, not an error
 
     def state_at_a(net: Consortium) -> str:
-        return next(iter(net[A].store._state.rows.values())).record.state.value
+        return next(iter(net[A].memory._state.rows.values())).record.state.value
 
     assert state_at_a(in_order) == state_at_a(reordered) == "shipped"

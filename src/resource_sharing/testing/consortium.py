@@ -17,7 +17,8 @@ from typing import final
 import attrs
 
 from resource_sharing.directory import Directory, Partner
-from resource_sharing.ports import Holding
+from resource_sharing.errors import InvalidInput
+from resource_sharing.ports import Holding, RequestStore
 from resource_sharing.records import AgencyId
 from resource_sharing.service import Institution, Ports, Settings
 from resource_sharing.testing.fakes import (
@@ -37,11 +38,11 @@ __all__ = ["Consortium", "Member"]
 class Member:
     """One institution of a consortium with its observable fakes."""
 
-    def __init__(self, institution: Institution, store: MemoryStore) -> None:
+    def __init__(self, institution: Institution, store: RequestStore) -> None:
         self.institution = institution
         """The institution (desks, inbox, tick, dispatch)."""
         self.store = store
-        """Its in-memory store."""
+        """Its request store."""
         ports = institution.shell.ports
         assert isinstance(ports.notifier, RecordingNotifier)
         assert isinstance(ports.circulation, MemoryCirculation)
@@ -52,6 +53,13 @@ class Member:
         """Its host system's circulation."""
         self.holdings: MemoryHoldings = ports.holdings
         """Its catalogue."""
+
+    @property
+    def memory(self) -> MemoryStore:
+        """Its store, when it is the in-memory one (for inspecting everything stored)."""
+        if not isinstance(self.store, MemoryStore):
+            raise InvalidInput("store", "this member does not use the in-memory store")
+        return self.store
 
 
 class Consortium:
@@ -71,10 +79,14 @@ class Consortium:
         *,
         holdings: dict[str, Holding] | None = None,
         partners: Iterable[Partner] = (),
+        store: RequestStore | None = None,
     ) -> Member:
-        """Add an institution (its directory is completed with every other member)."""
+        """Add an institution (its directory is completed with ``partners``).
+
+        It keeps its requests in ``store``, an in-memory one unless another is given.
+        """
         agency = settings.agency
-        store = MemoryStore()
+        store = store if store is not None else MemoryStore()
         ports = Ports(
             store=store,
             transport=self.network.transport_for(agency),
