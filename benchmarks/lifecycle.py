@@ -15,6 +15,8 @@ N times from the initial records:
   and edges, our guards as ``conditions`` and our actions as ``before`` callbacks, and
   ``attrs.evolve`` of the record with the action's changes and the machine's new state
   (the same work as ours but for task-list effects and deadline pruning);
+- ``lifecycle.transitions_no_auto_transitions``: the same, tuned by hand with
+  ``auto_transitions=False`` (fewer transitions to build per machine), for reference;
 - ``lifecycle.dict_evolve``: a hand-written ``(state, trigger) -> state`` dict and
   ``attrs.evolve(record, state=...)``: the least any lifecycle must do (no guards, no
   effects, no field changes).
@@ -194,10 +196,13 @@ class _Model:
         self.effects: tuple[Any, ...] = ()
 
 
-def _machine_for(model: _Model, lifecycle: Lifecycle[Any, Any, Any]) -> Machine:
-    """The common way: a Machine built for this one model.
+def _machine_for(
+    model: _Model, lifecycle: Lifecycle[Any, Any, Any], *, auto_transitions: bool = True
+) -> Machine:
+    """The common way: a Machine built for this one model, with the library's defaults.
 
     Guards become conditions and actions ``before`` callbacks, reading the model's record.
+    ``auto_transitions`` keeps its default (True), as transitions' own README uses it.
     """
 
     def condition(guard: Any) -> Callable[[], bool]:
@@ -229,7 +234,7 @@ def _machine_for(model: _Model, lifecycle: Lifecycle[Any, Any, Any]) -> Machine:
         states=[state.value for state in lifecycle.states],
         transitions=transitions,
         initial=model.record.state.value,
-        auto_transitions=False,
+        auto_transitions=auto_transitions,
     )
 
 
@@ -242,10 +247,12 @@ def _fire(model: _Model, states: Any, step: Step) -> None:
     model.record = attrs.evolve(model.record, **changes)
 
 
-def run_transitions(b0: BorrowingRequest, l0: LendingRequest, steps: list[Step]) -> tuple[Any, Any]:
+def run_transitions(
+    b0: BorrowingRequest, l0: LendingRequest, steps: list[Step], *, auto_transitions: bool = True
+) -> tuple[Any, Any]:
     b, lr = _Model(b0), _Model(l0)
-    _machine_for(b, BORROWING)
-    _machine_for(lr, LENDING)
+    _machine_for(b, BORROWING, auto_transitions=auto_transitions)
+    _machine_for(lr, LENDING, auto_transitions=auto_transitions)
     bstates, lstates = type(b0.state), type(l0.state)
     for step in steps:
         if step[0] == "b":
@@ -327,15 +334,27 @@ def main() -> int:
     timings = per_lifecycle_us(
         {
             "ours": (lambda: run_ours(b0, l0, steps), n),
-            "transitions": (lambda: run_transitions(b0, l0, steps), max(n // 40, 5)),
+            "transitions": (lambda: run_transitions(b0, l0, steps), max(n // 80, 5)),
+            "tuned": (
+                lambda: run_transitions(b0, l0, steps, auto_transitions=False),
+                max(n // 40, 5),
+            ),
             "dict": (lambda: run_dict(b0, l0, steps, tables), n),
         }
     )
     ours, machines, plain = timings["ours"], timings["transitions"], timings["dict"]
+    tuned = timings["tuned"]
     figure("lifecycle.ours", ours)
     figure("lifecycle.transitions", machines)
+    figure("lifecycle.transitions_no_auto_transitions", tuned)
     figure("lifecycle.dict_evolve", plain)
     figure("lifecycle.ours_vs_transitions", ours, "lifecycle.transitions", machines)
+    figure(
+        "lifecycle.ours_vs_transitions_no_auto_transitions",
+        ours,
+        "lifecycle.transitions_no_auto_transitions",
+        tuned,
+    )
     figure("lifecycle.ours_vs_dict_evolve", ours, "lifecycle.dict_evolve", plain)
     return 0
 

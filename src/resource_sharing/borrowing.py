@@ -75,7 +75,7 @@ from resource_sharing.events import (
     TimerFired,
 )
 from resource_sharing.iso18626 import Action, ErrorType, ReasonForMessage, RequestType, Status
-from resource_sharing.lifecycle import Edge, Lifecycle, NotModelled, Outcome, StateInfo
+from resource_sharing.lifecycle import Edge, Lifecycle, NotModelled, Outcome, StateInfo, evolve
 from resource_sharing.messages import (
     BillingInfo,
     Header,
@@ -419,10 +419,12 @@ def _tell_lender(
     )
 
 
-def _request_message(request: BorrowingRequest, attempt: Attempt, ctx: BorrowingContext) -> Request:
+def _request_message(
+    request: BorrowingRequest, attempt: Attempt, earlier: Attempt | None, ctx: BorrowingContext
+) -> Request:
     previous = None
-    if attempt.request_type is RequestType.RETRY and len(request.attempts) > 1:
-        previous = request.attempts[-2].request_id
+    if attempt.request_type is RequestType.RETRY and earlier is not None:
+        previous = earlier.request_id
     need_before = None
     if request.need_before is not None:
         need_before = ctx.calendar.end_of_day(request.need_before)
@@ -596,9 +598,9 @@ def _start_attempt(
         sent_at=ctx.now,
         request_type=request_type,
     )
-    updated = attrs.evolve(request, attempts=(*attempts, attempt))
+    earlier = attempts[-1] if attempts else None
     changes: dict[str, Any] = {
-        "attempts": updated.attempts,
+        "attempts": (*attempts, attempt),
         "conditions": (),
         "resume_state": None,
         "advance_on_cancel": False,
@@ -606,7 +608,8 @@ def _start_attempt(
     }
     if rota is not None:
         changes["rota"] = rota
-    return changes, (SendMessage(lender, _request_message(updated, attempt, ctx)),)
+    message = _request_message(request, attempt, earlier, ctx)
+    return changes, (SendMessage(lender, message),)
 
 
 def _close_current(
@@ -615,7 +618,7 @@ def _close_current(
     current = request.current_attempt
     if current is None:
         return request.attempts
-    closed = attrs.evolve(current, outcome=outcome, ended_at=ctx.now)
+    closed = evolve(current, {"outcome": outcome, "ended_at": ctx.now})
     return (*request.attempts[:-1], closed)
 
 
@@ -741,16 +744,25 @@ def _accept_conditions(
 
 
 def _update_attempt(
-    request: BorrowingRequest, message: SupplyingAgencyMessage
+    request: BorrowingRequest,
+    message: SupplyingAgencyMessage,
+    ctx: BorrowingContext | None = None,
+    closing: AttemptOutcome | None = None,
 ) -> tuple[Attempt, ...]:
+    """The attempts, the current one updated from the lender's message.
+
+    It is also closed with ``closing`` when the message ends it.
+    """
     current = request.attempts[-1]
-    updated = attrs.evolve(
-        current,
-        last_status=message.status or current.last_status,
-        supplier_request_id=message.header.supplying_agency_request_id
+    changes: dict[str, Any] = {
+        "last_status": message.status or current.last_status,
+        "supplier_request_id": message.header.supplying_agency_request_id
         or current.supplier_request_id,
-    )
-    return (*request.attempts[:-1], updated)
+    }
+    if closing is not None and ctx is not None and current.outcome is None:
+        changes["outcome"] = closing
+        changes["ended_at"] = ctx.now
+    return (*request.attempts[:-1], evolve(current, changes))
 
 
 def _acknowledged(
@@ -1055,11 +1067,7 @@ def _ship_return(request: BorrowingRequest, event: ShipReturn, ctx: BorrowingCon
 def _checked_in(
     request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
 ) -> Changes:
-    attempts = _close_current(
-        attrs.evolve(request, attempts=_update_attempt(request, event.message)),
-        ctx,
-        AttemptOutcome.SUPPLIED,
-    )
+    attempts = _update_attempt(request, event.message, ctx, AttemptOutcome.SUPPLIED)
     effects: tuple[Effect, ...] = ()
     if request.state is S.RETURNED_BY_PATRON and request.item_barcode:
         effects = (DeleteTemporaryItem(request.id, request.item_barcode),)
@@ -1069,11 +1077,7 @@ def _checked_in(
 def _closed_without_return(
     request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
 ) -> Changes:
-    attempts = _close_current(
-        attrs.evolve(request, attempts=_update_attempt(request, event.message)),
-        ctx,
-        AttemptOutcome.LOST,
-    )
+    attempts = _update_attempt(request, event.message, ctx, AttemptOutcome.LOST)
     effects: list[Effect] = [
         NotifyStaff(request.id, "The lender closed the request without return.")
     ]

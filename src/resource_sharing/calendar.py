@@ -34,6 +34,7 @@ from resource_sharing.errors import InvalidInput
 
 __all__ = ["Calendar"]
 
+_ONE_DAY = timedelta(days=1)
 _MAX_SCAN_DAYS = 3660  # a calendar closed for ten years is a configuration error
 
 
@@ -71,7 +72,9 @@ class Calendar:
 
     def next_open_day(self, day: date) -> date:
         """The first open day on or after ``day``."""
-        for offset in range(_MAX_SCAN_DAYS):
+        if self.is_open(day):
+            return day
+        for offset in range(1, _MAX_SCAN_DAYS):
             candidate = day + timedelta(days=offset)
             if self.is_open(candidate):
                 return candidate
@@ -88,9 +91,11 @@ class Calendar:
     def add_business_days(self, day: date, days: int) -> date:
         """The open day that is ``days`` open days after ``day`` (0: the next open day)."""
         _not_negative("days", days)
+        if not self.closed_weekdays and not self.closed_dates:
+            return day + timedelta(days=days)  # always open: every day counts
         current = self.next_open_day(day)
         for _ in range(days):
-            current = self.next_open_day(current + timedelta(days=1))
+            current = self.next_open_day(current + _ONE_DAY)
         return current
 
     def business_days_between(self, start: date, end: date) -> int:

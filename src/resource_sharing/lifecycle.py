@@ -46,6 +46,7 @@ __all__ = [
     "NotModelled",
     "Outcome",
     "StateInfo",
+    "evolve",
 ]
 
 EXPORT_SCHEMA_VERSION = 1
@@ -159,8 +160,11 @@ _Evolver = Callable[[Any, dict[str, Any]], Any]
 _EVOLVERS: dict[type, _Evolver] = {}
 
 
-def _evolve(record: Any, changes: dict[str, Any]) -> Any:
-    """``attrs.evolve(record, **changes)``, through a per-class function built once."""
+def evolve(record: Any, changes: dict[str, Any]) -> Any:
+    """``attrs.evolve(record, **changes)``, through a per-class function built once.
+
+    Lifecycle actions use it on the hot path; it runs the class's own ``__init__``.
+    """
     cls = type(record)
     evolver = _EVOLVERS.get(cls)
     if evolver is None:
@@ -276,7 +280,7 @@ class Lifecycle(Generic[R, E, C]):
         if dest is state:
             if not changes:  # a note: nothing to rebuild (the record is frozen)
                 return Outcome(record, effects, name)
-            return Outcome(cast(R, _evolve(record, changes)), effects, name)
+            return Outcome(cast(R, evolve(record, changes)), effects, name)
         changes = {**changes, "state": dest}  # never write into the action's dict
         old_info = self.states[state]
         new_info = self.states[dest]
@@ -285,7 +289,7 @@ class Lifecycle(Generic[R, E, C]):
             kept = tuple(d for d in deadlines if d.kind in new_info.timers)
             if kept != deadlines:
                 changes["deadlines"] = kept
-        new_record = cast(R, _evolve(record, changes))
+        new_record = cast(R, evolve(record, changes))
         if old_info.task_list is not new_info.task_list:
             effects = self._task_effects(new_record, old_info, new_info) + effects
         return Outcome(new_record, effects, name)
