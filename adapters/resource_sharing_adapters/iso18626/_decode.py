@@ -152,9 +152,17 @@ _ERROR_TYPE_FOLDED.update(
 _YES = frozenset({"y", "yes", "true", "1"})
 _NO = frozenset({"n", "no", "false", "0"})
 
+_Known = dict[str, str]
+
+
+def _known(names: frozenset[str] | set[str]) -> _Known:
+    """Known local names, keyed by their qualified tag in the ISO namespace (the fast path)."""
+    return {_NS + name: name for name in sorted(names)}
+
+
 # Known element names per structure: those read, plus those the schema knows (in any
 # version) that the records do not carry, which are skipped without a report.
-_K_HEADER = frozenset(
+_K_HEADER = _known(
     {
         "supplyingAgencyId",
         "requestingAgencyId",
@@ -166,9 +174,9 @@ _K_HEADER = frozenset(
         "consortialId",
     }
 )
-_K_AGENCY = frozenset({"agencyIdType", "agencyIdValue"})
-_K_AUTH = frozenset({"accountId", "securityCode"})
-_K_REQUEST = frozenset(
+_K_AGENCY = _known({"agencyIdType", "agencyIdValue"})
+_K_AUTH = _known({"accountId", "securityCode"})
+_K_REQUEST = _known(
     {
         "header",
         "bibliographicInfo",
@@ -181,7 +189,7 @@ _K_REQUEST = frozenset(
         "billingInfo",
     }
 )
-_K_BIB = frozenset(
+_K_BIB = _known(
     {
         "supplierUniqueRecordId",
         "title",
@@ -202,12 +210,12 @@ _K_BIB = frozenset(
         "bibliographicRecordId",
     }
 )
-_K_ITEM_ID = frozenset({"bibliographicItemIdentifier", "bibliographicItemIdentifierCode"})
-_K_RECORD_ID = frozenset({"bibliographicRecordIdentifier", "bibliographicRecordIdentifierCode"})
-_K_PUB = frozenset(
+_K_ITEM_ID = _known({"bibliographicItemIdentifier", "bibliographicItemIdentifierCode"})
+_K_RECORD_ID = _known({"bibliographicRecordIdentifier", "bibliographicRecordIdentifierCode"})
+_K_PUB = _known(
     {"publisher", "publisherId", "publicationType", "publicationDate", "placeOfPublication"}
 )
-_K_SERVICE = frozenset(
+_K_SERVICE = _known(
     {
         "requestType",
         "requestSubType",
@@ -226,7 +234,7 @@ _K_SERVICE = frozenset(
         "note",
     }
 )
-_K_SUPPLIER = frozenset(
+_K_SUPPLIER = _known(
     {
         "sortOrder",
         "supplierCode",
@@ -237,15 +245,15 @@ _K_SUPPLIER = frozenset(
         "availabilityNote",
     }
 )
-_K_REQ_DELIVERY = frozenset({"sortOrder", "address", "deliveryMethod", "courierName"})
-_K_AGENCY_INFO = frozenset({"name", "contactName", "address"})
-_K_PATRON = frozenset({"patronId", "surname", "givenName", "patronType", "sendToPatron", "address"})
-_K_BILLING = frozenset({"paymentMethod", "maximumCosts", "billingMethod", "billingName", "address"})
-_K_ADDRESS = frozenset({"electronicAddress", "physicalAddress"})
-_K_ELECTRONIC = frozenset({"electronicAddressType", "electronicAddressData"})
-_K_PHYSICAL = frozenset({"line1", "line2", "locality", "postalCode", "region", "country"})
-_K_COSTS = frozenset({"currencyCode", "monetaryValue"})
-_K_SAM = frozenset(
+_K_REQ_DELIVERY = _known({"sortOrder", "address", "deliveryMethod", "courierName"})
+_K_AGENCY_INFO = _known({"name", "contactName", "address"})
+_K_PATRON = _known({"patronId", "surname", "givenName", "patronType", "sendToPatron", "address"})
+_K_BILLING = _known({"paymentMethod", "maximumCosts", "billingMethod", "billingName", "address"})
+_K_ADDRESS = _known({"electronicAddress", "physicalAddress"})
+_K_ELECTRONIC = _known({"electronicAddressType", "electronicAddressData"})
+_K_PHYSICAL = _known({"line1", "line2", "locality", "postalCode", "region", "country"})
+_K_COSTS = _known({"currencyCode", "monetaryValue"})
+_K_SAM = _known(
     {
         "header",
         "messageInfo",
@@ -256,7 +264,7 @@ _K_SAM = frozenset(
         "returnInfo",
     }
 )
-_K_MESSAGE_INFO = frozenset(
+_K_MESSAGE_INFO = _known(
     {
         "reasonForMessage",
         "answerYesNo",
@@ -268,7 +276,7 @@ _K_MESSAGE_INFO = frozenset(
         "retryBefore",
     }
 )
-_K_RETRY = frozenset(
+_K_RETRY = _known(
     {
         "loanCondition",
         "edition",
@@ -284,8 +292,8 @@ _K_RETRY = frozenset(
         "retryAfter",
     }
 )
-_K_STATUS = frozenset({"status", "expectedDeliveryDate", "dueDate", "lastChange"})
-_K_DELIVERY = frozenset(
+_K_STATUS = _known({"status", "expectedDeliveryDate", "dueDate", "lastChange"})
+_K_DELIVERY = _known(
     {
         "dateSent",
         "itemId",
@@ -302,10 +310,10 @@ _K_DELIVERY = frozenset(
         "paymentMethod",
     }
 )
-_K_RETURN = frozenset({"returnAgencyId", "name", "physicalAddress"})
-_K_RAM = frozenset({"header", "action", "note", "activeSection"})
-_K_ACTIVE = frozenset({"action", "note"})
-_K_CONF_HEADER = frozenset(
+_K_RETURN = _known({"returnAgencyId", "name", "physicalAddress"})
+_K_RAM = _known({"header", "action", "note", "activeSection"})
+_K_ACTIVE = _known({"action", "note"})
+_K_CONF_HEADER = _known(
     {
         "supplyingAgencyId",
         "requestingAgencyId",
@@ -316,8 +324,9 @@ _K_CONF_HEADER = frozenset(
         "messageStatus",
     }
 )
-_K_CONF = frozenset({"confirmationHeader", "reasonForMessage", "action", "errorData"})
-_K_ERROR = frozenset({"errorType", "errorValue"})
+_K_CONF = _known({"confirmationHeader", "reasonForMessage", "action", "errorData"})
+_K_ERROR = _known({"errorType", "errorValue"})
+_K_ENVELOPE = _known(set(_MESSAGE_KINDS))
 
 _DATETIME = re.compile(
     r"(\d{4,})-(\d\d)-(\d\d)"
@@ -355,6 +364,18 @@ def parse_datetime(text: str) -> datetime:
     except OverflowError:
         raise ValueError(f"date-time out of range: {text!r}") from None
     return value
+
+
+def _texts(kids: _Kids) -> dict[str, str]:
+    """The stripped text of the first child of each name, where it is not empty."""
+    found = {}
+    for name, els in kids.items():
+        text = els[0].text
+        if text is not None:
+            text = text.strip()
+            if text:
+                found[name] = text
+    return found
 
 
 class _Reader:
@@ -401,25 +422,33 @@ class _Reader:
 
     # -- structure ---------------------------------------------------------------------
 
-    def kids(self, el: _El, path: str, known: frozenset[str]) -> _Kids:
+    def kids(self, el: _El, path: str, known: _Known) -> _Kids:
         """The children of ``el`` by local name; unknown ones reported (or refused)."""
         out: _Kids = {}
-        strict = self.strict
         for child in el:
             tag = child.tag
-            name = tag[tag.find("}") + 1 :]
-            if strict and not tag.startswith(_NS):
-                raise BadlyFormedMessage(f"{path}/{name}: not in the ISO 18626 namespace")
+            # Known elements in the ISO namespace: one lookup. Anything else: odd().
+            name = known.get(tag)
+            if name is None:
+                name = self.odd(tag, path, known)
             found = out.get(name)
             if found is None:
                 out[name] = [child]
             else:
                 found.append(child)
-            if name not in known:
-                if strict:
-                    raise UnrecognisedDataElement(f"{path}/{name}")
-                self.unknown.append(f"{path}/{name}")
         return out
+
+    def odd(self, tag: str, path: str, known: _Known) -> str:
+        """The local name of a child in another namespace or unknown (reported or refused)."""
+        name = tag[tag.find("}") + 1 :]
+        strict = self.strict
+        if strict and not tag.startswith(_NS):
+            raise BadlyFormedMessage(f"{path}/{name}: not in the ISO 18626 namespace")
+        if _NS + name not in known:
+            if strict:
+                raise UnrecognisedDataElement(f"{path}/{name}")
+            self.unknown.append(f"{path}/{name}")
+        return name
 
     def missing(self, what: str) -> None:
         """A mandatory element is absent: refused in strict mode, reported otherwise."""
@@ -615,14 +644,14 @@ class _Reader:
     def physical(self, el: _El, path: str) -> Address | None:
         """A ``physicalAddress``; None when empty."""
         kids = self.kids(el, path, _K_PHYSICAL)
-        text = self.text
+        text = _texts(kids).get
         address = Address(
-            line1=text(kids, "line1"),
-            line2=text(kids, "line2"),
-            locality=text(kids, "locality"),
-            postal_code=text(kids, "postalCode"),
-            region=text(kids, "region"),
-            country=text(kids, "country"),
+            line1=text("line1"),
+            line2=text("line2"),
+            locality=text("locality"),
+            postal_code=text("postalCode"),
+            region=text("region"),
+            country=text("country"),
         )
         return None if address == _EMPTY_ADDRESS else address
 
@@ -748,25 +777,25 @@ class _Reader:
             self.warnings.append(f"{where}/volume: {len(volumes) - 1} repeat(s) ignored")
         pub_el = self.single(kids, "publicationInfo", path)
         pub: _Kids = {} if pub_el is None else self.kids(pub_el, f"{path}/publicationInfo", _K_PUB)
-        text = self.text
+        bib_text, pub_text = _texts(bib).get, _texts(pub).get
         return Citation(
-            title=text(bib, "title"),
-            author=text(bib, "author"),
-            subtitle=text(bib, "subtitle"),
-            series_title=text(bib, "seriesTitle"),
-            edition=text(bib, "edition"),
-            title_of_component=text(bib, "titleOfComponent"),
-            author_of_component=text(bib, "authorOfComponent"),
-            volume=text(bib, "volume"),
-            issue=text(bib, "issue"),
-            pages_requested=text(bib, "pagesRequested"),
+            title=bib_text("title"),
+            author=bib_text("author"),
+            subtitle=bib_text("subtitle"),
+            series_title=bib_text("seriesTitle"),
+            edition=bib_text("edition"),
+            title_of_component=bib_text("titleOfComponent"),
+            author_of_component=bib_text("authorOfComponent"),
+            volume=bib_text("volume"),
+            issue=bib_text("issue"),
+            pages_requested=bib_text("pagesRequested"),
             item_ids=tuple(item_ids),
             record_ids=tuple(record_ids),
-            supplier_unique_record_id=text(bib, "supplierUniqueRecordId"),
-            publisher=text(pub, "publisher"),
-            publication_type=text(pub, "publicationType"),
-            publication_date=text(pub, "publicationDate"),
-            place_of_publication=text(pub, "placeOfPublication"),
+            supplier_unique_record_id=bib_text("supplierUniqueRecordId"),
+            publisher=pub_text("publisher"),
+            publication_type=pub_text("publicationType"),
+            publication_date=pub_text("publicationDate"),
+            place_of_publication=pub_text("placeOfPublication"),
         )
 
     def service(self, el: _El, path: str) -> ServiceInfo:
@@ -781,34 +810,34 @@ class _Reader:
             code = (sub.text or "").strip()
             if code:
                 subtypes.append(self.code(code, f"{path}/requestSubType", _SUBTYPE))
-        text = self.text
+        text = _texts(kids).get
         return ServiceInfo(
             service_type=service_type,
             request_type=self.enum(kids, "requestType", path, _REQUEST_TYPE),
             request_subtypes=tuple(subtypes),
-            previous_request_id=text(kids, "requestingAgencyPreviousRequestId"),
-            service_level=text(kids, "serviceLevel"),
-            preferred_format=text(kids, "preferredFormat") or text(kids, "itemFormat"),
+            previous_request_id=text("requestingAgencyPreviousRequestId"),
+            service_level=text("serviceLevel"),
+            preferred_format=text("preferredFormat") or text("itemFormat"),
             need_before=self.when(kids, "needBeforeDate", path),
-            copyright_compliance=text(kids, "copyrightCompliance"),
+            copyright_compliance=text("copyrightCompliance"),
             any_edition=self.yes_no(kids, "anyEdition", path),
             start_date=self.when(kids, "startDate", path),
             end_date=self.when(kids, "endDate", path),
-            note=text(kids, "note"),
+            note=text("note"),
         )
 
     def supplier(self, el: _El, path: str) -> SupplierInfo:
         """A ``supplierInfo``."""
         kids = self.kids(el, path, _K_SUPPLIER)
         record_el = self.single(kids, "bibliographicRecordId", path)
-        text = self.text
+        text = _texts(kids).get
         return SupplierInfo(
             sort_order=self.integer(kids, "sortOrder", path),
             supplier=self.agency(kids, "supplierCode", path),
-            description=text(kids, "supplierDescription"),
-            call_number=text(kids, "callNumber"),
-            summary_holdings=text(kids, "summaryHoldings"),
-            availability_note=text(kids, "availabilityNote"),
+            description=text("supplierDescription"),
+            call_number=text("callNumber"),
+            summary_holdings=text("summaryHoldings"),
+            availability_note=text("availabilityNote"),
             record_id=None
             if record_el is None
             else self.record_id(record_el, f"{path}/bibliographicRecordId"),
@@ -901,7 +930,7 @@ class _Reader:
     def delivery(self, el: _El, path: str, fallback: datetime) -> DeliveryInfo | None:
         """A ``deliveryInfo``; None when every element in it is empty."""
         kids = self.kids(el, path, _K_DELIVERY)
-        text = self.text
+        text = _texts(kids).get
         item_ids = kids.get("itemId", ())
         if len(item_ids) > 1:
             self.warnings.append(f"{path}/itemId: {len(item_ids) - 1} repeat(s) ignored")
@@ -911,11 +940,11 @@ class _Reader:
         date_sent = self.when(kids, "dateSent", path)
         info = DeliveryInfo(
             date_sent=fallback,
-            item_id=text(kids, "itemId"),
-            sent_via=text(kids, "sentVia") or text(kids, "deliveryMethod"),
+            item_id=text("itemId"),
+            sent_via=text("sentVia") or text("deliveryMethod"),
             sent_to_patron=self.yes_no(kids, "sentToPatron", path),
-            loan_condition=text(kids, "loanCondition"),
-            delivered_format=text(kids, "deliveredFormat") or text(kids, "itemFormat"),
+            loan_condition=text("loanCondition"),
+            delivered_format=text("deliveredFormat") or text("itemFormat"),
             delivery_costs=self.money(kids, "deliveryCosts", path),
         )
         if date_sent is not None:
@@ -1041,7 +1070,7 @@ def decode(
                 key = str(attr)
                 if key[key.find("}") + 1 :] == "version":
                     version = str(value)
-            envelope = reader.kids(root, name, frozenset(_MESSAGE_KINDS))
+            envelope = reader.kids(root, name, _K_ENVELOPE)
             messages = [(n, els[0]) for n, els in envelope.items() if n in _MESSAGE_KINDS]
             if len(messages) != 1:
                 raise BadlyFormedMessage(
