@@ -662,8 +662,21 @@ class Institution:
         now = ports.clock.now()
         with ports.store.transaction() as uow:
             claimed = list(uow.claim(now, limit, timedelta(minutes=5)))
+            # Messages of one conversation (request and partner) go in the order they were
+            # committed: one never overtakes an earlier one that waits for a retry.
+            waiting: dict[tuple[Side, str, AgencyId], list[str]] = {}
+            if claimed:
+                for pending in uow.outbox(OutboxStatus.PENDING):
+                    key = (pending.side, pending.request_id, pending.to)
+                    waiting.setdefault(key, []).append(pending.id)
+        claimed.sort(key=lambda m: (m.created_at, m.id))
         sent = retried = given_up = 0
         for message in claimed:
+            queue = waiting.get((message.side, message.request_id, message.to), [])
+            if queue and queue[0] != message.id:
+                with ports.store.transaction() as uow:
+                    uow.mark_failed(message.id, "after an earlier message", now, message.attempts)
+                continue
             partner = settings.directory.get(message.to)
             attempts = message.attempts + 1
             try:
@@ -682,6 +695,8 @@ class Institution:
                 with ports.store.transaction() as uow:
                     uow.mark_failed(message.id, error.reason, retry_at, attempts)
                 if give_up:
+                    if queue:
+                        queue.pop(0)
                     given_up += 1
                     text = (
                         f"Message to {message.to} could not be delivered after {attempts} "
@@ -693,6 +708,8 @@ class Institution:
                 continue
             with ports.store.transaction() as uow:
                 uow.mark_sent(message.id, now)
+            if queue:
+                queue.pop(0)
             sent += 1
         return DispatchReport(sent, retried, given_up)
 
