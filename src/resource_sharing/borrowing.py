@@ -1477,6 +1477,22 @@ COVERAGE: list[NotModelled] = [
             ("Delivered", "completed (deliver_copy)"),
         )
     ),
+    # the borrowing steps of the seed workflow (DESIGN §1)
+    *(
+        NotModelled(step, "seed", how, modelled=True)
+        for step, how in (
+            ("a patron or staff member places a request", "created, submit"),
+            ("sent automatically or after staff mediation", "submit -> locating | pending_review"),
+            ("through a rota of lenders", "assign_rota -> sent; the advance edges"),
+            ("received: temporary item or network-unique barcode", "receive_item -> received"),
+            ("on the hold shelf, the patron notified", "received (PlaceOnHoldShelf, notice)"),
+            ("due-date reminders", "due_reminder timer"),
+            ("renewals through the lender", "request_renewal -> renew_requested"),
+            ("recalls from the lender", "lender_recalled -> recalled"),
+            ("returned at any desk, told it goes back", "return_by_patron -> returned_by_patron"),
+            ("shipped back", "ship_return -> return_shipped"),
+        )
+    ),
     *(
         NotModelled(label, "alma", why)
         for label, why in (

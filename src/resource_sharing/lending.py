@@ -1044,6 +1044,24 @@ COVERAGE: list[NotModelled] = [
             ("Request completed", "completed"),
         )
     ),
+    # the lending steps of the seed workflow (DESIGN §1)
+    *(
+        NotModelled(step, "seed", how, modelled=True)
+        for step, how in (
+            ("the request arrives on the monitoring list", "new (lending_requests)"),
+            ("on the task list of the desk holding the item", "supply_item -> pick_from_shelf"),
+            ("a pick slip is printed", "supply_item (PrintPickSlip)"),
+            ("picked from the shelf and scanned", "pick_item"),
+            ("in transit to the resource-sharing library", "in_transit_to_rs_library"),
+            ("shipped", "ship -> shipped"),
+            ("renewals decided automatically or by staff", "borrower_renew, answer_renewal"),
+            ("a local patron's hold recalls the item", "local_hold -> recalled"),
+            ("the return is announced", "borrower_shipped_return -> returned_by_partner"),
+            ("checked in; reshelve or send home", "check_in (RouteItem)"),
+            ("the borrower is told it was checked in", "check_in (LoanCompleted)"),
+            ("the request is completed", "completed"),
+        )
+    ),
     NotModelled(
         "Damaged communicated",
         "alma",

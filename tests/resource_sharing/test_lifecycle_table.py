@@ -180,3 +180,13 @@ def test_cli_refuses_an_unknown_side(capsys: pytest.CaptureFixture[str]) -> None
         main(["states", "borrowed"])
     assert exit_.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_every_seed_step_is_accounted_for_on_both_sides() -> None:
+    from resource_sharing.borrowing import BORROWING
+    from resource_sharing.lending import LENDING
+
+    for lifecycle, at_least in ((BORROWING, 10), (LENDING, 12)):
+        seed = [row for row in lifecycle.coverage if row.kind == "seed"]
+        assert len(seed) >= at_least
+        assert all(row.modelled and row.treatment for row in seed)
