@@ -224,6 +224,10 @@ class BorrowingTrigger(StrEnum):
 T = BorrowingTrigger
 
 
+LOST_MARKER = "Lost"
+"""How a v1.2 Notification says the item is lost (ISO 18626 v1.2 has no Lost action)."""
+
+
 class EndOfRota(StrEnum):
     """What happens when every lender in the rota has been tried."""
 
@@ -1088,7 +1092,7 @@ def _closed_without_return(
 
 def _report_lost(request: BorrowingRequest, event: ReportLost, ctx: BorrowingContext) -> Changes:
     attempts = _close_current(request, ctx, AttemptOutcome.LOST)
-    note = f"Lost: {event.note}" if event.note else "Lost"
+    note = f"{LOST_MARKER}: {event.note}" if event.note else LOST_MARKER
     effects: list[Effect] = [_tell_lender(request, ctx, Action.NOTIFICATION, note)]
     if request.item_barcode:
         effects.append(DeleteTemporaryItem(request.id, request.item_barcode))
@@ -1564,6 +1568,9 @@ def handle_borrowing(
         ):
             return _superseded(request, event, attempt)
         trigger = classify(event.message, attempt.last_status)
+        status, info = event.message.status, BORROWING.info(request.state)
+        if info.terminal and status is not None and status.value == info.iso_status:
+            trigger = T.LENDER_NOTE  # the lender confirms the end we already reached
     elif isinstance(event, TimerFired):
         timer = _BY_TIMER.get(event.kind)  # None: a kind this side never sets
         if timer is None or not any(d.kind is event.kind for d in request.deadlines):

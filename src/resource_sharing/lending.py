@@ -253,10 +253,22 @@ def trigger_of(request: LendingRequest, event: LendingEvent) -> LendingTrigger:
             and message.note.lstrip().startswith(CONDITIONS_ACCEPTED_MARKERS)
         ):
             return T.BORROWER_ACCEPTS_CONDITIONS
+        if (
+            message.action is Action.NOTIFICATION
+            and request.state in _LENT
+            and message.note is not None
+            and _says_lost(message.note)
+        ):
+            return T.BORROWER_LOST  # a v1.2 peer's way of sending the 2021 Lost action
         return _BY_ACTION[message.action]
     if isinstance(event, TimerFired):
         return _BY_TIMER[event.kind]
     return _BY_COMMAND[type(event)]
+
+
+def _says_lost(note: str) -> bool:
+    head = note.lstrip().split(":", 1)[0].strip().casefold()
+    return head == "lost"
 
 
 def new_lending_request(
@@ -806,6 +818,7 @@ _BEFORE_SHIPPING = (
     S.READY_TO_SHIP,
 )
 _ON_LOAN = (S.SHIPPED, S.RECEIVED_BY_PARTNER, S.RENEW_REQUESTED, S.RECALLED, S.OVERDUE)
+_LENT = frozenset({*_ON_LOAN, S.RETURNED_BY_PARTNER})
 _OVERDUE_TIMER = frozenset({TimerKind.LENDER_OVERDUE})
 
 STATES: dict[S, StateInfo] = {

@@ -321,3 +321,14 @@ def test_staff_may_re_request_a_lender_that_was_tried() -> None:
     net.settle()
     rows = [k for k in net[B].memory._state.rows if k[0] is Side.LENDING]
     assert len(rows) == 2  # B sees a second, distinct request
+
+
+def test_a_loss_the_borrower_reports_closes_the_lender_side_too() -> None:
+    net = network()
+    a, _, rid, _ = _on_loan(net)
+    a.borrowing.report_lost(rid, "left on a train")
+    net.settle()
+    assert borrowing(net, rid).state.value == "lost"
+    assert only_lending(net, C).state.value == "lost"  # and its CompletedWithoutReturn is OK
+    with net[C].store.transaction() as uow:
+        assert all(m.status is OutboxStatus.SENT for m in uow.outbox())
