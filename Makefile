@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/seed_story.py $(ARGS)
+	$(BIN)/python examples/http_demo.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src adapters examples tests benchmarks
