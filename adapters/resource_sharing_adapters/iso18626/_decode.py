@@ -342,6 +342,19 @@ def parse_datetime(text: str) -> datetime:
     ``+hhmm``, a space for ``T``, no offset (taken as UTC) and a bare date (midnight).
     Raises :class:`ValueError` for anything else.
     """
+    if (
+        len(text) == 20
+        and text[19] == "Z"
+        and text[10] == "T"
+        and text[4] == text[7] == "-"
+        and text[13] == text[16] == ":"
+    ):
+        # What we and most peers write, "YYYY-MM-DDThh:mm:ssZ": read in C. Whatever
+        # fromisoformat refuses (non-ASCII digits, hour 24...) takes the general path.
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
     match = _DATETIME.fullmatch(text)
     if match is None:
         raise ValueError(f"not a date-time: {text!r}")
@@ -436,6 +449,22 @@ class _Reader:
                 out[name] = [child]
             else:
                 found.append(child)
+        return out
+
+    def leaves(self, el: _El, path: str, known: _Known) -> dict[str, str | None]:
+        """A structure of text elements: each name's first stripped text, None if empty.
+
+        Unknown children are reported (or refused) as by :meth:`kids`.
+        """
+        out: dict[str, str | None] = {}
+        for child in el:
+            tag = child.tag
+            name = known.get(tag)
+            if name is None:
+                name = self.odd(tag, path, known)
+            if name not in out:
+                text = child.text
+                out[name] = None if text is None else (text.strip() or None)
         return out
 
     def odd(self, tag: str, path: str, known: _Known) -> str:
@@ -539,12 +568,12 @@ class _Reader:
         if el is None:
             return None
         where = f"{path}/{name}"
-        sub = self.kids(el, where, _K_AGENCY)
-        value = self.text(sub, "agencyIdValue")
+        sub = self.leaves(el, where, _K_AGENCY)
+        value = sub.get("agencyIdValue")
         if value is None:
             self.warnings.append(f"{where}/agencyIdValue is empty")
             return None
-        kind = self.text(sub, "agencyIdType")
+        kind = sub.get("agencyIdType")
         if kind is None:
             self.warnings.append(f"{where}/agencyIdType is empty; taken as ISIL")
             kind = "ISIL"
@@ -556,9 +585,9 @@ class _Reader:
         if el is None:
             return None
         where = f"{path}/{name}"
-        sub = self.kids(el, where, _K_COSTS)
-        currency = self.text(sub, "currencyCode")
-        amount = self.text(sub, "monetaryValue")
+        sub = self.leaves(el, where, _K_COSTS)
+        currency = sub.get("currencyCode")
+        amount = sub.get("monetaryValue")
         if currency is None and amount is None:
             return None
         if currency is None or amount is None:
@@ -612,8 +641,8 @@ class _Reader:
         auth = None
         auth_el = self.single(kids, "requestingAgencyAuthentication", where)
         if auth_el is not None:
-            sub = self.kids(auth_el, f"{where}/requestingAgencyAuthentication", _K_AUTH)
-            account, code = self.text(sub, "accountId"), self.text(sub, "securityCode")
+            sub = self.leaves(auth_el, f"{where}/requestingAgencyAuthentication", _K_AUTH)
+            account, code = sub.get("accountId"), sub.get("securityCode")
             if account is not None or code is not None:
                 auth = Authentication(account, code)
         return Header(
@@ -631,9 +660,9 @@ class _Reader:
         kids = self.kids(el, path, _K_ADDRESS)
         electronic = self.single(kids, "electronicAddress", path)
         if electronic is not None:
-            sub = self.kids(electronic, f"{path}/electronicAddress", _K_ELECTRONIC)
-            kind = self.text(sub, "electronicAddressType")
-            data = self.text(sub, "electronicAddressData")
+            sub = self.leaves(electronic, f"{path}/electronicAddress", _K_ELECTRONIC)
+            kind = sub.get("electronicAddressType")
+            data = sub.get("electronicAddressData")
             if kind is not None or data is not None:
                 return Address(electronic_type=kind, electronic_data=data)
         physical = self.single(kids, "physicalAddress", path)
@@ -643,17 +672,26 @@ class _Reader:
 
     def physical(self, el: _El, path: str) -> Address | None:
         """A ``physicalAddress``; None when empty."""
-        kids = self.kids(el, path, _K_PHYSICAL)
-        text = _texts(kids).get
-        address = Address(
-            line1=text("line1"),
-            line2=text("line2"),
-            locality=text("locality"),
-            postal_code=text("postalCode"),
-            region=text("region"),
-            country=text("country"),
+        text = self.leaves(el, path, _K_PHYSICAL).get
+        line1, line2, locality = text("line1"), text("line2"), text("locality")
+        postal_code, region, country = text("postalCode"), text("region"), text("country")
+        if (
+            line1 is None
+            and line2 is None
+            and locality is None
+            and postal_code is None
+            and region is None
+            and country is None
+        ):
+            return None  # an empty address
+        return Address(
+            line1=line1,
+            line2=line2,
+            locality=locality,
+            postal_code=postal_code,
+            region=region,
+            country=country,
         )
-        return None if address == _EMPTY_ADDRESS else address
 
     def addresses(self, kids: _Kids, path: str) -> tuple[Address, ...]:
         """Every non-empty ``address`` child."""
@@ -666,9 +704,9 @@ class _Reader:
 
     def record_id(self, el: _El, path: str) -> Identifier | None:
         """A ``bibliographicRecordId``; None when incomplete."""
-        kids = self.kids(el, path, _K_RECORD_ID)
-        code = self.text(kids, "bibliographicRecordIdentifierCode")
-        value = self.text(kids, "bibliographicRecordIdentifier")
+        sub = self.leaves(el, path, _K_RECORD_ID)
+        code = sub.get("bibliographicRecordIdentifierCode")
+        value = sub.get("bibliographicRecordIdentifier")
         if code is None or value is None:
             self.warnings.append(f"{path}: incomplete, ignored")
             return None
@@ -760,9 +798,9 @@ class _Reader:
         where = f"{path}/bibliographicInfo"
         item_ids = []
         for item in bib.get("bibliographicItemId", ()):
-            sub = self.kids(item, f"{where}/bibliographicItemId", _K_ITEM_ID)
-            code = self.text(sub, "bibliographicItemIdentifierCode")
-            value = self.text(sub, "bibliographicItemIdentifier")
+            sub = self.leaves(item, f"{where}/bibliographicItemId", _K_ITEM_ID)
+            code = sub.get("bibliographicItemIdentifierCode")
+            value = sub.get("bibliographicItemIdentifier")
             if code is None or value is None:
                 self.warnings.append(f"{where}/bibliographicItemId: incomplete, ignored")
             else:
@@ -939,7 +977,7 @@ class _Reader:
             self.warnings.append(f"{path}/loanCondition: {len(conditions) - 1} repeat(s) ignored")
         date_sent = self.when(kids, "dateSent", path)
         info = DeliveryInfo(
-            date_sent=fallback,
+            date_sent=fallback if date_sent is None else date_sent,
             item_id=text("itemId"),
             sent_via=text("sentVia") or text("deliveryMethod"),
             sent_to_patron=self.yes_no(kids, "sentToPatron", path),
@@ -948,7 +986,7 @@ class _Reader:
             delivery_costs=self.money(kids, "deliveryCosts", path),
         )
         if date_sent is not None:
-            return attrs.evolve(info, date_sent=date_sent)
+            return info
         if attrs.evolve(info, date_sent=_EPOCH) == _EMPTY_DELIVERY:
             return None
         self.missing(f"{path}/dateSent")
@@ -1034,7 +1072,6 @@ class _Reader:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EMPTY_ADDRESS = Address()
 _EMPTY_RETURN = ReturnInfo()
 _EMPTY_DELIVERY = DeliveryInfo(date_sent=_EPOCH)
 
