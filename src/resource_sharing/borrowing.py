@@ -1572,19 +1572,7 @@ def handle_borrowing(
         if info.terminal and status is not None and status.value == info.iso_status:
             trigger = T.LENDER_NOTE  # the lender confirms the end we already reached
     elif isinstance(event, TimerFired):
-        timer = _BY_TIMER.get(event.kind)  # None: a kind this side never sets
-        if timer is None or not any(d.kind is event.kind for d in request.deadlines):
-            raise IllegalTransition(
-                "borrowing",
-                request.state.value,
-                (timer or event.kind).value,
-                BORROWING.allowed(request.state),
-                reason=f"no {event.kind.value} deadline is set",
-            )
-        request = attrs.evolve(
-            request, deadlines=tuple(d for d in request.deadlines if d.kind is not event.kind)
-        )
-        trigger = timer
+        request, trigger = BORROWING.take_timer(request, event.kind, _BY_TIMER)
     else:
         trigger = _BY_COMMAND[type(event)]
     return BORROWING.step(request, trigger, event, context)

@@ -40,7 +40,7 @@ from resource_sharing.effects import (
     SendMessage,
     TaskList,
 )
-from resource_sharing.errors import IllegalTransition, PeerError, WrongCounterpart
+from resource_sharing.errors import PeerError, WrongCounterpart
 from resource_sharing.events import (
     AnswerCancel,
     AnswerRenewal,
@@ -1132,19 +1132,7 @@ def handle_lending(
             )
         trigger = trigger_of(request, event)
     elif isinstance(event, TimerFired):
-        timer = _BY_TIMER.get(event.kind)  # None: a kind this side never sets
-        if timer is None or not any(d.kind is event.kind for d in request.deadlines):
-            raise IllegalTransition(
-                "lending",
-                request.state.value,
-                (timer or event.kind).value,
-                LENDING.allowed(request.state),
-                reason=f"no {event.kind.value} deadline is set",
-            )
-        request = attrs.evolve(
-            request, deadlines=tuple(d for d in request.deadlines if d.kind is not event.kind)
-        )
-        trigger = timer
+        request, trigger = LENDING.take_timer(request, event.kind, _BY_TIMER)
     else:
         trigger = _BY_COMMAND[type(event)]
     return LENDING.step(request, trigger, event, context)

@@ -68,6 +68,7 @@ class _Record(Protocol):
 
 R = TypeVar("R", bound=_Record)
 E = TypeVar("E")
+TriggerT = TypeVar("TriggerT", bound=StrEnum)
 C = TypeVar("C")
 
 Guard = Callable[[Any, Any, Any], bool]
@@ -303,6 +304,26 @@ class Lifecycle(Generic[R, E, C]):
             instruction = self.instruction(record) or new.label
             out.append(AddTask(new.task_list, record.id, instruction, self._desk(record)))
         return tuple(out)
+
+    def take_timer(
+        self, record: R, kind: TimerKind, triggers: Mapping[TimerKind, TriggerT]
+    ) -> tuple[R, TriggerT]:
+        """The record without its ``kind`` deadline, and the trigger that deadline fires.
+
+        Raises :class:`IllegalTransition` when this side never sets such a timer or the
+        record has none set, so a timer fires at most once.
+        """
+        trigger = triggers.get(kind)  # None: a kind this side never sets
+        if trigger is None or not any(d.kind is kind for d in record.deadlines):
+            raise IllegalTransition(
+                self.name,
+                record.state.value,
+                (trigger or kind).value,
+                self._allowed[record.state],
+                reason=f"no {kind.value} deadline is set",
+            )
+        kept = tuple(d for d in record.deadlines if d.kind is not kind)
+        return cast(R, evolve(record, {"deadlines": kept})), trigger
 
     # -- queries -----------------------------------------------------------------------
 
