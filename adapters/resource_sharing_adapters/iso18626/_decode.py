@@ -379,6 +379,18 @@ def parse_datetime(text: str) -> datetime:
     return value
 
 
+def _text(kids: _Kids, name: str) -> str | None:
+    """The stripped text of the first child called ``name``; empty counts as absent."""
+    found = kids.get(name)
+    if found is None:
+        return None
+    text = found[0].text
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
 def _texts(kids: _Kids) -> dict[str, str]:
     """The stripped text of the first child of each name, where it is not empty."""
     found = {}
@@ -496,18 +508,6 @@ class _Reader:
 
     # -- values ------------------------------------------------------------------------
 
-    @staticmethod
-    def text(kids: _Kids, name: str) -> str | None:
-        """The stripped text of the first child called ``name``; empty counts as absent."""
-        found = kids.get(name)
-        if found is None:
-            return None
-        text = found[0].text
-        if text is None:
-            return None
-        text = text.strip()
-        return text or None
-
     def enum(
         self,
         kids: _Kids,
@@ -516,7 +516,7 @@ class _Reader:
         table: tuple[dict[str, _E], dict[str, _E]],
     ) -> _E | None:
         """A closed-list value, or None when empty; UnrecognisedDataValue when unknown."""
-        text = self.text(kids, name)
+        text = _text(kids, name)
         if text is None:
             return None
         return self.code(text, f"{path}/{name}", table)
@@ -532,7 +532,7 @@ class _Reader:
 
     def when(self, kids: _Kids, name: str, path: str) -> datetime | None:
         """A date-time as aware UTC, or None when empty; UnrecognisedDataValue if bad."""
-        text = self.text(kids, name)
+        text = _text(kids, name)
         if text is None:
             return None
         try:
@@ -542,7 +542,7 @@ class _Reader:
 
     def yes_no(self, kids: _Kids, name: str, path: str) -> bool | None:
         """``Y``/``N`` (or an xs:boolean spelling), or None when empty."""
-        text = self.text(kids, name)
+        text = _text(kids, name)
         if text is None:
             return None
         folded = text.casefold()
@@ -554,7 +554,7 @@ class _Reader:
 
     def integer(self, kids: _Kids, name: str, path: str) -> int | None:
         """An xs:integer, or None when empty."""
-        text = self.text(kids, name)
+        text = _text(kids, name)
         if text is None:
             return None
         try:
@@ -613,8 +613,8 @@ class _Reader:
             kids = self.kids(el, where, _K_HEADER)
         self.supplying = self.agency(kids, "supplyingAgencyId", where)
         self.requesting = self.agency(kids, "requestingAgencyId", where)
-        self.request_id = self.text(kids, "requestingAgencyRequestId")
-        self.multiple_item_request_id = self.text(kids, "multipleItemRequestId")
+        self.request_id = _text(kids, "requestingAgencyRequestId")
+        self.multiple_item_request_id = _text(kids, "multipleItemRequestId")
         try:
             self.timestamp = self.when(kids, "timestamp", where)
         except UnrecognisedDataValue as exc:
@@ -650,7 +650,7 @@ class _Reader:
             supplying_agency=supplying,
             requesting_agency_request_id=request_id,
             timestamp=timestamp,
-            supplying_agency_request_id=self.text(kids, "supplyingAgencyRequestId"),
+            supplying_agency_request_id=_text(kids, "supplyingAgencyRequestId"),
             multiple_item_request_id=self.multiple_item_request_id,
             authentication=auth,
         )
@@ -744,8 +744,8 @@ class _Reader:
             where = f"{path}/requestingAgencyInfo"
             sub = self.kids(info_el, where, _K_AGENCY_INFO)
             agency_info = RequestingAgencyInfo(
-                name=self.text(sub, "name"),
-                contact_name=self.text(sub, "contactName"),
+                name=_text(sub, "name"),
+                contact_name=_text(sub, "contactName"),
                 addresses=self.addresses(sub, where),
             )
         patron = None
@@ -754,10 +754,10 @@ class _Reader:
             where = f"{path}/patronInfo"
             sub = self.kids(patron_el, where, _K_PATRON)
             patron = PatronInfo(
-                patron_id=self.text(sub, "patronId"),
-                surname=self.text(sub, "surname"),
-                given_name=self.text(sub, "givenName"),
-                patron_type=self.text(sub, "patronType"),
+                patron_id=_text(sub, "patronId"),
+                surname=_text(sub, "surname"),
+                given_name=_text(sub, "givenName"),
+                patron_type=_text(sub, "patronType"),
                 send_to_patron=self.yes_no(sub, "sendToPatron", where),
                 addresses=self.addresses(sub, where),
             )
@@ -768,10 +768,10 @@ class _Reader:
             sub = self.kids(billing_el, where, _K_BILLING)
             billing_address = self.single(sub, "address", where)
             billing = BillingInfo(
-                payment_method=self.text(sub, "paymentMethod"),
+                payment_method=_text(sub, "paymentMethod"),
                 maximum_costs=self.money(sub, "maximumCosts", where),
-                billing_method=self.text(sub, "billingMethod"),
-                billing_name=self.text(sub, "billingName"),
+                billing_method=_text(sub, "billingMethod"),
+                billing_name=_text(sub, "billingName"),
                 address=None
                 if billing_address is None
                 else self.address(billing_address, f"{where}/address"),
@@ -890,7 +890,7 @@ class _Reader:
         info_el = self.single(kids, "messageInfo", path)
         where = f"{path}/messageInfo"
         info: _Kids = {} if info_el is None else self.kids(info_el, where, _K_MESSAGE_INFO)
-        reason_text = self.text(info, "reasonForMessage")
+        reason_text = _text(info, "reasonForMessage")
         if reason_text is None:
             raise BadlyFormedMessage(f"{where}/reasonForMessage is missing")
         try:
@@ -940,7 +940,7 @@ class _Reader:
             physical = self.single(sub, "physicalAddress", where_return)
             return_info = ReturnInfo(
                 return_agency=self.agency(sub, "returnAgencyId", where_return),
-                name=self.text(sub, "name"),
+                name=_text(sub, "name"),
                 address=None
                 if physical is None
                 else self.physical(physical, f"{where_return}/physicalAddress"),
@@ -953,9 +953,9 @@ class _Reader:
             status=status,
             last_change=last_change,
             answer=self.yes_no(info, "answerYesNo", where),
-            note=self.text(info, "note"),
-            reason_unfilled=self.text(info, "reasonUnfilled"),
-            reason_retry=self.text(info, "reasonRetry"),
+            note=_text(info, "note"),
+            reason_unfilled=_text(info, "reasonUnfilled"),
+            reason_retry=_text(info, "reasonRetry"),
             offered_costs=offered,
             retry_after=retry_after,
             retry_before=retry_before,
@@ -1001,7 +1001,7 @@ class _Reader:
         active = self.single(kids, "activeSection", path)
         if active is not None and "action" not in kids:
             kids = self.kids(active, f"{path}/activeSection", _K_ACTIVE)
-        action_text = self.text(kids, "action")
+        action_text = _text(kids, "action")
         if action_text is None:
             if "action" in kids:
                 raise UnsupportedActionType("")
@@ -1011,7 +1011,7 @@ class _Reader:
         except UnrecognisedDataValue:
             raise UnsupportedActionType(action_text) from None
         self.action = action
-        return RequestingAgencyMessage(header=header, action=action, note=self.text(kids, "note"))
+        return RequestingAgencyMessage(header=header, action=action, note=_text(kids, "note"))
 
     # -- confirmations -----------------------------------------------------------------
 
@@ -1027,8 +1027,8 @@ class _Reader:
             head = self.kids(header_el, where, _K_CONF_HEADER)
         self.supplying = self.agency(head, "supplyingAgencyId", where)
         self.requesting = self.agency(head, "requestingAgencyId", where)
-        self.request_id = self.text(head, "requestingAgencyRequestId")
-        self.multiple_item_request_id = self.text(head, "multipleItemRequestId")
+        self.request_id = _text(head, "requestingAgencyRequestId")
+        self.multiple_item_request_id = _text(head, "multipleItemRequestId")
         timestamp = self.when(head, "timestamp", where)
         if timestamp is None:
             self.missing(f"{where}/timestamp")
@@ -1046,7 +1046,7 @@ class _Reader:
         error = None
         if errors:
             sub = self.kids(errors[0], f"{path}/errorData", _K_ERROR)
-            type_text = self.text(sub, "errorType")
+            type_text = _text(sub, "errorType")
             if type_text is None:
                 self.missing(f"{path}/errorData/errorType")
             else:
@@ -1055,7 +1055,7 @@ class _Reader:
                 )
                 if error_type is None:
                     raise UnrecognisedDataValue(f"{path}/errorData/errorType", type_text)
-                error = ErrorData(error_type, self.text(sub, "errorValue"))
+                error = ErrorData(error_type, _text(sub, "errorValue"))
         return Confirmation(
             confirms=kind,
             status=status,
