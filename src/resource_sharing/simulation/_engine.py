@@ -265,7 +265,11 @@ class Simulation:
         return Calendar()
 
     def _days(self, span: DayRange) -> timedelta:
+        """Whole days drawn from the range, plus up to a working day's hours (none when
+        the range is a single value: fixed behaviour stays exact)."""
         low, high = span
+        if low == high:
+            return timedelta(days=low)
         return timedelta(days=self._people.randint(low, high), hours=self._people.randint(0, 7))
 
     def _at(self, when: datetime, kind: str, *args: Any) -> None:
