@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar, final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import cattrs
 
 from resource_sharing.directory import Directory, Partner
 from resource_sharing.errors import InvalidInput
-from resource_sharing.records import AgencyId, BorrowingRequest
+from resource_sharing.records import BorrowingRequest
 from resource_sharing.rota import (
     DEFAULT_SCORERS,
     AssignmentRule,
@@ -33,6 +30,7 @@ from resource_sharing.rota import (
     RotaTemplate,
     Scorer,
 )
+from resource_sharing_adapters._structuring import base_converter, structure
 
 __all__ = [
     "DirectoryDocument",
@@ -103,58 +101,8 @@ class RequestDocument:
     """The date, holdings answer, partner facts and staff choices."""
 
 
-def _agency(value: Any, _: object) -> AgencyId:
-    if not isinstance(value, str):
-        raise InvalidInput("agency", f"expected a string like 'ISIL:DK-820010', got {value!r}")
-    return AgencyId.parse(value)
-
-
-def _decimal(value: Any, _: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InvalidInput("amount", f"expected a number or a numeric string, got {value!r}")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise InvalidInput("amount", f"{value!r} is not a number") from None
-
-
-def _date(value: Any, _: object) -> date:
-    if not isinstance(value, str):
-        raise InvalidInput("date", f"expected an ISO 8601 date string, got {value!r}")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput("date", f"{value!r} is not an ISO 8601 date") from None
-
-
-def _datetime(value: Any, _: object) -> datetime:
-    if not isinstance(value, str):
-        raise InvalidInput("datetime", f"expected an ISO 8601 string, got {value!r}")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput("datetime", f"{value!r} is not an ISO 8601 date and time") from None
-    if moment.tzinfo is None:
-        raise InvalidInput("datetime", f"{value!r} needs a UTC offset (e.g. 'Z' or '+01:00')")
-    return moment
-
-
-def _zone(value: Any, _: object) -> tzinfo:
-    if not isinstance(value, str):
-        raise InvalidInput("tz", f"expected an IANA time-zone name, got {value!r}")
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput("tz", f"unknown time zone {value!r}") from None
-
-
 def _build() -> cattrs.Converter:
-    converter = cattrs.Converter(forbid_extra_keys=True)
-    converter.register_structure_hook(AgencyId, _agency)
-    converter.register_structure_hook(Decimal, _decimal)
-    converter.register_structure_hook(date, _date)
-    converter.register_structure_hook(datetime, _datetime)
-    converter.register_structure_hook(tzinfo, _zone)
+    converter = base_converter()
     converter.register_structure_hook(
         HoldingsAnswer,
         lambda value, _: HoldingsAnswer(converter.structure(value, tuple[Holding, ...])),
@@ -165,27 +113,10 @@ def _build() -> cattrs.Converter:
 _CONVERTER = _build()
 
 
-def _message(exc: BaseException, _: object) -> str:
-    if isinstance(exc, InvalidInput):
-        return exc.problem
-    if isinstance(exc, KeyError):
-        return "required field missing"
-    return cattrs.v.format_exception(exc, None)
-
-
 def _structure(data: Any, cls: type[T], source: str) -> T:
     if not isinstance(data, dict):
         raise InvalidInput(source, "expected a JSON object at the top level")
-    try:
-        return _CONVERTER.structure(data, cls)
-    except InvalidInput as exc:
-        raise InvalidInput(source, str(exc)) from exc
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
-        if isinstance(exc, cattrs.BaseValidationError):
-            problems = cattrs.transform_error(exc, path="$", format_exception=_message)
-        else:
-            problems = [str(exc)]
-        raise InvalidInput(source, "; ".join(problems)) from exc
+    return structure(_CONVERTER, data, cls, source, path="$")
 
 
 def _json(text: str | bytes, source: str) -> Any:

@@ -15,14 +15,11 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
-from datetime import date, datetime, time, tzinfo
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar, cast, final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
-import cattrs
 
 from resource_sharing.borrowing import BorrowingPolicy
 from resource_sharing.calendar import Calendar
@@ -32,6 +29,8 @@ from resource_sharing.lending import LendingPolicy
 from resource_sharing.ports import Holding
 from resource_sharing.records import AgencyId, ItemRef
 from resource_sharing.rota import RotaPolicy
+from resource_sharing_adapters._structuring import base_converter
+from resource_sharing_adapters._structuring import structure as _structure
 from resource_sharing_adapters.http._auth import Credentials, PeerCredentials
 from resource_sharing_adapters.rota_json import parse_directory
 
@@ -157,92 +156,12 @@ class NodeConfig:
 # -- reading -----------------------------------------------------------------------------
 
 
-def _agency(value: Any, _: object) -> AgencyId:
-    if not isinstance(value, str):
-        raise InvalidInput("agency", f"expected a string like 'ISIL:US-A', got {value!r}")
-    return AgencyId.parse(value)
-
-
-def _decimal(value: Any, _: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InvalidInput("amount", f"expected a number, got {value!r}")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise InvalidInput("amount", f"{value!r} is not a number") from None
-
-
-def _date(value: Any, _: object) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise InvalidInput("date", f"{value!r} is not a date")
-
-
-def _datetime(value: Any, _: object) -> datetime:
-    moment = value
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput("datetime", f"{value!r} is not a date and time") from None
-    if not isinstance(moment, datetime):
-        raise InvalidInput("datetime", f"{value!r} is not a date and time")
-    if moment.tzinfo is None:
-        raise InvalidInput("datetime", f"{value!r} needs a UTC offset (e.g. 'Z')")
-    return moment
-
-
-def _zone(value: Any, _: object) -> tzinfo:
-    if not isinstance(value, str):
-        raise InvalidInput("tz", f"expected an IANA time-zone name, got {value!r}")
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput("tz", f"unknown time zone {value!r}") from None
-
-
-def _converter() -> cattrs.Converter:
-    converter = cattrs.Converter(forbid_extra_keys=True)
-    converter.register_structure_hook(AgencyId, _agency)
-    converter.register_structure_hook(Decimal, _decimal)
-    converter.register_structure_hook(date, _date)
-    converter.register_structure_hook(datetime, _datetime)
-    converter.register_structure_hook(tzinfo, _zone)
-    return converter
-
-
-_CONVERTER = _converter()
-
-
-def _message(exc: BaseException, _: object) -> str:
-    if isinstance(exc, InvalidInput):
-        return exc.problem
-    if isinstance(exc, KeyError):
-        return "required field missing"
-    return cattrs.v.format_exception(exc, None)
+_CONVERTER = base_converter()
 
 
 def structure(data: Any, cls: type[T], where: str) -> T:
     """``data`` (TOML or JSON values) as a ``cls``; InvalidInput naming ``where`` if not."""
-    return _structure(data, cls, where)
-
-
-def _structure(data: Any, cls: type[T], where: str) -> T:
-    try:
-        return _CONVERTER.structure(data, cls)
-    except InvalidInput as exc:
-        raise InvalidInput(where, str(exc)) from exc
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
-        if isinstance(exc, cattrs.BaseValidationError):
-            problems = cattrs.transform_error(exc, path=where, format_exception=_message)
-        else:
-            problems = [str(exc)]
-        raise InvalidInput(where, "; ".join(problems)) from exc
+    return _structure(_CONVERTER, data, cls, where)
 
 
 class _Table:
@@ -320,7 +239,7 @@ def _directory(
             protocol = dict(protocol)
             protocol["headers"] = [[str(k), str(v)] for k, v in protocol["headers"].items()]
             entry["protocol"] = protocol
-        agency = _agency(entry.get("agency"), None)
+        agency = structure(entry.get("agency"), AgencyId, "partners.agency")
         credentials[agency] = PeerCredentials(inbound=inbound, outbound=outbound)
         documents.append(entry)
     document = {"partners": documents, **rota.data}
@@ -337,7 +256,7 @@ def _holdings(rows: Any) -> dict[str, Holding]:
         ident = table.take("identifier", str, None)
         title = table.take("title", str, None)
         available = table.take("available", bool, True)
-        item = _structure(table.data, ItemRef, table.where)
+        item = structure(table.data, ItemRef, table.where)
         if ident is None and title is None:
             raise InvalidInput(table.where, "needs an identifier (e.g. an ISBN) or a title")
         holding = Holding(item, available=available)
@@ -370,7 +289,11 @@ def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeCo
     base = base or Path.cwd()
 
     inst = top.table("institution")
-    agency = _agency(inst.take("agency", str, ""), None) if inst.data.get("agency") else None
+    agency = (
+        structure(inst.take("agency", str, ""), AgencyId, "institution.agency")
+        if inst.data.get("agency")
+        else None
+    )
     if agency is None:
         raise InvalidInput("institution.agency", "required (e.g. 'ISIL:US-A')")
     inst.data.pop("agency", None)
@@ -378,7 +301,7 @@ def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeCo
     auto_locate = inst.take("auto_locate", bool, True)
     mediated = inst.take("mediated_borrowing", bool, False)
     limit: int | None = inst.take("max_open_requests_per_patron", int, 25) or None
-    calendar = _structure(inst.data.pop("calendar", {}), Calendar, "institution.calendar")
+    calendar = structure(inst.data.pop("calendar", {}), Calendar, "institution.calendar")
     inst.done()
 
     srv = top.table("server")
@@ -411,12 +334,12 @@ def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeCo
 
     clk = top.table("clock")
     start = clk.data.pop("start", None)
-    clock_start = _datetime(start, None) if start is not None else None
+    clock_start = structure(start, datetime, "clock.start") if start is not None else None
     adjustable = clk.take("adjustable", bool, False)
     clk.done()
 
-    borrowing = _structure(top.data.pop("borrowing", {}), BorrowingPolicy, "borrowing")
-    lending = _structure(top.data.pop("lending", {}), LendingPolicy, "lending")
+    borrowing = structure(top.data.pop("borrowing", {}), BorrowingPolicy, "borrowing")
+    lending = structure(top.data.pop("lending", {}), LendingPolicy, "lending")
     directory, rota, credentials = _directory(top.data.pop("partners", []), top.table("rota"))
     holdings = _holdings(top.data.pop("holdings", []))
     top.done()
