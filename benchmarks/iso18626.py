@@ -5,7 +5,8 @@ with identifiers, service, one supplier, a delivery address, agency, patron and 
 information) and a supplying agency message announcing a loan (due date, delivery and
 return information). ``decode`` is our whole decode (hardened parse, depth check, records,
 leniency bookkeeping) against lxml parsing the same bytes into a tree; ``encode`` is our
-whole encode (records to tree to bytes) against lxml serialising the same tree, prebuilt.
+whole encode (records to bytes) against lxml serialising a prebuilt tree of the very same
+document. Each pair is warmed up, then timed in alternating rounds of equal call counts.
 Prints one JSON object per figure (``name``, ``value``, ``unit`` and, where compared,
 ``baseline``, ``baseline_value``, ``ratio`` = our time per message / lxml's). Target:
 ratio <= 4 both ways.
