@@ -265,8 +265,7 @@ class Simulation:
         return Calendar()
 
     def _days(self, span: DayRange) -> timedelta:
-        """Whole days drawn from the range, plus up to a working day's hours (none when
-        the range is a single value: fixed behaviour stays exact)."""
+        """Whole days from the range, plus up to seven hours; exact for a single value."""
         low, high = span
         if low == high:
             return timedelta(days=low)
