@@ -919,15 +919,17 @@ class _Reader:
         last_change = self.when(status_kids, "lastChange", where_status)
         if last_change is None and status_el is not None:
             self.warnings.append(f"{where_status}/lastChange is empty")
-        offered = self.money(info, "offeredCosts", where) or self.money(
-            retry, "offeredCosts", f"{path}/retryInfo"
-        )
-        retry_after = self.when(info, "retryAfter", where) or self.when(
-            retry, "retryAfter", f"{path}/retryInfo"
-        )
-        retry_before = self.when(info, "retryBefore", where) or self.when(
-            retry, "retryBefore", f"{path}/retryInfo"
-        )
+        # Each in messageInfo (v1.2), else in retryInfo (2021), in this order.
+        where_retry = f"{path}/retryInfo"
+        offered = self.money(info, "offeredCosts", where)
+        if offered is None and retry:
+            offered = self.money(retry, "offeredCosts", where_retry)
+        retry_after = self.when(info, "retryAfter", where)
+        if retry_after is None and retry:
+            retry_after = self.when(retry, "retryAfter", where_retry)
+        retry_before = self.when(info, "retryBefore", where)
+        if retry_before is None and retry:
+            retry_before = self.when(retry, "retryBefore", where_retry)
         delivery_el = self.single(kids, "deliveryInfo", path)
         delivery = (
             None
@@ -940,15 +942,15 @@ class _Reader:
             where_return = f"{path}/returnInfo"
             sub = self.kids(return_el, where_return, _K_RETURN)
             physical = self.single(sub, "physicalAddress", where_return)
-            return_info = ReturnInfo(
-                return_agency=self.agency(sub, "returnAgencyId", where_return),
-                name=_text(sub, "name"),
-                address=None
+            return_agency = self.agency(sub, "returnAgencyId", where_return)
+            name = _text(sub, "name")
+            address = (
+                None
                 if physical is None
-                else self.physical(physical, f"{where_return}/physicalAddress"),
+                else self.physical(physical, f"{where_return}/physicalAddress")
             )
-            if return_info == _EMPTY_RETURN:
-                return_info = None
+            if return_agency is not None or name is not None or address is not None:
+                return_info = ReturnInfo(return_agency=return_agency, name=name, address=address)
         return SupplyingAgencyMessage(
             header=header,
             reason=reason,
@@ -1074,7 +1076,6 @@ class _Reader:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EMPTY_RETURN = ReturnInfo()
 _EMPTY_DELIVERY = DeliveryInfo(date_sent=_EPOCH)
 
 
