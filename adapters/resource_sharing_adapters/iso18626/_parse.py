@@ -50,7 +50,9 @@ def _parser() -> etree.XMLParser:
 @lru_cache(maxsize=8)
 def _too_deep(max_depth: int) -> etree.XPath:
     # True when some element lies deeper than max_depth (the root is at depth 1).
-    return etree.XPath("boolean(" + "/".join(["*"] * max_depth) + ")")
+    # No EXSLT regexp functions to register on each call: a pure path needs none.
+    path = "boolean(" + "/".join(["*"] * max_depth) + ")"
+    return etree.XPath(path, regexp=False, smart_strings=False)
 
 
 def parse_xml(
