@@ -17,6 +17,7 @@ import attrs
 
 from resource_sharing.effects import TaskList
 from resource_sharing.errors import ConcurrencyConflict, InvalidInput
+from resource_sharing.lifecycle import evolve
 from resource_sharing.messages import Confirmation
 from resource_sharing.ports import (
     AnyRequest,
@@ -167,7 +168,7 @@ class _MemoryUnit:
         if key not in self._base:
             committed = self._state.rows.get(key)
             self._base[key] = committed.record.version if committed else 0
-        stored = attrs.evolve(record, version=expected_version + 1)
+        stored: AnyRequest = evolve(record, {"version": expected_version + 1})
         updated = stored.created_at
         if current is not None:
             updated = current.updated_at
@@ -240,12 +241,16 @@ class _MemoryUnit:
 
     # -- outbox --------------------------------------------------------------------------
 
+    def _message(self, message_id: str) -> OutboxMessage | None:
+        staged = self._outbox.get(message_id)
+        return staged if staged is not None else self._state.outbox.get(message_id)
+
     def _messages(self) -> dict[str, OutboxMessage]:
         return {**self._state.outbox, **self._outbox}
 
     def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
         for message in messages:
-            if message.id in self._messages():
+            if self._message(message.id) is not None:
                 raise InvalidInput("outbox id", f"{message.id!r} is already queued")
             self._outbox[message.id] = message
 
@@ -266,7 +271,7 @@ class _MemoryUnit:
         return claimed
 
     def _update(self, message_id: str, **changes: object) -> None:
-        message = self._messages().get(message_id)
+        message = self._message(message_id)
         if message is None:
             raise InvalidInput("outbox id", f"no message {message_id!r}")
         self._outbox[message_id] = attrs.evolve(message, **changes)  # type: ignore[arg-type]
@@ -287,7 +292,7 @@ class _MemoryUnit:
             self._leases[message_id] = retry_at
 
     def _attempts(self, message_id: str) -> int:
-        message = self._messages().get(message_id)
+        message = self._message(message_id)
         if message is None:
             raise InvalidInput("outbox id", f"no message {message_id!r}")
         return message.attempts
