@@ -46,6 +46,8 @@ class _State:
     by_protocol_id: dict[tuple[Side, str], set[_Key]] = attrs.field(factory=dict)
     by_barcode: dict[str, set[_Key]] = attrs.field(factory=dict)
     by_patron: dict[str, set[_Key]] = attrs.field(factory=dict)
+    deadlines: dict[_Key, datetime] = attrs.field(factory=dict)
+    pending: dict[str, OutboxMessage] = attrs.field(factory=dict)
 
     def put(self, key: _Key, row: _Row) -> None:
         """Store a row and keep the look-up indexes in step with it."""
@@ -64,6 +66,19 @@ class _State:
             self.by_barcode.setdefault(barcode, set()).add(key)
         if row.index.patron_id is not None:
             self.by_patron.setdefault(row.index.patron_id, set()).add(key)
+        if row.index.next_deadline is None:
+            self.deadlines.pop(key, None)
+        else:
+            self.deadlines[key] = row.index.next_deadline
+
+    def post(self, message: OutboxMessage) -> None:
+        """Store an outbox message and keep the pending index (and leases) in step."""
+        self.outbox[message.id] = message
+        if message.status is OutboxStatus.PENDING:
+            self.pending[message.id] = message
+        else:
+            self.pending.pop(message.id, None)
+            self.leases.pop(message.id, None)
 
     history: dict[_Key, list[HistoryEntry]] = attrs.field(factory=dict)
     outbox: dict[str, OutboxMessage] = attrs.field(factory=dict)
@@ -115,8 +130,9 @@ class _MemoryUnit:
             state.put(key, row)
         for key, entries in self._history.items():
             state.history.setdefault(key, []).extend(entries)
-        state.outbox.update(self._outbox)
         state.leases.update(self._leases)
+        for message in self._outbox.values():
+            state.post(message)
         state.processed.update(self._processed)
 
     # -- requests ------------------------------------------------------------------------
@@ -232,12 +248,17 @@ class _MemoryUnit:
         return [row.record for row in found if row and isinstance(row.record, BorrowingRequest)]
 
     def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
-        due = sorted(
-            (row.index.next_deadline, key)
-            for key, row in self._all_rows().items()
-            if row.index.next_deadline is not None and row.index.next_deadline <= now
-        )
-        return [key for _, key in due[:limit]]
+        found = [
+            (at, key)
+            for key, at in self._state.deadlines.items()
+            if at <= now and key not in self._rows
+        ]
+        for key, row in self._rows.items():
+            at = row.index.next_deadline
+            if at is not None and at <= now:
+                found.append((at, key))
+        found.sort()
+        return [key for _, key in found[:limit]]
 
     # -- outbox --------------------------------------------------------------------------
 
@@ -254,17 +275,27 @@ class _MemoryUnit:
                 raise InvalidInput("outbox id", f"{message.id!r} is already queued")
             self._outbox[message.id] = message
 
+    def _pending(self) -> list[OutboxMessage]:
+        staged = self._outbox
+        found = [m for i, m in self._state.pending.items() if i not in staged]
+        found.extend(m for m in staged.values() if m.status is OutboxStatus.PENDING)
+        return found
+
+    def _lease(self, message_id: str) -> datetime | None:
+        staged = self._leases.get(message_id)
+        return staged if staged is not None else self._state.leases.get(message_id)
+
     def claim(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
-        leases = {**self._state.leases, **self._leases}
         ready = sorted(
-            (m for m in self._messages().values() if m.status is OutboxStatus.PENDING),
+            (m for m in self._pending() if m.next_attempt_at <= now),
             key=lambda m: (m.next_attempt_at, m.created_at, m.id),
         )
         claimed: list[OutboxMessage] = []
         for message in ready:
-            if len(claimed) >= limit or message.next_attempt_at > now:
+            if len(claimed) >= limit:
                 break
-            if leases.get(message.id, now) > now:
+            held = self._lease(message.id)
+            if held is not None and held > now:
                 continue
             self._leases[message.id] = now + lease
             claimed.append(message)
@@ -278,7 +309,6 @@ class _MemoryUnit:
 
     def mark_sent(self, message_id: str, at: datetime) -> None:
         self._update(message_id, status=OutboxStatus.SENT, attempts=self._attempts(message_id) + 1)
-        self._leases[message_id] = at
 
     def mark_failed(
         self, message_id: str, error: str, retry_at: datetime | None, attempts: int
@@ -298,10 +328,11 @@ class _MemoryUnit:
         return message.attempts
 
     def outbox(self, status: OutboxStatus | None = None) -> Sequence[OutboxMessage]:
-        return sorted(
-            (m for m in self._messages().values() if status is None or m.status is status),
-            key=lambda m: (m.created_at, m.id),
-        )
+        if status is OutboxStatus.PENDING:
+            chosen: list[OutboxMessage] = self._pending()
+        else:
+            chosen = [m for m in self._messages().values() if status is None or m.status is status]
+        return sorted(chosen, key=lambda m: (m.created_at, m.id))
 
     # -- idempotency ---------------------------------------------------------------------
 
