@@ -347,6 +347,11 @@ BORROWING_EVENTS: dict[str, BorrowingMaker] = {
     ),
     "renew_rejected": from_lender(Status.LOANED, ReasonForMessage.RENEW_RESPONSE, answer=False),
     "lender_note": from_lender(None, ReasonForMessage.NOTIFICATION, note="a word from the lender"),
+    # the first attempt's lender, after the rota moved past it
+    "late_supply": from_lender(
+        Status.LOANED, attempt=0, due_date=LENDER_DUE, delivery=DeliveryInfo(T0, item_id="L-ITEM")
+    ),
+    "late_copy": from_lender(Status.COPY_COMPLETED, attempt=0),
     "lender_answer_expired": const(TimerFired(TimerKind.LENDER_ANSWER)),
     "conditional_answer_expired": const(TimerFired(TimerKind.CONDITIONAL_ANSWER)),
     "not_received_claim": const(TimerFired(TimerKind.NOT_RECEIVED_CLAIM)),

@@ -203,6 +203,10 @@ class BorrowingTrigger(StrEnum):
     """RenewResponse, yes."""
     RENEW_REJECTED = "renew_rejected"
     """RenewResponse, no."""
+    LATE_SUPPLY = "late_supply"
+    """Loaned from a lender the rota had moved past, before anyone else supplied."""
+    LATE_COPY = "late_copy"
+    """CopyCompleted from a lender the rota had moved past, before anyone else supplied."""
     LENDER_NOTE = "lender_note"
     """A notification, or a status we already knew: recorded, no transition."""
     LENDER_ANSWER_EXPIRED = "lender_answer_expired"
@@ -1146,6 +1150,51 @@ def _hold_return_note(
     return {"attempts": _update_attempt(request, event.message)}, (NotifyStaff(request.id, text),)
 
 
+def _adopt_late_supply(
+    request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
+) -> Changes:
+    """Reopen the superseded attempt that supplied, and withdraw the current one."""
+    message = event.message
+    earlier = request.attempt_for(message.header.requesting_agency_request_id)
+    assert earlier is not None  # handle_borrowing found it
+    effects: list[Effect] = []
+    current = request.current_attempt
+    if current is not None:
+        effects.append(
+            _tell_lender(request, ctx, Action.CANCEL, "The item was supplied by another library")
+        )
+    attempts = _close_current(request, ctx, AttemptOutcome.WITHDRAWN)
+    reopened = Attempt(
+        number=len(attempts) + 1,
+        lender=earlier.lender,
+        request_id=earlier.request_id,
+        sent_at=earlier.sent_at,
+        request_type=earlier.request_type,
+        supplier_request_id=message.header.supplying_agency_request_id
+        or earlier.supplier_request_id,
+        last_status=message.status,
+    )
+    withdrawn = f"; {current.lender} was asked to cancel" if current is not None else ""
+    text = f"{earlier.lender} supplied after the rota moved on: the request follows the item"
+    effects.append(NotifyStaff(request.id, text + withdrawn))
+    item_id = message.delivery.item_id if message.delivery else None
+    changes: dict[str, Any] = {
+        "attempts": (*attempts, reopened),
+        "conditions": (),
+        "resume_state": None,
+        "advance_on_cancel": False,
+        "lender_due": message.due_date or request.lender_due,
+        "lender_item_id": item_id or request.lender_item_id,
+        "deadlines": (),
+    }
+    if message.status is Status.LOANED:
+        claim = not_received_claim(
+            ctx.now, timers=ctx.policy.timers, borrower_calendar=ctx.calendar
+        )
+        changes["deadlines"] = _fresh(claim)
+    return changes, tuple(effects)
+
+
 # -- the table -------------------------------------------------------------------------
 
 _A = TaskList
@@ -1267,6 +1316,19 @@ _WAS_SENT, _WAS_WILL_SUPPLY, _WAS_CONDITIONAL = (
 )
 _LOANED = (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED, S.RECALLED, S.OVERDUE)
 _BEFORE_SENDING = (S.CREATED, S.PENDING_REVIEW, S.LOCATING, S.LOCATE_FAILED, S.END_OF_ROTA)
+_ADOPTABLE = frozenset(
+    {
+        S.SENT,
+        S.WILL_SUPPLY,
+        S.CONDITIONAL,
+        S.RETRY_OFFERED,
+        S.CANCEL_PENDING,
+        S.END_OF_ROTA,
+    }
+)
+"""States in which an earlier attempt exists and nobody has supplied yet, so a late
+shipment from that attempt's lender can be followed."""
+_LATE = {Status.LOANED: T.LATE_SUPPLY, Status.COPY_COMPLETED: T.LATE_COPY}
 
 EDGES: list[Edge] = [
     Edge(S.CREATED, T.SUBMIT, S.PENDING_REVIEW, _needs_review, _submit),
@@ -1334,6 +1396,9 @@ EDGES: list[Edge] = [
     Edge(S.CANCEL_PENDING, T.LENDER_SHIPPED, S.SHIPPED, None, _cancel_refused_shipped),
     Edge(S.CANCEL_PENDING, T.LENDER_ACKNOWLEDGED, S.CANCEL_PENDING, None, _acknowledged),
     Edge(S.CANCEL_PENDING, T.LENDER_WILL_SUPPLY, S.CANCEL_PENDING, None, _acknowledged),
+    # a lender the rota moved past supplies after all, before anyone else did
+    *(Edge(state, T.LATE_SUPPLY, S.SHIPPED, None, _adopt_late_supply) for state in _ADOPTABLE),
+    *(Edge(state, T.LATE_COPY, S.COPY_RECEIVED, None, _adopt_late_supply) for state in _ADOPTABLE),
     # the item travels
     Edge(S.SHIPPED, T.RECEIVE_ITEM, S.RECEIVED, None, _receive),
     Edge(S.SHIPPED, T.CANCEL_REJECTED, S.SHIPPED, None, _acknowledged),
@@ -1566,7 +1631,15 @@ def handle_borrowing(
         if attempt is not request.attempts[-1] or (
             attempt.outcome is not None and request.state not in (S.COMPLETED, S.LOST)
         ):
-            return _superseded(request, event, attempt)
+            status = event.message.status
+            late = None
+            if status and attempt.outcome is AttemptOutcome.EXPIRED:
+                late = _LATE.get(status) if request.state in _ADOPTABLE else None
+            if late is None:
+                return _superseded(request, event, attempt)
+            # The item is on its way from a lender whose answer came after our deadline
+            # (it never said no): the request follows the item rather than lose it.
+            return BORROWING.step(request, late, event, context)
         trigger = classify(event.message, attempt.last_status)
         status, info = event.message.status, BORROWING.info(request.state)
         if info.terminal and status is not None and status.value == info.iso_status:

@@ -198,6 +198,8 @@ class AttemptOutcome(StrEnum):
     """The lender supplied the item and the request ended."""
     LOST = "lost"
     """The request ended with the item lost."""
+    WITHDRAWN = "withdrawn"
+    """Withdrawn because an earlier lender supplied the item after the rota moved on."""
 
 
 @final
@@ -352,8 +354,12 @@ class BorrowingRequest:
         return frozenset(a.lender for a in self.attempts)
 
     def attempt_for(self, request_id: str) -> Attempt | None:
-        """The attempt that used this protocol request id."""
-        for attempt in self.attempts:
+        """The latest attempt that used this protocol request id.
+
+        An attempt is reopened under its own id when its lender supplies after the rota
+        moved on, so the latest one is the live one.
+        """
+        for attempt in reversed(self.attempts):
             if attempt.request_id == request_id:
                 return attempt
         return None

@@ -47,11 +47,12 @@ from resource_sharing.events import (
     RejectConditions,
     SubmitRequest,
     SupplyItem,
+    TimerFired,
 )
 from resource_sharing.iso18626 import Action, ServiceType
 from resource_sharing.lending import LENDING, handle_lending
 from resource_sharing.lifecycle import Edge
-from resource_sharing.records import RotaEntry
+from resource_sharing.records import RotaEntry, TimerKind
 from resource_sharing.states import BorrowingState, LendingState
 
 BS = BorrowingState
@@ -80,6 +81,16 @@ _ADVANCE: dict[str, tuple[tuple[RotaEntry, ...], dict[str, Any]]] = {
 }
 
 
+_LATE_SUFFIX: dict[BS, list[Any]] = {
+    BS.SENT: [],
+    BS.END_OF_ROTA: [],
+    BS.WILL_SUPPLY: [BORROWING_EVENTS["lender_will_supply"]],
+    BS.CONDITIONAL: [BORROWING_EVENTS["lender_conditions"]],
+    BS.RETRY_OFFERED: [BORROWING_EVENTS["lender_retry_possible"]],
+    BS.CANCEL_PENDING: [const(CancelRequest())],
+}
+
+
 def _borrowing_case(edge: Edge) -> tuple[Any, Any, Any]:
     source = BS(edge.source)
     trigger = edge.trigger.value
@@ -102,7 +113,13 @@ def _borrowing_case(edge: Edge) -> tuple[Any, Any, Any]:
     elif trigger == "request_renewal" and guard == "renewal_mediated":
         ctx = bctx(loan=renewals(mediated=True))
 
-    if source is BS.CANCEL_PENDING:
+    if trigger in ("late_supply", "late_copy"):
+        # the first lender's answer deadline passed and the rota moved on, then it supplies
+        first = LAST_ONLY if source is BS.END_OF_ROTA else ROTA
+        expire = const(TimerFired(TimerKind.LENDER_ANSWER))
+        request = walk_borrowing([expire], ctx, borrowing_in(BS.SENT, bctx(), first))
+        request = walk_borrowing(_LATE_SUFFIX[source], ctx, request)
+    elif source is BS.CANCEL_PENDING:
         # how we got there: our own cancel (from some state), or rejected conditions
         before, command = BS.SENT, CancelRequest()
         if action.split("_after_")[-1] == "conditions_rejected":

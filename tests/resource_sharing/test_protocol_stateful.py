@@ -741,12 +741,7 @@ def test_a_message_never_overtakes_an_earlier_one_waiting_for_a_retry() -> None:
     assert a.get(Side.BORROWING, request.id).state is BS.CANCELLED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: a Loaned for an attempt the rota has moved past is only a staff "
-    "notice; the borrowing request does not follow the item it will receive",
-)
-def test_a_partition_longer_than_the_answer_deadline_loses_an_item() -> None:
+def test_a_partition_longer_than_the_answer_deadline_does_not_lose_the_item() -> None:
     """The lender ships while it cannot reach the borrower, whose answer deadline passes."""
     net, request = _pair()
     a, b = net[A].institution, net[B].institution
