@@ -379,28 +379,70 @@ def parse_datetime(text: str) -> datetime:
     return value
 
 
-def _text(kids: _Kids, name: str) -> str | None:
-    """The stripped text of the first child called ``name``; empty counts as absent."""
-    found = kids.get(name)
-    if found is None:
-        return None
-    text = found[0].text
-    if text is None:
-        return None
-    text = text.strip()
-    return text or None
+_Texts = dict[str, str]
 
 
-def _texts(kids: _Kids) -> dict[str, str]:
-    """The stripped text of the first child of each name, where it is not empty."""
-    found = {}
-    for name, els in kids.items():
-        text = els[0].text
-        if text is not None:
-            text = text.strip()
-            if text:
-                found[name] = text
-    return found
+def _fields_are(cls: type, names: str) -> None:
+    # Records are built with positional arguments (keywords cost ~40% more per call);
+    # fail at import, not with misplaced values, if a record's field order changes.
+    actual = tuple(field.name for field in attrs.fields(cls))
+    if actual != tuple(names.split()):
+        raise ImportError(f"{cls.__name__} fields are now {actual}; update the decoder")
+
+
+_fields_are(
+    Header,
+    "requesting_agency supplying_agency requesting_agency_request_id timestamp"
+    " supplying_agency_request_id multiple_item_request_id authentication",
+)
+_fields_are(Authentication, "account_id security_code")
+_fields_are(
+    Address,
+    "electronic_type electronic_data line1 line2 locality postal_code region country",
+)
+_fields_are(
+    ServiceInfo,
+    "service_type request_type request_subtypes previous_request_id service_level"
+    " preferred_format need_before copyright_compliance any_edition start_date end_date note",
+)
+_fields_are(
+    SupplierInfo,
+    "sort_order supplier description call_number summary_holdings availability_note record_id",
+)
+_fields_are(RequestingAgencyInfo, "name contact_name addresses")
+_fields_are(PatronInfo, "patron_id surname given_name patron_type send_to_patron addresses")
+_fields_are(BillingInfo, "payment_method maximum_costs billing_method billing_name address")
+_fields_are(
+    Request,
+    "header citation service suppliers delivery_addresses requesting_agency_info patron billing",
+)
+_fields_are(
+    Citation,
+    "title author subtitle series_title edition title_of_component author_of_component"
+    " volume issue pages_requested item_ids record_ids supplier_unique_record_id"
+    " publisher publication_type publication_date place_of_publication",
+)
+_fields_are(Identifier, "code value")
+_fields_are(Money, "amount currency")
+_fields_are(AgencyId, "value type")
+_fields_are(
+    DeliveryInfo,
+    "date_sent item_id sent_via sent_to_patron loan_condition delivered_format delivery_costs",
+)
+_fields_are(ReturnInfo, "return_agency name address")
+_fields_are(
+    SupplyingAgencyMessage,
+    "header reason status last_change answer note reason_unfilled reason_retry"
+    " offered_costs retry_after retry_before expected_delivery due_date delivery return_info",
+)
+_fields_are(RequestingAgencyMessage, "header action note")
+_fields_are(ErrorData, "type value")
+_fields_are(Decoded, "message element version unknown_elements warnings")
+_fields_are(
+    Confirmation,
+    "confirms status timestamp timestamp_received supplying_agency requesting_agency"
+    " requesting_agency_request_id multiple_item_request_id error reason action",
+)
 
 
 class _Reader:
@@ -447,9 +489,15 @@ class _Reader:
 
     # -- structure ---------------------------------------------------------------------
 
-    def kids(self, el: _El, path: str, known: _Known) -> _Kids:
-        """The children of ``el`` by local name; unknown ones reported (or refused)."""
-        out: _Kids = {}
+    def kids(self, el: _El, path: str, known: _Known) -> tuple[_Kids, _Texts]:
+        """The children of ``el`` by local name, and each name's first stripped text.
+
+        A text is there only where it is not empty (empty counts as absent); it is read
+        in the same pass, so that a leaf's element proxy is made once. Unknown children
+        are reported (or refused).
+        """
+        els: _Kids = {}
+        texts: _Texts = {}
         # el[:] is a list built in C, faster than iterating el (the stubs lack slicing).
         for child in el[:]:  # type: ignore[index]
             tag = child.tag
@@ -457,12 +505,17 @@ class _Reader:
             name = known.get(tag)
             if name is None:
                 name = self.odd(tag, path, known)
-            found = out.get(name)
+            found = els.get(name)
             if found is None:
-                out[name] = [child]
+                els[name] = [child]
+                text = child.text
+                if text is not None:
+                    text = text.strip()
+                    if text:
+                        texts[name] = text
             else:
                 found.append(child)
-        return out
+        return els, texts
 
     def leaves(self, el: _El, path: str, known: _Known) -> dict[str, str | None]:
         """A structure of text elements: each name's first stripped text, None if empty.
@@ -508,17 +561,16 @@ class _Reader:
             self.warnings.append(f"{path}/{name}: {len(found) - 1} repeat(s) ignored")
         return found[0]
 
-    # -- values ------------------------------------------------------------------------
+    # -- values (each takes the element's text, None when absent or empty) -------------
 
     def enum(
         self,
-        kids: _Kids,
+        text: str | None,
         name: str,
         path: str,
         table: tuple[dict[str, _E], dict[str, _E]],
     ) -> _E | None:
         """A closed-list value, or None when empty; UnrecognisedDataValue when unknown."""
-        text = _text(kids, name)
         if text is None:
             return None
         return self.code(text, f"{path}/{name}", table)
@@ -532,9 +584,8 @@ class _Reader:
             raise UnrecognisedDataValue(where, text)
         return value
 
-    def when(self, kids: _Kids, name: str, path: str) -> datetime | None:
+    def when(self, text: str | None, name: str, path: str) -> datetime | None:
         """A date-time as aware UTC, or None when empty; UnrecognisedDataValue if bad."""
-        text = _text(kids, name)
         if text is None:
             return None
         try:
@@ -542,9 +593,8 @@ class _Reader:
         except ValueError:
             raise UnrecognisedDataValue(f"{path}/{name}", text) from None
 
-    def yes_no(self, kids: _Kids, name: str, path: str) -> bool | None:
+    def yes_no(self, text: str | None, name: str, path: str) -> bool | None:
         """``Y``/``N`` (or an xs:boolean spelling), or None when empty."""
-        text = _text(kids, name)
         if text is None:
             return None
         folded = text.casefold()
@@ -554,9 +604,8 @@ class _Reader:
             return False
         raise UnrecognisedDataValue(f"{path}/{name}", text)
 
-    def integer(self, kids: _Kids, name: str, path: str) -> int | None:
+    def integer(self, text: str | None, name: str, path: str) -> int | None:
         """An xs:integer, or None when empty."""
-        text = _text(kids, name)
         if text is None:
             return None
         try:
@@ -608,17 +657,19 @@ class _Reader:
     def header(self, el: _El | None, path: str) -> Header:
         """A message ``header`` (any version's layout)."""
         where = f"{path}/header"
+        kids: _Kids
+        texts: _Texts
         if el is None:
             self.missing(where)
-            kids: _Kids = {}
+            kids, texts = {}, {}
         else:
-            kids = self.kids(el, where, _K_HEADER)
+            kids, texts = self.kids(el, where, _K_HEADER)
         self.supplying = self.agency(kids, "supplyingAgencyId", where)
         self.requesting = self.agency(kids, "requestingAgencyId", where)
-        self.request_id = _text(kids, "requestingAgencyRequestId")
-        self.multiple_item_request_id = _text(kids, "multipleItemRequestId")
+        self.request_id = texts.get("requestingAgencyRequestId")
+        self.multiple_item_request_id = texts.get("multipleItemRequestId")
         try:
-            self.timestamp = self.when(kids, "timestamp", where)
+            self.timestamp = self.when(texts.get("timestamp"), "timestamp", where)
         except UnrecognisedDataValue as exc:
             # The header timestamp only says when the peer wrote the message; a broken
             # one (templates leave "timestamp_holder") must not lose the message.
@@ -648,25 +699,25 @@ class _Reader:
             if account is not None or code is not None:
                 auth = Authentication(account, code)
         return Header(
-            requesting_agency=requesting,
-            supplying_agency=supplying,
-            requesting_agency_request_id=request_id,
-            timestamp=timestamp,
-            supplying_agency_request_id=_text(kids, "supplyingAgencyRequestId"),
-            multiple_item_request_id=self.multiple_item_request_id,
-            authentication=auth,
+            requesting,
+            supplying,
+            request_id,
+            timestamp,
+            texts.get("supplyingAgencyRequestId"),
+            self.multiple_item_request_id,
+            auth,
         )
 
     def address(self, el: _El, path: str) -> Address | None:
         """An ``address`` (electronic or physical); None when empty."""
-        kids = self.kids(el, path, _K_ADDRESS)
+        kids = self.kids(el, path, _K_ADDRESS)[0]
         electronic = self.single(kids, "electronicAddress", path)
         if electronic is not None:
             sub = self.leaves(electronic, f"{path}/electronicAddress", _K_ELECTRONIC)
             kind = sub.get("electronicAddressType")
             data = sub.get("electronicAddressData")
             if kind is not None or data is not None:
-                return Address(electronic_type=kind, electronic_data=data)
+                return Address(kind, data)
         physical = self.single(kids, "physicalAddress", path)
         if physical is not None:
             return self.physical(physical, f"{path}/physicalAddress")
@@ -686,23 +737,20 @@ class _Reader:
             and country is None
         ):
             return None  # an empty address
-        return Address(
-            line1=line1,
-            line2=line2,
-            locality=locality,
-            postal_code=postal_code,
-            region=region,
-            country=country,
-        )
+        return Address(None, None, line1, line2, locality, postal_code, region, country)
 
     def addresses(self, kids: _Kids, path: str) -> tuple[Address, ...]:
         """Every non-empty ``address`` child."""
-        found = []
-        for el in kids.get("address", ()):
-            address = self.address(el, f"{path}/address")
+        found = kids.get("address")
+        if found is None:
+            return ()
+        where = f"{path}/address"
+        out = []
+        for el in found:
+            address = self.address(el, where)
             if address is not None:
-                found.append(address)
-        return tuple(found)
+                out.append(address)
+        return tuple(out)
 
     def record_id(self, el: _El, path: str) -> Identifier | None:
         """A ``bibliographicRecordId``; None when incomplete."""
@@ -718,7 +766,7 @@ class _Reader:
 
     def request(self, el: _El, path: str) -> Request:
         """A ``request``."""
-        kids = self.kids(el, path, _K_REQUEST)
+        kids = self.kids(el, path, _K_REQUEST)[0]
         header = self.header(self.single(kids, "header", path), path)
         citation = self.citation(kids, path)
         service_el = self.single(kids, "serviceInfo", path)
@@ -727,158 +775,179 @@ class _Reader:
             service = ServiceInfo()
         else:
             service = self.service(service_el, f"{path}/serviceInfo")
-        suppliers = tuple(
-            self.supplier(s, f"{path}/supplierInfo") for s in kids.get("supplierInfo", ())
-        )
-        deliveries: list[tuple[int, int, Address]] = []
-        for index, d in enumerate(kids.get("requestedDeliveryInfo", ())):
+        found = kids.get("supplierInfo")
+        suppliers: tuple[SupplierInfo, ...] = ()
+        if found is not None:
+            where = f"{path}/supplierInfo"
+            suppliers = tuple([self.supplier(s, where) for s in found])
+        delivery_addresses: tuple[Address, ...] = ()
+        found = kids.get("requestedDeliveryInfo")
+        if found is not None:
             where = f"{path}/requestedDeliveryInfo"
-            sub = self.kids(d, where, _K_REQ_DELIVERY)
-            address_el = self.single(sub, "address", where)
-            address = None if address_el is None else self.address(address_el, f"{where}/address")
-            if address is not None:
-                order = self.integer(sub, "sortOrder", where)
-                deliveries.append((order if order is not None else index, index, address))
-        deliveries.sort(key=lambda entry: (entry[0], entry[1]))
+            deliveries: list[tuple[int, int, Address]] = []
+            for index, d in enumerate(found):
+                sub, texts = self.kids(d, where, _K_REQ_DELIVERY)
+                address_el = self.single(sub, "address", where)
+                address = (
+                    None if address_el is None else self.address(address_el, f"{where}/address")
+                )
+                if address is not None:
+                    order = self.integer(texts.get("sortOrder"), "sortOrder", where)
+                    deliveries.append((order if order is not None else index, index, address))
+            if len(deliveries) > 1:
+                deliveries.sort(key=lambda entry: (entry[0], entry[1]))
+            delivery_addresses = tuple([entry[2] for entry in deliveries])
         agency_info = None
         info_el = self.single(kids, "requestingAgencyInfo", path)
         if info_el is not None:
             where = f"{path}/requestingAgencyInfo"
-            sub = self.kids(info_el, where, _K_AGENCY_INFO)
+            sub, texts = self.kids(info_el, where, _K_AGENCY_INFO)
             agency_info = RequestingAgencyInfo(
-                name=_text(sub, "name"),
-                contact_name=_text(sub, "contactName"),
-                addresses=self.addresses(sub, where),
+                texts.get("name"), texts.get("contactName"), self.addresses(sub, where)
             )
         patron = None
         patron_el = self.single(kids, "patronInfo", path)
         if patron_el is not None:
             where = f"{path}/patronInfo"
-            sub = self.kids(patron_el, where, _K_PATRON)
+            sub, texts = self.kids(patron_el, where, _K_PATRON)
+            text = texts.get
             patron = PatronInfo(
-                patron_id=_text(sub, "patronId"),
-                surname=_text(sub, "surname"),
-                given_name=_text(sub, "givenName"),
-                patron_type=_text(sub, "patronType"),
-                send_to_patron=self.yes_no(sub, "sendToPatron", where),
-                addresses=self.addresses(sub, where),
+                text("patronId"),
+                text("surname"),
+                text("givenName"),
+                text("patronType"),
+                self.yes_no(text("sendToPatron"), "sendToPatron", where),
+                self.addresses(sub, where),
             )
         billing = None
         billing_el = self.single(kids, "billingInfo", path)
         if billing_el is not None:
             where = f"{path}/billingInfo"
-            sub = self.kids(billing_el, where, _K_BILLING)
+            sub, texts = self.kids(billing_el, where, _K_BILLING)
             billing_address = self.single(sub, "address", where)
+            text = texts.get
             billing = BillingInfo(
-                payment_method=_text(sub, "paymentMethod"),
-                maximum_costs=self.money(sub, "maximumCosts", where),
-                billing_method=_text(sub, "billingMethod"),
-                billing_name=_text(sub, "billingName"),
-                address=None
+                text("paymentMethod"),
+                self.money(sub, "maximumCosts", where),
+                text("billingMethod"),
+                text("billingName"),
+                None
                 if billing_address is None
                 else self.address(billing_address, f"{where}/address"),
             )
         return Request(
-            header=header,
-            citation=citation,
-            service=service,
-            suppliers=suppliers,
-            delivery_addresses=tuple(entry[2] for entry in deliveries),
-            requesting_agency_info=agency_info,
-            patron=patron,
-            billing=billing,
+            header,
+            citation,
+            service,
+            suppliers,
+            delivery_addresses,
+            agency_info,
+            patron,
+            billing,
         )
 
     def citation(self, kids: _Kids, path: str) -> Citation:
         """``bibliographicInfo`` and ``publicationInfo`` as one citation."""
         bib_el = self.single(kids, "bibliographicInfo", path)
-        if bib_el is None:
-            self.missing(f"{path}/bibliographicInfo")
-            bib: _Kids = {}
-        else:
-            bib = self.kids(bib_el, f"{path}/bibliographicInfo", _K_BIB)
         where = f"{path}/bibliographicInfo"
+        bib: _Kids
+        bib_texts: _Texts
+        if bib_el is None:
+            self.missing(where)
+            bib, bib_texts = {}, {}
+        else:
+            bib, bib_texts = self.kids(bib_el, where, _K_BIB)
         item_ids = []
-        for item in bib.get("bibliographicItemId", ()):
-            sub = self.leaves(item, f"{where}/bibliographicItemId", _K_ITEM_ID)
-            code = sub.get("bibliographicItemIdentifierCode")
-            value = sub.get("bibliographicItemIdentifier")
-            if code is None or value is None:
-                self.warnings.append(f"{where}/bibliographicItemId: incomplete, ignored")
-            else:
-                item_ids.append(Identifier(code, value))
+        found = bib.get("bibliographicItemId")
+        if found is not None:
+            where_item = f"{where}/bibliographicItemId"
+            for item in found:
+                sub = self.leaves(item, where_item, _K_ITEM_ID)
+                code = sub.get("bibliographicItemIdentifierCode")
+                value = sub.get("bibliographicItemIdentifier")
+                if code is None or value is None:
+                    self.warnings.append(f"{where}/bibliographicItemId: incomplete, ignored")
+                else:
+                    item_ids.append(Identifier(code, value))
         record_ids = []
-        for record in bib.get("bibliographicRecordId", ()):
-            ident = self.record_id(record, f"{where}/bibliographicRecordId")
-            if ident is not None:
-                record_ids.append(ident)
-        volumes = bib.get("volume", ())
-        if len(volumes) > 1:
+        found = bib.get("bibliographicRecordId")
+        if found is not None:
+            where_record = f"{where}/bibliographicRecordId"
+            for record in found:
+                ident = self.record_id(record, where_record)
+                if ident is not None:
+                    record_ids.append(ident)
+        volumes = bib.get("volume")
+        if volumes is not None and len(volumes) > 1:
             self.warnings.append(f"{where}/volume: {len(volumes) - 1} repeat(s) ignored")
         pub_el = self.single(kids, "publicationInfo", path)
-        pub: _Kids = {} if pub_el is None else self.kids(pub_el, f"{path}/publicationInfo", _K_PUB)
-        bib_text, pub_text = _texts(bib).get, _texts(pub).get
+        pub_texts = (
+            {} if pub_el is None else self.kids(pub_el, f"{path}/publicationInfo", _K_PUB)[1]
+        )
+        bib_text, pub_text = bib_texts.get, pub_texts.get
         return Citation(
-            title=bib_text("title"),
-            author=bib_text("author"),
-            subtitle=bib_text("subtitle"),
-            series_title=bib_text("seriesTitle"),
-            edition=bib_text("edition"),
-            title_of_component=bib_text("titleOfComponent"),
-            author_of_component=bib_text("authorOfComponent"),
-            volume=bib_text("volume"),
-            issue=bib_text("issue"),
-            pages_requested=bib_text("pagesRequested"),
-            item_ids=tuple(item_ids),
-            record_ids=tuple(record_ids),
-            supplier_unique_record_id=bib_text("supplierUniqueRecordId"),
-            publisher=pub_text("publisher"),
-            publication_type=pub_text("publicationType"),
-            publication_date=pub_text("publicationDate"),
-            place_of_publication=pub_text("placeOfPublication"),
+            bib_text("title"),
+            bib_text("author"),
+            bib_text("subtitle"),
+            bib_text("seriesTitle"),
+            bib_text("edition"),
+            bib_text("titleOfComponent"),
+            bib_text("authorOfComponent"),
+            bib_text("volume"),
+            bib_text("issue"),
+            bib_text("pagesRequested"),
+            tuple(item_ids),
+            tuple(record_ids),
+            bib_text("supplierUniqueRecordId"),
+            pub_text("publisher"),
+            pub_text("publicationType"),
+            pub_text("publicationDate"),
+            pub_text("placeOfPublication"),
         )
 
     def service(self, el: _El, path: str) -> ServiceInfo:
         """A ``serviceInfo``."""
-        kids = self.kids(el, path, _K_SERVICE)
-        service_type = self.enum(kids, "serviceType", path, _SERVICE_TYPE)
+        kids, texts = self.kids(el, path, _K_SERVICE)
+        text = texts.get
+        service_type = self.enum(text("serviceType"), "serviceType", path, _SERVICE_TYPE)
         if service_type is None:
             self.missing(f"{path}/serviceType")
             service_type = ServiceType.LOAN
         subtypes = []
-        for sub in kids.get("requestSubType", ()):
-            code = (sub.text or "").strip()
-            if code:
-                subtypes.append(self.code(code, f"{path}/requestSubType", _SUBTYPE))
-        text = _texts(kids).get
+        found = kids.get("requestSubType")
+        if found is not None:
+            for sub in found:
+                code = (sub.text or "").strip()
+                if code:
+                    subtypes.append(self.code(code, f"{path}/requestSubType", _SUBTYPE))
         return ServiceInfo(
-            service_type=service_type,
-            request_type=self.enum(kids, "requestType", path, _REQUEST_TYPE),
-            request_subtypes=tuple(subtypes),
-            previous_request_id=text("requestingAgencyPreviousRequestId"),
-            service_level=text("serviceLevel"),
-            preferred_format=text("preferredFormat") or text("itemFormat"),
-            need_before=self.when(kids, "needBeforeDate", path),
-            copyright_compliance=text("copyrightCompliance"),
-            any_edition=self.yes_no(kids, "anyEdition", path),
-            start_date=self.when(kids, "startDate", path),
-            end_date=self.when(kids, "endDate", path),
-            note=text("note"),
+            service_type,
+            self.enum(text("requestType"), "requestType", path, _REQUEST_TYPE),
+            tuple(subtypes),
+            text("requestingAgencyPreviousRequestId"),
+            text("serviceLevel"),
+            text("preferredFormat") or text("itemFormat"),
+            self.when(text("needBeforeDate"), "needBeforeDate", path),
+            text("copyrightCompliance"),
+            self.yes_no(text("anyEdition"), "anyEdition", path),
+            self.when(text("startDate"), "startDate", path),
+            self.when(text("endDate"), "endDate", path),
+            text("note"),
         )
 
     def supplier(self, el: _El, path: str) -> SupplierInfo:
         """A ``supplierInfo``."""
-        kids = self.kids(el, path, _K_SUPPLIER)
+        kids, texts = self.kids(el, path, _K_SUPPLIER)
         record_el = self.single(kids, "bibliographicRecordId", path)
-        text = _texts(kids).get
+        text = texts.get
         return SupplierInfo(
-            sort_order=self.integer(kids, "sortOrder", path),
-            supplier=self.agency(kids, "supplierCode", path),
-            description=text("supplierDescription"),
-            call_number=text("callNumber"),
-            summary_holdings=text("summaryHoldings"),
-            availability_note=text("availabilityNote"),
-            record_id=None
+            self.integer(text("sortOrder"), "sortOrder", path),
+            self.agency(kids, "supplierCode", path),
+            text("supplierDescription"),
+            text("callNumber"),
+            text("summaryHoldings"),
+            text("availabilityNote"),
+            None
             if record_el is None
             else self.record_id(record_el, f"{path}/bibliographicRecordId"),
         )
@@ -887,12 +956,17 @@ class _Reader:
 
     def supplying_message(self, el: _El, path: str) -> SupplyingAgencyMessage:
         """A ``supplyingAgencyMessage``."""
-        kids = self.kids(el, path, _K_SAM)
+        kids = self.kids(el, path, _K_SAM)[0]
         header = self.header(self.single(kids, "header", path), path)
         info_el = self.single(kids, "messageInfo", path)
         where = f"{path}/messageInfo"
-        info: _Kids = {} if info_el is None else self.kids(info_el, where, _K_MESSAGE_INFO)
-        reason_text = _text(info, "reasonForMessage")
+        info: _Kids
+        info_texts: _Texts
+        if info_el is None:
+            info, info_texts = {}, {}
+        else:
+            info, info_texts = self.kids(info_el, where, _K_MESSAGE_INFO)
+        reason_text = info_texts.get("reasonForMessage")
         if reason_text is None:
             raise BadlyFormedMessage(f"{where}/reasonForMessage is missing")
         try:
@@ -901,35 +975,39 @@ class _Reader:
             raise UnsupportedReasonForMessageType(reason_text) from None
         self.reason = reason
         retry_el = self.single(kids, "retryInfo", path)
-        retry: _Kids = (
-            {} if retry_el is None else self.kids(retry_el, f"{path}/retryInfo", _K_RETRY)
-        )
+        where_retry = f"{path}/retryInfo"
+        retry: _Kids
+        retry_texts: _Texts
+        if retry_el is None:
+            retry, retry_texts = {}, {}
+        else:
+            retry, retry_texts = self.kids(retry_el, where_retry, _K_RETRY)
         status_el = self.single(kids, "statusInfo", path)
         where_status = f"{path}/statusInfo"
+        status_texts: _Texts
         if status_el is None:
             self.missing(where_status)
-            status_kids: _Kids = {}
+            status_texts = {}
         else:
-            status_kids = self.kids(status_el, where_status, _K_STATUS)
-        status = self.enum(status_kids, "status", where_status, _STATUS)
+            status_texts = self.kids(status_el, where_status, _K_STATUS)[1]
+        status = self.enum(status_texts.get("status"), "status", where_status, _STATUS)
         if status is None and reason is not ReasonForMessage.NOTIFICATION:
             if self.strict:
                 raise UnrecognisedDataValue(f"{where_status}/status", "")
             self.warnings.append(f"{where_status}/status is empty")
-        last_change = self.when(status_kids, "lastChange", where_status)
+        last_change = self.when(status_texts.get("lastChange"), "lastChange", where_status)
         if last_change is None and status_el is not None:
             self.warnings.append(f"{where_status}/lastChange is empty")
         # Each in messageInfo (v1.2), else in retryInfo (2021), in this order.
-        where_retry = f"{path}/retryInfo"
         offered = self.money(info, "offeredCosts", where)
         if offered is None and retry:
             offered = self.money(retry, "offeredCosts", where_retry)
-        retry_after = self.when(info, "retryAfter", where)
+        retry_after = self.when(info_texts.get("retryAfter"), "retryAfter", where)
         if retry_after is None and retry:
-            retry_after = self.when(retry, "retryAfter", where_retry)
-        retry_before = self.when(info, "retryBefore", where)
+            retry_after = self.when(retry_texts.get("retryAfter"), "retryAfter", where_retry)
+        retry_before = self.when(info_texts.get("retryBefore"), "retryBefore", where)
         if retry_before is None and retry:
-            retry_before = self.when(retry, "retryBefore", where_retry)
+            retry_before = self.when(retry_texts.get("retryBefore"), "retryBefore", where_retry)
         delivery_el = self.single(kids, "deliveryInfo", path)
         delivery = (
             None
@@ -940,54 +1018,56 @@ class _Reader:
         return_info = None
         if return_el is not None:
             where_return = f"{path}/returnInfo"
-            sub = self.kids(return_el, where_return, _K_RETURN)
+            sub, sub_texts = self.kids(return_el, where_return, _K_RETURN)
             physical = self.single(sub, "physicalAddress", where_return)
             return_agency = self.agency(sub, "returnAgencyId", where_return)
-            name = _text(sub, "name")
+            name = sub_texts.get("name")
             address = (
                 None
                 if physical is None
                 else self.physical(physical, f"{where_return}/physicalAddress")
             )
             if return_agency is not None or name is not None or address is not None:
-                return_info = ReturnInfo(return_agency=return_agency, name=name, address=address)
+                return_info = ReturnInfo(return_agency, name, address)
         return SupplyingAgencyMessage(
-            header=header,
-            reason=reason,
-            status=status,
-            last_change=last_change,
-            answer=self.yes_no(info, "answerYesNo", where),
-            note=_text(info, "note"),
-            reason_unfilled=_text(info, "reasonUnfilled"),
-            reason_retry=_text(info, "reasonRetry"),
-            offered_costs=offered,
-            retry_after=retry_after,
-            retry_before=retry_before,
-            expected_delivery=self.when(status_kids, "expectedDeliveryDate", where_status),
-            due_date=self.when(status_kids, "dueDate", where_status),
-            delivery=delivery,
-            return_info=return_info,
+            header,
+            reason,
+            status,
+            last_change,
+            self.yes_no(info_texts.get("answerYesNo"), "answerYesNo", where),
+            info_texts.get("note"),
+            info_texts.get("reasonUnfilled"),
+            info_texts.get("reasonRetry"),
+            offered,
+            retry_after,
+            retry_before,
+            self.when(
+                status_texts.get("expectedDeliveryDate"), "expectedDeliveryDate", where_status
+            ),
+            self.when(status_texts.get("dueDate"), "dueDate", where_status),
+            delivery,
+            return_info,
         )
 
     def delivery(self, el: _El, path: str, fallback: datetime) -> DeliveryInfo | None:
         """A ``deliveryInfo``; None when every element in it is empty."""
-        kids = self.kids(el, path, _K_DELIVERY)
-        text = _texts(kids).get
-        item_ids = kids.get("itemId", ())
-        if len(item_ids) > 1:
+        kids, texts = self.kids(el, path, _K_DELIVERY)
+        text = texts.get
+        item_ids = kids.get("itemId")
+        if item_ids is not None and len(item_ids) > 1:
             self.warnings.append(f"{path}/itemId: {len(item_ids) - 1} repeat(s) ignored")
-        conditions = kids.get("loanCondition", ())
-        if len(conditions) > 1:
+        conditions = kids.get("loanCondition")
+        if conditions is not None and len(conditions) > 1:
             self.warnings.append(f"{path}/loanCondition: {len(conditions) - 1} repeat(s) ignored")
-        date_sent = self.when(kids, "dateSent", path)
+        date_sent = self.when(text("dateSent"), "dateSent", path)
         info = DeliveryInfo(
-            date_sent=fallback if date_sent is None else date_sent,
-            item_id=text("itemId"),
-            sent_via=text("sentVia") or text("deliveryMethod"),
-            sent_to_patron=self.yes_no(kids, "sentToPatron", path),
-            loan_condition=text("loanCondition"),
-            delivered_format=text("deliveredFormat") or text("itemFormat"),
-            delivery_costs=self.money(kids, "deliveryCosts", path),
+            fallback if date_sent is None else date_sent,
+            text("itemId"),
+            text("sentVia") or text("deliveryMethod"),
+            self.yes_no(text("sentToPatron"), "sentToPatron", path),
+            text("loanCondition"),
+            text("deliveredFormat") or text("itemFormat"),
+            self.money(kids, "deliveryCosts", path),
         )
         if date_sent is not None:
             return info
@@ -1000,12 +1080,12 @@ class _Reader:
 
     def requesting_message(self, el: _El, path: str) -> RequestingAgencyMessage:
         """A ``requestingAgencyMessage`` (also the v1.0 ``activeSection`` layout)."""
-        kids = self.kids(el, path, _K_RAM)
+        kids, texts = self.kids(el, path, _K_RAM)
         header = self.header(self.single(kids, "header", path), path)
         active = self.single(kids, "activeSection", path)
         if active is not None and "action" not in kids:
-            kids = self.kids(active, f"{path}/activeSection", _K_ACTIVE)
-        action_text = _text(kids, "action")
+            kids, texts = self.kids(active, f"{path}/activeSection", _K_ACTIVE)
+        action_text = texts.get("action")
         if action_text is None:
             if "action" in kids:
                 raise UnsupportedActionType("")
@@ -1015,33 +1095,35 @@ class _Reader:
         except UnrecognisedDataValue:
             raise UnsupportedActionType(action_text) from None
         self.action = action
-        return RequestingAgencyMessage(header=header, action=action, note=_text(kids, "note"))
+        return RequestingAgencyMessage(header, action, texts.get("note"))
 
     # -- confirmations -----------------------------------------------------------------
 
     def confirmation(self, el: _El, path: str, kind: MessageKind) -> Confirmation:
         """Any of the three confirmations."""
-        kids = self.kids(el, path, _K_CONF)
+        kids, texts = self.kids(el, path, _K_CONF)
         header_el = self.single(kids, "confirmationHeader", path)
         where = f"{path}/confirmationHeader"
+        head: _Kids
+        head_texts: _Texts
         if header_el is None:
             self.missing(where)
-            head: _Kids = {}
+            head, head_texts = {}, {}
         else:
-            head = self.kids(header_el, where, _K_CONF_HEADER)
+            head, head_texts = self.kids(header_el, where, _K_CONF_HEADER)
         self.supplying = self.agency(head, "supplyingAgencyId", where)
         self.requesting = self.agency(head, "requestingAgencyId", where)
-        self.request_id = _text(head, "requestingAgencyRequestId")
-        self.multiple_item_request_id = _text(head, "multipleItemRequestId")
-        timestamp = self.when(head, "timestamp", where)
+        self.request_id = head_texts.get("requestingAgencyRequestId")
+        self.multiple_item_request_id = head_texts.get("multipleItemRequestId")
+        timestamp = self.when(head_texts.get("timestamp"), "timestamp", where)
         if timestamp is None:
             self.missing(f"{where}/timestamp")
             timestamp = self.received_at
-        received = self.when(head, "timestampReceived", where)
+        received = self.when(head_texts.get("timestampReceived"), "timestampReceived", where)
         if received is None:
             self.missing(f"{where}/timestampReceived")
             received = timestamp
-        status = self.enum(head, "messageStatus", where, _MESSAGE_STATUS)
+        status = self.enum(head_texts.get("messageStatus"), "messageStatus", where, _MESSAGE_STATUS)
         if status is None:
             raise BadlyFormedMessage(f"{where}/messageStatus is missing")
         errors = kids.get("errorData", ())
@@ -1049,8 +1131,8 @@ class _Reader:
             self.warnings.append(f"{path}/errorData: {len(errors) - 1} more ignored")
         error = None
         if errors:
-            sub = self.kids(errors[0], f"{path}/errorData", _K_ERROR)
-            type_text = _text(sub, "errorType")
+            sub_texts = self.kids(errors[0], f"{path}/errorData", _K_ERROR)[1]
+            type_text = sub_texts.get("errorType")
             if type_text is None:
                 self.missing(f"{path}/errorData/errorType")
             else:
@@ -1059,19 +1141,19 @@ class _Reader:
                 )
                 if error_type is None:
                     raise UnrecognisedDataValue(f"{path}/errorData/errorType", type_text)
-                error = ErrorData(error_type, _text(sub, "errorValue"))
+                error = ErrorData(error_type, sub_texts.get("errorValue"))
         return Confirmation(
-            confirms=kind,
-            status=status,
-            timestamp=timestamp,
-            timestamp_received=received,
-            supplying_agency=self.supplying,
-            requesting_agency=self.requesting,
-            requesting_agency_request_id=self.request_id,
-            multiple_item_request_id=self.multiple_item_request_id,
-            error=error,
-            reason=self.enum(kids, "reasonForMessage", path, _REASON),
-            action=self.enum(kids, "action", path, _ACTION),
+            kind,
+            status,
+            timestamp,
+            received,
+            self.supplying,
+            self.requesting,
+            self.request_id,
+            self.multiple_item_request_id,
+            error,
+            self.enum(texts.get("reasonForMessage"), "reasonForMessage", path, _REASON),
+            self.enum(texts.get("action"), "action", path, _ACTION),
         )
 
 
@@ -1110,7 +1192,7 @@ def decode(
                 key = str(attr)
                 if key[key.find("}") + 1 :] == "version":
                     version = str(value)
-            envelope = reader.kids(root, name, _K_ENVELOPE)
+            envelope = reader.kids(root, name, _K_ENVELOPE)[0]
             messages = [(n, els[0]) for n, els in envelope.items() if n in _MESSAGE_KINDS]
             if len(messages) != 1:
                 raise BadlyFormedMessage(
@@ -1137,10 +1219,4 @@ def decode(
         exc.element = element
         exc.header = reader.echo()
         raise
-    return Decoded(
-        message=message,
-        element=name,
-        version=version,
-        unknown_elements=tuple(reader.unknown),
-        warnings=tuple(reader.warnings),
-    )
+    return Decoded(message, name, version, tuple(reader.unknown), tuple(reader.warnings))
