@@ -368,5 +368,10 @@ class IdSource(Protocol):
     """New identifiers, from outside the core (randomness is I/O too)."""
 
     def new_id(self, prefix: str) -> str:
-        """A new id, unique in this store, starting with ``prefix``."""
+        """A new id, unique in this store, starting with ``prefix``.
+
+        Ids of one prefix must sort (as strings) in the order they were made: stores
+        order outbox messages committed at the same instant by id, and the dispatcher
+        keeps each conversation's messages in that order.
+        """
         ...

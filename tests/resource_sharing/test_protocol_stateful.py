@@ -748,7 +748,7 @@ def test_a_partition_longer_than_the_answer_deadline_does_not_lose_the_item() ->
     a.dispatch()  # B has the request and supplies it; its WillSupply cannot reach A:
     net.network.down.add(A)
     net.settle()
-    lending_id = "US-B:L-1"  # the only lending request (SequentialIds)
+    lending_id = "US-B:L-000000001"  # the only lending request (SequentialIds)
     b.lending.pick(lending_id)
     b.lending.ship(lending_id)
     net.settle()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -428,11 +429,19 @@ class ShiftedClock:
 
 @final
 class UniqueIds:
-    """Ids ``<namespace><prefix>-<run>-<n>``: a counter, made unique per process start."""
+    """Ids ``<namespace><prefix>-<run>-<n>-<salt>`` that sort in the order they were made.
+
+    ``run`` is the process start in microseconds (fixed width, so a later run sorts after
+    an earlier one), ``n`` a zero-padded counter, and ``salt`` a few random characters
+    that keep two processes started in the same microsecond apart without changing the
+    order. Stores order outbox messages of the same instant by id, so this keeps each
+    conversation's messages in commit order (see ``IdSource``).
+    """
 
     def __init__(self, namespace: str = "") -> None:
         self._namespace = namespace
-        self._run = secrets.token_hex(3)
+        self._run = f"{time.time_ns() // 1000:016x}"
+        self._salt = secrets.token_hex(2)
         self._counters: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -441,7 +450,7 @@ class UniqueIds:
         with self._lock:
             n = self._counters.get(prefix, 0) + 1
             self._counters[prefix] = n
-        return f"{self._namespace}{prefix}-{self._run}-{n}"
+        return f"{self._namespace}{prefix}-{self._run}-{n:09d}-{self._salt}"
 
 
 # -- the node --------------------------------------------------------------------------

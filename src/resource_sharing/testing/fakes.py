@@ -254,7 +254,11 @@ class FixedClock:
 
 @final
 class SequentialIds:
-    """Identifiers ``<namespace><prefix>-<n>``, counted per prefix."""
+    """Identifiers ``<namespace><prefix>-<n>``, counted per prefix.
+
+    The number is zero-padded so that ids sort in the order they were made, as
+    :class:`~resource_sharing.ports.IdSource` asks.
+    """
 
     def __init__(self, namespace: str = "") -> None:
         self._namespace = namespace
@@ -264,4 +268,4 @@ class SequentialIds:
         """The next id for this prefix."""
         n = self._counters.get(prefix, 0) + 1
         self._counters[prefix] = n
-        return f"{self._namespace}{prefix}-{n}"
+        return f"{self._namespace}{prefix}-{n:09d}"

@@ -195,6 +195,12 @@ class IdSourceContract:
         """The id source under test."""
         raise NotImplementedError
 
+    def test_ids_sort_in_the_order_they_were_made(self) -> None:
+        """Outbox messages of the same instant are ordered by id: ids must sort in order."""
+        ids = self.make_ids()
+        made = [ids.new_id("msg") for _ in range(1200)]
+        assert made == sorted(made)
+
     def test_ids_are_unique_and_prefixed(self) -> None:
         """A thousand ids, all distinct, all containing their prefix."""
         ids = self.make_ids()

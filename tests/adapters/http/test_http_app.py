@@ -16,6 +16,7 @@ from resource_sharing.errors import DeliveryError, InvalidInput
 from resource_sharing.iso18626 import MessageStatus
 from resource_sharing.messages import Confirmation, Header, MessageKind, Request
 from resource_sharing.records import AgencyId, Citation, Identifier
+from resource_sharing.testing import IdSourceContract
 from resource_sharing_adapters.http import (
     MESSAGE_ID_HEADER,
     Credentials,
@@ -25,6 +26,7 @@ from resource_sharing_adapters.http import (
     load_config,
     parse_config,
 )
+from resource_sharing_adapters.http._node import UniqueIds
 from resource_sharing_adapters.iso18626 import decode, encode
 
 A, C = AgencyId("US-A"), AgencyId("US-C")
@@ -359,3 +361,8 @@ def test_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         parse_config(config)
     monkeypatch.setenv("RS_TEST_TOKEN", "from-env")
     assert parse_config(config).server.staff_token == "from-env"
+
+
+class TestUniqueIds(IdSourceContract):
+    def make_ids(self) -> UniqueIds:
+        return UniqueIds("US-A:")
