@@ -8,8 +8,7 @@ passes the same contract suite as the durable stores.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import final
 
@@ -48,6 +47,10 @@ class _State:
     by_patron: dict[str, set[_Key]] = attrs.field(factory=dict)
     deadlines: dict[_Key, datetime] = attrs.field(factory=dict)
     pending: dict[str, OutboxMessage] = attrs.field(factory=dict)
+    history: dict[_Key, list[HistoryEntry]] = attrs.field(factory=dict)
+    outbox: dict[str, OutboxMessage] = attrs.field(factory=dict)
+    leases: dict[str, datetime] = attrs.field(factory=dict)
+    processed: dict[str, Confirmation] = attrs.field(factory=dict)
 
     def put(self, key: _Key, row: _Row) -> None:
         """Store a row and keep the look-up indexes in step with it."""
@@ -80,11 +83,6 @@ class _State:
             self.pending.pop(message.id, None)
             self.leases.pop(message.id, None)
 
-    history: dict[_Key, list[HistoryEntry]] = attrs.field(factory=dict)
-    outbox: dict[str, OutboxMessage] = attrs.field(factory=dict)
-    leases: dict[str, datetime] = attrs.field(factory=dict)
-    processed: dict[str, Confirmation] = attrs.field(factory=dict)
-
 
 @final
 class MemoryStore:
@@ -95,13 +93,28 @@ class MemoryStore:
         self.commits = 0
         """Units of work committed so far (observable in tests)."""
 
-    @contextmanager
-    def transaction(self) -> Iterator[_MemoryUnit]:
+    def transaction(self) -> _Transaction:
         """A unit of work, applied only if the block completes."""
-        unit = _MemoryUnit(self._state)
-        yield unit
-        unit.apply()
-        self.commits += 1
+        return _Transaction(self)
+
+
+@final
+class _Transaction:
+    """The context manager of one unit of work (a class: cheaper than a generator)."""
+
+    __slots__ = ("_store", "_unit")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._unit = _MemoryUnit(store._state)
+
+    def __enter__(self) -> _MemoryUnit:
+        return self._unit
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self._unit.apply()
+            self._store.commits += 1
 
 
 class _MemoryUnit:
