@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from itertools import repeat
-from operator import add, mul
+from itertools import islice, repeat
+from operator import eq, mul
 from typing import final
 
 import attrs
@@ -220,7 +220,7 @@ class RotaExplanation:
     _fallbacks: frozenset[AgencyId] = attrs.field(alias="fallbacks", repr=False)
     _drops: dict[AgencyId, Drop] = attrs.field(alias="drops", repr=False)
     _ranked: list[AgencyId] = attrs.field(alias="ranked", repr=False)
-    _scored: list[Partner] = attrs.field(alias="scored", repr=False)
+    _scored: list[AgencyId] = attrs.field(alias="scored", repr=False)
     _columns: tuple[list[float], ...] = attrs.field(alias="columns", repr=False)
 
     def __len__(self) -> int:
@@ -237,7 +237,7 @@ class RotaExplanation:
 
     def reports(self) -> tuple[CandidateReport, ...]:
         """Every candidate: the kept ones in rota order, then the dropped by tier and agency."""
-        position = {p.agency: i for i, p in enumerate(self._scored)}
+        position = {agency: i for i, agency in enumerate(self._scored)}
         rows = [
             self._report(agency, rank, position.get(agency))
             for rank, agency in enumerate(self._ranked, 1)
@@ -248,7 +248,7 @@ class RotaExplanation:
 
     def report(self, agency: AgencyId) -> CandidateReport | None:
         """The report of one candidate, or ``None`` if it was not a candidate."""
-        scored = next((i for i, p in enumerate(self._scored) if p.agency == agency), None)
+        scored = next((i for i, a in enumerate(self._scored) if a == agency), None)
         if agency in self._drops:
             return self._report(agency, None, scored)
         if agency not in self._ranked:
@@ -349,68 +349,20 @@ def build_rota(
                     sources[agency] = f"fallback of rule {rule.name}"
                     fallbacks.append(agency)
 
+    # 2. Filters and 3. scorers run in a helper: the candidate pools and the columns the steps
+    # extracted die when it returns, before the entries below are allocated (a big list still
+    # alive then is one the garbage collector walks while they are).
     drops: dict[AgencyId, Drop] = {}
-    if selection == DIRECTORY:
-        partners = directory.partners
-        alive = list(partners.values())
-        tier_column = [0] * len(alive)
-    else:
-        known: dict[AgencyId, Partner] = {}
-        alive = []
-        tier_column = []
-        for agency, tier in tiers.items():
-            partner = directory.get(agency)
-            if partner is None:
-                drops[agency] = Drop(DropReason.UNKNOWN_PARTNER, "not in the directory")
-            else:
-                known[agency] = partner
-                alive.append(partner)
-                tier_column.append(tier)
-        partners = known
-    facts = context.facts
-    if facts:
-        get = facts.get
-        fact_column = [get(p.agency, NO_FACTS) for p in alive]
-    else:
-        fact_column = [NO_FACTS] * len(alive)
-    pool = Candidates(alive, fact_column, tier_column)
-
-    # 2. Filters: each sees the survivors of the ones before it.
-    # Every filter sees every candidate (cheaper than rebuilding the columns after each);
-    # the first filter to drop a candidate gives the reason.
-    job = RotaJob(request, context)
-    gone: dict[int, Drop] = {}
-    for step in policy.filters:
-        for position, drop in step.screen(pool, job):
-            if position not in gone and 0 <= position < len(pool):
-                gone[position] = drop
-    if gone:
-        for position, drop in gone.items():
-            drops[pool.partners[position].agency] = drop
-        pool = pool.keep(gone.keys())
-
-    # 3. Scorers, on the ranked (non-fallback) survivors.
     fallback_set = frozenset(fallbacks)
-    kept_fallbacks: list[AgencyId] = []
-    if fallback_set:
-        last_resort = {i for i, p in enumerate(pool.partners) if p.agency in fallback_set}
-        kept_fallbacks = [pool.partners[i].agency for i in sorted(last_resort)]
-        pool = pool.keep(last_resort)
-    ranked = pool.partners
-    columns = tuple(_checked(step, step.score(pool, job), len(ranked)) for step in policy.scorers)
-    totals = _weighted_sum(columns, [float(step.weight) for step in policy.scorers], len(ranked))
+    partners, scored, kept_fallbacks, columns = _filter_and_score(
+        directory, context, policy, RotaJob(request, context), tiers, drops, fallback_set, selection
+    )
 
     # 4. Order: by total, best first; equal totals by agency id, so input order never matters.
-    order = _order(ranked, totals)
-    if policy.max_length is not None and len(order) > policy.max_length:
-        for rank, position in enumerate(order[policy.max_length :], policy.max_length + 1):
-            text = f"ranked {rank} of {len(order)}; the rota keeps {policy.max_length}"
-            drops[ranked[position].agency] = Drop(DropReason.BEYOND_LIMIT, text)
-        order = order[: policy.max_length]
-
+    weights = [float(step.weight) for step in policy.scorers]
+    agencies = _ordered(scored, _weighted_sum(columns, weights, len(scored)), policy, drops)
     reasons = {name: f"template {name}" for name in template_names}
     reasons[STAFF_ROTA] = STAFF_ROTA
-    agencies = [ranked[i].agency for i in order]
     if selection == DIRECTORY:
         entries = list(map(RotaEntry, agencies, repeat(DIRECTORY)))
     else:
@@ -430,57 +382,156 @@ def build_rota(
         fallbacks=fallback_set,
         drops=drops,
         ranked=agencies,
-        scored=ranked,
+        scored=scored,
         columns=columns,
     )
     return Rota(tuple(entries), explanation)
+
+
+def _filter_and_score(
+    directory: Directory,
+    context: RotaContext,
+    policy: RotaPolicy,
+    job: RotaJob,
+    tiers: dict[AgencyId, int],
+    drops: dict[AgencyId, Drop],
+    fallbacks: frozenset[AgencyId],
+    selection: str,
+) -> tuple[Mapping[AgencyId, Partner], list[AgencyId], list[AgencyId], tuple[list[float], ...]]:
+    """Run the filters (recording drops) and the scorers over the candidates.
+
+    Returns the candidates' partners by agency, the scored agencies (the ranked survivors),
+    the surviving fallbacks in order, and one column per scorer.
+    """
+    partners, pool = _pool(directory, context, tiers, drops, selection)
+
+    # 2. Filters: every filter sees every candidate (cheaper than rebuilding the pool after
+    # each); the first filter to drop a candidate gives the reason.
+    gone: dict[int, Drop] = {}
+    size = len(pool)
+    for step in policy.filters:
+        for position, drop in step.screen(pool, job):
+            if position not in gone and 0 <= position < size:
+                gone[position] = drop
+    if gone:
+        agency_of = pool.agencies
+        for position, drop in gone.items():
+            drops[agency_of[position]] = drop
+        pool = pool.keep(gone.keys(), carry=(AGENCIES,))
+
+    # 3. Scorers, on the ranked (non-fallback) survivors.
+    kept_fallbacks: list[AgencyId] = []
+    if fallbacks:
+        agency_of = pool.agencies
+        last_resort = {i for i, a in enumerate(agency_of) if a in fallbacks}
+        kept_fallbacks = [agency_of[i] for i in sorted(last_resort)]
+        pool = pool.keep(last_resort, carry=(AGENCIES,))
+    n = len(pool)
+    columns = tuple(_checked(step, step.score(pool, job), n) for step in policy.scorers)
+    return partners, pool.agencies, kept_fallbacks, columns
+
+
+AGENCIES = "agencies"
+"""The name of the agency column (:attr:`Candidates.agencies`)."""
+
+
+def _pool(
+    directory: Directory,
+    context: RotaContext,
+    tiers: dict[AgencyId, int],
+    drops: dict[AgencyId, Drop],
+    selection: str,
+) -> tuple[Mapping[AgencyId, Partner], Candidates]:
+    """The known candidates as a pool (recording unknown ones as drops), by agency too."""
+    partners: Mapping[AgencyId, Partner]
+    if selection == DIRECTORY:
+        partners = directory.partners
+        alive = list(partners.values())
+        tier_column = [0] * len(alive)
+    else:
+        known: dict[AgencyId, Partner] = {}
+        alive = []
+        tier_column = []
+        for agency, tier in tiers.items():
+            partner = directory.get(agency)
+            if partner is None:
+                drops[agency] = Drop(DropReason.UNKNOWN_PARTNER, "not in the directory")
+            else:
+                known[agency] = partner
+                alive.append(partner)
+                tier_column.append(tier)
+        partners = known
+    facts = context.facts
+    if not facts:
+        return partners, Candidates(alive, [NO_FACTS] * len(alive), tier_column)
+    agency_column = [p.agency for p in alive]
+    pool = Candidates(alive, list(map(facts.get, agency_column, repeat(NO_FACTS))), tier_column)
+    pool.column(AGENCIES, lambda _: agency_column)
+    return partners, pool
+
+
+def _ordered(
+    scored: list[AgencyId], totals: list[float], policy: RotaPolicy, drops: dict[AgencyId, Drop]
+) -> list[AgencyId]:
+    """The scored agencies by total, cut to the policy's length (recording the cut as drops)."""
+    order = _order(scored, totals)
+    limit = policy.max_length
+    if limit is not None and len(order) > limit:
+        for rank, position in enumerate(order[limit:], limit + 1):
+            text = f"ranked {rank} of {len(order)}; the rota keeps {limit}"
+            drops[scored[position]] = Drop(DropReason.BEYOND_LIMIT, text)
+        del order[limit:]
+    return list(map(scored.__getitem__, order))
 
 
 def _weighted_sum(columns: tuple[list[float], ...], weights: list[float], n: int) -> list[float]:
     """The per-candidate sum of ``weight x value`` over the scorers' columns, for ordering.
 
     A column with one value throughout adds the same to every total and cannot change the
-    order, so it is left out (the reports still show it).
+    order, so it is left out (the reports still show it). The rest are added in one pass,
+    left to right as ``0.0 + a + b + ...`` (the same floats as adding column by column).
     """
-    totals = [0.0] * n
+    terms: list[list[float]] = []
     for weight, column in zip(weights, columns, strict=True):
-        if not column or column.count(column[0]) == n:
+        if not column or column.count(column[0]) == n or weight == 0.0:
             continue
-        if weight == 1.0:
-            totals = list(map(add, totals, column))
-        elif weight != 0.0:
-            totals = list(map(add, totals, map(mul, column, repeat(weight))))
-    return totals
+        terms.append(column if weight == 1.0 else list(map(mul, column, repeat(weight))))
+    if not terms:
+        return [0.0] * n
+    if len(terms) == 1:
+        return [0.0 + v for v in terms[0]]
+    return list(map(sum, zip(*terms, strict=True)))
 
 
 def _checked(step: Scorer, values: Sequence[float], expected: int) -> list[float]:
     if len(values) != expected:
         raise InvalidInput(f"scorer {step.name}", f"gave {len(values)} values for {expected}")
-    if not math.isfinite(math.fsum(values)):
+    # A plain sum is finite when every value is (an overflow only sends it to the slow check).
+    if not math.isfinite(sum(values)) and not all(map(math.isfinite, values)):
         raise InvalidInput(f"scorer {step.name}", "gave a value that is not a finite number")
     return values if isinstance(values, list) else list(values)
 
 
-def _order(ranked: Sequence[Partner], totals: list[float]) -> list[int]:
+def _order(agencies: Sequence[AgencyId], totals: list[float]) -> list[int]:
     """Positions sorted by total (highest first), ties by agency id.
 
     Sorting on the float alone and then re-sorting only the runs of equal totals keeps the
     common case at the cost of one float sort.
     """
-    negated = [-t for t in totals]
-    order = sorted(range(len(ranked)), key=negated.__getitem__)
-    if len(set(negated)) == len(negated):
+    n = len(totals)
+    order = sorted(range(n), key=totals.__getitem__, reverse=True)
+    keys = list(map(totals.__getitem__, order))
+    if not any(map(eq, keys, islice(keys, 1, None))):
         return order
     start = 0
-    n = len(order)
     while start < n:
         end = start + 1
-        value = negated[order[start]]
-        while end < n and negated[order[end]] == value:
+        value = keys[start]
+        while end < n and keys[end] == value:
             end += 1
         if end - start > 1:
             run = order[start:end]
-            run.sort(key=lambda i: (ranked[i].agency.type, ranked[i].agency.value))
+            run.sort(key=lambda i: (agencies[i].type, agencies[i].value))
             order[start:end] = run
         start = end
     return order

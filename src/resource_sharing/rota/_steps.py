@@ -15,17 +15,22 @@ only order partners within a tier.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from datetime import date
+from decimal import Decimal
 from itertools import compress
-from typing import Protocol, final
+from typing import Any, Protocol, TypeVar, final
 
 import attrs
 
-from resource_sharing.directory import Partner
-from resource_sharing.records import AgencyId, BorrowingRequest
+from resource_sharing.directory import Closure, Partner, Service
+from resource_sharing.errors import InvalidInput
+from resource_sharing.records import AgencyId, BorrowingRequest, Money
 from resource_sharing.rota._model import (
+    BalanceStats,
     Drop,
     DropReason,
+    FillStats,
     PartnerFacts,
     RotaContext,
     accepted_services,
@@ -51,6 +56,8 @@ __all__ = [
     "TurnaroundScorer",
 ]
 
+T = TypeVar("T")
+
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
 
@@ -71,7 +78,12 @@ class Candidates:
     """The candidates a step works on, as aligned columns (position ``i`` is one partner).
 
     Columns rather than one record per candidate: building ten thousand small records costs
-    more than the whole ranking should.
+    more than the whole ranking should. Besides the three given columns, the pool extracts
+    any attribute a step needs into a column of its own the first time a step asks for it
+    (:attr:`active`, :attr:`costs`, :attr:`turnaround_days`...), and every later step reads
+    that list instead of walking the partners and their facts again; :meth:`column` does the
+    same for a custom step's own column. The columns live as long as the pool (one build):
+    nothing is cached across builds.
     """
 
     partners: list[Partner]
@@ -80,18 +92,155 @@ class Candidates:
     """Each one's facts from the context (:data:`NO_FACTS` when it had none)."""
     tiers: list[int]
     """Each one's tier (0 is asked first)."""
+    _columns: dict[str, list[Any]] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.partners)
 
-    def keep(self, gone: Collection[int]) -> Candidates:
-        """The candidates without the positions in ``gone``."""
-        keep = [i not in gone for i in range(len(self.partners))]
-        return Candidates(
-            list(compress(self.partners, keep)),
-            list(compress(self.facts, keep)),
-            list(compress(self.tiers, keep)),
+    def column(self, name: str, extract: Callable[[Candidates], list[T]]) -> list[T]:
+        """The column called ``name``, extracted by ``extract(self)`` the first time only.
+
+        ``extract`` must give one value per candidate, in order; later calls with the same
+        name return the same list (so two steps needing one attribute share one pass), and
+        :meth:`keep` can carry it over. The built-in columns are stored under their property's
+        name; a custom step should use a name of its own (``"mystep.key"``).
+        """
+        values = self._columns.get(name)
+        if values is None:
+            values = extract(self)
+            if len(values) != len(self.partners):
+                raise InvalidInput(
+                    f"column {name}", f"gave {len(values)} values for {len(self.partners)}"
+                )
+            self._columns[name] = values
+        return values
+
+    def keep(self, gone: Collection[int], carry: Collection[str] = ()) -> Candidates:
+        """The candidates without the positions in ``gone``.
+
+        The columns named in ``carry`` (if made here) follow, compressed in one C-level pass;
+        any other column is extracted again when a step of the kept pool asks for it. Not
+        carrying a column by default lets it die with this pool: a list of ten thousand
+        references kept alive is one the garbage collector walks again and again while the
+        rota's entries are allocated.
+        """
+        n = len(self.partners)
+        mask = [True] * n
+        for position in gone:
+            if 0 <= position < n:
+                mask[position] = False
+        kept = Candidates(
+            list(compress(self.partners, mask)),
+            list(compress(self.facts, mask)),
+            list(compress(self.tiers, mask)),
         )
+        for name in carry:
+            values = self._columns.get(name)
+            if values is not None:
+                kept._columns[name] = list(compress(values, mask))
+        return kept
+
+    def _get(self, name: str, extract: Callable[[], list[Any]]) -> list[Any]:
+        values = self._columns.get(name)
+        if values is None:
+            values = self._columns[name] = extract()
+        return values
+
+    @property
+    def agencies(self) -> list[AgencyId]:
+        """Each candidate's agency id."""
+        return self._get("agencies", lambda: [p.agency for p in self.partners])
+
+    @property
+    def agency_values(self) -> list[str]:
+        """Each candidate's agency id value (a string: its hash is cached, an id's is not)."""
+        return self._get("agency_values", lambda: [p.agency.value for p in self.partners])
+
+    @property
+    def active(self) -> list[bool]:
+        """Each candidate's :attr:`Partner.active`."""
+        return self._get("active", lambda: [p.active for p in self.partners])
+
+    @property
+    def closures(self) -> list[tuple[Closure, ...]]:
+        """Each candidate's temporary closures."""
+        return self._get("closures", lambda: [p.closures for p in self.partners])
+
+    @property
+    def services(self) -> list[frozenset[Service]]:
+        """Each candidate's services supplied."""
+        return self._get("services", lambda: [p.services for p in self.partners])
+
+    @property
+    def deflected_types(self) -> list[frozenset[str]]:
+        """Each candidate's deflected publication types (as written, not folded)."""
+        return self._get(
+            "deflected_types", lambda: [p.deflection.publication_types for p in self.partners]
+        )
+
+    @property
+    def deflected_newer_than(self) -> list[int | None]:
+        """Each candidate's :attr:`Deflection.newer_than_years`."""
+        return self._get(
+            "deflected_newer_than", lambda: [p.deflection.newer_than_years for p in self.partners]
+        )
+
+    @property
+    def deflected_older_than(self) -> list[int | None]:
+        """Each candidate's :attr:`Deflection.older_than_years`."""
+        return self._get(
+            "deflected_older_than", lambda: [p.deflection.older_than_years for p in self.partners]
+        )
+
+    @property
+    def costs(self) -> list[Money | None]:
+        """Each candidate's cost from its terms (``None``: free)."""
+        return self._get("costs", lambda: [p.terms.cost for p in self.partners])
+
+    @property
+    def delivery_days(self) -> list[int]:
+        """Each candidate's declared delivery days from its terms."""
+        return self._get("delivery_days", lambda: [p.terms.delivery_days for p in self.partners])
+
+    @property
+    def capacity_per_day(self) -> list[int | None]:
+        """Each candidate's declared new requests a day (``None``: not declared)."""
+        return self._get("capacity_per_day", lambda: [p.capacity.per_day for p in self.partners])
+
+    @property
+    def capacity_per_week(self) -> list[int | None]:
+        """Each candidate's declared new requests a week (``None``: not declared)."""
+        return self._get("capacity_per_week", lambda: [p.capacity.per_week for p in self.partners])
+
+    @property
+    def sent_today(self) -> list[int]:
+        """Each candidate's new requests received today (from its facts)."""
+        return self._get("sent_today", lambda: [f.sent_today for f in self.facts])
+
+    @property
+    def sent_this_week(self) -> list[int]:
+        """Each candidate's new requests received this week (from its facts)."""
+        return self._get("sent_this_week", lambda: [f.sent_this_week for f in self.facts])
+
+    @property
+    def open_requests(self) -> list[int]:
+        """Our open requests with each candidate (from its facts)."""
+        return self._get("open_requests", lambda: [f.open_requests for f in self.facts])
+
+    @property
+    def turnaround_days(self) -> list[float | None]:
+        """Each candidate's observed turnaround (``None``: not observed)."""
+        return self._get("turnaround_days", lambda: [f.turnaround_days for f in self.facts])
+
+    @property
+    def fills(self) -> list[FillStats | None]:
+        """Each candidate's observed fill statistics (``None``: unknown)."""
+        return self._get("fills", lambda: [f.fill for f in self.facts])
+
+    @property
+    def balances(self) -> list[BalanceStats | None]:
+        """Each candidate's lending and borrowing levels (``None``: at parity)."""
+        return self._get("balances", lambda: [f.balance for f in self.facts])
 
 
 Drops = list[tuple[int, Drop]]
@@ -139,8 +288,11 @@ class InactiveFilter:
 
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each inactive partner."""
+        active = candidates.active
+        if all(active):
+            return []
         drop = Drop(DropReason.INACTIVE, "the partner is inactive")
-        return [(i, drop) for i, p in enumerate(candidates.partners) if not p.active]
+        return [(i, drop) for i, a in enumerate(active) if not a]
 
 
 @final
@@ -157,15 +309,22 @@ class ClosedFilter:
 
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each partner closed for lending on ``context.today``."""
+        closures = candidates.closures
+        if not any(closures):
+            return []
         today = job.context.today
         found: Drops = []
-        partners = candidates.partners
-        for i in [i for i, p in enumerate(partners) if p.closures]:
-            for closure in partners[i].closures:
+        verdicts: dict[tuple[date, date, str | None], Drop] = {}
+        for i in compress(range(len(closures)), closures):
+            for closure in closures[i]:
                 if closure.lending and closure.covers(today):
-                    note = f" ({closure.note})" if closure.note else ""
-                    text = f"closed for lending {closure.start}..{closure.end}{note}"
-                    found.append((i, Drop(DropReason.CLOSED, text)))
+                    key = (closure.start, closure.end, closure.note)
+                    drop = verdicts.get(key)
+                    if drop is None:
+                        note = f" ({closure.note})" if closure.note else ""
+                        text = f"closed for lending {closure.start}..{closure.end}{note}"
+                        drop = verdicts[key] = Drop(DropReason.CLOSED, text)
+                    found.append((i, drop))
                     break
         return found
 
@@ -181,11 +340,12 @@ class ServiceFilter:
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each partner whose services miss every accepted one."""
         wanted = accepted_services(job.request, job.context)
+        missed = list(map(wanted.isdisjoint, candidates.services))
+        if not any(missed):
+            return []
         names = ", ".join(sorted(s.value for s in wanted)) or "nothing"
         drop = Drop(DropReason.SERVICE_NOT_SUPPLIED, f"does not supply {names}")
-        return [
-            (i, drop) for i, p in enumerate(candidates.partners) if p.services.isdisjoint(wanted)
-        ]
+        return [(i, drop) for i in compress(range(len(missed)), missed)]
 
 
 @final
@@ -199,8 +359,11 @@ class OwnInstitutionFilter:
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each partner that is us."""
         ours = job.context.own_agencies | {job.request.agency}
+        positions = _positions(candidates, ours)
+        if not positions:
+            return []
         drop = Drop(DropReason.OWN_INSTITUTION, "our own institution")
-        return [(i, drop) for i in _positions(candidates, ours)]
+        return [(i, drop) for i in positions]
 
 
 @final
@@ -214,19 +377,14 @@ class AlreadyTriedFilter:
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each partner with an earlier attempt."""
         tried = job.request.tried() - job.context.rerequest
-        if not tried:
+        positions = _positions(candidates, tried)
+        if not positions:
             return []
         numbers = {a.lender: a.number for a in job.request.attempts}
-        partners = candidates.partners
+        agencies = candidates.agencies
         return [
-            (
-                i,
-                Drop(
-                    DropReason.ALREADY_TRIED,
-                    f"already asked (attempt {numbers[partners[i].agency]})",
-                ),
-            )
-            for i in _positions(candidates, tried)
+            (i, Drop(DropReason.ALREADY_TRIED, f"already asked (attempt {numbers[agencies[i]]})"))
+            for i in positions
         ]
 
 
@@ -253,9 +411,10 @@ class NotHeldFilter:
         missing = Drop(DropReason.NOT_HELD, "holds no matching record")
         unavailable = Drop(DropReason.NOT_HELD, "holds it, but no copy is available")
         values = {a.value for a in holders}
+        agencies = candidates.agencies
         found: Drops = []
-        for i, p in enumerate(candidates.partners):
-            available = holders.get(p.agency) if p.agency.value in values else None
+        for i, value in enumerate(candidates.agency_values):
+            available = holders.get(agencies[i]) if value in values else None
             if available is None:
                 found.append((i, missing))
             elif self.require_available and not available:
@@ -279,60 +438,68 @@ class DeflectionFilter:
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each partner that deflects the request."""
         citation = job.request.citation
-        partners = candidates.partners
         found: dict[int, Drop] = {}
         kind = (citation.publication_type or "").casefold()
-        year = _YEAR.search(citation.publication_date or "")
-        deflecting = (
-            [
-                i
-                for i, p in enumerate(partners)
-                if (d := p.deflection).publication_types
-                or d.newer_than_years is not None
-                or d.older_than_years is not None
-            ]
-            if kind or year is not None
-            else []
-        )
         if kind:
-            folded: dict[frozenset[str], frozenset[str]] = {}
-            for i in deflecting:
-                types = partners[i].deflection.publication_types
-                if types and kind in (folded.get(types) or folded.setdefault(types, _fold(types))):
-                    text = f"deflects {citation.publication_type}"
-                    found[i] = Drop(DropReason.DEFLECTED_FORMAT, text)
+            types = candidates.deflected_types
+            if any(types):
+                folded: dict[frozenset[str], frozenset[str]] = {}
+                text = f"deflects {citation.publication_type}"
+                deflects = Drop(DropReason.DEFLECTED_FORMAT, text)
+                for i in compress(range(len(types)), types):
+                    listed = types[i]
+                    if kind in (folded.get(listed) or folded.setdefault(listed, _fold(listed))):
+                        found[i] = deflects
+        year = _YEAR.search(citation.publication_date or "")
         if year is not None:
             age = job.context.today.year - int(year.group(1))
-            for i in deflecting:
-                rules = partners[i].deflection
-                newer, older = rules.newer_than_years, rules.older_than_years
-                if i in found or (newer is None and older is None):
+            newer, older = candidates.deflected_newer_than, candidates.deflected_older_than
+            ages: dict[tuple[int | None, int | None], Drop | None] = {}
+            for i in _present_in_either(newer, older):
+                if i in found:
                     continue
-                if newer is not None and age < newer:
-                    text = f"deflects material under {newer} years old (this is {age})"
-                    found[i] = Drop(DropReason.DEFLECTED_AGE, text)
-                elif older is not None and age > older:
-                    text = f"deflects material over {older} years old (this is {age})"
-                    found[i] = Drop(DropReason.DEFLECTED_AGE, text)
+                limits = (newer[i], older[i])
+                if limits not in ages:
+                    ages[limits] = _age_drop(age, *limits)
+                if (too_old_or_new := ages[limits]) is not None:
+                    found[i] = too_old_or_new
         limit = job.request.max_cost
         if limit is not None:
             amount, currency = limit.amount, limit.currency
+            costs = candidates.costs
             costly = [
                 i
-                for i, p in enumerate(partners)
-                if (cost := p.terms.cost) is not None
-                and (cost.currency != currency or cost.amount > amount)
+                for i, cost in enumerate(costs)
+                if cost is not None and (cost.currency != currency or cost.amount > amount)
             ]
+            verdicts: dict[tuple[Decimal, str], Drop] = {}
             for i in costly:
-                cost = partners[i].terms.cost
-                if i in found or cost is None:
+                cost = costs[i]
+                if cost is None or i in found:
                     continue
-                if cost.currency != currency:
-                    text = f"charges in {cost.currency}; the maximum is in {currency}"
-                else:
-                    text = f"charges {cost.amount} {cost.currency}, more than the maximum {amount}"
-                found[i] = Drop(DropReason.DEFLECTED_COST, text)
+                price = (cost.amount, cost.currency)
+                too_dear = verdicts.get(price)
+                if too_dear is None:
+                    if cost.currency != currency:
+                        text = f"charges in {cost.currency}; the maximum is in {currency}"
+                    else:
+                        text = (
+                            f"charges {cost.amount} {cost.currency}, more than the maximum {amount}"
+                        )
+                    too_dear = verdicts[price] = Drop(DropReason.DEFLECTED_COST, text)
+                found[i] = too_dear
         return sorted(found.items())
+
+
+def _age_drop(age: int, under: int | None, over: int | None) -> Drop | None:
+    """The drop for material ``age`` years old under these limits, if it is deflected."""
+    if under is not None and age < under:
+        text = f"deflects material under {under} years old (this is {age})"
+        return Drop(DropReason.DEFLECTED_AGE, text)
+    if over is not None and age > over:
+        text = f"deflects material over {over} years old (this is {age})"
+        return Drop(DropReason.DEFLECTED_AGE, text)
+    return None
 
 
 def _fold(values: frozenset[str]) -> frozenset[str]:
@@ -349,28 +516,32 @@ class CapacityFilter:
 
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each partner at or over its daily or weekly limit."""
-        partners, facts = candidates.partners, candidates.facts
-        full = [
-            i
-            for i, (p, f) in enumerate(zip(partners, facts, strict=True))
-            if ((day := p.capacity.per_day) is not None and f.sent_today >= day)
-            or ((week := p.capacity.per_week) is not None and f.sent_this_week >= week)
-        ]
+        per_day, per_week = candidates.capacity_per_day, candidates.capacity_per_week
+        declared = _present_in_either(per_day, per_week)
+        if not declared:
+            return []
+        facts = candidates.facts
         found: Drops = []
-        for i in full:
-            capacity, fact = partners[i].capacity, facts[i]
-            if capacity.per_day is not None and fact.sent_today >= capacity.per_day:
-                text = (
-                    f"{fact.sent_today} new requests today; "
-                    f"declared capacity {capacity.per_day} a day"
-                )
-            else:
-                text = (
-                    f"{fact.sent_this_week} new requests this week; "
-                    f"declared capacity {capacity.per_week} a week"
-                )
-            found.append((i, Drop(DropReason.CAPACITY_REACHED, text)))
+        verdicts: dict[tuple[int, int | None, int, int | None], Drop | None] = {}
+        for i in declared:
+            fact = facts[i]
+            key = (fact.sent_today, per_day[i], fact.sent_this_week, per_week[i])
+            if key not in verdicts:
+                verdicts[key] = _capacity_drop(*key)
+            if (drop := verdicts[key]) is not None:
+                found.append((i, drop))
         return found
+
+
+def _capacity_drop(today: int, day: int | None, week_sent: int, week: int | None) -> Drop | None:
+    """The drop for a partner sent these many requests under these limits, if it is full."""
+    if day is not None and today >= day:
+        text = f"{today} new requests today; declared capacity {day} a day"
+    elif week is not None and week_sent >= week:
+        text = f"{week_sent} new requests this week; declared capacity {week} a week"
+    else:
+        return None
+    return Drop(DropReason.CAPACITY_REACHED, text)
 
 
 @final
@@ -385,7 +556,10 @@ class TierScorer:
 
     def score(self, candidates: Candidates, job: RotaJob) -> list[float]:
         """Minus each partner's tier."""
-        return [float(-t) for t in candidates.tiers]
+        tiers = candidates.tiers
+        if tiers and tiers.count(tiers[0]) == len(tiers):
+            return [float(-tiers[0])] * len(tiers)
+        return [float(-t) for t in tiers]
 
 
 @final
@@ -404,9 +578,15 @@ class TurnaroundScorer:
 
     def score(self, candidates: Candidates, job: RotaJob) -> list[float]:
         """``1 / (1 + days)`` per partner."""
+        observed = candidates.turnaround_days
+        try:
+            # Every turnaround observed (the common case): no need for the declared days.
+            return [1.0 / (1.0 + d) for d in observed]  # type: ignore[operator]
+        except TypeError:
+            pass
         return [
-            1.0 / (1.0 + (p.terms.delivery_days if (d := f.turnaround_days) is None else d))
-            for p, f in zip(candidates.partners, candidates.facts, strict=True)
+            1.0 / (1.0 + (declared if d is None else d))
+            for d, declared in zip(observed, candidates.delivery_days, strict=True)
         ]
 
 
@@ -422,7 +602,10 @@ class LoadScorer:
 
     def score(self, candidates: Candidates, job: RotaJob) -> list[float]:
         """``1 / (1 + our open requests with it)`` per partner."""
-        return [1.0 / (1.0 + f.open_requests) for f in candidates.facts]
+        counts = candidates.open_requests
+        # Few distinct counts: compute each value once, then look them up in one C-level pass.
+        table = {o: 1.0 / (1.0 + o) for o in set(counts)}
+        return list(map(table.__getitem__, counts))
 
 
 @final
@@ -444,9 +627,9 @@ class LoanToBorrowScorer:
         """The squashed lending deficit per partner."""
         return [
             0.5
-            if (s := f.balance) is None
+            if s is None
             else 0.5 + (d := s.borrowing * s.target_ratio - s.lending) / (2.0 + 2.0 * abs(d))
-            for f in candidates.facts
+            for s in candidates.balances
         ]
 
 
@@ -466,23 +649,41 @@ class FillRateScorer:
 
     def score(self, candidates: Candidates, job: RotaJob) -> list[float]:
         """The smoothed fill rate per partner."""
-        return [
-            0.5 if (s := f.fill) is None else (s.filled + 1) / (s.asked + 2)
-            for f in candidates.facts
-        ]
+        return [0.5 if s is None else (s.filled + 1) / (s.asked + 2) for s in candidates.fills]
 
 
 def _positions(candidates: Candidates, agencies: frozenset[AgencyId]) -> list[int]:
     """Positions of candidates whose agency is one of ``agencies`` (a short set).
 
-    Compares the agencies' string values first: a string's hash is cached, an agency id's
-    is computed on every lookup, and this runs over every candidate.
+    Compares the agencies' string values first (a string's hash is cached, an agency id's
+    is computed on every lookup), and looks for each value in the column in one C-level scan,
+    so a set none of the candidates is in costs no pass of Python code at all.
     """
     if not agencies:
         return []
-    values = {a.value for a in agencies}
-    return [
-        i
-        for i, p in enumerate(candidates.partners)
-        if p.agency.value in values and p.agency in agencies
-    ]
+    values = candidates.agency_values
+    wanted = {a.value for a in agencies}
+    if wanted.isdisjoint(values):
+        return []
+    ids = candidates.agencies
+    return [i for i, v in enumerate(values) if v in wanted and ids[i] in agencies]
+
+
+def _present(column: list[T | None]) -> list[int]:
+    """Positions of the values that are not ``None``."""
+    absent = column.count(None)
+    if absent == len(column):
+        return []
+    if not absent:
+        return list(range(len(column)))
+    return [i for i, v in enumerate(column) if v is not None]
+
+
+def _present_in_either(first: list[Any], second: list[Any]) -> list[int]:
+    """Positions, in order, where either column has a value (not ``None``)."""
+    one, other = _present(first), _present(second)
+    if not other:
+        return one
+    if not one:
+        return other
+    return sorted({*one, *other})
