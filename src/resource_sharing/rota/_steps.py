@@ -140,107 +140,157 @@ class Candidates:
                 kept._columns[name] = list(compress(values, mask))
         return kept
 
-    def _get(self, name: str, extract: Callable[[], list[Any]]) -> list[Any]:
-        values = self._columns.get(name)
-        if values is None:
-            values = self._columns[name] = extract()
-        return values
-
     @property
     def agencies(self) -> list[AgencyId]:
         """Each candidate's agency id."""
-        return self._get("agencies", lambda: [p.agency for p in self.partners])
+        values = self._columns.get("agencies")
+        if values is None:
+            values = self._columns["agencies"] = [p.agency for p in self.partners]
+        return values
 
     @property
     def agency_values(self) -> list[str]:
         """Each candidate's agency id value (a string: its hash is cached, an id's is not)."""
-        return self._get("agency_values", lambda: [p.agency.value for p in self.partners])
+        values = self._columns.get("agency_values")
+        if values is None:
+            values = self._columns["agency_values"] = [p.agency.value for p in self.partners]
+        return values
 
     @property
     def active(self) -> list[bool]:
         """Each candidate's :attr:`Partner.active`."""
-        return self._get("active", lambda: [p.active for p in self.partners])
+        values = self._columns.get("active")
+        if values is None:
+            values = self._columns["active"] = [p.active for p in self.partners]
+        return values
 
     @property
     def closures(self) -> list[tuple[Closure, ...]]:
         """Each candidate's temporary closures."""
-        return self._get("closures", lambda: [p.closures for p in self.partners])
+        values = self._columns.get("closures")
+        if values is None:
+            values = self._columns["closures"] = [p.closures for p in self.partners]
+        return values
 
     @property
     def services(self) -> list[frozenset[Service]]:
         """Each candidate's services supplied."""
-        return self._get("services", lambda: [p.services for p in self.partners])
+        values = self._columns.get("services")
+        if values is None:
+            values = self._columns["services"] = [p.services for p in self.partners]
+        return values
 
     @property
     def deflected_types(self) -> list[frozenset[str]]:
         """Each candidate's deflected publication types (as written, not folded)."""
-        return self._get(
-            "deflected_types", lambda: [p.deflection.publication_types for p in self.partners]
-        )
+        values = self._columns.get("deflected_types")
+        if values is None:
+            values = self._columns["deflected_types"] = [
+                p.deflection.publication_types for p in self.partners
+            ]
+        return values
 
     @property
     def deflected_newer_than(self) -> list[int | None]:
         """Each candidate's :attr:`Deflection.newer_than_years`."""
-        return self._get(
-            "deflected_newer_than", lambda: [p.deflection.newer_than_years for p in self.partners]
-        )
+        values = self._columns.get("deflected_newer_than")
+        if values is None:
+            values = self._columns["deflected_newer_than"] = [
+                p.deflection.newer_than_years for p in self.partners
+            ]
+        return values
 
     @property
     def deflected_older_than(self) -> list[int | None]:
         """Each candidate's :attr:`Deflection.older_than_years`."""
-        return self._get(
-            "deflected_older_than", lambda: [p.deflection.older_than_years for p in self.partners]
-        )
+        values = self._columns.get("deflected_older_than")
+        if values is None:
+            values = self._columns["deflected_older_than"] = [
+                p.deflection.older_than_years for p in self.partners
+            ]
+        return values
 
     @property
     def costs(self) -> list[Money | None]:
         """Each candidate's cost from its terms (``None``: free)."""
-        return self._get("costs", lambda: [p.terms.cost for p in self.partners])
+        values = self._columns.get("costs")
+        if values is None:
+            values = self._columns["costs"] = [p.terms.cost for p in self.partners]
+        return values
 
     @property
     def delivery_days(self) -> list[int]:
         """Each candidate's declared delivery days from its terms."""
-        return self._get("delivery_days", lambda: [p.terms.delivery_days for p in self.partners])
+        values = self._columns.get("delivery_days")
+        if values is None:
+            values = self._columns["delivery_days"] = [p.terms.delivery_days for p in self.partners]
+        return values
 
     @property
     def capacity_per_day(self) -> list[int | None]:
         """Each candidate's declared new requests a day (``None``: not declared)."""
-        return self._get("capacity_per_day", lambda: [p.capacity.per_day for p in self.partners])
+        values = self._columns.get("capacity_per_day")
+        if values is None:
+            values = self._columns["capacity_per_day"] = [p.capacity.per_day for p in self.partners]
+        return values
 
     @property
     def capacity_per_week(self) -> list[int | None]:
         """Each candidate's declared new requests a week (``None``: not declared)."""
-        return self._get("capacity_per_week", lambda: [p.capacity.per_week for p in self.partners])
+        values = self._columns.get("capacity_per_week")
+        if values is None:
+            values = self._columns["capacity_per_week"] = [
+                p.capacity.per_week for p in self.partners
+            ]
+        return values
 
     @property
     def sent_today(self) -> list[int]:
         """Each candidate's new requests received today (from its facts)."""
-        return self._get("sent_today", lambda: [f.sent_today for f in self.facts])
+        values = self._columns.get("sent_today")
+        if values is None:
+            values = self._columns["sent_today"] = [f.sent_today for f in self.facts]
+        return values
 
     @property
     def sent_this_week(self) -> list[int]:
         """Each candidate's new requests received this week (from its facts)."""
-        return self._get("sent_this_week", lambda: [f.sent_this_week for f in self.facts])
+        values = self._columns.get("sent_this_week")
+        if values is None:
+            values = self._columns["sent_this_week"] = [f.sent_this_week for f in self.facts]
+        return values
 
     @property
     def open_requests(self) -> list[int]:
         """Our open requests with each candidate (from its facts)."""
-        return self._get("open_requests", lambda: [f.open_requests for f in self.facts])
+        values = self._columns.get("open_requests")
+        if values is None:
+            values = self._columns["open_requests"] = [f.open_requests for f in self.facts]
+        return values
 
     @property
     def turnaround_days(self) -> list[float | None]:
         """Each candidate's observed turnaround (``None``: not observed)."""
-        return self._get("turnaround_days", lambda: [f.turnaround_days for f in self.facts])
+        values = self._columns.get("turnaround_days")
+        if values is None:
+            values = self._columns["turnaround_days"] = [f.turnaround_days for f in self.facts]
+        return values
 
     @property
     def fills(self) -> list[FillStats | None]:
         """Each candidate's observed fill statistics (``None``: unknown)."""
-        return self._get("fills", lambda: [f.fill for f in self.facts])
+        values = self._columns.get("fills")
+        if values is None:
+            values = self._columns["fills"] = [f.fill for f in self.facts]
+        return values
 
     @property
     def balances(self) -> list[BalanceStats | None]:
         """Each candidate's lending and borrowing levels (``None``: at parity)."""
-        return self._get("balances", lambda: [f.balance for f in self.facts])
+        values = self._columns.get("balances")
+        if values is None:
+            values = self._columns["balances"] = [f.balance for f in self.facts]
+        return values
 
 
 Drops = list[tuple[int, Drop]]
