@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from resource_sharing.borrowing import BorrowingContext, handle_borrowing
 from resource_sharing.directory import Partner
-from resource_sharing.effects import SendMessage
+from resource_sharing.effects import SendMessage, TaskList
 from resource_sharing.events import (
     AssignRota,
     CheckInReturn,
@@ -81,7 +81,7 @@ def service_loan() -> None:
     a, c = net[A].institution, net[C].institution
     request = a.borrowing.place_request(PATRON, BOOK, pickup_location="Main", rota=[C])
     net.settle()
-    lending_id = "US-C:L-1"
+    lending_id = c.tasks(TaskList.PICK_FROM_SHELF)[0].request_id  # C's only request
     c.lending.pick(lending_id)
     c.lending.ship(lending_id)
     net.settle()

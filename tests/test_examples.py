@@ -35,3 +35,14 @@ def test_pure_seed_story_ends_as_the_seed_says(capsys: pytest.CaptureFixture[str
     main = runpy.run_path(str(EXAMPLES / "pure_seed_story.py"))["main"]
     assert main() == 0
     assert "end: A completed, B unfilled, C completed" in capsys.readouterr().out
+
+
+def test_the_benchmarks_story_steps_still_run() -> None:
+    """The benchmarks drive real stories; run one iteration of each so they cannot rot."""
+    benchmarks = EXAMPLES.parent / "benchmarks"
+    simulation = runpy.run_path(str(benchmarks / "simulation.py"))
+    simulation["service_loan"]()
+    lifecycle = runpy.run_path(str(benchmarks / "lifecycle.py"))
+    b0, l0, steps = lifecycle["record_story"]()
+    ends = lifecycle["run_ours"](b0, l0, steps)
+    assert (ends[0].state.value, ends[1].state.value) == ("completed", "completed")
