@@ -572,6 +572,7 @@ def _patron_renewal(
         calendar=ctx.calendar,
         now=ctx.now,
         by=RenewalRequester.STAFF if event.by_staff else RenewalRequester.PATRON,
+        refused_before=request.renewal_refused,
     )
 
 
@@ -1001,7 +1002,12 @@ def _not_renewed(
         request.patron_due,
         _reasoned(answer.reason.value, text),
     )
-    return {"attempts": _update_attempt(request, event.message), "requested_due": None}, (notice,)
+    changes = {
+        "attempts": _update_attempt(request, event.message),
+        "requested_due": None,
+        "renewal_refused": True,
+    }
+    return changes, (notice,)
 
 
 def _recalled(

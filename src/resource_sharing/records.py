@@ -321,6 +321,9 @@ class BorrowingRequest:
     """Renewals granted so far."""
     requested_due: datetime | None = None
     """The due date asked for in a pending renewal."""
+    renewal_refused: bool = False
+    """The lender has refused a renewal of this loan (the patron may not ask again
+    unless the borrower's rules allow it)."""
     conditions: tuple[str, ...] = ()
     """Loan conditions the current lender set."""
     item_barcode: str | None = None

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders_lifecycle import bctx, borrowing_in, from_lender, renewals
 from resource_sharing.borrowing import BorrowingContext, BorrowingPolicy, handle_borrowing
 from resource_sharing.calendar import Calendar
 from resource_sharing.directory import Directory, Partner, PartnerTerms
@@ -75,6 +76,7 @@ from resource_sharing.records import (
     TimerKind,
 )
 from resource_sharing.states import BorrowingState, LendingState
+from resource_sharing.states import BorrowingState as BState
 
 BS, LS = BorrowingState, LendingState
 A, C = AgencyId("US-A"), AgencyId("US-C")
@@ -508,3 +510,21 @@ def test_a_new_lending_request_expires_per_the_timer_policy_in_our_calendar() ->
         supply_expiry(friday, timers=TimerPolicy(), lender_calendar=weekdays),
     )
     assert fresh.deadlines[0].at.weekday() not in (5, 6)
+
+
+def test_a_patron_may_not_ask_again_after_the_lender_refused_unless_allowed() -> None:
+    strict = bctx(loan=renewals(window_days=None))
+    asked = handle_borrowing(borrowing_in(BState.ON_LOAN), RequestRenewal(), strict).record
+    assert asked.state is BState.RENEW_REQUESTED
+    refusal = from_lender(Status.LOANED, ReasonForMessage.RENEW_RESPONSE, answer=False)
+    refused = handle_borrowing(asked, refusal(asked), strict).record
+    assert refused.renewal_refused
+    again = handle_borrowing(refused, RequestRenewal(), strict)
+    assert again.record.state is BState.ON_LOAN  # refused by our own rules this time
+    details = [e.detail for e in again.effects if isinstance(e, NotifyPatron)]
+    assert details
+    assert details[0] is not None
+    assert details[0].startswith("refused_before")
+    lenient = bctx(loan=renewals(window_days=None, allow_after_refusal=True))
+    retried = handle_borrowing(refused, RequestRenewal(), lenient)
+    assert retried.record.state is BState.RENEW_REQUESTED
