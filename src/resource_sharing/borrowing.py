@@ -456,7 +456,7 @@ def _request_message(
 
 def _lender_calendar(ctx: BorrowingContext, lender: AgencyId) -> Calendar:
     partner = ctx.directory.get(lender)
-    return partner.calendar if partner is not None else Calendar()
+    return partner.lending_calendar() if partner is not None else Calendar()
 
 
 def _answer_deadline(ctx: BorrowingContext, lender: AgencyId) -> Deadline:

@@ -7,7 +7,7 @@ adapters read them, the core only carries them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import final
 
@@ -161,6 +161,30 @@ class Partner:
     def closed_for_lending(self, day: date) -> bool:
         """True when a closure stops it lending on this day."""
         return any(c.lending and c.covers(day) for c in self.closures)
+
+    def lending_calendar(self) -> Calendar:
+        """Its calendar with the days a closure stops it lending added as closed days.
+
+        Deadlines a lender must meet (answer expiry) are counted in this calendar, so a
+        temporary closure pushes them back instead of expiring the request.
+        """
+        closed = {
+            day
+            for closure in self.closures
+            if closure.lending
+            for day in _days(closure.start, closure.end)
+        }
+        if not closed:
+            return self.calendar
+        return attrs.evolve(self.calendar, closed_dates=self.calendar.closed_dates | closed)
+
+
+_LONGEST_CLOSURE_DAYS = 366  # a closure longer than a year is a deactivation, not a closure
+
+
+def _days(start: date, end: date) -> list[date]:
+    count = min((end - start).days, _LONGEST_CLOSURE_DAYS)
+    return [start + timedelta(days=n) for n in range(count + 1)]
 
 
 @final

@@ -528,3 +528,23 @@ def test_a_patron_may_not_ask_again_after_the_lender_refused_unless_allowed() ->
     lenient = bctx(loan=renewals(window_days=None, allow_after_refusal=True))
     retried = handle_borrowing(refused, RequestRenewal(), lenient)
     assert retried.record.state is BState.RENEW_REQUESTED
+
+
+def test_a_lenders_closure_pushes_its_answer_deadline_back() -> None:
+    from resource_sharing.directory import Closure
+    from resource_sharing.records import RotaEntry, TimerKind
+
+    lender = AgencyId("US-C")
+    open_partner = Partner(lender, terms=PartnerTerms(answer_days=2))
+    start = T0.date()
+    closed_partner = attrs.evolve(
+        open_partner, closures=(Closure(start, start + timedelta(days=9), lending=True),)
+    )
+
+    def deadline(partner: Partner) -> datetime:
+        ctx = BorrowingContext(T0, BorrowingPolicy(), Directory.of([partner]))
+        request = borrowing_in(BState.LOCATING)
+        sent = handle_borrowing(request, AssignRota((RotaEntry(lender),)), ctx).record
+        return next(d.at for d in sent.deadlines if d.kind is TimerKind.LENDER_ANSWER)
+
+    assert deadline(closed_partner) - deadline(open_partner) >= timedelta(days=9)
