@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from builders_lifecycle import bctx, borrowing_in, from_lender, renewals
 from resource_sharing.borrowing import BorrowingContext, BorrowingPolicy, handle_borrowing
 from resource_sharing.calendar import Calendar
-from resource_sharing.directory import Directory, Partner, PartnerTerms
+from resource_sharing.directory import Closure, Directory, Partner, PartnerTerms
 from resource_sharing.effects import NoticeKind, NotifyPatron, NotifyStaff, SendMessage
 from resource_sharing.events import (
     AnswerRenewal,
@@ -531,9 +531,6 @@ def test_a_patron_may_not_ask_again_after_the_lender_refused_unless_allowed() ->
 
 
 def test_a_lenders_closure_pushes_its_answer_deadline_back() -> None:
-    from resource_sharing.directory import Closure
-    from resource_sharing.records import RotaEntry, TimerKind
-
     lender = AgencyId("US-C")
     open_partner = Partner(lender, terms=PartnerTerms(answer_days=2))
     start = T0.date()
