@@ -76,7 +76,6 @@ from resource_sharing.records import (
     TimerKind,
 )
 from resource_sharing.states import BorrowingState, LendingState
-from resource_sharing.states import BorrowingState as BState
 
 BS, LS = BorrowingState, LendingState
 A, C = AgencyId("US-A"), AgencyId("US-C")
@@ -514,20 +513,20 @@ def test_a_new_lending_request_expires_per_the_timer_policy_in_our_calendar() ->
 
 def test_a_patron_may_not_ask_again_after_the_lender_refused_unless_allowed() -> None:
     strict = bctx(loan=renewals(window_days=None))
-    asked = handle_borrowing(borrowing_in(BState.ON_LOAN), RequestRenewal(), strict).record
-    assert asked.state is BState.RENEW_REQUESTED
+    asked = handle_borrowing(borrowing_in(BorrowingState.ON_LOAN), RequestRenewal(), strict).record
+    assert asked.state is BorrowingState.RENEW_REQUESTED
     refusal = from_lender(Status.LOANED, ReasonForMessage.RENEW_RESPONSE, answer=False)
     refused = handle_borrowing(asked, refusal(asked), strict).record
     assert refused.renewal_refused
     again = handle_borrowing(refused, RequestRenewal(), strict)
-    assert again.record.state is BState.ON_LOAN  # refused by our own rules this time
+    assert again.record.state is BorrowingState.ON_LOAN  # refused by our own rules this time
     details = [e.detail for e in again.effects if isinstance(e, NotifyPatron)]
     assert details
     assert details[0] is not None
     assert details[0].startswith("refused_before")
     lenient = bctx(loan=renewals(window_days=None, allow_after_refusal=True))
     retried = handle_borrowing(refused, RequestRenewal(), lenient)
-    assert retried.record.state is BState.RENEW_REQUESTED
+    assert retried.record.state is BorrowingState.RENEW_REQUESTED
 
 
 def test_a_lenders_closure_pushes_its_answer_deadline_back() -> None:
@@ -540,7 +539,7 @@ def test_a_lenders_closure_pushes_its_answer_deadline_back() -> None:
 
     def deadline(partner: Partner) -> datetime:
         ctx = BorrowingContext(T0, BorrowingPolicy(), Directory.of([partner]))
-        request = borrowing_in(BState.LOCATING)
+        request = borrowing_in(BorrowingState.LOCATING)
         sent = handle_borrowing(request, AssignRota((RotaEntry(lender),)), ctx).record
         return next(d.at for d in sent.deadlines if d.kind is TimerKind.LENDER_ANSWER)
 
