@@ -45,6 +45,7 @@ class _State:
     by_protocol_id: dict[tuple[Side, str], set[_Key]] = attrs.field(factory=dict)
     by_barcode: dict[str, set[_Key]] = attrs.field(factory=dict)
     by_patron: dict[str, set[_Key]] = attrs.field(factory=dict)
+    by_task_list: dict[TaskList, set[_Key]] = attrs.field(factory=dict)
     deadlines: dict[_Key, datetime] = attrs.field(factory=dict)
     pending: dict[str, OutboxMessage] = attrs.field(factory=dict)
     history: dict[_Key, list[HistoryEntry]] = attrs.field(factory=dict)
@@ -62,6 +63,8 @@ class _State:
                 self.by_barcode.get(barcode, set()).discard(key)
             if old.index.patron_id is not None:
                 self.by_patron.get(old.index.patron_id, set()).discard(key)
+            if old.index.task_list is not None:
+                self.by_task_list.get(old.index.task_list, set()).discard(key)
         self.rows[key] = row
         for protocol_id in row.index.protocol_ids:
             self.by_protocol_id.setdefault((key[0], protocol_id), set()).add(key)
@@ -69,6 +72,8 @@ class _State:
             self.by_barcode.setdefault(barcode, set()).add(key)
         if row.index.patron_id is not None:
             self.by_patron.setdefault(row.index.patron_id, set()).add(key)
+        if row.index.task_list is not None:
+            self.by_task_list.setdefault(row.index.task_list, set()).add(key)
         if row.index.next_deadline is None:
             self.deadlines.pop(key, None)
         else:
@@ -238,13 +243,19 @@ class _MemoryUnit:
                 row.index.desk,
                 row.updated_at,
             )
-            for key, row in self._all_rows().items()
-            if row.index.task_list is task_list
-            and (desk is None or row.index.desk == desk)
+            for key, row in self._listed(task_list)
+            if (desk is None or row.index.desk == desk)
             and (state is None or row.index.state == state)
         ]
         found.sort(key=lambda task: (task.updated_at, task.request_id))
         return found[offset : offset + limit]
+
+    def _listed(self, task_list: TaskList) -> list[tuple[_Key, _Row]]:
+        """The rows on a task list: the committed index, overlaid with staged rows."""
+        keys = set(self._state.by_task_list.get(task_list, ()))
+        keys.update(self._rows)
+        rows = [(key, self._row(key)) for key in keys]
+        return [(k, r) for k, r in rows if r is not None and r.index.task_list is task_list]
 
     def open_requests_of_patron(self, patron_id: str) -> Sequence[BorrowingRequest]:
         def match(key: _Key) -> bool:
