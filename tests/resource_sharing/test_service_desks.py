@@ -332,3 +332,15 @@ def test_a_loss_the_borrower_reports_closes_the_lender_side_too() -> None:
     assert only_lending(net, C).state.value == "lost"  # and its CompletedWithoutReturn is OK
     with net[C].store.transaction() as uow:
         assert all(m.status is OutboxStatus.SENT for m in uow.outbox())
+
+
+def test_check_in_tells_the_operator_to_reshelve_the_item() -> None:
+    net = network()
+    a, c, rid, _ = _on_loan(net)
+    scan = a.borrowing.return_item("T-1", desk="Main")
+    assert scan.state == "returned_by_patron"
+    a.borrowing.ship_return(rid)
+    net.settle()
+    result = c.lending.check_in("C-1")
+    assert result.state == "completed"
+    assert result.instruction == "Reshelve at Stacks"

@@ -102,6 +102,7 @@ def test_seed_story_end_to_end() -> None:
     net.settle()
     result = c.lending.check_in("C-0042")
     assert result.state == "completed"
+    assert result.instruction == "Place on the hold shelf for the local patron's hold"
     assert net[C].circulation.routes[-1].destination == "hold shelf"
     net.settle()
     assert a.get(Side.BORROWING, request.id).state.value == "completed"

@@ -249,13 +249,19 @@ class Shell:
 
     def apply(self, side: Side, request_id: str, event: Any, *, actor: str = "staff") -> AnyRequest:
         """Apply one event to a stored request as one unit of work; returns the new request."""
+        return self.run(side, request_id, event, actor=actor)[0]
+
+    def run(
+        self, side: Side, request_id: str, event: Any, *, actor: str = "staff"
+    ) -> tuple[AnyRequest, tuple[Effect, ...]]:
+        """Like :meth:`apply`, also returning the local effects it carried out."""
         now = self.ports.clock.now()
         with self.ports.store.transaction() as uow:
             before = self.load(uow, side, request_id)
             outcome = self.decide(before, event, now)
             saved, local = self.persist(uow, before, outcome, event, now, actor)
         self.carry_out(local)
-        return saved
+        return saved, tuple(local)
 
     # -- local effects -----------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any, final
 
 import attrs
 
-from resource_sharing.effects import NotifyStaff, TaskList
+from resource_sharing.effects import NotifyStaff, RouteItem, TaskList
 from resource_sharing.errors import (
     DeliveryError,
     IllegalTransition,
@@ -410,10 +410,10 @@ class LendingDesk:
 
     def check_in(self, barcode: str) -> ScanResult:
         """Check a returned item in: completes the request, says where it goes."""
-        record = self._act(self._by_barcode(barcode), CheckInReturn())
-        with self._shell.ports.store.transaction() as uow:
-            history = uow.history(Side.LENDING, record.id)
-        return ScanResult(Side.LENDING, record.id, record.state.value, _route_of(history))
+        record, effects = self._shell.run(Side.LENDING, self._by_barcode(barcode), CheckInReturn())
+        routes = [e.instruction for e in effects if isinstance(e, RouteItem)]
+        instruction = routes[0] if routes else "Checked in"
+        return ScanResult(Side.LENDING, record.id, record.state.value, instruction)
 
     def mark_lost(self, request_id: str, note: str | None = None) -> AnyRequest:
         """Declare the lent item lost."""
@@ -425,10 +425,6 @@ class LendingDesk:
         if not hits:
             raise InvalidInput("barcode", f"{barcode!r} is not an item we lent")
         return hits[0][1]
-
-
-def _route_of(history: Sequence[HistoryEntry]) -> str:
-    return "Checked in; see the routing instruction"
 
 
 class PeerInbox:
