@@ -1428,7 +1428,10 @@ EDGES: list[Edge] = [
     Edge(S.RENEW_PENDING_REVIEW, T.DENY_RENEWAL, S.ON_LOAN, None, _deny_renewal),
     Edge(S.RENEW_REQUESTED, T.RENEW_ACCEPTED, S.ON_LOAN, None, _renewed),
     Edge(S.RENEW_REQUESTED, T.RENEW_REJECTED, S.ON_LOAN, None, _not_renewed),
-    Edge(S.ON_LOAN, T.DUE_REMINDER, S.ON_LOAN, None, _remind),
+    *(
+        Edge(state, T.DUE_REMINDER, state, None, _remind)
+        for state in (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED)
+    ),
     *(
         Edge(state, T.RENEW_ACCEPTED, state, None, _acknowledged)
         for state in (S.RECALLED, S.OVERDUE, S.RETURNED_BY_PATRON, S.RETURN_SHIPPED)
@@ -1604,6 +1607,7 @@ BORROWING: Lifecycle[BorrowingRequest, BorrowingEvent, BorrowingContext] = Lifec
     triggers=BorrowingTrigger,
     render=_render,
     coverage=COVERAGE,
+    timer_triggers=_BY_TIMER,
 )
 """The borrowing lifecycle table, built once at import."""
 

@@ -1109,6 +1109,7 @@ LENDING: Lifecycle[LendingRequest, LendingEvent, LendingContext] = Lifecycle(
     render=_render,
     desk=_desk,
     coverage=COVERAGE,
+    timer_triggers=_BY_TIMER,
 )
 """The lending lifecycle table, built once at import."""
 

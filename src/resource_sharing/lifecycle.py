@@ -220,6 +220,7 @@ class Lifecycle(Generic[R, E, C]):
         render: Callable[[Any, str], str],
         desk: Callable[[Any], str | None] = lambda record: None,
         coverage: Sequence[NotModelled] = (),
+        timer_triggers: Mapping[TimerKind, StrEnum] | None = None,
     ) -> None:
         self.name = name
         """``borrowing`` or ``lending``."""
@@ -234,6 +235,8 @@ class Lifecycle(Generic[R, E, C]):
         self.coverage: tuple[NotModelled, ...] = tuple(coverage)
         """How the field's vocabulary maps onto this table."""
         self._render = render
+        self.timer_triggers: Mapping[TimerKind, StrEnum] = dict(timer_triggers or {})
+        """The trigger each timer kind fires (for the table check)."""
         self._desk = desk
         lookup: dict[tuple[Any, Any], list[Edge]] = {}
         for edge in self.edges:
@@ -486,6 +489,13 @@ class Lifecycle(Generic[R, E, C]):
                         problems.append(
                             f"terminal state {state.value} leaves on {edge.trigger.value}"
                         )
+        for state, info in self.states.items():
+            for kind in info.timers:
+                trigger = self.timer_triggers.get(kind)
+                if trigger is None or (state, trigger) not in self._lookup:
+                    problems.append(
+                        f"state {state.value} keeps a {kind.value} timer it cannot fire"
+                    )
         used = {edge.trigger for edge in self.edges}
         for trigger in self.triggers:
             if trigger not in used:

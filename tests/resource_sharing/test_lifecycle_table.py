@@ -190,3 +190,15 @@ def test_every_seed_step_is_accounted_for_on_both_sides() -> None:
         seed = [row for row in lifecycle.coverage if row.kind == "seed"]
         assert len(seed) >= at_least
         assert all(row.modelled and row.treatment for row in seed)
+
+
+def test_every_timer_a_state_keeps_can_fire_there() -> None:
+    from resource_sharing.borrowing import BORROWING
+    from resource_sharing.lending import LENDING
+
+    for lifecycle in (BORROWING, LENDING):
+        assert lifecycle.timer_triggers
+        for state, info in lifecycle.states.items():
+            for kind in info.timers:
+                trigger = lifecycle.timer_triggers[kind]
+                assert lifecycle.edges_for(state, trigger), (state, kind)
