@@ -87,7 +87,7 @@ from resource_sharing.records import (
     RotaEntry,
     Side,
 )
-from resource_sharing.rota import RotaContext, build_rota
+from resource_sharing.rota import HoldingsAnswer, RotaContext, build_rota
 from resource_sharing.service._core import Ports, Settings, Shell, lifecycle_of
 
 __all__ = [
@@ -145,7 +145,7 @@ class BorrowingDesk:
         max_cost: Money | None = None,
         need_before: date | None = None,
         rota: Sequence[AgencyId] | None = None,
-        holdings: Any = None,
+        holdings: HoldingsAnswer | None = None,
     ) -> BorrowingRequest:
         """Create a request for a patron and submit it (to review, or on to its rota).
 
@@ -198,7 +198,7 @@ class BorrowingDesk:
         record: AnyRequest,
         now: datetime,
         staff_rota: Sequence[AgencyId] | None,
-        holdings: Any,
+        holdings: HoldingsAnswer | None,
     ) -> tuple[AnyRequest, list[Any]]:
         assert isinstance(record, BorrowingRequest)
         settings = self._shell.settings
