@@ -7,6 +7,7 @@ side: any third-party import that is not one of the three allowed fails.
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,3 +44,23 @@ def test_core_imports_only_stdlib_and_allowed_packages() -> None:
         if bad:
             offenders[str(path.relative_to(CORE))] = bad
     assert offenders == {}
+
+
+def test_the_package_root_exports_what_it_lists() -> None:
+    import resource_sharing
+
+    missing = [n for n in resource_sharing.__all__ if not hasattr(resource_sharing, n)]
+    assert missing == []
+
+
+def test_importing_the_core_imports_no_adapter_and_no_io_module() -> None:
+    code = (
+        "import sys, resource_sharing, resource_sharing.service, resource_sharing.testing;"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in"
+        " {'resource_sharing_adapters', 'sqlite3', 'socket', 'lxml', 'psycopg', 'httpx'});"
+        "print(','.join(bad))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
