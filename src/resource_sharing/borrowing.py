@@ -50,7 +50,7 @@ from resource_sharing.effects import (
     SendMessage,
     TaskList,
 )
-from resource_sharing.errors import IllegalTransition, PeerError, WrongCounterpart
+from resource_sharing.errors import PeerError, WrongCounterpart
 from resource_sharing.events import (
     AcceptConditions,
     AcceptRetry,
@@ -1673,9 +1673,3 @@ def _superseded(
         )
         effects = (NotifyStaff(request.id, text),)
     return Outcome(request, effects, "superseded_attempt", applied=False)
-
-
-def _assert_sound() -> None:  # pragma: no cover - guarded by the tests
-    problems = BORROWING.check()
-    if problems:
-        raise IllegalTransition("borrowing", "table", "check", (), reason="; ".join(problems))

@@ -8,7 +8,7 @@ passes the same contract suite as the durable stores.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import final
 
@@ -158,18 +158,15 @@ class _MemoryUnit:
     def _row(self, key: _Key) -> _Row | None:
         return self._rows.get(key) or self._state.rows.get(key)
 
-    def _all_rows(self) -> dict[_Key, _Row]:
-        return {**self._state.rows, **self._rows}
-
     def get(self, side: Side, request_id: str) -> AnyRequest | None:
         row = self._row((side, request_id))
         return row.record if row else None
 
-    def _candidates(self, committed: set[_Key] | None, match: object) -> list[_Key]:
+    def _candidates(self, committed: set[_Key] | None, match: Callable[[_Key], bool]) -> list[_Key]:
         """Keys from a committed index plus staged rows, re-checked against ``match``."""
         keys = set(committed or ())
         keys.update(self._rows)
-        return sorted(key for key in keys if match(key))  # type: ignore[operator]
+        return sorted(key for key in keys if match(key))
 
     def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
         def match(key: _Key) -> bool:
@@ -233,6 +230,13 @@ class _MemoryUnit:
     ) -> Sequence[Task]:
         if limit < 0 or offset < 0:
             raise InvalidInput("limit/offset", "must not be negative")
+
+        def listed(key: _Key) -> bool:
+            row = self._row(key)
+            return row is not None and row.index.task_list is task_list
+
+        keys = self._candidates(self._state.by_task_list.get(task_list), listed)
+        rows = [(key, row) for key in keys if (row := self._row(key)) is not None]
         found = [
             Task(
                 task_list,
@@ -243,19 +247,12 @@ class _MemoryUnit:
                 row.index.desk,
                 row.updated_at,
             )
-            for key, row in self._listed(task_list)
+            for key, row in rows
             if (desk is None or row.index.desk == desk)
             and (state is None or row.index.state == state)
         ]
         found.sort(key=lambda task: (task.updated_at, task.request_id))
         return found[offset : offset + limit]
-
-    def _listed(self, task_list: TaskList) -> list[tuple[_Key, _Row]]:
-        """The rows on a task list: the committed index, overlaid with staged rows."""
-        keys = set(self._state.by_task_list.get(task_list, ()))
-        keys.update(self._rows)
-        rows = [(key, self._row(key)) for key in keys]
-        return [(k, r) for k, r in rows if r is not None and r.index.task_list is task_list]
 
     def open_requests_of_patron(self, patron_id: str) -> Sequence[BorrowingRequest]:
         def match(key: _Key) -> bool:
