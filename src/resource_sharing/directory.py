@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property
+from types import MappingProxyType
 from typing import final
 
 import attrs
@@ -22,6 +24,7 @@ __all__ = [
     "Deflection",
     "Directory",
     "Partner",
+    "PartnerColumns",
     "PartnerTerms",
     "ProtocolSettings",
     "Service",
@@ -187,18 +190,134 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range(count + 1)]
 
 
+def _read_only(partners: Mapping[AgencyId, Partner]) -> Mapping[AgencyId, Partner]:
+    """A private, read-only copy: a directory never changes under what it has derived."""
+    return MappingProxyType(dict(partners))
+
+
+@final
+@attrs.frozen(eq=False)
+class PartnerColumns:
+    """A directory's partners as aligned, read-only columns (position ``i`` is one partner).
+
+    Built once per directory (:attr:`Directory.columns`) and shared by every rota built on
+    it: a step that looks at one field of every partner scans one tuple instead of walking
+    ten thousand records. The columns hold the partners' own fields only, nothing that
+    changes from one request to the next.
+    """
+
+    partners: tuple[Partner, ...]
+    """The partners, in agency order (type, then value), whatever the directory's order.
+
+    A pool of the whole directory is therefore in agency order, and a stable sort of it by
+    score breaks ties on the agency id with no work of its own.
+    """
+    agencies: tuple[AgencyId, ...]
+    """Each one's agency id."""
+    agency_values: tuple[str, ...]
+    """Each one's agency id value (a string, whose hash is cached)."""
+    active: tuple[bool, ...]
+    """Each one's :attr:`Partner.active`."""
+    closures: tuple[tuple[Closure, ...], ...]
+    """Each one's temporary closures."""
+    services: tuple[frozenset[Service], ...]
+    """Each one's services supplied."""
+    deflected_types: tuple[frozenset[str], ...]
+    """Each one's :attr:`Deflection.publication_types`."""
+    deflected_newer_than: tuple[int | None, ...]
+    """Each one's :attr:`Deflection.newer_than_years`."""
+    deflected_older_than: tuple[int | None, ...]
+    """Each one's :attr:`Deflection.older_than_years`."""
+    costs: tuple[Money | None, ...]
+    """Each one's cost from its terms (``None``: free)."""
+    delivery_days: tuple[int, ...]
+    """Each one's declared delivery days."""
+    capacity_per_day: tuple[int | None, ...]
+    """Each one's declared new requests a day (``None``: not declared)."""
+    capacity_per_week: tuple[int | None, ...]
+    """Each one's declared new requests a week (``None``: not declared)."""
+    positions: Mapping[AgencyId, int]
+    """Each agency's position in the columns."""
+    inactive: tuple[int, ...]
+    """Positions of the inactive partners."""
+    closing: tuple[int, ...]
+    """Positions of the partners with a temporary closure (current or not)."""
+    deflecting: tuple[int, ...]
+    """Positions of the partners with a deflection policy (format or age)."""
+    charging: tuple[int, ...]
+    """Positions of the partners with a cost."""
+    limited: tuple[int, ...]
+    """Positions of the partners declaring a capacity (a day or a week)."""
+    lacking: Mapping[Service, tuple[int, ...]]
+    """For each service, the positions of the partners that do not supply it."""
+
+    @classmethod
+    def of(cls, partners: Iterable[Partner]) -> PartnerColumns:
+        """The columns of these partners, in agency order (type, then value)."""
+        rows = tuple(sorted(partners, key=lambda p: (p.agency.type, p.agency.value)))
+        agencies = tuple(p.agency for p in rows)
+        terms = [p.terms for p in rows]
+        deflections = [p.deflection for p in rows]
+        capacities = [p.capacity for p in rows]
+        everywhere = range(len(rows))
+        return cls(
+            partners=rows,
+            agencies=agencies,
+            agency_values=tuple(a.value for a in agencies),
+            active=tuple(p.active for p in rows),
+            closures=tuple(p.closures for p in rows),
+            services=tuple(p.services for p in rows),
+            deflected_types=tuple(d.publication_types for d in deflections),
+            deflected_newer_than=tuple(d.newer_than_years for d in deflections),
+            deflected_older_than=tuple(d.older_than_years for d in deflections),
+            costs=tuple(t.cost for t in terms),
+            delivery_days=tuple(t.delivery_days for t in terms),
+            capacity_per_day=tuple(c.per_day for c in capacities),
+            capacity_per_week=tuple(c.per_week for c in capacities),
+            positions=MappingProxyType({a: i for i, a in enumerate(agencies)}),
+            inactive=tuple(i for i in everywhere if not rows[i].active),
+            closing=tuple(i for i in everywhere if rows[i].closures),
+            deflecting=tuple(
+                i
+                for i in everywhere
+                if (d := deflections[i]).publication_types
+                or d.newer_than_years is not None
+                or d.older_than_years is not None
+            ),
+            charging=tuple(i for i in everywhere if terms[i].cost is not None),
+            limited=tuple(
+                i
+                for i in everywhere
+                if capacities[i].per_day is not None or capacities[i].per_week is not None
+            ),
+            lacking=MappingProxyType(
+                {s: tuple(i for i in everywhere if s not in rows[i].services) for s in Service}
+            ),
+        )
+
+
 @final
 @attrs.frozen
 class Directory:
-    """The partners we know, by agency."""
+    """The partners we know, by agency.
 
-    partners: Mapping[AgencyId, Partner] = attrs.field(factory=dict)
-    """Every partner, keyed by agency id."""
+    A directory is immutable: it keeps a read-only copy of the mapping it is given, so what
+    it derives from its partners (:attr:`columns`) is computed once and stays true. To
+    change a partner, build a new directory.
+    """
+
+    partners: Mapping[AgencyId, Partner] = attrs.field(factory=dict, converter=_read_only)
+    """Every partner, keyed by agency id (read-only)."""
 
     @classmethod
     def of(cls, partners: Iterable[Partner]) -> Directory:
         """A directory of these partners."""
         return cls({p.agency: p for p in partners})
+
+    @cached_property
+    def columns(self) -> PartnerColumns:
+        """The partners as aligned columns, built on first use and kept (see the rota)."""
+        return PartnerColumns.of(self.partners.values())
 
     def get(self, agency: AgencyId) -> Partner | None:
         """The partner with this agency id, if known."""

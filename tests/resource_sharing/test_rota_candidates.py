@@ -122,7 +122,7 @@ def test_custom_steps_still_get_the_pool_and_can_share_its_columns() -> None:
         name = "shy"
 
         def screen(self, candidates: Candidates, job: RotaJob) -> list[tuple[int, object]]:
-            seen.append(candidates.active)
+            seen.append(list(candidates.active))
             return []
 
     policy = RotaPolicy(filters=(*DEFAULT_FILTERS, Shy()))  # type: ignore[arg-type]

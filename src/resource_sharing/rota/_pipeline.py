@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from itertools import islice, repeat
-from operator import eq, mul
+from operator import add, eq, mul
 from typing import final
 
 import attrs
@@ -281,17 +282,33 @@ class RotaExplanation:
 @final
 @attrs.frozen(hash=False)
 class Rota:
-    """A built rota: the lenders to ask, in order, and the explanation."""
+    """A built rota: the lenders to ask, in order, and the explanation.
 
-    entries: tuple[RotaEntry, ...]
-    """The kept lenders in the order they will be asked (fallbacks last)."""
+    Ranking gives the order (:attr:`agencies`); the :attr:`entries`, one record per lender
+    with why it is there, are made from it the first time they are asked for and then kept,
+    as the explanation's reports are: a caller that only needs the order, or the first few
+    lenders, never pays for ten thousand records.
+    """
+
+    agencies: tuple[AgencyId, ...]
+    """The lenders in the order they will be asked (fallbacks last)."""
     explanation: RotaExplanation
     """Every candidate, kept or dropped, and why."""
+    _reasons: Mapping[str, str] = attrs.field(alias="reasons", eq=False, repr=False)
+    """The entry reason for each candidate source (a template's name...)."""
 
-    @property
-    def agencies(self) -> tuple[AgencyId, ...]:
-        """The lenders in order."""
-        return tuple(entry.agency for entry in self.entries)
+    @cached_property
+    def entries(self) -> tuple[RotaEntry, ...]:
+        """The kept lenders in the order they will be asked (fallbacks last), as records."""
+        sources = self.explanation._sources
+        ranked = len(self.agencies) - len(self.explanation._fallbacks & set(self.agencies))
+        if not sources:
+            entries = list(map(RotaEntry, self.agencies[:ranked], repeat(DIRECTORY)))
+        else:
+            reasons = self._reasons
+            entries = [RotaEntry(a, reasons[sources[a]]) for a in self.agencies[:ranked]]
+        entries.extend(RotaEntry(a, sources[a], fallback=True) for a in self.agencies[ranked:])
+        return tuple(entries)
 
 
 def build_rota(
@@ -350,8 +367,7 @@ def build_rota(
                     fallbacks.append(agency)
 
     # 2. Filters and 3. scorers run in a helper: the candidate pools and the columns the steps
-    # extracted die when it returns, before the entries below are allocated (a big list still
-    # alive then is one the garbage collector walks while they are).
+    # extracted die when it returns (only the scores are kept, for the explanation).
     drops: dict[AgencyId, Drop] = {}
     fallback_set = frozenset(fallbacks)
     partners, scored, kept_fallbacks, columns = _filter_and_score(
@@ -360,16 +376,12 @@ def build_rota(
 
     # 4. Order: by total, best first; equal totals by agency id, so input order never matters.
     weights = [float(step.weight) for step in policy.scorers]
-    agencies = _ordered(scored, _weighted_sum(columns, weights, len(scored)), policy, drops)
+    totals = _weighted_sum(columns, weights, len(scored))
+    # The whole directory comes in agency order (see PartnerColumns), and filtering keeps it.
+    agencies = _ordered(scored, totals, policy, drops, in_agency_order=selection == DIRECTORY)
+    agencies.extend(kept_fallbacks)
     reasons = {name: f"template {name}" for name in template_names}
     reasons[STAFF_ROTA] = STAFF_ROTA
-    if selection == DIRECTORY:
-        entries = list(map(RotaEntry, agencies, repeat(DIRECTORY)))
-    else:
-        entries = [RotaEntry(a, reasons[sources[a]]) for a in agencies]
-    entries.extend(RotaEntry(a, sources[a], fallback=True) for a in kept_fallbacks)
-    agencies.extend(kept_fallbacks)
-
     explanation = RotaExplanation(
         request_id=request.id,
         selection=selection,
@@ -385,7 +397,7 @@ def build_rota(
         scored=scored,
         columns=columns,
     )
-    return Rota(tuple(entries), explanation)
+    return Rota(tuple(agencies), explanation, reasons=reasons)
 
 
 def _filter_and_score(
@@ -428,7 +440,7 @@ def _filter_and_score(
         pool = pool.keep(last_resort, carry=(AGENCIES,))
     n = len(pool)
     columns = tuple(_checked(step, step.score(pool, job), n) for step in policy.scorers)
-    return partners, pool.agencies, kept_fallbacks, columns
+    return partners, list(pool.agencies), kept_fallbacks, columns
 
 
 AGENCIES = "agencies"
@@ -442,39 +454,57 @@ def _pool(
     drops: dict[AgencyId, Drop],
     selection: str,
 ) -> tuple[Mapping[AgencyId, Partner], Candidates]:
-    """The known candidates as a pool (recording unknown ones as drops), by agency too."""
+    """The known candidates as a pool (recording unknown ones as drops), by agency too.
+
+    The pool reads the partners' own fields from the directory's columns, built once per
+    directory; only the facts are looked up here.
+    """
+    source = directory.columns
     partners: Mapping[AgencyId, Partner]
+    positions: list[int] | None
     if selection == DIRECTORY:
         partners = directory.partners
-        alive = list(partners.values())
+        alive: Sequence[Partner] = source.partners
+        agencies: Sequence[AgencyId] = source.agencies
         tier_column = [0] * len(alive)
+        positions = None
     else:
         known: dict[AgencyId, Partner] = {}
-        alive = []
+        where = source.positions
+        positions = []
         tier_column = []
         for agency, tier in tiers.items():
-            partner = directory.get(agency)
-            if partner is None:
+            position = where.get(agency)
+            if position is None:
                 drops[agency] = Drop(DropReason.UNKNOWN_PARTNER, "not in the directory")
             else:
-                known[agency] = partner
-                alive.append(partner)
+                known[agency] = source.partners[position]
+                positions.append(position)
                 tier_column.append(tier)
         partners = known
+        alive = list(known.values())
+        agencies = list(known)
     facts = context.facts
-    if not facts:
-        return partners, Candidates(alive, [NO_FACTS] * len(alive), tier_column)
-    agency_column = [p.agency for p in alive]
-    pool = Candidates(alive, list(map(facts.get, agency_column, repeat(NO_FACTS))), tier_column)
-    pool.column(AGENCIES, lambda _: agency_column)
+    if facts:
+        fact_column = list(map(facts.get, agencies, repeat(NO_FACTS)))
+    else:
+        fact_column = [NO_FACTS] * len(alive)
+    pool = Candidates(alive, fact_column, tier_column, source=source, positions=positions)
     return partners, pool
 
 
 def _ordered(
-    scored: list[AgencyId], totals: list[float], policy: RotaPolicy, drops: dict[AgencyId, Drop]
+    scored: list[AgencyId],
+    totals: list[float],
+    policy: RotaPolicy,
+    drops: dict[AgencyId, Drop],
+    in_agency_order: bool,
 ) -> list[AgencyId]:
-    """The scored agencies by total, cut to the policy's length (recording the cut as drops)."""
-    order = _order(scored, totals)
+    """The scored agencies by total, cut to the policy's length (recording the cut as drops).
+
+    ``in_agency_order``: ``scored`` is already sorted by agency id, so ties need no work.
+    """
+    order = _order(scored, totals, in_agency_order)
     limit = policy.max_length
     if limit is not None and len(order) > limit:
         for rank, position in enumerate(order[limit:], limit + 1):
@@ -488,19 +518,20 @@ def _weighted_sum(columns: tuple[list[float], ...], weights: list[float], n: int
     """The per-candidate sum of ``weight x value`` over the scorers' columns, for ordering.
 
     A column with one value throughout adds the same to every total and cannot change the
-    order, so it is left out (the reports still show it). The rest are added in one pass,
-    left to right as ``0.0 + a + b + ...`` (the same floats as adding column by column).
+    order, so it is left out (the reports still show it). The rest are added left to right,
+    a column at a time in one C-level pass each, as ``((a + b) + c) + ...``.
     """
-    terms: list[list[float]] = []
+    terms: list[Iterable[float]] = []
     for weight, column in zip(weights, columns, strict=True):
         if not column or column.count(column[0]) == n or weight == 0.0:
             continue
-        terms.append(column if weight == 1.0 else list(map(mul, column, repeat(weight))))
+        terms.append(column if weight == 1.0 else map(mul, column, repeat(weight)))
     if not terms:
         return [0.0] * n
-    if len(terms) == 1:
-        return [0.0 + v for v in terms[0]]
-    return list(map(sum, zip(*terms, strict=True)))
+    total = terms[0]
+    for term in terms[1:]:
+        total = map(add, total, term)
+    return list(total)
 
 
 def _checked(step: Scorer, values: Sequence[float], expected: int) -> list[float]:
@@ -512,14 +543,17 @@ def _checked(step: Scorer, values: Sequence[float], expected: int) -> list[float
     return values if isinstance(values, list) else list(values)
 
 
-def _order(agencies: Sequence[AgencyId], totals: list[float]) -> list[int]:
+def _order(agencies: Sequence[AgencyId], totals: list[float], in_agency_order: bool) -> list[int]:
     """Positions sorted by total (highest first), ties by agency id.
 
-    Sorting on the float alone and then re-sorting only the runs of equal totals keeps the
-    common case at the cost of one float sort.
+    The sort is stable, so candidates already in agency order come out with their ties in
+    agency order. Otherwise the positions are sorted on the float alone, and then only the
+    runs of equal totals are sorted again, which keeps the common case at one float sort.
     """
     n = len(totals)
     order = sorted(range(n), key=totals.__getitem__, reverse=True)
+    if in_agency_order:
+        return order
     keys = list(map(totals.__getitem__, order))
     if not any(map(eq, keys, islice(keys, 1, None))):
         return order

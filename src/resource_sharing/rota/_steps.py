@@ -15,15 +15,16 @@ only order partners within a tier.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from decimal import Decimal
-from itertools import compress
+from itertools import compress, repeat
+from operator import attrgetter, is_not, not_
 from typing import Any, Protocol, TypeVar, final
 
 import attrs
 
-from resource_sharing.directory import Closure, Partner, Service
+from resource_sharing.directory import Closure, Partner, PartnerColumns, Service
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import AgencyId, BorrowingRequest, Money
 from resource_sharing.rota._model import (
@@ -72,38 +73,76 @@ class RotaJob:
     """The facts passed in."""
 
 
+_PARTNER_FIELDS: dict[str, Callable[[Partner], Any]] = {
+    "agencies": attrgetter("agency"),
+    "agency_values": attrgetter("agency.value"),
+    "active": attrgetter("active"),
+    "closures": attrgetter("closures"),
+    "services": attrgetter("services"),
+    "deflected_types": attrgetter("deflection.publication_types"),
+    "deflected_newer_than": attrgetter("deflection.newer_than_years"),
+    "deflected_older_than": attrgetter("deflection.older_than_years"),
+    "costs": attrgetter("terms.cost"),
+    "delivery_days": attrgetter("terms.delivery_days"),
+    "capacity_per_day": attrgetter("capacity.per_day"),
+    "capacity_per_week": attrgetter("capacity.per_week"),
+}
+"""The partner columns, by name: how to read each from one partner (a :class:`PartnerColumns`
+field of the same name holds it for a whole directory)."""
+
+
 @final
 @attrs.frozen(hash=False)
 class Candidates:
     """The candidates a step works on, as aligned columns (position ``i`` is one partner).
 
     Columns rather than one record per candidate: building ten thousand small records costs
-    more than the whole ranking should. Besides the three given columns, the pool extracts
-    any attribute a step needs into a column of its own the first time a step asks for it
-    (:attr:`active`, :attr:`costs`, :attr:`turnaround_days`...), and every later step reads
-    that list instead of walking the partners and their facts again; :meth:`column` does the
-    same for a custom step's own column. The columns live as long as the pool (one build):
-    nothing is cached across builds.
+    more than the whole ranking should. Besides the three given columns, the pool gives any
+    field a step needs as a column of its own (:attr:`active`, :attr:`costs`,
+    :attr:`turnaround_days`...), made the first time a step asks for it, and every later step
+    reads that column instead of walking the partners and their facts again; :meth:`column`
+    does the same for a custom step's own column.
+
+    A pool built on a directory (``source``, with the candidates' ``positions`` in it, all of
+    them when ``None``) takes the partners' own fields from the directory's
+    :class:`~resource_sharing.directory.PartnerColumns`, which are built once and shared by
+    every rota built on that directory; the facts' columns are made per pool. Columns are
+    read-only: a step must never change one.
     """
 
-    partners: list[Partner]
+    partners: Sequence[Partner]
     """The candidate partners."""
-    facts: list[PartnerFacts]
+    facts: Sequence[PartnerFacts]
     """Each one's facts from the context (:data:`NO_FACTS` when it had none)."""
-    tiers: list[int]
+    tiers: Sequence[int]
     """Each one's tier (0 is asked first)."""
-    _columns: dict[str, list[Any]] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    _source: PartnerColumns | None = attrs.field(
+        default=None, kw_only=True, alias="source", eq=False, repr=False
+    )
+    _positions: Sequence[int] | None = attrs.field(
+        default=None, kw_only=True, alias="positions", eq=False, repr=False
+    )
+    _columns: dict[str, Sequence[Any]] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.partners)
+        if len(self.facts) != n or len(self.tiers) != n:
+            raise InvalidInput("candidates", "partners, facts and tiers must be aligned")
+        if self._source is not None:
+            expected = len(self._source.partners) if self._positions is None else n
+            if expected != n:
+                raise InvalidInput("candidates", "the positions must match the partners")
 
     def __len__(self) -> int:
         return len(self.partners)
 
-    def column(self, name: str, extract: Callable[[Candidates], list[T]]) -> list[T]:
+    def column(self, name: str, extract: Callable[[Candidates], Sequence[T]]) -> Sequence[T]:
         """The column called ``name``, extracted by ``extract(self)`` the first time only.
 
         ``extract`` must give one value per candidate, in order; later calls with the same
-        name return the same list (so two steps needing one attribute share one pass), and
-        :meth:`keep` can carry it over. The built-in columns are stored under their property's
-        name; a custom step should use a name of its own (``"mystep.key"``).
+        name return the same column (so two steps needing one attribute share one pass),
+        and :meth:`keep` can carry it over. The built-in columns are stored under their
+        property's name; a custom step should use a name of its own (``"mystep.key"``).
         """
         values = self._columns.get(name)
         if values is None:
@@ -119,20 +158,27 @@ class Candidates:
         """The candidates without the positions in ``gone``.
 
         The columns named in ``carry`` (if made here) follow, compressed in one C-level pass;
-        any other column is extracted again when a step of the kept pool asks for it. Not
-        carrying a column by default lets it die with this pool: a list of ten thousand
-        references kept alive is one the garbage collector walks again and again while the
-        rota's entries are allocated.
+        any other column is made again when a step of the kept pool asks for it (from the
+        directory's columns, when the pool has them). Not carrying a column by default lets
+        it die with this pool: a list of ten thousand references kept alive is one the
+        garbage collector walks again and again while the rota's records are allocated.
         """
         n = len(self.partners)
         mask = [True] * n
         for position in gone:
             if 0 <= position < n:
                 mask[position] = False
+        source = self._source
+        positions = None
+        if source is not None:
+            where = range(n) if self._positions is None else self._positions
+            positions = list(compress(where, mask))
         kept = Candidates(
             list(compress(self.partners, mask)),
             list(compress(self.facts, mask)),
             list(compress(self.tiers, mask)),
+            source=source,
+            positions=positions,
         )
         for name in carry:
             values = self._columns.get(name)
@@ -140,157 +186,162 @@ class Candidates:
                 kept._columns[name] = list(compress(values, mask))
         return kept
 
+    def _partner_column(self, name: str) -> Sequence[Any]:
+        """The partner field ``name`` of every candidate (see :data:`_PARTNER_FIELDS`)."""
+        values = self._columns.get(name)
+        if values is None:
+            source = self._source
+            if source is None:
+                values = list(map(_PARTNER_FIELDS[name], self.partners))
+            elif self._positions is None:
+                values = getattr(source, name)
+            else:
+                values = list(map(getattr(source, name).__getitem__, self._positions))
+            self._columns[name] = values
+        return values
+
+    def _fact_column(
+        self, name: str, extract: Callable[[Sequence[PartnerFacts]], list[Any]]
+    ) -> Sequence[Any]:
+        """The column ``name``: ``extract(facts)``, made once."""
+        values = self._columns.get(name)
+        if values is None:
+            values = self._columns[name] = extract(self.facts)
+        return values
+
+    def marked(self, name: str) -> Sequence[int]:
+        """Positions, in order, of the candidates marked ``name`` in the directory.
+
+        The marks are the position indexes of
+        :class:`~resource_sharing.directory.PartnerColumns`: ``inactive``, ``closing`` (has a
+        temporary closure), ``deflecting`` (has a deflection policy), ``charging`` (has a
+        cost), ``limited`` (declares a capacity). A pool of the whole directory reads them
+        from its index (no scan at all); any other pool scans its columns.
+        """
+        scan = _MARKS.get(name)
+        if scan is None:
+            raise InvalidInput("mark", f"unknown mark {name!r}; known: {', '.join(_MARKS)}")
+        if self._source is not None and self._positions is None:
+            marked: Sequence[int] = getattr(self._source, name)
+            return marked
+        return scan(self)
+
+    def lacking(self, service: Service) -> Sequence[int]:
+        """Positions, in order, of the candidates that do not supply ``service``."""
+        if self._source is not None and self._positions is None:
+            return self._source.lacking[service]
+        return [i for i, supplied in enumerate(self.services) if service not in supplied]
+
     @property
-    def agencies(self) -> list[AgencyId]:
+    def agencies(self) -> Sequence[AgencyId]:
         """Each candidate's agency id."""
-        values = self._columns.get("agencies")
-        if values is None:
-            values = self._columns["agencies"] = [p.agency for p in self.partners]
-        return values
+        return self._partner_column("agencies")
 
     @property
-    def agency_values(self) -> list[str]:
+    def agency_values(self) -> Sequence[str]:
         """Each candidate's agency id value (a string: its hash is cached, an id's is not)."""
-        values = self._columns.get("agency_values")
-        if values is None:
-            values = self._columns["agency_values"] = [p.agency.value for p in self.partners]
-        return values
+        return self._partner_column("agency_values")
 
     @property
-    def active(self) -> list[bool]:
+    def active(self) -> Sequence[bool]:
         """Each candidate's :attr:`Partner.active`."""
-        values = self._columns.get("active")
-        if values is None:
-            values = self._columns["active"] = [p.active for p in self.partners]
-        return values
+        return self._partner_column("active")
 
     @property
-    def closures(self) -> list[tuple[Closure, ...]]:
+    def closures(self) -> Sequence[tuple[Closure, ...]]:
         """Each candidate's temporary closures."""
-        values = self._columns.get("closures")
-        if values is None:
-            values = self._columns["closures"] = [p.closures for p in self.partners]
-        return values
+        return self._partner_column("closures")
 
     @property
-    def services(self) -> list[frozenset[Service]]:
+    def services(self) -> Sequence[frozenset[Service]]:
         """Each candidate's services supplied."""
-        values = self._columns.get("services")
-        if values is None:
-            values = self._columns["services"] = [p.services for p in self.partners]
-        return values
+        return self._partner_column("services")
 
     @property
-    def deflected_types(self) -> list[frozenset[str]]:
+    def deflected_types(self) -> Sequence[frozenset[str]]:
         """Each candidate's deflected publication types (as written, not folded)."""
-        values = self._columns.get("deflected_types")
-        if values is None:
-            values = self._columns["deflected_types"] = [
-                p.deflection.publication_types for p in self.partners
-            ]
-        return values
+        return self._partner_column("deflected_types")
 
     @property
-    def deflected_newer_than(self) -> list[int | None]:
+    def deflected_newer_than(self) -> Sequence[int | None]:
         """Each candidate's :attr:`Deflection.newer_than_years`."""
-        values = self._columns.get("deflected_newer_than")
-        if values is None:
-            values = self._columns["deflected_newer_than"] = [
-                p.deflection.newer_than_years for p in self.partners
-            ]
-        return values
+        return self._partner_column("deflected_newer_than")
 
     @property
-    def deflected_older_than(self) -> list[int | None]:
+    def deflected_older_than(self) -> Sequence[int | None]:
         """Each candidate's :attr:`Deflection.older_than_years`."""
-        values = self._columns.get("deflected_older_than")
-        if values is None:
-            values = self._columns["deflected_older_than"] = [
-                p.deflection.older_than_years for p in self.partners
-            ]
-        return values
+        return self._partner_column("deflected_older_than")
 
     @property
-    def costs(self) -> list[Money | None]:
+    def costs(self) -> Sequence[Money | None]:
         """Each candidate's cost from its terms (``None``: free)."""
-        values = self._columns.get("costs")
-        if values is None:
-            values = self._columns["costs"] = [p.terms.cost for p in self.partners]
-        return values
+        return self._partner_column("costs")
 
     @property
-    def delivery_days(self) -> list[int]:
+    def delivery_days(self) -> Sequence[int]:
         """Each candidate's declared delivery days from its terms."""
-        values = self._columns.get("delivery_days")
-        if values is None:
-            values = self._columns["delivery_days"] = [p.terms.delivery_days for p in self.partners]
-        return values
+        return self._partner_column("delivery_days")
 
     @property
-    def capacity_per_day(self) -> list[int | None]:
+    def capacity_per_day(self) -> Sequence[int | None]:
         """Each candidate's declared new requests a day (``None``: not declared)."""
-        values = self._columns.get("capacity_per_day")
-        if values is None:
-            values = self._columns["capacity_per_day"] = [p.capacity.per_day for p in self.partners]
-        return values
+        return self._partner_column("capacity_per_day")
 
     @property
-    def capacity_per_week(self) -> list[int | None]:
+    def capacity_per_week(self) -> Sequence[int | None]:
         """Each candidate's declared new requests a week (``None``: not declared)."""
-        values = self._columns.get("capacity_per_week")
-        if values is None:
-            values = self._columns["capacity_per_week"] = [
-                p.capacity.per_week for p in self.partners
-            ]
-        return values
+        return self._partner_column("capacity_per_week")
 
     @property
-    def sent_today(self) -> list[int]:
+    def sent_today(self) -> Sequence[int]:
         """Each candidate's new requests received today (from its facts)."""
-        values = self._columns.get("sent_today")
-        if values is None:
-            values = self._columns["sent_today"] = [f.sent_today for f in self.facts]
-        return values
+        return self._fact_column("sent_today", lambda facts: [f.sent_today for f in facts])
 
     @property
-    def sent_this_week(self) -> list[int]:
+    def sent_this_week(self) -> Sequence[int]:
         """Each candidate's new requests received this week (from its facts)."""
-        values = self._columns.get("sent_this_week")
-        if values is None:
-            values = self._columns["sent_this_week"] = [f.sent_this_week for f in self.facts]
-        return values
+        return self._fact_column("sent_this_week", lambda facts: [f.sent_this_week for f in facts])
 
     @property
-    def open_requests(self) -> list[int]:
+    def open_requests(self) -> Sequence[int]:
         """Our open requests with each candidate (from its facts)."""
-        values = self._columns.get("open_requests")
-        if values is None:
-            values = self._columns["open_requests"] = [f.open_requests for f in self.facts]
-        return values
+        return self._fact_column("open_requests", lambda facts: [f.open_requests for f in facts])
 
     @property
-    def turnaround_days(self) -> list[float | None]:
+    def turnaround_days(self) -> Sequence[float | None]:
         """Each candidate's observed turnaround (``None``: not observed)."""
-        values = self._columns.get("turnaround_days")
-        if values is None:
-            values = self._columns["turnaround_days"] = [f.turnaround_days for f in self.facts]
-        return values
+        return self._fact_column(
+            "turnaround_days", lambda facts: [f.turnaround_days for f in facts]
+        )
 
     @property
-    def fills(self) -> list[FillStats | None]:
+    def fills(self) -> Sequence[FillStats | None]:
         """Each candidate's observed fill statistics (``None``: unknown)."""
-        values = self._columns.get("fills")
-        if values is None:
-            values = self._columns["fills"] = [f.fill for f in self.facts]
-        return values
+        return self._fact_column("fills", lambda facts: [f.fill for f in facts])
 
     @property
-    def balances(self) -> list[BalanceStats | None]:
+    def balances(self) -> Sequence[BalanceStats | None]:
         """Each candidate's lending and borrowing levels (``None``: at parity)."""
-        values = self._columns.get("balances")
-        if values is None:
-            values = self._columns["balances"] = [f.balance for f in self.facts]
-        return values
+        return self._fact_column("balances", lambda facts: [f.balance for f in facts])
+
+
+def _everywhere(candidates: Candidates) -> range:
+    return range(len(candidates))
+
+
+_MARKS: dict[str, Callable[[Candidates], list[int]]] = {
+    "inactive": lambda c: list(compress(_everywhere(c), map(not_, c.active))),
+    "closing": lambda c: list(compress(_everywhere(c), c.closures)),
+    "deflecting": lambda c: sorted(
+        {
+            *compress(_everywhere(c), c.deflected_types),
+            *_present_in_either(c.deflected_newer_than, c.deflected_older_than),
+        }
+    ),
+    "charging": lambda c: _present(c.costs),
+    "limited": lambda c: _present_in_either(c.capacity_per_day, c.capacity_per_week),
+}
+"""How a pool without its directory's index finds each mark, by scanning its columns."""
 
 
 Drops = list[tuple[int, Drop]]
@@ -338,11 +389,11 @@ class InactiveFilter:
 
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each inactive partner."""
-        active = candidates.active
-        if all(active):
+        inactive = candidates.marked("inactive")
+        if not inactive:
             return []
         drop = Drop(DropReason.INACTIVE, "the partner is inactive")
-        return [(i, drop) for i, a in enumerate(active) if not a]
+        return [(i, drop) for i in inactive]
 
 
 @final
@@ -359,13 +410,14 @@ class ClosedFilter:
 
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each partner closed for lending on ``context.today``."""
-        closures = candidates.closures
-        if not any(closures):
+        closing = candidates.marked("closing")
+        if not closing:
             return []
+        closures = candidates.closures
         today = job.context.today
         found: Drops = []
         verdicts: dict[tuple[date, date, str | None], Drop] = {}
-        for i in compress(range(len(closures)), closures):
+        for i in closing:
             for closure in closures[i]:
                 if closure.lending and closure.covers(today):
                     key = (closure.start, closure.end, closure.note)
@@ -390,12 +442,16 @@ class ServiceFilter:
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each partner whose services miss every accepted one."""
         wanted = accepted_services(job.request, job.context)
-        missed = list(map(wanted.isdisjoint, candidates.services))
-        if not any(missed):
+        if not wanted:
+            missed: Collection[int] = range(len(candidates))
+        else:
+            lacking = [candidates.lacking(service) for service in wanted]
+            missed = set(lacking[0]).intersection(*lacking[1:])
+        if not missed:
             return []
         names = ", ".join(sorted(s.value for s in wanted)) or "nothing"
         drop = Drop(DropReason.SERVICE_NOT_SUPPLIED, f"does not supply {names}")
-        return [(i, drop) for i in compress(range(len(missed)), missed)]
+        return [(i, drop) for i in sorted(missed)]
 
 
 @final
@@ -490,22 +546,23 @@ class DeflectionFilter:
         citation = job.request.citation
         found: dict[int, Drop] = {}
         kind = (citation.publication_type or "").casefold()
-        if kind:
-            types = candidates.deflected_types
-            if any(types):
-                folded: dict[frozenset[str], frozenset[str]] = {}
-                text = f"deflects {citation.publication_type}"
-                deflects = Drop(DropReason.DEFLECTED_FORMAT, text)
-                for i in compress(range(len(types)), types):
-                    listed = types[i]
-                    if kind in (folded.get(listed) or folded.setdefault(listed, _fold(listed))):
-                        found[i] = deflects
         year = _YEAR.search(citation.publication_date or "")
-        if year is not None:
+        deflecting = candidates.marked("deflecting") if kind or year is not None else ()
+        if kind and deflecting:
+            types = candidates.deflected_types
+            folded: dict[frozenset[str], frozenset[str]] = {}
+            deflects = Drop(DropReason.DEFLECTED_FORMAT, f"deflects {citation.publication_type}")
+            for i in deflecting:
+                listed = types[i]
+                if listed and kind in (
+                    folded.get(listed) or folded.setdefault(listed, _fold(listed))
+                ):
+                    found[i] = deflects
+        if year is not None and deflecting:
             age = job.context.today.year - int(year.group(1))
             newer, older = candidates.deflected_newer_than, candidates.deflected_older_than
             ages: dict[tuple[int | None, int | None], Drop | None] = {}
-            for i in _present_in_either(newer, older):
+            for i in deflecting:
                 if i in found:
                     continue
                 limits = (newer[i], older[i])
@@ -517,15 +574,12 @@ class DeflectionFilter:
         if limit is not None:
             amount, currency = limit.amount, limit.currency
             costs = candidates.costs
-            costly = [
-                i
-                for i, cost in enumerate(costs)
-                if cost is not None and (cost.currency != currency or cost.amount > amount)
-            ]
             verdicts: dict[tuple[Decimal, str], Drop] = {}
-            for i in costly:
+            for i in candidates.marked("charging"):
                 cost = costs[i]
                 if cost is None or i in found:
+                    continue
+                if cost.currency == currency and cost.amount <= amount:
                     continue
                 price = (cost.amount, cost.currency)
                 too_dear = verdicts.get(price)
@@ -566,31 +620,32 @@ class CapacityFilter:
 
     def screen(self, candidates: Candidates, job: RotaJob) -> Drops:
         """Drop each partner at or over its daily or weekly limit."""
-        per_day, per_week = candidates.capacity_per_day, candidates.capacity_per_week
-        declared = _present_in_either(per_day, per_week)
+        declared = candidates.marked("limited")
         if not declared:
             return []
+        per_day, per_week = candidates.capacity_per_day, candidates.capacity_per_week
         facts = candidates.facts
         found: Drops = []
-        verdicts: dict[tuple[int, int | None, int, int | None], Drop | None] = {}
+        verdicts: dict[tuple[str, int, int], Drop] = {}
         for i in declared:
             fact = facts[i]
-            key = (fact.sent_today, per_day[i], fact.sent_this_week, per_week[i])
-            if key not in verdicts:
-                verdicts[key] = _capacity_drop(*key)
-            if (drop := verdicts[key]) is not None:
-                found.append((i, drop))
+            if (limit := per_day[i]) is not None and (sent := fact.sent_today) >= limit:
+                key = ("day", sent, limit)
+            elif (limit := per_week[i]) is not None and (sent := fact.sent_this_week) >= limit:
+                key = ("week", sent, limit)
+            else:
+                continue
+            drop = verdicts.get(key)
+            if drop is None:
+                drop = verdicts[key] = _capacity_drop(*key)
+            found.append((i, drop))
         return found
 
 
-def _capacity_drop(today: int, day: int | None, week_sent: int, week: int | None) -> Drop | None:
-    """The drop for a partner sent these many requests under these limits, if it is full."""
-    if day is not None and today >= day:
-        text = f"{today} new requests today; declared capacity {day} a day"
-    elif week is not None and week_sent >= week:
-        text = f"{week_sent} new requests this week; declared capacity {week} a week"
-    else:
-        return None
+def _capacity_drop(period: str, sent: int, limit: int) -> Drop:
+    """The drop for a partner sent ``sent`` new requests this ``period`` against ``limit``."""
+    when = "today" if period == "day" else "this week"
+    text = f"{sent} new requests {when}; declared capacity {limit} a {period}"
     return Drop(DropReason.CAPACITY_REACHED, text)
 
 
@@ -628,15 +683,17 @@ class TurnaroundScorer:
 
     def score(self, candidates: Candidates, job: RotaJob) -> list[float]:
         """``1 / (1 + days)`` per partner."""
-        observed = candidates.turnaround_days
         try:
-            # Every turnaround observed (the common case): no need for the declared days.
-            return [1.0 / (1.0 + d) for d in observed]  # type: ignore[operator]
+            # Every turnaround observed (the common case): one pass over the facts, and no
+            # need for the declared days.
+            return [1.0 / (1.0 + f.turnaround_days) for f in candidates.facts]  # type: ignore[operator]
         except TypeError:
             pass
         return [
             1.0 / (1.0 + (declared if d is None else d))
-            for d, declared in zip(observed, candidates.delivery_days, strict=True)
+            for d, declared in zip(
+                candidates.turnaround_days, candidates.delivery_days, strict=True
+            )
         ]
 
 
@@ -679,7 +736,7 @@ class LoanToBorrowScorer:
             0.5
             if s is None
             else 0.5 + (d := s.borrowing * s.target_ratio - s.lending) / (2.0 + 2.0 * abs(d))
-            for s in candidates.balances
+            for s in [f.balance for f in candidates.facts]
         ]
 
 
@@ -699,7 +756,8 @@ class FillRateScorer:
 
     def score(self, candidates: Candidates, job: RotaJob) -> list[float]:
         """The smoothed fill rate per partner."""
-        return [0.5 if s is None else (s.filled + 1) / (s.asked + 2) for s in candidates.fills]
+        fills = [f.fill for f in candidates.facts]
+        return [0.5 if s is None else (s.filled + 1) / (s.asked + 2) for s in fills]
 
 
 def _positions(candidates: Candidates, agencies: frozenset[AgencyId]) -> list[int]:
@@ -719,17 +777,17 @@ def _positions(candidates: Candidates, agencies: frozenset[AgencyId]) -> list[in
     return [i for i, v in enumerate(values) if v in wanted and ids[i] in agencies]
 
 
-def _present(column: list[T | None]) -> list[int]:
+def _present(column: Sequence[T | None]) -> list[int]:
     """Positions of the values that are not ``None``."""
     absent = column.count(None)
     if absent == len(column):
         return []
     if not absent:
         return list(range(len(column)))
-    return [i for i, v in enumerate(column) if v is not None]
+    return list(compress(range(len(column)), map(is_not, column, repeat(None))))
 
 
-def _present_in_either(first: list[Any], second: list[Any]) -> list[int]:
+def _present_in_either(first: Sequence[Any], second: Sequence[Any]) -> list[int]:
     """Positions, in order, where either column has a value (not ``None``)."""
     one, other = _present(first), _present(second)
     if not other:
