@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
+from itertools import compress
+from operator import attrgetter, itemgetter
 from types import MappingProxyType
 from typing import final
 
@@ -236,8 +238,6 @@ class PartnerColumns:
     """Each one's declared new requests a day (``None``: not declared)."""
     capacity_per_week: tuple[int | None, ...]
     """Each one's declared new requests a week (``None``: not declared)."""
-    positions: Mapping[AgencyId, int]
-    """Each agency's position in the columns."""
     inactive: tuple[int, ...]
     """Positions of the inactive partners."""
     closing: tuple[int, ...]
@@ -251,49 +251,69 @@ class PartnerColumns:
     lacking: Mapping[Service, tuple[int, ...]]
     """For each service, the positions of the partners that do not supply it."""
 
+    @cached_property
+    def positions(self) -> Mapping[AgencyId, int]:
+        """Each agency's position in the columns (made on first use: a template's rota)."""
+        return MappingProxyType(dict(zip(self.agencies, range(len(self.agencies)), strict=True)))
+
     @classmethod
     def of(cls, partners: Iterable[Partner]) -> PartnerColumns:
         """The columns of these partners, in agency order (type, then value)."""
-        rows = tuple(sorted(partners, key=lambda p: (p.agency.type, p.agency.value)))
-        agencies = tuple(p.agency for p in rows)
+        # Two stable sorts on one string each are much cheaper than one sort on a pair.
+        rows = tuple(sorted(sorted(partners, key=_VALUE), key=_TYPE))
+        agencies = [p.agency for p in rows]
+        services = [p.services for p in rows]
         terms = [p.terms for p in rows]
+        costs = [t.cost for t in terms]
         deflections = [p.deflection for p in rows]
         capacities = [p.capacity for p in rows]
-        everywhere = range(len(rows))
+        per_day = [c.per_day for c in capacities]
+        per_week = [c.per_week for c in capacities]
+        active = [p.active for p in rows]
+        closures = [p.closures for p in rows]
+        # Few distinct service sets: which services each lacks is worked out once per set.
+        gaps = {x: tuple(s not in x for s in Service) for x in set(services)}
+        lacks = [gaps[x] for x in services]
         return cls(
             partners=rows,
-            agencies=agencies,
-            agency_values=tuple(a.value for a in agencies),
-            active=tuple(p.active for p in rows),
-            closures=tuple(p.closures for p in rows),
-            services=tuple(p.services for p in rows),
-            deflected_types=tuple(d.publication_types for d in deflections),
-            deflected_newer_than=tuple(d.newer_than_years for d in deflections),
-            deflected_older_than=tuple(d.older_than_years for d in deflections),
-            costs=tuple(t.cost for t in terms),
-            delivery_days=tuple(t.delivery_days for t in terms),
-            capacity_per_day=tuple(c.per_day for c in capacities),
-            capacity_per_week=tuple(c.per_week for c in capacities),
-            positions=MappingProxyType({a: i for i, a in enumerate(agencies)}),
-            inactive=tuple(i for i in everywhere if not rows[i].active),
-            closing=tuple(i for i in everywhere if rows[i].closures),
+            agencies=tuple(agencies),
+            agency_values=tuple([a.value for a in agencies]),
+            active=tuple(active),
+            closures=tuple(closures),
+            services=tuple(services),
+            deflected_types=tuple([d.publication_types for d in deflections]),
+            deflected_newer_than=tuple([d.newer_than_years for d in deflections]),
+            deflected_older_than=tuple([d.older_than_years for d in deflections]),
+            costs=tuple(costs),
+            delivery_days=tuple([t.delivery_days for t in terms]),
+            capacity_per_day=tuple(per_day),
+            capacity_per_week=tuple(per_week),
+            inactive=tuple([i for i, on in enumerate(active) if not on]),
+            closing=tuple([i for i, c in enumerate(closures) if c]),
             deflecting=tuple(
-                i
-                for i in everywhere
-                if (d := deflections[i]).publication_types
-                or d.newer_than_years is not None
-                or d.older_than_years is not None
+                [
+                    i
+                    for i, d in enumerate(deflections)
+                    if d.publication_types
+                    or d.newer_than_years is not None
+                    or d.older_than_years is not None
+                ]
             ),
-            charging=tuple(i for i in everywhere if terms[i].cost is not None),
+            charging=tuple([i for i, c in enumerate(costs) if c is not None]),
             limited=tuple(
-                i
-                for i in everywhere
-                if capacities[i].per_day is not None or capacities[i].per_week is not None
+                [i for i, d in enumerate(per_day) if d is not None or per_week[i] is not None]
             ),
             lacking=MappingProxyType(
-                {s: tuple(i for i in everywhere if s not in rows[i].services) for s in Service}
+                {
+                    s: tuple(compress(range(len(rows)), map(itemgetter(k), lacks)))
+                    for k, s in enumerate(Service)
+                }
             ),
         )
+
+
+_VALUE = attrgetter("agency.value")
+_TYPE = attrgetter("agency.type")
 
 
 @final
