@@ -6,12 +6,12 @@ adapters read them, the core only carries them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
 from itertools import compress
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from types import MappingProxyType
 from typing import final
 
@@ -21,6 +21,7 @@ from resource_sharing.calendar import Calendar
 from resource_sharing.records import AgencyId, Money
 
 __all__ = [
+    "PARTNER_MARKS",
     "Capacity",
     "Closure",
     "Deflection",
@@ -30,6 +31,7 @@ __all__ = [
     "PartnerTerms",
     "ProtocolSettings",
     "Service",
+    "lacking_positions",
 ]
 
 
@@ -197,15 +199,71 @@ def _read_only(partners: Mapping[AgencyId, Partner]) -> Mapping[AgencyId, Partne
     return MappingProxyType(dict(partners))
 
 
+def _inactive(partners: Sequence[Partner]) -> list[int]:
+    return [i for i, p in enumerate(partners) if not p.active]
+
+
+def _closing(partners: Sequence[Partner]) -> list[int]:
+    return [i for i, p in enumerate(partners) if p.closures]
+
+
+def _deflecting(partners: Sequence[Partner]) -> list[int]:
+    return [
+        i
+        for i, p in enumerate(partners)
+        if (d := p.deflection).publication_types
+        or d.newer_than_years is not None
+        or d.older_than_years is not None
+    ]
+
+
+def _charging(partners: Sequence[Partner]) -> list[int]:
+    return [i for i, p in enumerate(partners) if p.terms.cost is not None]
+
+
+def _limited(partners: Sequence[Partner]) -> list[int]:
+    return [
+        i
+        for i, p in enumerate(partners)
+        if (c := p.capacity).per_day is not None or c.per_week is not None
+    ]
+
+
+PARTNER_MARKS: Mapping[str, Callable[[Sequence[Partner]], list[int]]] = MappingProxyType(
+    {
+        "inactive": _inactive,
+        "closing": _closing,
+        "deflecting": _deflecting,
+        "charging": _charging,
+        "limited": _limited,
+    }
+)
+"""How to find, in a list of partners, the positions of those with each mark, in order:
+``inactive``; ``closing`` (has a temporary closure, current or not); ``deflecting`` (has a
+deflection policy); ``charging`` (has a cost); ``limited`` (declares a capacity)."""
+
+
+def lacking_positions(partners: Sequence[Partner], service: Service) -> list[int]:
+    """The positions, in order, of the partners that do not supply ``service``."""
+    # Set against set: the members' stored hashes are compared, no enum hash is computed.
+    alone = frozenset({service})
+    return list(compress(range(len(partners)), map(alone.isdisjoint, map(_SERVICES, partners))))
+
+
+_SERVICES = attrgetter("services")
+
+
 @final
 @attrs.frozen(eq=False)
 class PartnerColumns:
     """A directory's partners as aligned, read-only columns (position ``i`` is one partner).
 
     Built once per directory (:attr:`Directory.columns`) and shared by every rota built on
-    it: a step that looks at one field of every partner scans one tuple instead of walking
-    ten thousand records. The columns hold the partners' own fields only, nothing that
-    changes from one request to the next.
+    it, each column and index on first use: a step that looks at one field of every
+    partner scans one tuple instead of walking ten thousand records, and a filter that
+    concerns a few partners (the inactive, those with a closure...) visits only those
+    listed in its index. Everything here is the partners' own data, nothing that changes
+    from one request to the next.
     """
 
     partners: tuple[Partner, ...]
@@ -216,100 +274,109 @@ class PartnerColumns:
     """
     agencies: tuple[AgencyId, ...]
     """Each one's agency id."""
-    agency_values: tuple[str, ...]
-    """Each one's agency id value (a string, whose hash is cached)."""
-    active: tuple[bool, ...]
-    """Each one's :attr:`Partner.active`."""
-    closures: tuple[tuple[Closure, ...], ...]
-    """Each one's temporary closures."""
-    services: tuple[frozenset[Service], ...]
-    """Each one's services supplied."""
-    deflected_types: tuple[frozenset[str], ...]
-    """Each one's :attr:`Deflection.publication_types`."""
-    deflected_newer_than: tuple[int | None, ...]
-    """Each one's :attr:`Deflection.newer_than_years`."""
-    deflected_older_than: tuple[int | None, ...]
-    """Each one's :attr:`Deflection.older_than_years`."""
-    costs: tuple[Money | None, ...]
-    """Each one's cost from its terms (``None``: free)."""
-    delivery_days: tuple[int, ...]
-    """Each one's declared delivery days."""
-    capacity_per_day: tuple[int | None, ...]
-    """Each one's declared new requests a day (``None``: not declared)."""
-    capacity_per_week: tuple[int | None, ...]
-    """Each one's declared new requests a week (``None``: not declared)."""
-    inactive: tuple[int, ...]
-    """Positions of the inactive partners."""
-    closing: tuple[int, ...]
-    """Positions of the partners with a temporary closure (current or not)."""
-    deflecting: tuple[int, ...]
-    """Positions of the partners with a deflection policy (format or age)."""
-    charging: tuple[int, ...]
-    """Positions of the partners with a cost."""
-    limited: tuple[int, ...]
-    """Positions of the partners declaring a capacity (a day or a week)."""
-    lacking: Mapping[Service, tuple[int, ...]]
-    """For each service, the positions of the partners that do not supply it."""
-
-    @cached_property
-    def positions(self) -> Mapping[AgencyId, int]:
-        """Each agency's position in the columns (made on first use: a template's rota)."""
-        return MappingProxyType(dict(zip(self.agencies, range(len(self.agencies)), strict=True)))
 
     @classmethod
     def of(cls, partners: Iterable[Partner]) -> PartnerColumns:
         """The columns of these partners, in agency order (type, then value)."""
         # Two stable sorts on one string each are much cheaper than one sort on a pair.
         rows = tuple(sorted(sorted(partners, key=_VALUE), key=_TYPE))
-        agencies = [p.agency for p in rows]
-        services = [p.services for p in rows]
-        terms = [p.terms for p in rows]
-        costs = [t.cost for t in terms]
-        deflections = [p.deflection for p in rows]
-        capacities = [p.capacity for p in rows]
-        per_day = [c.per_day for c in capacities]
-        per_week = [c.per_week for c in capacities]
-        active = [p.active for p in rows]
-        closures = [p.closures for p in rows]
-        # Few distinct service sets: which services each lacks is worked out once per set.
-        gaps = {x: tuple(s not in x for s in Service) for x in set(services)}
-        lacks = [gaps[x] for x in services]
-        return cls(
-            partners=rows,
-            agencies=tuple(agencies),
-            agency_values=tuple([a.value for a in agencies]),
-            active=tuple(active),
-            closures=tuple(closures),
-            services=tuple(services),
-            deflected_types=tuple([d.publication_types for d in deflections]),
-            deflected_newer_than=tuple([d.newer_than_years for d in deflections]),
-            deflected_older_than=tuple([d.older_than_years for d in deflections]),
-            costs=tuple(costs),
-            delivery_days=tuple([t.delivery_days for t in terms]),
-            capacity_per_day=tuple(per_day),
-            capacity_per_week=tuple(per_week),
-            inactive=tuple([i for i, on in enumerate(active) if not on]),
-            closing=tuple([i for i, c in enumerate(closures) if c]),
-            deflecting=tuple(
-                [
-                    i
-                    for i, d in enumerate(deflections)
-                    if d.publication_types
-                    or d.newer_than_years is not None
-                    or d.older_than_years is not None
-                ]
-            ),
-            charging=tuple([i for i, c in enumerate(costs) if c is not None]),
-            limited=tuple(
-                [i for i, d in enumerate(per_day) if d is not None or per_week[i] is not None]
-            ),
-            lacking=MappingProxyType(
-                {
-                    s: tuple(compress(range(len(rows)), map(itemgetter(k), lacks)))
-                    for k, s in enumerate(Service)
-                }
-            ),
-        )
+        return cls(rows, tuple([p.agency for p in rows]))
+
+    @cached_property
+    def positions(self) -> Mapping[AgencyId, int]:
+        """Each agency's position in the columns."""
+        return MappingProxyType(dict(zip(self.agencies, range(len(self.agencies)), strict=True)))
+
+    @cached_property
+    def agency_values(self) -> tuple[str, ...]:
+        """Each one's agency id value (a string, whose hash is cached)."""
+        return tuple([a.value for a in self.agencies])
+
+    @cached_property
+    def active(self) -> tuple[bool, ...]:
+        """Each one's :attr:`Partner.active`."""
+        return tuple([p.active for p in self.partners])
+
+    @cached_property
+    def closures(self) -> tuple[tuple[Closure, ...], ...]:
+        """Each one's temporary closures."""
+        return tuple([p.closures for p in self.partners])
+
+    @cached_property
+    def services(self) -> tuple[frozenset[Service], ...]:
+        """Each one's services supplied."""
+        return tuple([p.services for p in self.partners])
+
+    @cached_property
+    def deflected_types(self) -> tuple[frozenset[str], ...]:
+        """Each one's :attr:`Deflection.publication_types`."""
+        return tuple([p.deflection.publication_types for p in self.partners])
+
+    @cached_property
+    def deflected_newer_than(self) -> tuple[int | None, ...]:
+        """Each one's :attr:`Deflection.newer_than_years`."""
+        return tuple([p.deflection.newer_than_years for p in self.partners])
+
+    @cached_property
+    def deflected_older_than(self) -> tuple[int | None, ...]:
+        """Each one's :attr:`Deflection.older_than_years`."""
+        return tuple([p.deflection.older_than_years for p in self.partners])
+
+    @cached_property
+    def costs(self) -> tuple[Money | None, ...]:
+        """Each one's cost from its terms (``None``: free)."""
+        return tuple([p.terms.cost for p in self.partners])
+
+    @cached_property
+    def delivery_days(self) -> tuple[int, ...]:
+        """Each one's declared delivery days."""
+        return tuple([p.terms.delivery_days for p in self.partners])
+
+    @cached_property
+    def capacity_per_day(self) -> tuple[int | None, ...]:
+        """Each one's declared new requests a day (``None``: not declared)."""
+        return tuple([p.capacity.per_day for p in self.partners])
+
+    @cached_property
+    def capacity_per_week(self) -> tuple[int | None, ...]:
+        """Each one's declared new requests a week (``None``: not declared)."""
+        return tuple([p.capacity.per_week for p in self.partners])
+
+    @cached_property
+    def inactive(self) -> tuple[int, ...]:
+        """Positions of the inactive partners."""
+        return tuple(_inactive(self.partners))
+
+    @cached_property
+    def closing(self) -> tuple[int, ...]:
+        """Positions of the partners with a temporary closure (current or not)."""
+        return tuple(_closing(self.partners))
+
+    @cached_property
+    def deflecting(self) -> tuple[int, ...]:
+        """Positions of the partners with a deflection policy (format or age)."""
+        return tuple(_deflecting(self.partners))
+
+    @cached_property
+    def charging(self) -> tuple[int, ...]:
+        """Positions of the partners with a cost."""
+        return tuple(_charging(self.partners))
+
+    @cached_property
+    def limited(self) -> tuple[int, ...]:
+        """Positions of the partners declaring a capacity (a day or a week)."""
+        return tuple(_limited(self.partners))
+
+    @cached_property
+    def _lacking(self) -> dict[Service, tuple[int, ...]]:
+        return {}
+
+    def lacking(self, service: Service) -> tuple[int, ...]:
+        """The positions of the partners that do not supply ``service``."""
+        found = self._lacking.get(service)
+        if found is None:
+            found = self._lacking[service] = tuple(lacking_positions(self.partners, service))
+        return found
 
 
 _VALUE = attrgetter("agency.value")

@@ -19,12 +19,19 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import compress, repeat
-from operator import attrgetter, is_not, not_
+from operator import attrgetter, is_not
 from typing import Any, Protocol, TypeVar, final
 
 import attrs
 
-from resource_sharing.directory import Closure, Partner, PartnerColumns, Service
+from resource_sharing.directory import (
+    PARTNER_MARKS,
+    Closure,
+    Partner,
+    PartnerColumns,
+    Service,
+    lacking_positions,
+)
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import AgencyId, BorrowingRequest, Money
 from resource_sharing.rota._model import (
@@ -210,27 +217,28 @@ class Candidates:
         return values
 
     def marked(self, name: str) -> Sequence[int]:
-        """Positions, in order, of the candidates marked ``name`` in the directory.
+        """Positions, in order, of the candidates with the mark ``name``.
 
-        The marks are the position indexes of
-        :class:`~resource_sharing.directory.PartnerColumns`: ``inactive``, ``closing`` (has a
-        temporary closure), ``deflecting`` (has a deflection policy), ``charging`` (has a
-        cost), ``limited`` (declares a capacity). A pool of the whole directory reads them
-        from its index (no scan at all); any other pool scans its columns.
+        The marks are those of :data:`~resource_sharing.directory.PARTNER_MARKS`:
+        ``inactive``, ``closing`` (has a temporary closure), ``deflecting`` (has a
+        deflection policy), ``charging`` (has a cost), ``limited`` (declares a capacity). A
+        pool of the whole directory reads them from the directory's index (made once, no
+        scan at all); any other pool scans its partners.
         """
-        scan = _MARKS.get(name)
+        scan = PARTNER_MARKS.get(name)
         if scan is None:
-            raise InvalidInput("mark", f"unknown mark {name!r}; known: {', '.join(_MARKS)}")
+            known = ", ".join(PARTNER_MARKS)
+            raise InvalidInput("mark", f"unknown mark {name!r}; known: {known}")
         if self._source is not None and self._positions is None:
             marked: Sequence[int] = getattr(self._source, name)
             return marked
-        return scan(self)
+        return scan(self.partners)
 
     def lacking(self, service: Service) -> Sequence[int]:
         """Positions, in order, of the candidates that do not supply ``service``."""
         if self._source is not None and self._positions is None:
-            return self._source.lacking[service]
-        return [i for i, supplied in enumerate(self.services) if service not in supplied]
+            return self._source.lacking(service)
+        return lacking_positions(self.partners, service)
 
     @property
     def agencies(self) -> Sequence[AgencyId]:
@@ -325,25 +333,6 @@ class Candidates:
         return self._fact_column("balances", lambda facts: [f.balance for f in facts])
 
 
-def _everywhere(candidates: Candidates) -> range:
-    return range(len(candidates))
-
-
-_MARKS: dict[str, Callable[[Candidates], list[int]]] = {
-    "inactive": lambda c: list(compress(_everywhere(c), map(not_, c.active))),
-    "closing": lambda c: list(compress(_everywhere(c), c.closures)),
-    "deflecting": lambda c: sorted(
-        {
-            *compress(_everywhere(c), c.deflected_types),
-            *_present_in_either(c.deflected_newer_than, c.deflected_older_than),
-        }
-    ),
-    "charging": lambda c: _present(c.costs),
-    "limited": lambda c: _present_in_either(c.capacity_per_day, c.capacity_per_week),
-}
-"""How a pool without its directory's index finds each mark, by scanning its columns."""
-
-
 Drops = list[tuple[int, Drop]]
 """Positions in the candidate list a filter drops, with why."""
 
@@ -413,12 +402,12 @@ class ClosedFilter:
         closing = candidates.marked("closing")
         if not closing:
             return []
-        closures = candidates.closures
+        partners = candidates.partners
         today = job.context.today
         found: Drops = []
         verdicts: dict[tuple[date, date, str | None], Drop] = {}
         for i in closing:
-            for closure in closures[i]:
+            for closure in partners[i].closures:
                 if closure.lending and closure.covers(today):
                     key = (closure.start, closure.end, closure.note)
                     drop = verdicts.get(key)
@@ -548,24 +537,24 @@ class DeflectionFilter:
         kind = (citation.publication_type or "").casefold()
         year = _YEAR.search(citation.publication_date or "")
         deflecting = candidates.marked("deflecting") if kind or year is not None else ()
+        partners = candidates.partners
         if kind and deflecting:
-            types = candidates.deflected_types
             folded: dict[frozenset[str], frozenset[str]] = {}
             deflects = Drop(DropReason.DEFLECTED_FORMAT, f"deflects {citation.publication_type}")
             for i in deflecting:
-                listed = types[i]
+                listed = partners[i].deflection.publication_types
                 if listed and kind in (
                     folded.get(listed) or folded.setdefault(listed, _fold(listed))
                 ):
                     found[i] = deflects
         if year is not None and deflecting:
             age = job.context.today.year - int(year.group(1))
-            newer, older = candidates.deflected_newer_than, candidates.deflected_older_than
             ages: dict[tuple[int | None, int | None], Drop | None] = {}
             for i in deflecting:
                 if i in found:
                     continue
-                limits = (newer[i], older[i])
+                rule = partners[i].deflection
+                limits = (rule.newer_than_years, rule.older_than_years)
                 if limits not in ages:
                     ages[limits] = _age_drop(age, *limits)
                 if (too_old_or_new := ages[limits]) is not None:
@@ -573,10 +562,9 @@ class DeflectionFilter:
         limit = job.request.max_cost
         if limit is not None:
             amount, currency = limit.amount, limit.currency
-            costs = candidates.costs
             verdicts: dict[tuple[Decimal, str], Drop] = {}
             for i in candidates.marked("charging"):
-                cost = costs[i]
+                cost = partners[i].terms.cost
                 if cost is None or i in found:
                     continue
                 if cost.currency == currency and cost.amount <= amount:
@@ -623,15 +611,16 @@ class CapacityFilter:
         declared = candidates.marked("limited")
         if not declared:
             return []
-        per_day, per_week = candidates.capacity_per_day, candidates.capacity_per_week
-        facts = candidates.facts
+        partners, facts = candidates.partners, candidates.facts
         found: Drops = []
         verdicts: dict[tuple[str, int, int], Drop] = {}
         for i in declared:
-            fact = facts[i]
-            if (limit := per_day[i]) is not None and (sent := fact.sent_today) >= limit:
+            fact, capacity = facts[i], partners[i].capacity
+            if (limit := capacity.per_day) is not None and (sent := fact.sent_today) >= limit:
                 key = ("day", sent, limit)
-            elif (limit := per_week[i]) is not None and (sent := fact.sent_this_week) >= limit:
+            elif (limit := capacity.per_week) is not None and (
+                sent := fact.sent_this_week
+            ) >= limit:
                 key = ("week", sent, limit)
             else:
                 continue
