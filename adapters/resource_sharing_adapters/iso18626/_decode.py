@@ -98,7 +98,6 @@ DecodedMessage = Request | SupplyingAgencyMessage | RequestingAgencyMessage | Co
 """Anything :func:`decode` returns: one of the three messages, or a confirmation."""
 
 _El = etree._Element
-_Kids = dict[str, list[_El]]
 _E = TypeVar("_E", bound=Enum)
 
 
@@ -152,181 +151,190 @@ _ERROR_TYPE_FOLDED.update(
 _YES = frozenset({"y", "yes", "true", "1"})
 _NO = frozenset({"n", "no", "false", "0"})
 
-_Known = dict[str, str]
+_Names = Mapping[str, str]
+_Texts = dict[str, str | None]
+_Els = dict[str, _El]
+_More = dict[str, list[_El]]
 
 
-def _known(names: frozenset[str] | set[str]) -> _Known:
+def _names(*names: str) -> _Names:
     """Known local names, keyed by their qualified tag in the ISO namespace (the fast path)."""
     return {_NS + name: name for name in sorted(names)}
 
 
-# Known element names per structure: those read, plus those the schema knows (in any
-# version) that the records do not carry, which are skipped without a report.
-_K_HEADER = _known(
-    {
-        "supplyingAgencyId",
-        "requestingAgencyId",
-        "multipleItemRequestId",
-        "timestamp",
-        "requestingAgencyRequestId",
-        "supplyingAgencyRequestId",
-        "requestingAgencyAuthentication",
-        "consortialId",
-    }
+_NONE: _Names = {}
+
+# Known element names per structure, in two kinds: text elements (whose text is read)
+# and structures (whose element is kept to read further). Each kind holds those read
+# plus those the schema knows (in any version) that the records do not carry, which are
+# skipped without a report. _T_* are text elements, _S_* structures.
+_T_HEADER = _names(
+    "multipleItemRequestId",
+    "timestamp",
+    "requestingAgencyRequestId",
+    "supplyingAgencyRequestId",
+    "consortialId",
 )
-_K_AGENCY = _known({"agencyIdType", "agencyIdValue"})
-_K_AUTH = _known({"accountId", "securityCode"})
-_K_REQUEST = _known(
-    {
-        "header",
-        "bibliographicInfo",
-        "publicationInfo",
-        "serviceInfo",
-        "supplierInfo",
-        "requestedDeliveryInfo",
-        "requestingAgencyInfo",
-        "patronInfo",
-        "billingInfo",
-    }
+_S_HEADER = _names("supplyingAgencyId", "requestingAgencyId", "requestingAgencyAuthentication")
+_T_AGENCY = _names("agencyIdType", "agencyIdValue")
+_T_AUTH = _names("accountId", "securityCode")
+_S_REQUEST = _names(
+    "header",
+    "bibliographicInfo",
+    "publicationInfo",
+    "serviceInfo",
+    "supplierInfo",
+    "requestedDeliveryInfo",
+    "requestingAgencyInfo",
+    "patronInfo",
+    "billingInfo",
 )
-_K_BIB = _known(
-    {
-        "supplierUniqueRecordId",
-        "title",
-        "author",
-        "authorId",
-        "subtitle",
-        "seriesTitle",
-        "edition",
-        "titleOfComponent",
-        "authorOfComponent",
-        "volume",
-        "issue",
-        "pagesRequested",
-        "estimatedNoPages",
-        "bibliographicItemId",
-        "sponsor",
-        "informationSource",
-        "bibliographicRecordId",
-    }
+_T_BIB = _names(
+    "supplierUniqueRecordId",
+    "title",
+    "author",
+    "authorId",
+    "subtitle",
+    "seriesTitle",
+    "edition",
+    "titleOfComponent",
+    "authorOfComponent",
+    "volume",
+    "issue",
+    "pagesRequested",
+    "estimatedNoPages",
+    "sponsor",
+    "informationSource",
 )
-_K_ITEM_ID = _known({"bibliographicItemIdentifier", "bibliographicItemIdentifierCode"})
-_K_RECORD_ID = _known({"bibliographicRecordIdentifier", "bibliographicRecordIdentifierCode"})
-_K_PUB = _known(
-    {"publisher", "publisherId", "publicationType", "publicationDate", "placeOfPublication"}
+_S_BIB = _names("bibliographicItemId", "bibliographicRecordId")
+_T_ITEM_ID = _names("bibliographicItemIdentifier", "bibliographicItemIdentifierCode")
+_T_RECORD_ID = _names("bibliographicRecordIdentifier", "bibliographicRecordIdentifierCode")
+_T_PUB = _names(
+    "publisher", "publisherId", "publicationType", "publicationDate", "placeOfPublication"
 )
-_K_SERVICE = _known(
-    {
-        "requestType",
-        "requestSubType",
-        "requestingAgencyPreviousRequestId",
-        "serviceType",
-        "serviceLevel",
-        "preferredFormat",
-        "itemFormat",
-        "needBeforeDate",
-        "copyrightCompliance",
-        "anyEdition",
-        "preferredEdition",
-        "loanCondition",
-        "startDate",
-        "endDate",
-        "note",
-    }
+_T_SERVICE = _names(
+    "requestType",
+    "requestSubType",
+    "requestingAgencyPreviousRequestId",
+    "serviceType",
+    "serviceLevel",
+    "preferredFormat",
+    "itemFormat",
+    "needBeforeDate",
+    "copyrightCompliance",
+    "anyEdition",
+    "preferredEdition",
+    "loanCondition",
+    "startDate",
+    "endDate",
+    "note",
 )
-_K_SUPPLIER = _known(
-    {
-        "sortOrder",
-        "supplierCode",
-        "supplierDescription",
-        "bibliographicRecordId",
-        "callNumber",
-        "summaryHoldings",
-        "availabilityNote",
-    }
+_T_SUPPLIER = _names(
+    "sortOrder", "supplierDescription", "callNumber", "summaryHoldings", "availabilityNote"
 )
-_K_REQ_DELIVERY = _known({"sortOrder", "address", "deliveryMethod", "courierName"})
-_K_AGENCY_INFO = _known({"name", "contactName", "address"})
-_K_PATRON = _known({"patronId", "surname", "givenName", "patronType", "sendToPatron", "address"})
-_K_BILLING = _known({"paymentMethod", "maximumCosts", "billingMethod", "billingName", "address"})
-_K_ADDRESS = _known({"electronicAddress", "physicalAddress"})
-_K_ELECTRONIC = _known({"electronicAddressType", "electronicAddressData"})
-_K_PHYSICAL = _known({"line1", "line2", "locality", "postalCode", "region", "country"})
-_K_COSTS = _known({"currencyCode", "monetaryValue"})
-_K_SAM = _known(
-    {
-        "header",
-        "messageInfo",
-        "statusInfo",
-        "retryInfo",
-        "deliveryInfo",
-        "shippingInfo",
-        "returnInfo",
-    }
+_S_SUPPLIER = _names("supplierCode", "bibliographicRecordId")
+_T_REQ_DELIVERY = _names("sortOrder", "deliveryMethod", "courierName")
+_S_ADDRESSES = _names("address")
+_T_AGENCY_INFO = _names("name", "contactName")
+_T_PATRON = _names("patronId", "surname", "givenName", "patronType", "sendToPatron")
+_T_BILLING = _names("paymentMethod", "billingMethod", "billingName")
+_S_BILLING = _names("maximumCosts", "address")
+_S_ADDRESS = _names("electronicAddress", "physicalAddress")
+_T_ELECTRONIC = _names("electronicAddressType", "electronicAddressData")
+_T_PHYSICAL = _names("line1", "line2", "locality", "postalCode", "region", "country")
+_T_COSTS = _names("currencyCode", "monetaryValue")
+_S_SAM = _names(
+    "header",
+    "messageInfo",
+    "statusInfo",
+    "retryInfo",
+    "deliveryInfo",
+    "shippingInfo",
+    "returnInfo",
 )
-_K_MESSAGE_INFO = _known(
-    {
-        "reasonForMessage",
-        "answerYesNo",
-        "note",
-        "reasonUnfilled",
-        "reasonRetry",
-        "offeredCosts",
-        "retryAfter",
-        "retryBefore",
-    }
+_T_MESSAGE_INFO = _names(
+    "reasonForMessage",
+    "answerYesNo",
+    "note",
+    "reasonUnfilled",
+    "reasonRetry",
+    "retryAfter",
+    "retryBefore",
 )
-_K_RETRY = _known(
-    {
-        "loanCondition",
-        "edition",
-        "itemFormat",
-        "volume",
-        "serviceType",
-        "serviceLevel",
-        "deliveryMethod",
-        "courierName",
-        "offeredCosts",
-        "paymentMethod",
-        "retryBefore",
-        "retryAfter",
-    }
+_S_COSTS = _names("offeredCosts")
+_T_RETRY = _names(
+    "loanCondition",
+    "edition",
+    "itemFormat",
+    "volume",
+    "serviceType",
+    "serviceLevel",
+    "deliveryMethod",
+    "courierName",
+    "paymentMethod",
+    "retryBefore",
+    "retryAfter",
 )
-_K_STATUS = _known({"status", "expectedDeliveryDate", "dueDate", "lastChange"})
-_K_DELIVERY = _known(
-    {
-        "dateSent",
-        "itemId",
-        "URL",
-        "sentVia",
-        "deliveryMethod",
-        "address",
-        "sentToPatron",
-        "loanCondition",
-        "deliveredFormat",
-        "itemFormat",
-        "serviceType",
-        "deliveryCosts",
-        "paymentMethod",
-    }
+_T_STATUS = _names("status", "expectedDeliveryDate", "dueDate", "lastChange")
+_T_DELIVERY = _names(
+    "dateSent",
+    "itemId",
+    "URL",
+    "sentVia",
+    "deliveryMethod",
+    "address",
+    "sentToPatron",
+    "loanCondition",
+    "deliveredFormat",
+    "itemFormat",
+    "serviceType",
+    "paymentMethod",
 )
-_K_RETURN = _known({"returnAgencyId", "name", "physicalAddress"})
-_K_RAM = _known({"header", "action", "note", "activeSection"})
-_K_ACTIVE = _known({"action", "note"})
-_K_CONF_HEADER = _known(
-    {
-        "supplyingAgencyId",
-        "requestingAgencyId",
-        "timestamp",
-        "requestingAgencyRequestId",
-        "multipleItemRequestId",
-        "timestampReceived",
-        "messageStatus",
-    }
+_S_DELIVERY = _names("deliveryCosts")
+_T_RETURN = _names("name")
+_S_RETURN = _names("returnAgencyId", "physicalAddress")
+_T_RAM = _names("action", "note")
+_S_RAM = _names("header", "activeSection")
+_T_CONF_HEADER = _names(
+    "timestamp",
+    "requestingAgencyRequestId",
+    "multipleItemRequestId",
+    "timestampReceived",
+    "messageStatus",
 )
-_K_CONF = _known({"confirmationHeader", "reasonForMessage", "action", "errorData"})
-_K_ERROR = _known({"errorType", "errorValue"})
-_K_ENVELOPE = _known(set(_MESSAGE_KINDS))
+_S_CONF_HEADER = _names("supplyingAgencyId", "requestingAgencyId")
+_T_CONF = _names("reasonForMessage", "action")
+_S_CONF = _names("confirmationHeader", "errorData")
+_T_ERROR = _names("errorType", "errorValue")
+_S_ENVELOPE = _names(*_MESSAGE_KINDS)
+
+# The paths of a request's and a supplying agency message's parts, as errors, warnings
+# and unknown elements name them (the message element's name comes first).
+_REQ = "request"
+_REQ_HEADER = "request/header"
+_REQ_BIB = "request/bibliographicInfo"
+_REQ_BIB_RECORD = "request/bibliographicInfo/bibliographicRecordId"
+_REQ_PUB = "request/publicationInfo"
+_REQ_SERVICE = "request/serviceInfo"
+_REQ_SUPPLIER = "request/supplierInfo"
+_REQ_SUPPLIER_RECORD = "request/supplierInfo/bibliographicRecordId"
+_REQ_DELIVERY = "request/requestedDeliveryInfo"
+_REQ_DELIVERY_ADDRESS = "request/requestedDeliveryInfo/address"
+_REQ_AGENCY_INFO = "request/requestingAgencyInfo"
+_REQ_AGENCY_INFO_ADDRESS = "request/requestingAgencyInfo/address"
+_REQ_PATRON = "request/patronInfo"
+_REQ_PATRON_ADDRESS = "request/patronInfo/address"
+_REQ_BILLING = "request/billingInfo"
+_REQ_BILLING_ADDRESS = "request/billingInfo/address"
+_SAM = "supplyingAgencyMessage"
+_SAM_HEADER = "supplyingAgencyMessage/header"
+_SAM_INFO = "supplyingAgencyMessage/messageInfo"
+_SAM_RETRY = "supplyingAgencyMessage/retryInfo"
+_SAM_STATUS = "supplyingAgencyMessage/statusInfo"
+_SAM_DELIVERY = "supplyingAgencyMessage/deliveryInfo"
+_SAM_RETURN = "supplyingAgencyMessage/returnInfo"
+_RAM = "requestingAgencyMessage"
+_RAM_HEADER = "requestingAgencyMessage/header"
 
 _DATETIME = re.compile(
     r"(\d{4,})-(\d\d)-(\d\d)"
@@ -377,9 +385,6 @@ def parse_datetime(text: str) -> datetime:
     except OverflowError:
         raise ValueError(f"date-time out of range: {text!r}") from None
     return value
-
-
-_Texts = dict[str, str]
 
 
 def _fields_are(cls: type, names: str) -> None:
@@ -488,63 +493,117 @@ class _Reader:
         )
 
     # -- structure ---------------------------------------------------------------------
+    #
+    # A structure's children are read in one pass into ``texts`` (each text element's
+    # first stripped text, None when empty) and ``els`` (each structure's first element),
+    # both by local name; ``more`` lists every occurrence of a name that repeats. The
+    # pass assumes what nearly every message is: each child known, in the ISO namespace
+    # and not repeated. At the first child that is not, it is read again the careful way
+    # (odd_kids), which reports unknown children in document order, or refuses them. A
+    # path is ``path`` or, given ``name``, ``path/name``, built only when it is reported.
 
-    def kids(self, el: _El, path: str, known: _Known) -> tuple[_Kids, _Texts]:
-        """The children of ``el`` by local name, and each name's first stripped text.
-
-        A text is there only where it is not empty (empty counts as absent); it is read
-        in the same pass, so that a leaf's element proxy is made once. Unknown children
-        are reported (or refused).
-        """
-        els: _Kids = {}
+    def kids(
+        self,
+        el: _El,
+        path: str,
+        text_names: _Names,
+        el_names: _Names,
+        name: str | None = None,
+    ) -> tuple[_Texts, _Els, _More | None]:
+        """The children of ``el``: texts and structures by local name, and repeats."""
+        # el[:] is a list built in C, faster than iterating el (the stubs lack slicing).
+        children: list[_El] = el[:]  # type: ignore[index, assignment]
         texts: _Texts = {}
-        # el[:] is a list built in C, faster than iterating el (the stubs lack slicing).
-        for child in el[:]:  # type: ignore[index]
+        els: _Els = {}
+        for child in children:
             tag = child.tag
-            # Known elements in the ISO namespace: one lookup. Anything else: odd().
-            name = known.get(tag)
-            if name is None:
-                name = self.odd(tag, path, known)
-            found = els.get(name)
-            if found is None:
-                els[name] = [child]
+            key = text_names.get(tag)
+            if key is not None:
                 text = child.text
-                if text is not None:
-                    text = text.strip()
-                    if text:
-                        texts[name] = text
+                texts[key] = text.strip() or None if text else None
             else:
-                found.append(child)
-        return els, texts
+                key = el_names.get(tag)
+                if key is None:
+                    break  # another namespace, or unknown
+                els[key] = child
+        else:
+            if len(texts) + len(els) == len(children):
+                return texts, els, None
+        return self.odd_kids(
+            children, path if name is None else f"{path}/{name}", text_names, el_names
+        )
 
-    def leaves(self, el: _El, path: str, known: _Known) -> dict[str, str | None]:
-        """A structure of text elements: each name's first stripped text, None if empty.
+    def leaves(self, el: _El, path: str, names: _Names, name: str | None = None) -> _Texts:
+        """A structure of text elements: each name's first stripped text, None if empty."""
+        children: list[_El] = el[:]  # type: ignore[index, assignment]
+        texts: _Texts = {}
+        for child in children:
+            key = names.get(child.tag)
+            if key is None:
+                break  # another namespace, or unknown
+            text = child.text
+            texts[key] = text.strip() or None if text else None
+        else:
+            if len(texts) == len(children):
+                return texts
+        where = path if name is None else f"{path}/{name}"
+        return self.odd_kids(children, where, names, _NONE)[0]
 
-        Unknown children are reported (or refused) as by :meth:`kids`.
-        """
-        out: dict[str, str | None] = {}
-        # el[:] is a list built in C, faster than iterating el (the stubs lack slicing).
-        for child in el[:]:  # type: ignore[index]
+    def odd_kids(
+        self, children: list[_El], path: str, text_names: _Names, el_names: _Names
+    ) -> tuple[_Texts, _Els, _More | None]:
+        """:meth:`kids` the careful way: the first of each name, repeats, odd children."""
+        texts: _Texts = {}
+        els: _Els = {}
+        firsts: _Els = {}
+        more: _More | None = None
+        for child in children:
             tag = child.tag
-            name = known.get(tag)
-            if name is None:
-                name = self.odd(tag, path, known)
-            if name not in out:
-                text = child.text
-                out[name] = None if text is None else (text.strip() or None)
-        return out
+            is_text = True
+            key = text_names.get(tag)
+            if key is None:
+                key = el_names.get(tag)
+                if key is None:
+                    key = self.odd(tag, path, text_names, el_names)
+                    is_text = _NS + key not in el_names
+                else:
+                    is_text = False
+            first = firsts.get(key)
+            if first is None:
+                firsts[key] = child
+                if is_text:
+                    text = child.text
+                    texts[key] = text.strip() or None if text else None
+                else:
+                    els[key] = child
+            else:
+                if more is None:
+                    more = {}
+                found = more.get(key)
+                if found is None:
+                    more[key] = [first, child]
+                else:
+                    found.append(child)
+        return texts, els, more
 
-    def odd(self, tag: str, path: str, known: _Known) -> str:
+    def odd(self, tag: str, path: str, text_names: _Names, el_names: _Names) -> str:
         """The local name of a child in another namespace or unknown (reported or refused)."""
         name = tag[tag.find("}") + 1 :]
         strict = self.strict
         if strict and not tag.startswith(_NS):
             raise BadlyFormedMessage(f"{path}/{name}: not in the ISO 18626 namespace")
-        if _NS + name not in known:
+        qualified = _NS + name
+        if qualified not in text_names and qualified not in el_names:
             if strict:
                 raise UnrecognisedDataElement(f"{path}/{name}")
             self.unknown.append(f"{path}/{name}")
         return name
+
+    def repeated(self, more: _More, name: str, path: str) -> None:
+        """Report the repeats of ``name``, a child read once (the first counts)."""
+        found = more.get(name)
+        if found is not None:
+            self.warnings.append(f"{path}/{name}: {len(found) - 1} repeat(s) ignored")
 
     def missing(self, what: str) -> None:
         """A mandatory element is absent: refused in strict mode, reported otherwise."""
@@ -552,16 +611,19 @@ class _Reader:
             raise BadlyFormedMessage(f"{what} is missing")
         self.warnings.append(f"{what} is missing")
 
-    def single(self, kids: _Kids, name: str, path: str) -> _El | None:
-        """The one child called ``name`` (extra repeats are dropped and reported)."""
-        found = kids.get(name)
-        if found is None:
-            return None
-        if len(found) > 1:
-            self.warnings.append(f"{path}/{name}: {len(found) - 1} repeat(s) ignored")
-        return found[0]
-
     # -- values (each takes the element's text, None when absent or empty) -------------
+
+    def code(
+        self, text: str, table: tuple[dict[str, _E], dict[str, _E]], path: str, name: str
+    ) -> _E:
+        """Look ``text`` up in a closed list (exact, then case-insensitive)."""
+        value = table[0].get(text)
+        if value is None:
+            if not self.strict:
+                value = table[1].get(text.casefold())
+            if value is None:
+                raise UnrecognisedDataValue(f"{path}/{name}", text)
+        return value
 
     def enum(
         self,
@@ -573,16 +635,7 @@ class _Reader:
         """A closed-list value, or None when empty; UnrecognisedDataValue when unknown."""
         if text is None:
             return None
-        return self.code(text, f"{path}/{name}", table)
-
-    def code(self, text: str, where: str, table: tuple[dict[str, _E], dict[str, _E]]) -> _E:
-        """Look ``text`` up in a closed list (exact, then case-insensitive)."""
-        value = table[0].get(text)
-        if value is None and not self.strict:
-            value = table[1].get(text.casefold())
-        if value is None:
-            raise UnrecognisedDataValue(where, text)
-        return value
+        return self.code(text, table, path, name)
 
     def when(self, text: str | None, name: str, path: str) -> datetime | None:
         """A date-time as aware UTC, or None when empty; UnrecognisedDataValue if bad."""
@@ -613,88 +666,97 @@ class _Reader:
         except ValueError:
             raise UnrecognisedDataValue(f"{path}/{name}", text) from None
 
-    def agency(self, kids: _Kids, name: str, path: str) -> AgencyId | None:
+    def agency(self, el: _El | None, more: _More | None, name: str, path: str) -> AgencyId | None:
         """A ``type_agencyId``; an empty type is taken as ISIL, an empty value as absent."""
-        el = self.single(kids, name, path)
+        if more is not None:
+            self.repeated(more, name, path)
         if el is None:
             return None
-        where = f"{path}/{name}"
-        sub = self.leaves(el, where, _K_AGENCY)
+        sub = self.leaves(el, path, _T_AGENCY, name)
         value = sub.get("agencyIdValue")
         if value is None:
-            self.warnings.append(f"{where}/agencyIdValue is empty")
+            self.warnings.append(f"{path}/{name}/agencyIdValue is empty")
             return None
         kind = sub.get("agencyIdType")
         if kind is None:
-            self.warnings.append(f"{where}/agencyIdType is empty; taken as ISIL")
+            self.warnings.append(f"{path}/{name}/agencyIdType is empty; taken as ISIL")
             kind = "ISIL"
         return AgencyId(value, kind)
 
-    def money(self, kids: _Kids, name: str, path: str) -> Money | None:
+    def money(self, el: _El | None, more: _More | None, name: str, path: str) -> Money | None:
         """A ``type_costs``; None when empty."""
-        el = self.single(kids, name, path)
+        if more is not None:
+            self.repeated(more, name, path)
         if el is None:
             return None
-        where = f"{path}/{name}"
-        sub = self.leaves(el, where, _K_COSTS)
+        sub = self.leaves(el, path, _T_COSTS, name)
         currency = sub.get("currencyCode")
         amount = sub.get("monetaryValue")
         if currency is None and amount is None:
             return None
         if currency is None or amount is None:
-            self.missing(f"{where}/{'currencyCode' if currency is None else 'monetaryValue'}")
+            missing = "currencyCode" if currency is None else "monetaryValue"
+            self.missing(f"{path}/{name}/{missing}")
             return None
         try:
             value = Decimal(amount)
         except InvalidOperation:
-            raise UnrecognisedDataValue(f"{where}/monetaryValue", amount) from None
+            raise UnrecognisedDataValue(f"{path}/{name}/monetaryValue", amount) from None
         if not value.is_finite():
-            raise UnrecognisedDataValue(f"{where}/monetaryValue", amount)
+            raise UnrecognisedDataValue(f"{path}/{name}/monetaryValue", amount)
         return Money(value, currency)
 
     # -- shared structures -------------------------------------------------------------
 
-    def header(self, el: _El | None, path: str) -> Header:
-        """A message ``header`` (any version's layout)."""
-        where = f"{path}/header"
-        kids: _Kids
+    def header(self, el: _El | None, where: str) -> Header:
+        """A message ``header`` (any version's layout) at ``where``."""
         texts: _Texts
+        els: _Els
+        more: _More | None
         if el is None:
             self.missing(where)
-            kids, texts = {}, {}
+            texts, els, more = {}, {}, None
         else:
-            kids, texts = self.kids(el, where, _K_HEADER)
-        self.supplying = self.agency(kids, "supplyingAgencyId", where)
-        self.requesting = self.agency(kids, "requestingAgencyId", where)
-        self.request_id = texts.get("requestingAgencyRequestId")
+            texts, els, more = self.kids(el, where, _T_HEADER, _S_HEADER)
+        self.supplying = supplying = self.agency(
+            els.get("supplyingAgencyId"), more, "supplyingAgencyId", where
+        )
+        self.requesting = requesting = self.agency(
+            els.get("requestingAgencyId"), more, "requestingAgencyId", where
+        )
+        self.request_id = request_id = texts.get("requestingAgencyRequestId")
         self.multiple_item_request_id = texts.get("multipleItemRequestId")
-        try:
-            self.timestamp = self.when(texts.get("timestamp"), "timestamp", where)
-        except UnrecognisedDataValue as exc:
-            # The header timestamp only says when the peer wrote the message; a broken
-            # one (templates leave "timestamp_holder") must not lose the message.
-            if self.strict:
-                raise
-            self.warnings.append(f"{exc.error_value} is unreadable; the receive time is used")
-        supplying, requesting = self.supplying, self.requesting
+        timestamp = None
+        text = texts.get("timestamp")
+        if text is not None:
+            try:
+                timestamp = parse_datetime(text)
+            except ValueError:
+                exc = UnrecognisedDataValue(f"{where}/timestamp", text)
+                if self.strict:
+                    raise exc from None
+                # The header timestamp only says when the peer wrote the message; a broken
+                # one (templates leave "timestamp_holder") must not lose the message.
+                self.warnings.append(f"{exc.error_value} is unreadable; the receive time is used")
+            self.timestamp = timestamp
         if supplying is None:
             self.missing(f"{where}/supplyingAgencyId")
             supplying = UNKNOWN_AGENCY
         if requesting is None:
             self.missing(f"{where}/requestingAgencyId")
             requesting = UNKNOWN_AGENCY
-        request_id = self.request_id
         if request_id is None:
             self.missing(f"{where}/requestingAgencyRequestId")
             request_id = ""
-        timestamp = self.timestamp
         if timestamp is None:
             self.missing(f"{where}/timestamp")
             timestamp = self.received_at
         auth = None
-        auth_el = self.single(kids, "requestingAgencyAuthentication", where)
+        if more is not None:
+            self.repeated(more, "requestingAgencyAuthentication", where)
+        auth_el = els.get("requestingAgencyAuthentication")
         if auth_el is not None:
-            sub = self.leaves(auth_el, f"{where}/requestingAgencyAuthentication", _K_AUTH)
+            sub = self.leaves(auth_el, where, _T_AUTH, "requestingAgencyAuthentication")
             account, code = sub.get("accountId"), sub.get("securityCode")
             if account is not None or code is not None:
                 auth = Authentication(account, code)
@@ -709,23 +771,27 @@ class _Reader:
         )
 
     def address(self, el: _El, path: str) -> Address | None:
-        """An ``address`` (electronic or physical); None when empty."""
-        kids = self.kids(el, path, _K_ADDRESS)[0]
-        electronic = self.single(kids, "electronicAddress", path)
+        """An ``address`` (electronic or physical) at ``path``; None when empty."""
+        _, els, more = self.kids(el, path, _NONE, _S_ADDRESS)
+        if more is not None:
+            self.repeated(more, "electronicAddress", path)
+        electronic = els.get("electronicAddress")
         if electronic is not None:
-            sub = self.leaves(electronic, f"{path}/electronicAddress", _K_ELECTRONIC)
+            sub = self.leaves(electronic, path, _T_ELECTRONIC, "electronicAddress")
             kind = sub.get("electronicAddressType")
             data = sub.get("electronicAddressData")
             if kind is not None or data is not None:
                 return Address(kind, data)
-        physical = self.single(kids, "physicalAddress", path)
+        if more is not None:
+            self.repeated(more, "physicalAddress", path)
+        physical = els.get("physicalAddress")
         if physical is not None:
-            return self.physical(physical, f"{path}/physicalAddress")
+            return self.physical(physical, path, "physicalAddress")
         return None
 
-    def physical(self, el: _El, path: str) -> Address | None:
-        """A ``physicalAddress``; None when empty."""
-        text = self.leaves(el, path, _K_PHYSICAL).get
+    def physical(self, el: _El, path: str, name: str | None = None) -> Address | None:
+        """A ``physicalAddress`` (at ``path``, or ``path/name``); None when empty."""
+        text = self.leaves(el, path, _T_PHYSICAL, name).get
         line1, line2, locality = text("line1"), text("line2"), text("locality")
         postal_code, region, country = text("postalCode"), text("region"), text("country")
         if (
@@ -739,12 +805,12 @@ class _Reader:
             return None  # an empty address
         return Address(None, None, line1, line2, locality, postal_code, region, country)
 
-    def addresses(self, kids: _Kids, path: str) -> tuple[Address, ...]:
-        """Every non-empty ``address`` child."""
-        found = kids.get("address")
-        if found is None:
+    def addresses(self, els: _Els, more: _More | None, where: str) -> tuple[Address, ...]:
+        """Every non-empty ``address`` child, each at ``where``."""
+        first = els.get("address")
+        if first is None:
             return ()
-        where = f"{path}/address"
+        found = [first] if more is None else more.get("address", [first])
         out = []
         for el in found:
             address = self.address(el, where)
@@ -753,8 +819,8 @@ class _Reader:
         return tuple(out)
 
     def record_id(self, el: _El, path: str) -> Identifier | None:
-        """A ``bibliographicRecordId``; None when incomplete."""
-        sub = self.leaves(el, path, _K_RECORD_ID)
+        """A ``bibliographicRecordId`` at ``path``; None when incomplete."""
+        sub = self.leaves(el, path, _T_RECORD_ID)
         code = sub.get("bibliographicRecordIdentifierCode")
         value = sub.get("bibliographicRecordIdentifier")
         if code is None or value is None:
@@ -764,76 +830,83 @@ class _Reader:
 
     # -- request -----------------------------------------------------------------------
 
-    def request(self, el: _El, path: str) -> Request:
+    def request(self, el: _El) -> Request:
         """A ``request``."""
-        kids = self.kids(el, path, _K_REQUEST)[0]
-        header = self.header(self.single(kids, "header", path), path)
-        citation = self.citation(kids, path)
-        service_el = self.single(kids, "serviceInfo", path)
+        path = _REQ
+        _, els, more = self.kids(el, path, _NONE, _S_REQUEST)
+        if more is not None:
+            self.repeated(more, "header", path)
+        header = self.header(els.get("header"), _REQ_HEADER)
+        citation = self.citation(els, more)
+        if more is not None:
+            self.repeated(more, "serviceInfo", path)
+        service_el = els.get("serviceInfo")
         if service_el is None:
             self.warnings.append(f"{path}/serviceInfo is missing; a loan is assumed")
             service = ServiceInfo()
         else:
-            service = self.service(service_el, f"{path}/serviceInfo")
-        found = kids.get("supplierInfo")
+            service = self.service(service_el, _REQ_SERVICE)
         suppliers: tuple[SupplierInfo, ...] = ()
-        if found is not None:
-            where = f"{path}/supplierInfo"
-            suppliers = tuple([self.supplier(s, where) for s in found])
+        first = els.get("supplierInfo")
+        if first is not None:
+            found = [first] if more is None else more.get("supplierInfo", [first])
+            suppliers = tuple([self.supplier(s) for s in found])
         delivery_addresses: tuple[Address, ...] = ()
-        found = kids.get("requestedDeliveryInfo")
-        if found is not None:
-            where = f"{path}/requestedDeliveryInfo"
-            deliveries: list[tuple[int, int, Address]] = []
-            for index, d in enumerate(found):
-                sub, texts = self.kids(d, where, _K_REQ_DELIVERY)
-                address_el = self.single(sub, "address", where)
-                address = (
-                    None if address_el is None else self.address(address_el, f"{where}/address")
-                )
-                if address is not None:
-                    order = self.integer(texts.get("sortOrder"), "sortOrder", where)
-                    deliveries.append((order if order is not None else index, index, address))
-            if len(deliveries) > 1:
-                deliveries.sort(key=lambda entry: (entry[0], entry[1]))
-            delivery_addresses = tuple([entry[2] for entry in deliveries])
+        first = els.get("requestedDeliveryInfo")
+        if first is not None:
+            found = [first] if more is None else more.get("requestedDeliveryInfo", [first])
+            delivery_addresses = self.delivery_addresses(found)
+        texts: _Texts
+        sub: _Els
+        sub_more: _More | None
         agency_info = None
-        info_el = self.single(kids, "requestingAgencyInfo", path)
+        if more is not None:
+            self.repeated(more, "requestingAgencyInfo", path)
+        info_el = els.get("requestingAgencyInfo")
         if info_el is not None:
-            where = f"{path}/requestingAgencyInfo"
-            sub, texts = self.kids(info_el, where, _K_AGENCY_INFO)
+            where = _REQ_AGENCY_INFO
+            texts, sub, sub_more = self.kids(info_el, where, _T_AGENCY_INFO, _S_ADDRESSES)
             agency_info = RequestingAgencyInfo(
-                texts.get("name"), texts.get("contactName"), self.addresses(sub, where)
+                texts.get("name"),
+                texts.get("contactName"),
+                self.addresses(sub, sub_more, _REQ_AGENCY_INFO_ADDRESS),
             )
         patron = None
-        patron_el = self.single(kids, "patronInfo", path)
+        if more is not None:
+            self.repeated(more, "patronInfo", path)
+        patron_el = els.get("patronInfo")
         if patron_el is not None:
-            where = f"{path}/patronInfo"
-            sub, texts = self.kids(patron_el, where, _K_PATRON)
+            where = _REQ_PATRON
+            texts, sub, sub_more = self.kids(patron_el, where, _T_PATRON, _S_ADDRESSES)
             text = texts.get
+            send = text("sendToPatron")
             patron = PatronInfo(
                 text("patronId"),
                 text("surname"),
                 text("givenName"),
                 text("patronType"),
-                self.yes_no(text("sendToPatron"), "sendToPatron", where),
-                self.addresses(sub, where),
+                None if send is None else self.yes_no(send, "sendToPatron", where),
+                self.addresses(sub, sub_more, _REQ_PATRON_ADDRESS),
             )
         billing = None
-        billing_el = self.single(kids, "billingInfo", path)
+        if more is not None:
+            self.repeated(more, "billingInfo", path)
+        billing_el = els.get("billingInfo")
         if billing_el is not None:
-            where = f"{path}/billingInfo"
-            sub, texts = self.kids(billing_el, where, _K_BILLING)
-            billing_address = self.single(sub, "address", where)
+            where = _REQ_BILLING
+            texts, sub, sub_more = self.kids(billing_el, where, _T_BILLING, _S_BILLING)
+            if sub_more is not None:
+                self.repeated(sub_more, "address", where)
+            billing_address = sub.get("address")
             text = texts.get
             billing = BillingInfo(
                 text("paymentMethod"),
-                self.money(sub, "maximumCosts", where),
+                self.money(sub.get("maximumCosts"), sub_more, "maximumCosts", where),
                 text("billingMethod"),
                 text("billingName"),
                 None
                 if billing_address is None
-                else self.address(billing_address, f"{where}/address"),
+                else self.address(billing_address, _REQ_BILLING_ADDRESS),
             )
         return Request(
             header,
@@ -846,23 +919,26 @@ class _Reader:
             billing,
         )
 
-    def citation(self, kids: _Kids, path: str) -> Citation:
-        """``bibliographicInfo`` and ``publicationInfo`` as one citation."""
-        bib_el = self.single(kids, "bibliographicInfo", path)
-        where = f"{path}/bibliographicInfo"
-        bib: _Kids
-        bib_texts: _Texts
+    def citation(self, els: _Els, more: _More | None) -> Citation:
+        """A request's ``bibliographicInfo`` and ``publicationInfo`` as one citation."""
+        if more is not None:
+            self.repeated(more, "bibliographicInfo", _REQ)
+        bib_el = els.get("bibliographicInfo")
+        where = _REQ_BIB
+        bib: _Texts
+        bib_els: _Els
+        bib_more: _More | None
         if bib_el is None:
             self.missing(where)
-            bib, bib_texts = {}, {}
+            bib, bib_els, bib_more = {}, {}, None
         else:
-            bib, bib_texts = self.kids(bib_el, where, _K_BIB)
+            bib, bib_els, bib_more = self.kids(bib_el, where, _T_BIB, _S_BIB)
         item_ids = []
-        found = bib.get("bibliographicItemId")
-        if found is not None:
-            where_item = f"{where}/bibliographicItemId"
+        first = bib_els.get("bibliographicItemId")
+        if first is not None:
+            found = [first] if bib_more is None else bib_more.get("bibliographicItemId", [first])
             for item in found:
-                sub = self.leaves(item, where_item, _K_ITEM_ID)
+                sub = self.leaves(item, where, _T_ITEM_ID, "bibliographicItemId")
                 code = sub.get("bibliographicItemIdentifierCode")
                 value = sub.get("bibliographicItemIdentifier")
                 if code is None or value is None:
@@ -870,21 +946,22 @@ class _Reader:
                 else:
                     item_ids.append(Identifier(code, value))
         record_ids = []
-        found = bib.get("bibliographicRecordId")
-        if found is not None:
-            where_record = f"{where}/bibliographicRecordId"
+        first = bib_els.get("bibliographicRecordId")
+        if first is not None:
+            found = [first] if bib_more is None else bib_more.get("bibliographicRecordId", [first])
             for record in found:
-                ident = self.record_id(record, where_record)
+                ident = self.record_id(record, _REQ_BIB_RECORD)
                 if ident is not None:
                     record_ids.append(ident)
-        volumes = bib.get("volume")
-        if volumes is not None and len(volumes) > 1:
-            self.warnings.append(f"{where}/volume: {len(volumes) - 1} repeat(s) ignored")
-        pub_el = self.single(kids, "publicationInfo", path)
-        pub_texts = (
-            {} if pub_el is None else self.kids(pub_el, f"{path}/publicationInfo", _K_PUB)[1]
-        )
-        bib_text, pub_text = bib_texts.get, pub_texts.get
+        if bib_more is not None:
+            volumes = bib_more.get("volume")
+            if volumes is not None:
+                self.warnings.append(f"{where}/volume: {len(volumes) - 1} repeat(s) ignored")
+        if more is not None:
+            self.repeated(more, "publicationInfo", _REQ)
+        pub_el = els.get("publicationInfo")
+        pub = {} if pub_el is None else self.leaves(pub_el, _REQ_PUB, _T_PUB)
+        bib_text, pub_text = bib.get, pub.get
         return Citation(
             bib_text("title"),
             bib_text("author"),
@@ -907,90 +984,142 @@ class _Reader:
 
     def service(self, el: _El, path: str) -> ServiceInfo:
         """A ``serviceInfo``."""
-        kids, texts = self.kids(el, path, _K_SERVICE)
+        texts, _, more = self.kids(el, path, _T_SERVICE, _NONE)
         text = texts.get
-        service_type = self.enum(text("serviceType"), "serviceType", path, _SERVICE_TYPE)
+        found = text("serviceType")
+        service_type = (
+            None if found is None else self.code(found, _SERVICE_TYPE, path, "serviceType")
+        )
         if service_type is None:
             self.missing(f"{path}/serviceType")
             service_type = ServiceType.LOAN
         subtypes = []
-        found = kids.get("requestSubType")
-        if found is not None:
-            for sub in found:
+        repeats = None if more is None else more.get("requestSubType")
+        if repeats is None:
+            found = text("requestSubType")
+            if found is not None:
+                subtypes.append(self.code(found, _SUBTYPE, path, "requestSubType"))
+        else:
+            for sub in repeats:
                 code = (sub.text or "").strip()
                 if code:
-                    subtypes.append(self.code(code, f"{path}/requestSubType", _SUBTYPE))
+                    subtypes.append(self.code(code, _SUBTYPE, path, "requestSubType"))
+        found = text("requestType")
+        request_type = (
+            None if found is None else self.code(found, _REQUEST_TYPE, path, "requestType")
+        )
+        found = text("needBeforeDate")
+        need_before = None if found is None else self.when(found, "needBeforeDate", path)
+        found = text("anyEdition")
+        any_edition = None if found is None else self.yes_no(found, "anyEdition", path)
+        found = text("startDate")
+        start = None if found is None else self.when(found, "startDate", path)
+        found = text("endDate")
+        end = None if found is None else self.when(found, "endDate", path)
         return ServiceInfo(
             service_type,
-            self.enum(text("requestType"), "requestType", path, _REQUEST_TYPE),
+            request_type,
             tuple(subtypes),
             text("requestingAgencyPreviousRequestId"),
             text("serviceLevel"),
             text("preferredFormat") or text("itemFormat"),
-            self.when(text("needBeforeDate"), "needBeforeDate", path),
+            need_before,
             text("copyrightCompliance"),
-            self.yes_no(text("anyEdition"), "anyEdition", path),
-            self.when(text("startDate"), "startDate", path),
-            self.when(text("endDate"), "endDate", path),
+            any_edition,
+            start,
+            end,
             text("note"),
         )
 
-    def supplier(self, el: _El, path: str) -> SupplierInfo:
-        """A ``supplierInfo``."""
-        kids, texts = self.kids(el, path, _K_SUPPLIER)
-        record_el = self.single(kids, "bibliographicRecordId", path)
+    def supplier(self, el: _El) -> SupplierInfo:
+        """A request's ``supplierInfo``."""
+        path = _REQ_SUPPLIER
+        texts, els, more = self.kids(el, path, _T_SUPPLIER, _S_SUPPLIER)
+        if more is not None:
+            self.repeated(more, "bibliographicRecordId", path)
+        record_el = els.get("bibliographicRecordId")
         text = texts.get
+        order = text("sortOrder")
         return SupplierInfo(
-            self.integer(text("sortOrder"), "sortOrder", path),
-            self.agency(kids, "supplierCode", path),
+            None if order is None else self.integer(order, "sortOrder", path),
+            self.agency(els.get("supplierCode"), more, "supplierCode", path),
             text("supplierDescription"),
             text("callNumber"),
             text("summaryHoldings"),
             text("availabilityNote"),
-            None
-            if record_el is None
-            else self.record_id(record_el, f"{path}/bibliographicRecordId"),
+            None if record_el is None else self.record_id(record_el, _REQ_SUPPLIER_RECORD),
         )
+
+    def delivery_addresses(self, found: list[_El]) -> tuple[Address, ...]:
+        """A request's ``requestedDeliveryInfo`` addresses, by their sortOrder."""
+        where = _REQ_DELIVERY
+        deliveries: list[tuple[int, int, Address]] = []
+        for index, el in enumerate(found):
+            texts, sub, more = self.kids(el, where, _T_REQ_DELIVERY, _S_ADDRESSES)
+            if more is not None:
+                self.repeated(more, "address", where)
+            address_el = sub.get("address")
+            address = (
+                None if address_el is None else self.address(address_el, _REQ_DELIVERY_ADDRESS)
+            )
+            if address is not None:
+                order = self.integer(texts.get("sortOrder"), "sortOrder", where)
+                deliveries.append((order if order is not None else index, index, address))
+        if len(deliveries) > 1:
+            deliveries.sort(key=lambda entry: (entry[0], entry[1]))
+        return tuple([entry[2] for entry in deliveries])
 
     # -- supplying agency message ------------------------------------------------------
 
-    def supplying_message(self, el: _El, path: str) -> SupplyingAgencyMessage:
+    def supplying_message(self, el: _El) -> SupplyingAgencyMessage:
         """A ``supplyingAgencyMessage``."""
-        kids = self.kids(el, path, _K_SAM)[0]
-        header = self.header(self.single(kids, "header", path), path)
-        info_el = self.single(kids, "messageInfo", path)
-        where = f"{path}/messageInfo"
-        info: _Kids
-        info_texts: _Texts
+        path = _SAM
+        _, els, more = self.kids(el, path, _NONE, _S_SAM)
+        if more is not None:
+            self.repeated(more, "header", path)
+        header = self.header(els.get("header"), _SAM_HEADER)
+        if more is not None:
+            self.repeated(more, "messageInfo", path)
+        info_el = els.get("messageInfo")
+        where = _SAM_INFO
+        info: _Texts
+        info_els: _Els
+        info_more: _More | None
         if info_el is None:
-            info, info_texts = {}, {}
+            info, info_els, info_more = {}, {}, None
         else:
-            info, info_texts = self.kids(info_el, where, _K_MESSAGE_INFO)
-        reason_text = info_texts.get("reasonForMessage")
+            info, info_els, info_more = self.kids(info_el, where, _T_MESSAGE_INFO, _S_COSTS)
+        reason_text = info.get("reasonForMessage")
         if reason_text is None:
             raise BadlyFormedMessage(f"{where}/reasonForMessage is missing")
         try:
-            reason = self.code(reason_text, f"{where}/reasonForMessage", _REASON)
+            reason = self.code(reason_text, _REASON, where, "reasonForMessage")
         except UnrecognisedDataValue:
             raise UnsupportedReasonForMessageType(reason_text) from None
         self.reason = reason
-        retry_el = self.single(kids, "retryInfo", path)
-        where_retry = f"{path}/retryInfo"
-        retry: _Kids
-        retry_texts: _Texts
+        if more is not None:
+            self.repeated(more, "retryInfo", path)
+        retry_el = els.get("retryInfo")
+        where_retry = _SAM_RETRY
+        retry: _Texts
+        retry_els: _Els
+        retry_more: _More | None
         if retry_el is None:
-            retry, retry_texts = {}, {}
+            retry, retry_els, retry_more = {}, {}, None
         else:
-            retry, retry_texts = self.kids(retry_el, where_retry, _K_RETRY)
-        status_el = self.single(kids, "statusInfo", path)
-        where_status = f"{path}/statusInfo"
+            retry, retry_els, retry_more = self.kids(retry_el, where_retry, _T_RETRY, _S_COSTS)
+        if more is not None:
+            self.repeated(more, "statusInfo", path)
+        status_el = els.get("statusInfo")
+        where_status = _SAM_STATUS
         status_texts: _Texts
         if status_el is None:
             self.missing(where_status)
             status_texts = {}
         else:
-            status_texts = self.kids(status_el, where_status, _K_STATUS)[1]
-        status = self.enum(status_texts.get("status"), "status", where_status, _STATUS)
+            status_texts = self.leaves(status_el, where_status, _T_STATUS)
+        found = status_texts.get("status")
+        status = None if found is None else self.code(found, _STATUS, where_status, "status")
         if status is None and reason is not ReasonForMessage.NOTIFICATION:
             if self.strict:
                 raise UnrecognisedDataValue(f"{where_status}/status", "")
@@ -999,45 +1128,35 @@ class _Reader:
         if last_change is None and status_el is not None:
             self.warnings.append(f"{where_status}/lastChange is empty")
         # Each in messageInfo (v1.2), else in retryInfo (2021), in this order.
-        offered = self.money(info, "offeredCosts", where)
-        if offered is None and retry:
-            offered = self.money(retry, "offeredCosts", where_retry)
-        retry_after = self.when(info_texts.get("retryAfter"), "retryAfter", where)
-        if retry_after is None and retry:
-            retry_after = self.when(retry_texts.get("retryAfter"), "retryAfter", where_retry)
-        retry_before = self.when(info_texts.get("retryBefore"), "retryBefore", where)
-        if retry_before is None and retry:
-            retry_before = self.when(retry_texts.get("retryBefore"), "retryBefore", where_retry)
-        delivery_el = self.single(kids, "deliveryInfo", path)
-        delivery = (
-            None
-            if delivery_el is None
-            else self.delivery(delivery_el, f"{path}/deliveryInfo", header.timestamp)
-        )
-        return_el = self.single(kids, "returnInfo", path)
-        return_info = None
-        if return_el is not None:
-            where_return = f"{path}/returnInfo"
-            sub, sub_texts = self.kids(return_el, where_return, _K_RETURN)
-            physical = self.single(sub, "physicalAddress", where_return)
-            return_agency = self.agency(sub, "returnAgencyId", where_return)
-            name = sub_texts.get("name")
-            address = (
-                None
-                if physical is None
-                else self.physical(physical, f"{where_return}/physicalAddress")
+        offered = self.money(info_els.get("offeredCosts"), info_more, "offeredCosts", where)
+        has_retry = bool(retry or retry_els)
+        if offered is None and has_retry:
+            offered = self.money(
+                retry_els.get("offeredCosts"), retry_more, "offeredCosts", where_retry
             )
-            if return_agency is not None or name is not None or address is not None:
-                return_info = ReturnInfo(return_agency, name, address)
+        retry_after = self.when(info.get("retryAfter"), "retryAfter", where)
+        if retry_after is None and has_retry:
+            retry_after = self.when(retry.get("retryAfter"), "retryAfter", where_retry)
+        retry_before = self.when(info.get("retryBefore"), "retryBefore", where)
+        if retry_before is None and has_retry:
+            retry_before = self.when(retry.get("retryBefore"), "retryBefore", where_retry)
+        if more is not None:
+            self.repeated(more, "deliveryInfo", path)
+        delivery_el = els.get("deliveryInfo")
+        delivery = None if delivery_el is None else self.delivery(delivery_el, header.timestamp)
+        if more is not None:
+            self.repeated(more, "returnInfo", path)
+        return_el = els.get("returnInfo")
+        return_info = None if return_el is None else self.return_info(return_el)
         return SupplyingAgencyMessage(
             header,
             reason,
             status,
             last_change,
-            self.yes_no(info_texts.get("answerYesNo"), "answerYesNo", where),
-            info_texts.get("note"),
-            info_texts.get("reasonUnfilled"),
-            info_texts.get("reasonRetry"),
+            self.yes_no(info.get("answerYesNo"), "answerYesNo", where),
+            info.get("note"),
+            info.get("reasonUnfilled"),
+            info.get("reasonRetry"),
             offered,
             retry_after,
             retry_before,
@@ -1049,25 +1168,30 @@ class _Reader:
             return_info,
         )
 
-    def delivery(self, el: _El, path: str, fallback: datetime) -> DeliveryInfo | None:
-        """A ``deliveryInfo``; None when every element in it is empty."""
-        kids, texts = self.kids(el, path, _K_DELIVERY)
+    def delivery(self, el: _El, fallback: datetime) -> DeliveryInfo | None:
+        """A supplying agency message's ``deliveryInfo``; None when every element is empty."""
+        path = _SAM_DELIVERY
+        texts, els, more = self.kids(el, path, _T_DELIVERY, _S_DELIVERY)
         text = texts.get
-        item_ids = kids.get("itemId")
-        if item_ids is not None and len(item_ids) > 1:
-            self.warnings.append(f"{path}/itemId: {len(item_ids) - 1} repeat(s) ignored")
-        conditions = kids.get("loanCondition")
-        if conditions is not None and len(conditions) > 1:
-            self.warnings.append(f"{path}/loanCondition: {len(conditions) - 1} repeat(s) ignored")
+        if more is not None:
+            item_ids = more.get("itemId")
+            if item_ids is not None:
+                self.warnings.append(f"{path}/itemId: {len(item_ids) - 1} repeat(s) ignored")
+            conditions = more.get("loanCondition")
+            if conditions is not None:
+                self.warnings.append(
+                    f"{path}/loanCondition: {len(conditions) - 1} repeat(s) ignored"
+                )
         date_sent = self.when(text("dateSent"), "dateSent", path)
+        sent_to_patron = text("sentToPatron")
         info = DeliveryInfo(
             fallback if date_sent is None else date_sent,
             text("itemId"),
             text("sentVia") or text("deliveryMethod"),
-            self.yes_no(text("sentToPatron"), "sentToPatron", path),
+            None if sent_to_patron is None else self.yes_no(sent_to_patron, "sentToPatron", path),
             text("loanCondition"),
             text("deliveredFormat") or text("itemFormat"),
-            self.money(kids, "deliveryCosts", path),
+            self.money(els.get("deliveryCosts"), more, "deliveryCosts", path),
         )
         if date_sent is not None:
             return info
@@ -1076,22 +1200,41 @@ class _Reader:
         self.missing(f"{path}/dateSent")
         return info
 
+    def return_info(self, el: _El) -> ReturnInfo | None:
+        """A supplying agency message's ``returnInfo``; None when every element is empty."""
+        where = _SAM_RETURN
+        texts, els, more = self.kids(el, where, _T_RETURN, _S_RETURN)
+        if more is not None:
+            self.repeated(more, "physicalAddress", where)
+        physical = els.get("physicalAddress")
+        return_agency = self.agency(els.get("returnAgencyId"), more, "returnAgencyId", where)
+        name = texts.get("name")
+        address = None if physical is None else self.physical(physical, where, "physicalAddress")
+        if return_agency is not None or name is not None or address is not None:
+            return ReturnInfo(return_agency, name, address)
+        return None
+
     # -- requesting agency message -----------------------------------------------------
 
-    def requesting_message(self, el: _El, path: str) -> RequestingAgencyMessage:
+    def requesting_message(self, el: _El) -> RequestingAgencyMessage:
         """A ``requestingAgencyMessage`` (also the v1.0 ``activeSection`` layout)."""
-        kids, texts = self.kids(el, path, _K_RAM)
-        header = self.header(self.single(kids, "header", path), path)
-        active = self.single(kids, "activeSection", path)
-        if active is not None and "action" not in kids:
-            kids, texts = self.kids(active, f"{path}/activeSection", _K_ACTIVE)
+        path = _RAM
+        texts, els, more = self.kids(el, path, _T_RAM, _S_RAM)
+        if more is not None:
+            self.repeated(more, "header", path)
+        header = self.header(els.get("header"), _RAM_HEADER)
+        if more is not None:
+            self.repeated(more, "activeSection", path)
+        active = els.get("activeSection")
+        if active is not None and "action" not in texts:
+            texts = self.leaves(active, path, _T_RAM, "activeSection")
         action_text = texts.get("action")
         if action_text is None:
-            if "action" in kids:
+            if "action" in texts:
                 raise UnsupportedActionType("")
             raise BadlyFormedMessage(f"{path}/action is missing")
         try:
-            action = self.code(action_text, f"{path}/action", _ACTION)
+            action = self.code(action_text, _ACTION, path, "action")
         except UnrecognisedDataValue:
             raise UnsupportedActionType(action_text) from None
         self.action = action
@@ -1101,38 +1244,48 @@ class _Reader:
 
     def confirmation(self, el: _El, path: str, kind: MessageKind) -> Confirmation:
         """Any of the three confirmations."""
-        kids, texts = self.kids(el, path, _K_CONF)
-        header_el = self.single(kids, "confirmationHeader", path)
+        texts, els, more = self.kids(el, path, _T_CONF, _S_CONF)
+        if more is not None:
+            self.repeated(more, "confirmationHeader", path)
+        header_el = els.get("confirmationHeader")
         where = f"{path}/confirmationHeader"
-        head: _Kids
-        head_texts: _Texts
+        head: _Texts
+        head_els: _Els
+        head_more: _More | None
         if header_el is None:
             self.missing(where)
-            head, head_texts = {}, {}
+            head, head_els, head_more = {}, {}, None
         else:
-            head, head_texts = self.kids(header_el, where, _K_CONF_HEADER)
-        self.supplying = self.agency(head, "supplyingAgencyId", where)
-        self.requesting = self.agency(head, "requestingAgencyId", where)
-        self.request_id = head_texts.get("requestingAgencyRequestId")
-        self.multiple_item_request_id = head_texts.get("multipleItemRequestId")
-        timestamp = self.when(head_texts.get("timestamp"), "timestamp", where)
+            head, head_els, head_more = self.kids(header_el, where, _T_CONF_HEADER, _S_CONF_HEADER)
+        self.supplying = self.agency(
+            head_els.get("supplyingAgencyId"), head_more, "supplyingAgencyId", where
+        )
+        self.requesting = self.agency(
+            head_els.get("requestingAgencyId"), head_more, "requestingAgencyId", where
+        )
+        self.request_id = head.get("requestingAgencyRequestId")
+        self.multiple_item_request_id = head.get("multipleItemRequestId")
+        timestamp = self.when(head.get("timestamp"), "timestamp", where)
         if timestamp is None:
             self.missing(f"{where}/timestamp")
             timestamp = self.received_at
-        received = self.when(head_texts.get("timestampReceived"), "timestampReceived", where)
+        received = self.when(head.get("timestampReceived"), "timestampReceived", where)
         if received is None:
             self.missing(f"{where}/timestampReceived")
             received = timestamp
-        status = self.enum(head_texts.get("messageStatus"), "messageStatus", where, _MESSAGE_STATUS)
+        status = self.enum(head.get("messageStatus"), "messageStatus", where, _MESSAGE_STATUS)
         if status is None:
             raise BadlyFormedMessage(f"{where}/messageStatus is missing")
-        errors = kids.get("errorData", ())
+        first = els.get("errorData")
+        errors = (
+            [] if first is None else [first] if more is None else more.get("errorData", [first])
+        )
         if len(errors) > 1:
             self.warnings.append(f"{path}/errorData: {len(errors) - 1} more ignored")
         error = None
         if errors:
-            sub_texts = self.kids(errors[0], f"{path}/errorData", _K_ERROR)[1]
-            type_text = sub_texts.get("errorType")
+            sub = self.leaves(errors[0], path, _T_ERROR, "errorData")
+            type_text = sub.get("errorType")
             if type_text is None:
                 self.missing(f"{path}/errorData/errorType")
             else:
@@ -1141,7 +1294,7 @@ class _Reader:
                 )
                 if error_type is None:
                     raise UnrecognisedDataValue(f"{path}/errorData/errorType", type_text)
-                error = ErrorData(error_type, sub_texts.get("errorValue"))
+                error = ErrorData(error_type, sub.get("errorValue"))
         return Confirmation(
             kind,
             status,
@@ -1188,12 +1341,12 @@ def decode(
         version = None
         message_el = root
         if name == "ISO18626Message":
-            for attr, value in root.attrib.items():
+            for attr, value in root.items():
                 key = str(attr)
                 if key[key.find("}") + 1 :] == "version":
                     version = str(value)
-            envelope = reader.kids(root, name, _K_ENVELOPE)[0]
-            messages = [(n, els[0]) for n, els in envelope.items() if n in _MESSAGE_KINDS]
+            envelope = reader.kids(root, name, _NONE, _S_ENVELOPE)[1]
+            messages = [(n, el) for n, el in envelope.items() if n in _MESSAGE_KINDS]
             if len(messages) != 1:
                 raise BadlyFormedMessage(
                     "the envelope holds no message"
@@ -1207,11 +1360,11 @@ def decode(
         element = name
         message: DecodedMessage
         if name == "request":
-            message = reader.request(message_el, name)
+            message = reader.request(message_el)
         elif name == "supplyingAgencyMessage":
-            message = reader.supplying_message(message_el, name)
+            message = reader.supplying_message(message_el)
         elif name == "requestingAgencyMessage":
-            message = reader.requesting_message(message_el, name)
+            message = reader.requesting_message(message_el)
         else:
             message = reader.confirmation(message_el, name, kind)
     except DecodeError as exc:
