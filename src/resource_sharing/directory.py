@@ -368,15 +368,11 @@ class PartnerColumns:
         return tuple(_limited(self.partners))
 
     @cached_property
-    def _lacking(self) -> dict[Service, tuple[int, ...]]:
-        return {}
-
-    def lacking(self, service: Service) -> tuple[int, ...]:
-        """The positions of the partners that do not supply ``service``."""
-        found = self._lacking.get(service)
-        if found is None:
-            found = self._lacking[service] = tuple(lacking_positions(self.partners, service))
-        return found
+    def lacking(self) -> Mapping[Service, tuple[int, ...]]:
+        """For each service, the positions of the partners that do not supply it."""
+        return MappingProxyType(
+            {service: tuple(lacking_positions(self.partners, service)) for service in Service}
+        )
 
 
 _VALUE = attrgetter("agency.value")

@@ -141,7 +141,7 @@ def test_the_position_indexes_mark_exactly_the_partners_they_name(rows: list[Par
         assert getattr(columns, mark) == tuple(i for i, flag in enumerate(flags) if flag)
     for service in Service:
         lacking = tuple(i for i, p in enumerate(ordered) if service not in p.services)
-        assert columns.lacking(service) == lacking
+        assert columns.lacking[service] == lacking
 
 
 @given(partner_lists, st.lists(facts, min_size=30, max_size=30))

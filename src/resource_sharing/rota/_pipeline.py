@@ -296,12 +296,14 @@ class Rota:
     """Every candidate, kept or dropped, and why."""
     _reasons: Mapping[str, str] = attrs.field(alias="reasons", eq=False, repr=False)
     """The entry reason for each candidate source (a template's name...)."""
+    _ranked: int = attrs.field(alias="ranked", eq=False, repr=False)
+    """How many of :attr:`agencies` were ranked (the fallbacks follow them)."""
 
     @cached_property
     def entries(self) -> tuple[RotaEntry, ...]:
         """The kept lenders in the order they will be asked (fallbacks last), as records."""
         sources = self.explanation._sources
-        ranked = len(self.agencies) - len(self.explanation._fallbacks & set(self.agencies))
+        ranked = self._ranked
         if not sources:
             entries = list(map(RotaEntry, self.agencies[:ranked], repeat(DIRECTORY)))
         else:
@@ -379,6 +381,7 @@ def build_rota(
     totals = _weighted_sum(columns, weights, len(scored))
     # The whole directory comes in agency order (see PartnerColumns), and filtering keeps it.
     agencies = _ordered(scored, totals, policy, drops, in_agency_order=selection == DIRECTORY)
+    ranked = len(agencies)
     agencies.extend(kept_fallbacks)
     reasons = {name: f"template {name}" for name in template_names}
     reasons[STAFF_ROTA] = STAFF_ROTA
@@ -397,7 +400,7 @@ def build_rota(
         scored=scored,
         columns=columns,
     )
-    return Rota(tuple(agencies), explanation, reasons=reasons)
+    return Rota(tuple(agencies), explanation, reasons=reasons, ranked=ranked)
 
 
 def _filter_and_score(

@@ -237,7 +237,7 @@ class Candidates:
     def lacking(self, service: Service) -> Sequence[int]:
         """Positions, in order, of the candidates that do not supply ``service``."""
         if self._source is not None and self._positions is None:
-            return self._source.lacking(service)
+            return self._source.lacking[service]
         return lacking_positions(self.partners, service)
 
     @property
