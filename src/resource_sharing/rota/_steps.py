@@ -18,8 +18,8 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from decimal import Decimal
-from itertools import compress, repeat
-from operator import attrgetter, is_not
+from itertools import compress
+from operator import attrgetter
 from typing import Any, Protocol, TypeVar, final
 
 import attrs
@@ -764,23 +764,3 @@ def _positions(candidates: Candidates, agencies: frozenset[AgencyId]) -> list[in
         return []
     ids = candidates.agencies
     return [i for i, v in enumerate(values) if v in wanted and ids[i] in agencies]
-
-
-def _present(column: Sequence[T | None]) -> list[int]:
-    """Positions of the values that are not ``None``."""
-    absent = column.count(None)
-    if absent == len(column):
-        return []
-    if not absent:
-        return list(range(len(column)))
-    return list(compress(range(len(column)), map(is_not, column, repeat(None))))
-
-
-def _present_in_either(first: Sequence[Any], second: Sequence[Any]) -> list[int]:
-    """Positions, in order, where either column has a value (not ``None``)."""
-    one, other = _present(first), _present(second)
-    if not other:
-        return one
-    if not one:
-        return other
-    return sorted({*one, *other})
