@@ -148,6 +148,8 @@ class Partner:
     """Its identifier."""
     name: str = ""
     """Its display name."""
+    address: str = ""
+    """Its postal address for parcels and slips, one line per line."""
     active: bool = True
     """Inactive partners are never asked."""
     closures: tuple[Closure, ...] = ()

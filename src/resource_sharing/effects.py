@@ -8,7 +8,7 @@ commands in the imperative.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import final
 
@@ -29,7 +29,11 @@ __all__ = [
     "NotifyPatron",
     "NotifyStaff",
     "PlaceOnHoldShelf",
+    "PrintHoldShelfSlip",
+    "PrintJob",
     "PrintPickSlip",
+    "PrintReturnSlip",
+    "PrintShippingLabel",
     "RecallPatronLoan",
     "RemoveTask",
     "RenewPatronLoan",
@@ -167,6 +171,65 @@ class PrintPickSlip:
     """What it is."""
     requester: AgencyId
     """Who it is for."""
+    need_before: date | None = None
+    """The borrower's need-by date, when it gave one."""
+
+
+@final
+@attrs.frozen
+class PrintShippingLabel:
+    """Lending: print the label that goes on the parcel to the borrower."""
+
+    request_id: str
+    """Which request (ours)."""
+    barcode: str | None
+    """The item in the parcel (None for a copy sent without one)."""
+    citation: Citation
+    """What is in it."""
+    to: AgencyId
+    """The borrowing institution; its address comes from the directory."""
+    requester_request_id: str
+    """The borrower's id for the request, printed so its staff can receive it."""
+
+
+@final
+@attrs.frozen
+class PrintHoldShelfSlip:
+    """Borrowing: print the slip that keeps a received item on the hold shelf."""
+
+    request_id: str
+    """Which request."""
+    barcode: str
+    """The item on the shelf."""
+    patron: PatronRef
+    """Who collects it (printed in the institution's privacy-conscious form)."""
+    pickup_location: str | None
+    """Where it waits."""
+    expires: datetime | None
+    """The last day to collect it."""
+    citation: Citation
+    """What it is."""
+
+
+@final
+@attrs.frozen
+class PrintReturnSlip:
+    """Borrowing: print the slip that goes back with the item to its lender."""
+
+    request_id: str
+    """Which request (ours)."""
+    barcode: str
+    """The item going back."""
+    lender: AgencyId
+    """Whose item it is; its address comes from the directory."""
+    citation: Citation
+    """What it is."""
+    lender_request_id: str | None = None
+    """The lender's id for the request, when it gave one."""
+
+
+PrintJob = PrintPickSlip | PrintShippingLabel | PrintHoldShelfSlip | PrintReturnSlip
+"""Any document a step asks to print (the printer port takes each of them)."""
 
 
 @final
@@ -182,6 +245,12 @@ class CreateTemporaryItem:
     """What it is (for the brief record)."""
     lender: AgencyId
     """Whose item it is."""
+    patron: PatronRef | None = None
+    """The patron it is for (an ILS that places the hold with the item needs it)."""
+    pickup_location: str | None = None
+    """Where the patron collects it."""
+    due: datetime | None = None
+    """The patron's due date, when it is known at receipt."""
 
 
 @final
@@ -301,6 +370,9 @@ Effect = (
     | AddTask
     | RemoveTask
     | PrintPickSlip
+    | PrintShippingLabel
+    | PrintHoldShelfSlip
+    | PrintReturnSlip
     | CreateTemporaryItem
     | DeleteTemporaryItem
     | PlaceOnHoldShelf

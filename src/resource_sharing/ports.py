@@ -30,6 +30,7 @@ from resource_sharing.effects import (
     NotifyPatron,
     NotifyStaff,
     PlaceOnHoldShelf,
+    PrintJob,
     PrintPickSlip,
     RecallPatronLoan,
     RenewPatronLoan,
@@ -44,6 +45,7 @@ from resource_sharing.records import (
     HistoryEntry,
     ItemRef,
     LendingRequest,
+    PatronRef,
     Side,
 )
 
@@ -58,7 +60,10 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "PartnerDirectory",
+    "PatronStanding",
+    "PatronValidator",
     "PeerTransport",
+    "Printer",
     "RequestIndex",
     "RequestStore",
     "Task",
@@ -322,6 +327,38 @@ class Circulation(Protocol):
 
     def print_pick_slip(self, command: PrintPickSlip) -> None:
         """Print the pick slip."""
+        ...
+
+
+class Printer(Protocol):
+    """Prints the documents staff handle (pick slips, labels, hold-shelf and return slips)."""
+
+    def print_document(self, job: PrintJob, *, key: str) -> None:
+        """Print one document; ``key`` is the same on every retry of the same job.
+
+        Raises :class:`~resource_sharing.errors.DeliveryError` when it could not print.
+        """
+        ...
+
+
+@final
+@attrs.frozen
+class PatronStanding:
+    """What the host system says of a patron asked about at intake."""
+
+    eligible: bool
+    """The patron may place a request."""
+    reason: str | None = None
+    """Why not, in words staff read (blocked, expired, unknown), when not eligible."""
+    patron: PatronRef | None = None
+    """The patron as the host system knows them (name, group, e-mail), when found."""
+
+
+class PatronValidator(Protocol):
+    """Checks a patron with the host system before a borrowing request is taken."""
+
+    def validate(self, patron: PatronRef) -> PatronStanding:
+        """The patron's standing; raises ``DeliveryError`` when the host cannot be asked."""
         ...
 
 
