@@ -5,7 +5,7 @@
 - :class:`SmtpSettings`, :class:`NoticeDetails`, :func:`message_id`.
 - :class:`Templates`: the notice templates (``templates/{language}/{kind}.txt|.html``,
   English and German shipped), overridable from a folder.
-- :func:`from_config`: the ``[notifier]`` factory (``docs/integration.md``, "E-mail").
+- :func:`from_config`: the ``[ports.notifier]`` factory (``docs/integration.md``, "E-mail").
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The ``[notifier]`` table of a node's TOML: the e-mail notifier's factory.
+"""The ``[ports.notifier]`` table of a node's TOML: the e-mail notifier's factory.
 
 ::
 
-    [notifier]
+    [ports.notifier]
     factory = "resource_sharing_adapters.email:from_config"
     sender = "ill@library.example"
     institution = "Example University Library"   # default: the node's [institution] name
@@ -12,7 +12,7 @@
     template_folder = "mail-templates"           # overrides, relative to the config file
     patron_language = "my_ils.patrons:language"  # optional: a callable(PatronRef) -> str | None
 
-    [notifier.smtp]
+    [ports.notifier.smtp]
     host = "smtp.library.example"
     port = 587
     security = "starttls"                        # starttls, tls or none
@@ -21,7 +21,7 @@
     timeout_seconds = 20
     ca_file = "/etc/ssl/private-ca.pem"
 
-    [notifier.staff]                             # desk -> addresses; "*" for any other desk
+    [ports.notifier.staff]                             # desk -> addresses; "*" for any other desk
     "*" = ["ill-staff@library.example"]
     rs-desk = ["rs-desk@library.example"]
 
@@ -91,7 +91,7 @@ def _str(table: Mapping[str, Any], key: str, where: str, default: str | None = N
 
 
 def _smtp(table: Any) -> SmtpSettings:
-    where = "notifier.smtp"
+    where = "ports.notifier.smtp"
     if not isinstance(table, Mapping):
         raise InvalidInput(where, "expected a table")
     unknown = set(table) - _SMTP_KEYS
@@ -125,13 +125,14 @@ def _smtp(table: Any) -> SmtpSettings:
 
 
 def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
-    """The ``[notifier]`` factory: an :class:`EmailNotifier` from its TOML table.
+    """The ``[ports.notifier]`` factory: an :class:`EmailNotifier` from its TOML table.
 
-    ``context`` is the node's configuration (its ``name``, ``calendar.tz`` and ``source``
-    file are used as defaults for the institution's name, the time zone and the base of
-    relative paths), or None.
+    ``context`` is the node's port context (``resource_sharing_adapters.http.PortContext``:
+    its ``name`` is the default institution name and ``base`` the folder relative paths
+    start from; a ``calendar.tz``, where the context has one, the default time zone), or
+    None.
     """
-    where = "notifier"
+    where = "ports.notifier"
     unknown = set(table) - _KEYS
     if unknown:
         raise InvalidInput(where, f"unknown key(s): {', '.join(sorted(unknown))}")
@@ -139,8 +140,11 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
     if not sender or "@" not in sender:
         raise InvalidInput(f"{where}.sender", "required: the From address")
     institution = _str(table, "institution", where) or getattr(context, "name", "") or sender
-    source = getattr(context, "source", None)
-    base = Path(source).resolve().parent if source else Path.cwd()
+    base = getattr(context, "base", None)
+    if base is None:
+        source = getattr(context, "source", None)
+        base = Path(source).resolve().parent if source else Path.cwd()
+    base = Path(base)
     folder = _str(table, "template_folder", where)
     zone: Any = _str(table, "timezone", where)
     if zone is None:

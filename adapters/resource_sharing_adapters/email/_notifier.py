@@ -15,6 +15,7 @@ log lines at INFO or in the error's text (ids only).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import smtplib
@@ -92,6 +93,11 @@ class NoticeDetails:
     """The last day on the hold shelf."""
 
 
+def _derived_key(notice: NotifyPatron | NotifyStaff) -> str:
+    digest = hashlib.sha256(repr(notice).encode("utf-8")).hexdigest()[:32]
+    return f"notice-{digest}"
+
+
 def _code_retryable(code: int) -> bool:
     return not 500 <= code < 600
 
@@ -149,8 +155,13 @@ class EmailNotifier:
 
     # -- the port ------------------------------------------------------------------------
 
-    def notify_patron(self, notice: NotifyPatron, *, key: str) -> None:
-        """E-mail the patron; DeliveryError when it cannot (see the module)."""
+    def notify_patron(self, notice: NotifyPatron, *, key: str | None = None) -> None:
+        """E-mail the patron; DeliveryError when it cannot (see the module).
+
+        Without a ``key`` (a caller older than the durable outbox) one is derived from the
+        notice's content, so the same notice still gets the same Message-ID.
+        """
+        key = key or _derived_key(notice)
         who = f"patron {notice.patron.id}"
         address = notice.patron.email
         if not address:
@@ -166,8 +177,9 @@ class EmailNotifier:
             message["Message-ID"],
         )
 
-    def notify_staff(self, notice: NotifyStaff, *, key: str) -> None:
+    def notify_staff(self, notice: NotifyStaff, *, key: str | None = None) -> None:
         """E-mail the staff of the notice's desk; DeliveryError when it cannot."""
+        key = key or _derived_key(notice)
         desk = getattr(notice, "desk", None) or (
             self._staff_desk(notice) if self._staff_desk else None
         )

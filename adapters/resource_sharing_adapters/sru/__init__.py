@@ -7,7 +7,7 @@
   our own catalogue (barcode, call number, location, desk of the copy to lend).
 - :class:`PartnerHoldings`: each partner's catalogue asked once per request, concurrently,
   into the :class:`~resource_sharing.rota.HoldingsAnswer` the rota takes.
-- :func:`from_config` (the ``[holdings]`` factory), :func:`split_partner_sru` (the ``sru``
+- :func:`from_config` (the ``[ports.holdings]`` factory), :func:`split_partner_sru` (the ``sru``
   key of a ``[[partners]]`` table), :func:`partner_holdings`.
 - Errors: :class:`SruError` and its children (:class:`SruUnavailable`,
   :class:`SruTimeout`, :class:`SruBadResponse`, :class:`SruDiagnostic`).

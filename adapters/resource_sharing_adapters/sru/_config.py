@@ -1,8 +1,8 @@
-"""The SRU adapters' TOML: the ``[holdings]`` table and the ``sru`` key of a partner.
+"""The SRU adapters' TOML: the ``[ports.holdings]`` table and the ``sru`` key of a partner.
 
 Own catalogue (the lending auto-locate)::
 
-    [holdings]
+    [ports.holdings]
     factory = "resource_sharing_adapters.sru:from_config"
     url = "https://library.example/sru"
     version = "1.2"                 # 1.1, 1.2 or 2.0
@@ -11,7 +11,7 @@ Own catalogue (the lending auto-locate)::
     timeout_seconds = 5.0
     holders = ["MAIN"]              # in a shared catalogue: the holder codes that are ours
     default_desk = "circ"
-    [holdings.desks]                # location, library or holder code -> desk
+    [ports.holdings.desks]                # location, library or holder code -> desk
     "Special Collections" = "special"
 
 A partner's catalogue (the borrowing rota's look-up), under its ``[[partners]]`` entry::
@@ -140,13 +140,13 @@ def parse_target(table: Mapping[str, Any], where: str, *, extra: Sequence[str] =
 
 
 def from_config(table: Mapping[str, Any], context: object = None) -> SruHoldingsLocator:
-    """The ``[holdings]`` factory: our catalogue's :class:`SruHoldingsLocator`.
+    """The ``[ports.holdings]`` factory: our catalogue's :class:`SruHoldingsLocator`.
 
-    ``table`` is the ``[holdings]`` table without its ``factory`` key (a ``factory`` key
+    ``table`` is the ``[ports.holdings]`` table without its ``factory`` key (a ``factory`` key
     is ignored); ``context`` (the node's configuration) is not needed.
     """
     data = {k: v for k, v in table.items() if k != "factory"}
-    where = "holdings"
+    where = "ports.holdings"
     target = parse_target(data, where, extra=("holders", "desks", "default_desk"))
     holders = data.get("holders", [])
     desks = data.get("desks", {})

@@ -113,7 +113,7 @@ def test_the_notifier_factory_reads_its_table(
 ) -> None:
     monkeypatch.setenv("SMTP_PW", "pw")
     (tmp_path / "mail").mkdir()
-    context = attrs.make_class("Ctx", ["name", "source"])("Example Library", tmp_path / "node.toml")
+    context = attrs.make_class("Ctx", ["name", "base"])("Example Library", tmp_path)
     notifier = from_config(
         {
             "factory": "resource_sharing_adapters.email:from_config",
@@ -145,19 +145,22 @@ def test_the_notifier_factory_reads_its_table(
 @pytest.mark.parametrize(
     ("table", "where"),
     [
-        ({}, "notifier.sender"),
-        ({"sender": "x@y", "colour": 1}, "notifier"),
-        ({"sender": "x@y", "smtp": {"port": 0}}, "notifier.smtp.port"),
-        ({"sender": "x@y", "smtp": {"security": "ssl3"}}, "notifier.smtp.security"),
+        ({}, "ports.notifier.sender"),
+        ({"sender": "x@y", "colour": 1}, "ports.notifier"),
+        ({"sender": "x@y", "smtp": {"port": 0}}, "ports.notifier.smtp.port"),
+        ({"sender": "x@y", "smtp": {"security": "ssl3"}}, "ports.notifier.smtp.security"),
         (
             {"sender": "x@y", "smtp": {"password_env": "NOT_SET_ANYWHERE_42"}},
-            "notifier.smtp.password_env",
+            "ports.notifier.smtp.password_env",
         ),
-        ({"sender": "x@y", "timezone": "Mars/Olympus"}, "notifier.timezone"),
-        ({"sender": "x@y", "default_language": "tlh"}, "notifier.default_language"),
-        ({"sender": "x@y", "staff": {"*": "a@b"}}, "notifier.staff"),
-        ({"sender": "x@y", "patron_language": "no_such_module:f"}, "notifier.patron_language"),
-        ({"sender": "x@y", "template_folder": "nowhere"}, "notifier.template_folder"),
+        ({"sender": "x@y", "timezone": "Mars/Olympus"}, "ports.notifier.timezone"),
+        ({"sender": "x@y", "default_language": "tlh"}, "ports.notifier.default_language"),
+        ({"sender": "x@y", "staff": {"*": "a@b"}}, "ports.notifier.staff"),
+        (
+            {"sender": "x@y", "patron_language": "no_such_module:f"},
+            "ports.notifier.patron_language",
+        ),
+        ({"sender": "x@y", "template_folder": "nowhere"}, "ports.notifier.template_folder"),
     ],
 )
 def test_bad_notifier_tables_are_refused_naming_the_key(

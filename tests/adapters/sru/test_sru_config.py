@@ -37,18 +37,18 @@ def test_the_holdings_factory_builds_a_working_locator() -> None:
 @pytest.mark.parametrize(
     ("table", "where"),
     [
-        ({}, "holdings.url"),
-        ({"url": "ftp://x"}, "holdings.url"),
-        ({"url": "http://x", "version": "3.0"}, "holdings.version"),
-        ({"url": "http://x", "indexes": "koha-ish"}, "holdings.indexes"),
-        ({"url": "http://x", "indexes": {"isbm": "x"}}, "holdings.indexes"),
-        ({"url": "http://x", "timeout_seconds": 0}, "holdings.timeout_seconds"),
-        ({"url": "http://x", "timeout_seconds": True}, "holdings.timeout_seconds"),
-        ({"url": "http://x", "colour": "red"}, "holdings"),
-        ({"url": "http://x", "holders": "MAIN"}, "holdings.holders"),
+        ({}, "ports.holdings.url"),
+        ({"url": "ftp://x"}, "ports.holdings.url"),
+        ({"url": "http://x", "version": "3.0"}, "ports.holdings.version"),
+        ({"url": "http://x", "indexes": "koha-ish"}, "ports.holdings.indexes"),
+        ({"url": "http://x", "indexes": {"isbm": "x"}}, "ports.holdings.indexes"),
+        ({"url": "http://x", "timeout_seconds": 0}, "ports.holdings.timeout_seconds"),
+        ({"url": "http://x", "timeout_seconds": True}, "ports.holdings.timeout_seconds"),
+        ({"url": "http://x", "colour": "red"}, "ports.holdings"),
+        ({"url": "http://x", "holders": "MAIN"}, "ports.holdings.holders"),
         (
             {"url": "http://x", "params_env": {"x-password": "NOT_SET_ANYWHERE_42"}},
-            "holdings.params_env",
+            "ports.holdings.params_env",
         ),
     ],
 )
