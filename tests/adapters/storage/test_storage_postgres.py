@@ -177,7 +177,7 @@ def test_a_change_committed_later_is_numbered_later_so_no_cursor_skips_one(schem
         def first() -> None:
             with store.transaction() as unit:
                 record = unit.get(Side.BORROWING, "b-1")
-                assert record is not None
+                assert isinstance(record, BorrowingRequest)
                 changed = attrs.evolve(record, note="first")
                 unit.save(changed, index(changed, "first"), expected_version=record.version)
                 unit.append_history(
