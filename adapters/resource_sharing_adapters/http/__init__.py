@@ -9,17 +9,24 @@
 - :func:`create_app`: the Starlette app (the ISO 18626 endpoint and the staff API).
 - :func:`load_config`: the TOML configuration (``docs/http.md``).
 - :class:`StaffClient`: the staff API from Python (the ``desk`` CLI and the demo use it).
-- :func:`serve`: run a node with uvicorn.
+- :func:`serve`: run a node with uvicorn (:func:`server_config` applies the connection
+  limits, :class:`ConnectionLimits`, and TLS, :class:`ServerTLS`).
+- :class:`Guard`, :class:`SecurityConfig`, :class:`SecurityCounters`: credential rate
+  limits, lock-outs and the counters a metrics exporter can subscribe to.
 """
 
 from __future__ import annotations
 
 from resource_sharing_adapters.http._app import ACTIONS, XML_MEDIA_TYPES, create_app, summary
 from resource_sharing_adapters.http._auth import (
+    AUTHENTICATION_FAILED,
     AuthenticationFailed,
     Authenticator,
     Credentials,
+    Origin,
     PeerCredentials,
+    StaffAuthenticator,
+    Throttled,
     recipient_of,
     sender_of,
 )
@@ -38,6 +45,18 @@ from resource_sharing_adapters.http._config import (
     load_config,
     parse_config,
 )
+from resource_sharing_adapters.http._connections import (
+    ConnectionLimits,
+    EdgeMiddleware,
+    protocol_class,
+)
+from resource_sharing_adapters.http._limits import (
+    Guard,
+    Limiter,
+    SecurityConfig,
+    SecurityCounters,
+    Verdict,
+)
 from resource_sharing_adapters.http._node import (
     Change,
     ChangeFeed,
@@ -51,11 +70,19 @@ from resource_sharing_adapters.http._node import (
     UniqueIds,
     open_store,
 )
-from resource_sharing_adapters.http._serve import serve
+from resource_sharing_adapters.http._serve import serve, server_config
 from resource_sharing_adapters.http._staff_client import StaffClient, StaffError
+from resource_sharing_adapters.http._tls import (
+    ClientTLS,
+    PeerCertificate,
+    ServerTLS,
+    client_context,
+    server_context,
+)
 
 __all__ = [
     "ACTIONS",
+    "AUTHENTICATION_FAILED",
     "DEFAULT_PATH",
     "MESSAGE_ID_HEADER",
     "XML_CONTENT_TYPE",
@@ -64,30 +91,47 @@ __all__ = [
     "Authenticator",
     "Change",
     "ChangeFeed",
+    "ClientTLS",
+    "ConnectionLimits",
     "Credentials",
     "DeliveryConfig",
+    "EdgeMiddleware",
+    "Guard",
     "HttpTransport",
     "Journal",
     "JournalCirculation",
     "JournalEntry",
     "JournalNotifier",
+    "Limiter",
     "Node",
     "NodeConfig",
+    "Origin",
+    "PeerCertificate",
     "PeerCredentials",
+    "SecurityConfig",
+    "SecurityCounters",
     "SerialStore",
     "ServerConfig",
+    "ServerTLS",
     "ShiftedClock",
+    "StaffAuthenticator",
     "StaffClient",
     "StaffError",
     "StoreConfig",
+    "Throttled",
     "UniqueIds",
+    "Verdict",
+    "client_context",
     "create_app",
     "load_config",
     "open_store",
     "parse_config",
+    "protocol_class",
     "recipient_of",
     "sender_of",
     "serve",
+    "server_config",
+    "server_context",
     "summary",
     "with_credentials",
 ]
