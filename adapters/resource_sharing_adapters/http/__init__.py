@@ -4,8 +4,9 @@
   messages with httpx (per-partner endpoint, version, headers and credentials).
 - :class:`Authenticator` and :class:`Credentials`: per-partner credentials checked on
   every inbound message.
-- :class:`Node`: an institution wired to a store, the transport, a journal of notices and
-  circulation commands, and the dispatcher and timer threads.
+- :class:`Node`: an institution wired to a store, the transport, the host-system ports
+  (the journal of notices, circulation commands and print jobs unless ``[ports]`` names
+  factories: :class:`PortContext`), and the dispatcher and timer threads.
 - :func:`create_app`: the Starlette app (the ISO 18626 endpoint and the staff API).
 - :func:`load_config`: the TOML configuration (``docs/http.md``).
 - :class:`StaffClient`: the staff API from Python (the ``desk`` CLI and the demo use it).
@@ -38,8 +39,10 @@ from resource_sharing_adapters.http._client import (
 )
 from resource_sharing_adapters.http._config import (
     DEFAULT_PATH,
+    PORT_NAMES,
     DeliveryConfig,
     NodeConfig,
+    PortConfig,
     ServerConfig,
     StoreConfig,
     load_config,
@@ -58,17 +61,24 @@ from resource_sharing_adapters.http._limits import (
     Verdict,
 )
 from resource_sharing_adapters.http._node import (
-    Change,
     ChangeFeed,
-    Journal,
-    JournalCirculation,
-    JournalEntry,
-    JournalNotifier,
     Node,
     SerialStore,
     ShiftedClock,
     UniqueIds,
     open_store,
+)
+from resource_sharing_adapters.http._ports import (
+    ENTRY_POINT_GROUP,
+    AcceptingValidator,
+    Journal,
+    JournalCirculation,
+    JournalNotifier,
+    JournalPrinter,
+    PortContext,
+    PortFactory,
+    build_port,
+    build_ports,
 )
 from resource_sharing_adapters.http._serve import serve, server_config
 from resource_sharing_adapters.http._staff_client import StaffClient, StaffError
@@ -79,14 +89,18 @@ from resource_sharing_adapters.http._tls import (
     client_context,
     server_context,
 )
+from resource_sharing_adapters.storage import Change, JournalEntry
 
 __all__ = [
     "ACTIONS",
     "AUTHENTICATION_FAILED",
     "DEFAULT_PATH",
+    "ENTRY_POINT_GROUP",
     "MESSAGE_ID_HEADER",
+    "PORT_NAMES",
     "XML_CONTENT_TYPE",
     "XML_MEDIA_TYPES",
+    "AcceptingValidator",
     "AuthenticationFailed",
     "Authenticator",
     "Change",
@@ -102,12 +116,16 @@ __all__ = [
     "JournalCirculation",
     "JournalEntry",
     "JournalNotifier",
+    "JournalPrinter",
     "Limiter",
     "Node",
     "NodeConfig",
     "Origin",
     "PeerCertificate",
     "PeerCredentials",
+    "PortConfig",
+    "PortContext",
+    "PortFactory",
     "SecurityConfig",
     "SecurityCounters",
     "SerialStore",
@@ -121,6 +139,8 @@ __all__ = [
     "Throttled",
     "UniqueIds",
     "Verdict",
+    "build_port",
+    "build_ports",
     "client_context",
     "create_app",
     "load_config",

@@ -377,7 +377,7 @@ class Endpoint:
     """The JSON object the call takes."""
 
 
-_SINCE = _shape(since=SEQ)
+_SINCE = _shape(since=SEQ, limit=Integer(1, 1000))
 _BARCODE_AT = _shape("barcode", barcode=BARCODE, desk=NAME)
 
 ENDPOINTS: Mapping[str, Endpoint] = {
