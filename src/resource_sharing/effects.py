@@ -28,6 +28,7 @@ __all__ = [
     "NoticeKind",
     "NotifyPatron",
     "NotifyStaff",
+    "OutboundEffect",
     "PlaceOnHoldShelf",
     "PrintHoldShelfSlip",
     "PrintJob",
@@ -62,6 +63,9 @@ class TaskList(StrEnum):
     """Lending: items to ship to the borrower."""
     CHECK_IN = "check_in"
     """Lending: returned items to check in."""
+    DELIVERY_PROBLEMS = "delivery_problems"
+    """Effects the dispatcher gave up on (a notice, a circulation command, a print job, a
+    peer message): retry now, mark as done by hand, or drop."""
 
 
 class NoticeKind(StrEnum):
@@ -362,6 +366,26 @@ class RouteItem:
     instruction: str
     """What to do, in words."""
 
+
+OutboundEffect = (
+    SendMessage
+    | NotifyPatron
+    | NotifyStaff
+    | PrintPickSlip
+    | PrintShippingLabel
+    | PrintHoldShelfSlip
+    | PrintReturnSlip
+    | CreateTemporaryItem
+    | DeleteTemporaryItem
+    | PlaceOnHoldShelf
+    | CheckOutToPatron
+    | RenewPatronLoan
+    | RecallPatronLoan
+    | CheckOutToPartner
+    | CheckIn
+    | RouteItem
+)
+"""An effect that leaves the core: saved in the outbox with its step, delivered to a port."""
 
 Effect = (
     SendMessage

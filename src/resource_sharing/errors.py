@@ -21,6 +21,7 @@ __all__ = [
     "IllegalTransition",
     "InfrastructureError",
     "InvalidInput",
+    "LeaseLost",
     "NotFound",
     "PeerError",
     "ResourceSharingError",
@@ -140,8 +141,29 @@ class ConcurrencyConflict(InfrastructureError):
         """The version stored now (``None`` if it does not exist)."""
 
 
+class LeaseLost(InfrastructureError):
+    """A dispatcher's claim on an outbox entry ended and another dispatcher took it.
+
+    The first one's result is not written (the port saw the same idempotency key twice,
+    which is what the key is for).
+    """
+
+    def __init__(self, entry_id: str, owner: str, holder: str | None) -> None:
+        super().__init__(f"outbox entry {entry_id!r} is not claimed by {owner} (held by {holder})")
+        self.entry_id = entry_id
+        """The outbox entry."""
+        self.owner = owner
+        """The dispatcher that thought it held it."""
+        self.holder = holder
+        """Who holds it now (None: nobody)."""
+
+
 class DeliveryError(InfrastructureError):
-    """A peer message could not be delivered (the outbox keeps it and retries)."""
+    """An effect could not be delivered to its port (the outbox keeps it and retries).
+
+    Raised by every delivering port: the peer transport, the notifier, circulation, the
+    printer. ``retryable=False`` says that trying again cannot help.
+    """
 
     def __init__(self, recipient: str, reason: str, *, retryable: bool = True) -> None:
         super().__init__(f"delivery to {recipient} failed: {reason}")
