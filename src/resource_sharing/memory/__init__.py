@@ -1,0 +1,15 @@
+"""In-memory implementations of the storage and lookup ports, for running without a host.
+
+They are part of the core (pure Python, no I/O), so a node, an example or a simulation
+can use them without importing the test doubles of :mod:`resource_sharing.testing`:
+:class:`MemoryStore` (the reference request store, all or nothing per unit of work),
+:class:`MemoryHoldings` (a catalogue), :class:`EveryoneEligible` (a patron validator
+that accepts everyone) and :class:`SeededRandom` (repeatable jitter).
+"""
+
+from __future__ import annotations
+
+from resource_sharing.memory._parts import EveryoneEligible, MemoryHoldings, SeededRandom
+from resource_sharing.memory._store import MemoryStore
+
+__all__ = ["EveryoneEligible", "MemoryHoldings", "MemoryStore", "SeededRandom"]
