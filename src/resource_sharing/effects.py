@@ -25,6 +25,8 @@ __all__ = [
     "CreateTemporaryItem",
     "DeleteTemporaryItem",
     "Effect",
+    "LocateInHoldings",
+    "LocateLenders",
     "NoticeKind",
     "NotifyPatron",
     "NotifyStaff",
@@ -367,8 +369,38 @@ class RouteItem:
     """What to do, in words."""
 
 
+@final
+@attrs.frozen
+class LocateLenders:
+    """Borrowing: build the request's rota now and send it to the first lender.
+
+    An automatic step, not an outbound effect: the shell builds the rota (directory,
+    holdings answer, staff rota) in the same unit of work and applies ``AssignRota``.
+    """
+
+    request_id: str
+    """Which request."""
+
+
+@final
+@attrs.frozen
+class LocateInHoldings:
+    """Lending: look the request up in our holdings now (auto-locate).
+
+    An automatic step, not an outbound effect: the shell asks the holdings locator in
+    the same unit of work and applies ``SupplyItem`` or ``LocateFailed``.
+    """
+
+    request_id: str
+    """Which request."""
+    citation: Citation
+    """What to look for."""
+
+
 OutboundEffect = (
-    SendMessage
+    LocateLenders
+    | LocateInHoldings
+    | SendMessage
     | NotifyPatron
     | NotifyStaff
     | PrintPickSlip
@@ -388,7 +420,9 @@ OutboundEffect = (
 """An effect that leaves the core: saved in the outbox with its step, delivered to a port."""
 
 Effect = (
-    SendMessage
+    LocateLenders
+    | LocateInHoldings
+    | SendMessage
     | NotifyPatron
     | NotifyStaff
     | AddTask

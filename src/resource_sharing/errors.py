@@ -23,6 +23,7 @@ __all__ = [
     "InvalidInput",
     "LeaseLost",
     "NotFound",
+    "PatronNotEligible",
     "PeerError",
     "ResourceSharingError",
     "UsageError",
@@ -58,6 +59,17 @@ class NotFound(UsageError, LookupError):
         """The kind of thing looked for."""
         self.key = key
         """The key that was not found."""
+
+
+class PatronNotEligible(UsageError):
+    """The host system says this patron may not place a request; nothing was stored."""
+
+    def __init__(self, patron_id: str, reason: str) -> None:
+        super().__init__(f"patron {patron_id!r} may not place a request: {reason}")
+        self.patron_id = patron_id
+        """The patron."""
+        self.reason = reason
+        """Why not, in the host system's words (blocked, expired, unknown...), for staff."""
 
 
 class IllegalTransition(UsageError):

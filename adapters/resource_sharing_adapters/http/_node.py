@@ -38,28 +38,34 @@ from resource_sharing.effects import (
     NotifyPatron,
     NotifyStaff,
     PlaceOnHoldShelf,
-    PrintPickSlip,
+    PrintJob,
     RecallPatronLoan,
     RenewPatronLoan,
     RouteItem,
-    TaskList,
 )
 from resource_sharing.errors import PeerError
+from resource_sharing.memory import MemoryHoldings, MemoryStore
 from resource_sharing.messages import Confirmation, PeerMessage
 from resource_sharing.ports import (
     AnyRequest,
-    OutboxMessage,
+    HistoryRepository,
+    OutboxEntry,
     OutboxStatus,
     RequestIndex,
+    RequestRepository,
     RequestStore,
-    Task,
     UnitOfWork,
 )
-from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, Side
+from resource_sharing.records import AgencyId, HistoryEntry, Side
 from resource_sharing.serialization import converter
-from resource_sharing.service import DispatchReport, Institution, Ports, Settings
-from resource_sharing.testing.fakes import MemoryHoldings
-from resource_sharing.testing.memory_store import MemoryStore
+from resource_sharing.service import (
+    DeliveryPolicy,
+    DispatchReport,
+    Institution,
+    Ports,
+    RetryPolicy,
+    Settings,
+)
 from resource_sharing_adapters.http._auth import Authenticator
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import NodeConfig
@@ -72,6 +78,7 @@ __all__ = [
     "JournalCirculation",
     "JournalEntry",
     "JournalNotifier",
+    "JournalPrinter",
     "Node",
     "SerialStore",
     "ShiftedClock",
@@ -158,7 +165,7 @@ class ChangeFeed(_Sequence):
                     version=version,
                     state=entry.to_state,
                     event=entry.detail or entry.event,
-                    actor=entry.actor,
+                    actor=str(entry.actor) if entry.actor is not None else "",
                     at=entry.at,
                     task_list=index.task_list.value if index.task_list else None,
                     desk=index.desk,
@@ -181,7 +188,7 @@ class JournalEntry:
     seq: int
     """Position in the journal."""
     kind: str
-    """``patron_notice``, ``staff_notice`` or ``circulation``."""
+    """``patron_notice``, ``staff_notice``, ``circulation`` or ``print``."""
     command: str
     """The effect's class name (``NotifyPatron``, ``RouteItem``...)."""
     request_id: str | None
@@ -216,11 +223,11 @@ class JournalNotifier:
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
 
-    def notify_patron(self, notice: NotifyPatron) -> None:
+    def notify_patron(self, notice: NotifyPatron, *, key: str) -> None:
         """Record a patron notice."""
         self._journal.record("patron_notice", notice)
 
-    def notify_staff(self, notice: NotifyStaff) -> None:
+    def notify_staff(self, notice: NotifyStaff, *, key: str) -> None:
         """Record a staff notice."""
         self._journal.record("staff_notice", notice)
 
@@ -235,121 +242,116 @@ class JournalCirculation:
     def _record(self, command: object) -> None:
         self._journal.record("circulation", command)
 
-    def create_temporary_item(self, command: CreateTemporaryItem) -> None:
+    def create_temporary_item(self, command: CreateTemporaryItem, *, key: str) -> None:
         """Record it."""
         self._record(command)
 
-    def delete_temporary_item(self, command: DeleteTemporaryItem) -> None:
+    def delete_temporary_item(self, command: DeleteTemporaryItem, *, key: str) -> None:
         """Record it."""
         self._record(command)
 
-    def place_on_hold_shelf(self, command: PlaceOnHoldShelf) -> None:
+    def place_on_hold_shelf(self, command: PlaceOnHoldShelf, *, key: str) -> None:
         """Record it."""
         self._record(command)
 
-    def check_out_to_patron(self, command: CheckOutToPatron) -> None:
+    def check_out_to_patron(self, command: CheckOutToPatron, *, key: str) -> None:
         """Record it."""
         self._record(command)
 
-    def renew_patron_loan(self, command: RenewPatronLoan) -> None:
+    def renew_patron_loan(self, command: RenewPatronLoan, *, key: str) -> None:
         """Record it."""
         self._record(command)
 
-    def recall_patron_loan(self, command: RecallPatronLoan) -> None:
+    def recall_patron_loan(self, command: RecallPatronLoan, *, key: str) -> None:
         """Record it."""
         self._record(command)
 
-    def check_out_to_partner(self, command: CheckOutToPartner) -> None:
+    def check_out_to_partner(self, command: CheckOutToPartner, *, key: str) -> None:
         """Record it."""
         self._record(command)
 
-    def check_in(self, command: CheckIn) -> None:
+    def check_in(self, command: CheckIn, *, key: str) -> str | None:
+        """Record it (the journal gives no routing answer of its own)."""
+        self._record(command)
+        return None
+
+    def route_item(self, command: RouteItem, *, key: str) -> None:
         """Record it."""
         self._record(command)
 
-    def route_item(self, command: RouteItem) -> None:
-        """Record it."""
-        self._record(command)
 
-    def print_pick_slip(self, command: PrintPickSlip) -> None:
-        """Record it."""
-        self._record(command)
+@final
+class JournalPrinter:
+    """A :class:`~resource_sharing.ports.Printer` that writes print jobs to the journal."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def print_document(self, job: PrintJob, *, key: str) -> None:
+        """Record the job."""
+        self._journal.record("print", job)
 
 
 # -- the store wrapper -----------------------------------------------------------------
 
 
-class _RecordingUnit:
-    """A unit of work that notes each saved step for the change feed."""
+class _RecordingRequests:
+    """The requests repository, noting each saved request's index for the change feed."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-        self._indexes: dict[tuple[Side, str], tuple[RequestIndex, int]] = {}
-        self.steps: list[tuple[HistoryEntry, RequestIndex, int]] = []
+    def __init__(self, inner: RequestRepository) -> None:
+        self._inner = inner
+        self.saved: dict[tuple[Side, str], tuple[RequestIndex, int]] = {}
 
     def get(self, side: Side, request_id: str) -> AnyRequest | None:
-        return self._uow.get(side, request_id)
-
-    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
-        return self._uow.find(side, protocol_id, counterpart)
-
-    def find_by_barcode(self, barcode: str) -> Sequence[tuple[Side, str]]:
-        return self._uow.find_by_barcode(barcode)
+        return self._inner.get(side, request_id)
 
     def save(self, record: AnyRequest, index: RequestIndex, *, expected_version: int) -> int:
-        version = self._uow.save(record, index, expected_version=expected_version)
-        self._indexes[(index.side, record.id)] = (index, version)
+        version = self._inner.save(record, index, expected_version=expected_version)
+        self.saved[(index.side, record.id)] = (index, version)
         return version
 
-    def append_history(self, entries: Sequence[HistoryEntry]) -> None:
-        self._uow.append_history(entries)
+    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
+        return self._inner.find(side, protocol_id, counterpart)
+
+    def find_by_barcode(self, barcode: str) -> Sequence[tuple[Side, str]]:
+        return self._inner.find_by_barcode(barcode)
+
+
+class _RecordingHistory:
+    """The history repository, noting each appended step of a saved request."""
+
+    def __init__(self, inner: HistoryRepository, requests: _RecordingRequests) -> None:
+        self._inner = inner
+        self._requests = requests
+        self.steps: list[tuple[HistoryEntry, RequestIndex, int]] = []
+
+    def append(self, entries: Sequence[HistoryEntry]) -> None:
+        self._inner.append(entries)
         for entry in entries:
-            found = self._indexes.get((entry.side, entry.request_id))
+            found = self._requests.saved.get((entry.side, entry.request_id))
             if found is not None:
                 self.steps.append((entry, found[0], found[1]))
 
-    def history(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
-        return self._uow.history(side, request_id)
+    def of(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
+        return self._inner.of(side, request_id)
 
-    def tasks(
-        self,
-        task_list: TaskList,
-        *,
-        desk: str | None = None,
-        state: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Sequence[Task]:
-        return self._uow.tasks(task_list, desk=desk, state=state, limit=limit, offset=offset)
 
-    def open_requests_of_patron(self, patron_id: str) -> Sequence[BorrowingRequest]:
-        return self._uow.open_requests_of_patron(patron_id)
+class _RecordingUnit:
+    """A unit of work that notes each saved step for the change feed (wraps two repositories)."""
 
-    def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
-        return self._uow.due(now, limit)
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self.requests = _RecordingRequests(uow.requests)
+        self.history = _RecordingHistory(uow.history, self.requests)
+        self.outbox = uow.outbox
+        self.inbox = uow.inbox
+        self.tasks = uow.tasks
+        self.patrons = uow.patrons
+        self.timers = uow.timers
 
-    def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
-        self._uow.enqueue(messages)
-
-    def claim(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
-        return self._uow.claim(now, limit, lease)
-
-    def mark_sent(self, message_id: str, at: datetime) -> None:
-        self._uow.mark_sent(message_id, at)
-
-    def mark_failed(
-        self, message_id: str, error: str, retry_at: datetime | None, attempts: int
-    ) -> None:
-        self._uow.mark_failed(message_id, error, retry_at, attempts)
-
-    def outbox(self, status: OutboxStatus | None = None) -> Sequence[OutboxMessage]:
-        return self._uow.outbox(status)
-
-    def processed(self, key: str) -> Confirmation | None:
-        return self._uow.processed(key)
-
-    def remember(self, key: str, confirmation: Confirmation) -> None:
-        self._uow.remember(key, confirmation)
+    @property
+    def steps(self) -> list[tuple[HistoryEntry, RequestIndex, int]]:
+        return self.history.steps
 
 
 @final
@@ -496,9 +498,14 @@ class Node:
             max_open_requests_per_patron=config.max_open_requests_per_patron,
             auto_locate=config.auto_locate,
             mediated_borrowing=config.mediated_borrowing,
-            max_delivery_attempts=config.delivery.max_attempts,
-            retry_base_seconds=config.delivery.retry_base_seconds,
-            retry_max_seconds=config.delivery.retry_max_seconds,
+            delivery=DeliveryPolicy(
+                peer=RetryPolicy(
+                    max_attempts=config.delivery.max_attempts,
+                    base_delay=timedelta(seconds=config.delivery.retry_base_seconds),
+                    max_delay=timedelta(seconds=config.delivery.retry_max_seconds),
+                    timeout=timedelta(seconds=config.delivery.timeout_seconds),
+                )
+            ),
         )
         ports = Ports(
             store=self.store,
@@ -508,8 +515,9 @@ class Node:
             holdings=MemoryHoldings(dict(config.holdings)),
             clock=self.clock,
             ids=UniqueIds(f"{config.agency.value}:"),
+            printer=JournalPrinter(self.journal),
         )
-        self.institution = Institution(settings, ports)
+        self.institution = Institution(settings, ports, owner=str(config.agency))
         """The institution (desks, inbox, tick, dispatch)."""
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -559,11 +567,7 @@ class Node:
         with self._dispatch_lock:
             for _ in range(rounds):
                 report = self.institution.dispatch()
-                total = DispatchReport(
-                    total.sent + report.sent,
-                    total.retried + report.retried,
-                    total.given_up + report.given_up,
-                )
+                total += report
                 if report.sent + report.retried + report.given_up == 0:
                     break
         return total
@@ -636,9 +640,9 @@ class Node:
     def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
         """The request a partner names by ``protocol_id``."""
         with self.store.transaction() as uow:
-            return uow.find(side, protocol_id, counterpart)
+            return uow.requests.find(side, protocol_id, counterpart)
 
-    def outbox(self, status: OutboxStatus | None = None) -> list[OutboxMessage]:
-        """Outbox messages."""
+    def outbox(self, status: OutboxStatus | None = None) -> list[OutboxEntry]:
+        """Outbox entries (every port)."""
         with self.store.transaction() as uow:
-            return list(uow.outbox(status))
+            return list(uow.outbox.entries(status=status))

@@ -4,8 +4,10 @@
 :class:`~resource_sharing.testing.MemoryStore`, a transport on a shared
 :class:`~resource_sharing.testing.fakes.Network` (every message goes through the
 receiver's real peer inbox), a recording notifier, an in-memory circulation and
-holdings, one shared clock and per-institution identifiers. :meth:`Consortium.settle`
-runs the dispatchers until no message is waiting, as a quiet network would.
+holdings, a printer that keeps its jobs, one shared clock and per-institution
+identifiers. :meth:`Consortium.settle` runs the dispatchers until nothing more goes out,
+as a quiet network would (every effect, not only peer messages, waits in the outbox
+until a dispatch round delivers it).
 """
 
 from __future__ import annotations
@@ -18,18 +20,17 @@ import attrs
 
 from resource_sharing.directory import Directory, Partner
 from resource_sharing.errors import InvalidInput
+from resource_sharing.memory import MemoryHoldings, MemoryPrinter, MemoryStore
 from resource_sharing.ports import Holding, RequestStore
 from resource_sharing.records import AgencyId
 from resource_sharing.service import Institution, Ports, Settings
 from resource_sharing.testing.fakes import (
     FixedClock,
     MemoryCirculation,
-    MemoryHoldings,
     Network,
     RecordingNotifier,
     SequentialIds,
 )
-from resource_sharing.testing.memory_store import MemoryStore
 
 __all__ = ["Consortium", "Member"]
 
@@ -47,12 +48,15 @@ class Member:
         assert isinstance(ports.notifier, RecordingNotifier)
         assert isinstance(ports.circulation, MemoryCirculation)
         assert isinstance(ports.holdings, MemoryHoldings)
+        assert isinstance(ports.printer, MemoryPrinter)
         self.notifier: RecordingNotifier = ports.notifier
         """Every notice it sent."""
         self.circulation: MemoryCirculation = ports.circulation
         """Its host system's circulation."""
         self.holdings: MemoryHoldings = ports.holdings
         """Its catalogue."""
+        self.printer: MemoryPrinter = ports.printer
+        """Every document it printed."""
 
     @property
     def memory(self) -> MemoryStore:
@@ -95,6 +99,7 @@ class Consortium:
             holdings=MemoryHoldings(holdings),
             clock=self.clock,
             ids=SequentialIds(f"{agency.value}:"),
+            printer=MemoryPrinter(),
         )
         known = dict(settings.directory.partners)
         for partner in partners:
@@ -107,7 +112,7 @@ class Consortium:
         return member
 
     def settle(self, rounds: int = 100) -> int:
-        """Dispatch every outbox until nothing is waiting; returns messages delivered."""
+        """Dispatch every outbox until a round delivers nothing; returns entries delivered."""
         delivered = 0
         for _ in range(rounds):
             sent = sum(m.institution.dispatch().sent for m in self.members.values())

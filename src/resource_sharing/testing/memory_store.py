@@ -1,4 +1,4 @@
-"""The in-memory request store, kept importable here (it lives in :mod:`resource_sharing.memory`)."""
+"""The in-memory request store, still importable here (see :mod:`resource_sharing.memory`)."""
 
 from __future__ import annotations
 
