@@ -106,7 +106,7 @@ def test_a_database_of_the_first_schema_migrates_forward_and_keeps_its_data(
             record = unit.get(Side.BORROWING, "b-1")
             assert record is not None
             assert record.version == 1
-            assert [e.sequence for e in unit.history(Side.BORROWING, "b-1")] == [1]
+            assert [e.sequence for e in unit.history.of(Side.BORROWING, "b-1")] == [1]
         assert store.last_change() == 0  # no feed was kept before version 2
         assert store.record_journal("circulation", "CheckIn", "b-1", {}, "k") is not None
         assert store.last_journal() == 1
