@@ -298,7 +298,7 @@ class Shell:
         for effect in outcome.effects:
             if isinstance(effect, _NOT_DELIVERED):
                 continue
-            if type(effect) in self.FOLLOW_UPS:
+            if isinstance(effect, LocateLenders | LocateInHoldings):
                 follow_ups.append(effect)
                 continue
             port = route_of(effect).port
