@@ -21,6 +21,7 @@ from resource_sharing.rota import (
     PartnerFacts,
     Rota,
     RotaContext,
+    RotaJob,
     RotaPolicy,
     RotaTemplate,
     build_rota,
@@ -174,16 +175,17 @@ def test_a_scorer_returning_nonsense_is_refused() -> None:
         name = "broken"
         weight = 1.0
 
-        def score(self, candidates: object, job: object) -> list[float]:
-            return [float("nan")]
+        def score(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> float:
+            return float("nan")
 
-    with pytest.raises(InvalidInput, match="finite"):
+    with pytest.raises(InvalidInput, match="finite") as refused:
         build_rota(
             request(),
             Directory.of([Partner(A)]),
             RotaContext(TODAY),
             RotaPolicy(scorers=(Broken(),)),
         )
+    assert refused.value.field == "scorer broken"
 
 
 # --- properties ----------------------------------------------------------------------
@@ -262,6 +264,12 @@ def test_order_does_not_depend_on_input_order(scenario: Scenario, rng: random.Ra
     )
     assert _build(shuffled).entries == _build(scenario).entries
     assert _build(shuffled).explanation.dropped() == _build(scenario).explanation.dropped()
+
+
+def test_equal_scores_are_ordered_by_agency_whatever_the_directory_order() -> None:
+    ids = [AgencyId("Z"), AgencyId("B", "OCLC"), AgencyId("A"), AgencyId("A", "OCLC")]
+    rota = build_rota(request(), Directory.of(Partner(a) for a in ids), RotaContext(TODAY))
+    assert rota.agencies == (AgencyId("A"), AgencyId("Z"), AgencyId("A", "OCLC"), ids[1])
 
 
 def test_agency_ids_of_other_types_are_different_partners() -> None:
