@@ -129,6 +129,9 @@ class RotaPolicy:
         return None
 
 
+_DEFAULT_POLICY = RotaPolicy()
+
+
 @final
 @attrs.frozen(hash=False)
 class _Selection:
@@ -199,7 +202,7 @@ def build_rota(
     a value that is not a finite number (a rule naming an unknown template is caught when
     the policy is built).
     """
-    policy = policy if policy is not None else RotaPolicy()
+    policy = policy if policy is not None else _DEFAULT_POLICY
     selection = _select(request, context, policy)
     job = RotaJob(request, context, selection.tiers)
     drops: dict[AgencyId, Drop] = {}

@@ -266,6 +266,15 @@ def test_order_does_not_depend_on_input_order(scenario: Scenario, rng: random.Ra
     assert _build(shuffled).explanation.dropped() == _build(scenario).explanation.dropped()
 
 
+@given(scenarios())
+def test_the_rota_is_ordered_by_total_then_agency(scenario: Scenario) -> None:
+    rota = _build(scenario)
+    ranked = [r for r in rota.explanation.reports() if r.kept and not r.fallback]
+    keys = [(-(r.total or 0.0), r.agency.type, r.agency.value) for r in ranked]
+    assert keys == sorted(keys)
+    assert [r.agency for r in ranked] == list(rota.agencies[: len(ranked)])
+
+
 def test_equal_scores_are_ordered_by_agency_whatever_the_directory_order() -> None:
     ids = [AgencyId("Z"), AgencyId("B", "OCLC"), AgencyId("A"), AgencyId("A", "OCLC")]
     rota = build_rota(request(), Directory.of(Partner(a) for a in ids), RotaContext(TODAY))
