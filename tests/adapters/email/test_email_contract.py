@@ -9,8 +9,14 @@ import pytest
 
 from mail_server import PASSWORD, USER, MailServer
 from resource_sharing.ports import Notifier
-from resource_sharing.testing.port_contracts import NotifierContract
-from resource_sharing_adapters.email import EmailNotifier, SmtpSettings
+from resource_sharing.testing.port_contracts import NoticeSeen, NotifierContract
+from resource_sharing_adapters.email import (
+    KEY_HEADER,
+    NOTICE_HEADER,
+    REQUEST_HEADER,
+    EmailNotifier,
+    SmtpSettings,
+)
 
 
 class TestEmailNotifierContract(NotifierContract):
@@ -37,5 +43,20 @@ class TestEmailNotifierContract(NotifierContract):
             staff_addresses={"*": ["staff@library.example"]},
         )
 
-    def sent(self, notifier: Notifier) -> list[object]:
-        return [received.message for received in self.server.messages]
+    def delivered(self, notifier: Notifier) -> list[NoticeSeen]:
+        seen = []
+        for received in self.server.messages:
+            message = received.message
+            body = message.get_body(("plain",))
+            assert body is not None
+            kind = str(message[NOTICE_HEADER])
+            seen.append(
+                NoticeSeen(
+                    key=str(message[KEY_HEADER]),
+                    recipient="staff" if kind == "staff" else received.rcpt_tos[0],
+                    request_id=str(message[REQUEST_HEADER]),
+                    kind=kind,
+                    text=body.get_content(),
+                )
+            )
+        return seen
