@@ -5,8 +5,8 @@ borrowing request, decide with :func:`resource_sharing.borrowing.handle_borrowin
 (``SubmitRequest``), save the record, append a history entry and enqueue an outbox
 entry; the SQL stores also write the step to the change feed. Compared with a raw
 baseline doing the same by hand on the same engine and schema in one transaction (the
-same decision and JSON, hand-written SQL; dict updates for the in-memory store). ``ratio`` = store time per unit / baseline time per unit; target
-<= 2 per engine.
+same decision and JSON, hand-written SQL; dict updates for the in-memory store).
+``ratio`` = store time per unit / baseline time per unit; target <= 2 per engine.
 
 ``tasks``: the first page (50) of one desk's pick-from-shelf list with 10,000 and
 1,000,000 stored requests (``--quick``: 100,000), rows bulk-loaded (executemany / COPY).
@@ -228,19 +228,17 @@ def raw_units(
                 ("borrowing", new.id, 1, ts(entry.at), dumps(entry)),
             )
             execute(
-                "INSERT INTO rs_outbox (id, key, side, request_id, port, stream, created_at,"
-                " status, attempts, next_attempt_at, document)"
-                f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {doc})",
+                "INSERT INTO rs_effects (id, side, request_id, port, stream, status,"
+                " created_at, next_attempt_at, document)"
+                f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {doc})",
                 (
                     message.id,
-                    message.key,
                     "borrowing",
                     new.id,
                     "peer",
                     message.stream,
-                    ts(T0),
                     "pending",
-                    0,
+                    ts(T0),
                     ts(T0),
                     dumps(message),
                 ),
