@@ -17,9 +17,9 @@ from pathlib import Path
 
 import attrs
 
+from resource_sharing.effects import SendMessage
 from resource_sharing.iso18626 import Action, MessageStatus
 from resource_sharing.messages import Confirmation, Header, MessageKind, RequestingAgencyMessage
-from resource_sharing.effects import SendMessage
 from resource_sharing.ports import OutboxEntry, OutboxStatus, Port, RequestIndex, RequestStore
 from resource_sharing.records import (
     AgencyId,
@@ -211,7 +211,7 @@ def concurrent_claims(stores: Sequence[RequestStore], *, messages: int = 60) -> 
         assert taken == ordered, f"b-{request}: claimed {taken}, committed {ordered}"
     with stores[0].transaction() as unit:
         assert len(unit.outbox.entries(status=OutboxStatus.DELIVERED)) == messages
-        taken = unit.outbox.claim(
+        late = unit.outbox.claim(
             Port.PEER, now=now, limit=100, lease=timedelta(hours=1), owner="late"
         )
-        assert list(taken) == []
+        assert list(late) == []
