@@ -398,9 +398,7 @@ class LocateInHoldings:
 
 
 OutboundEffect = (
-    LocateLenders
-    | LocateInHoldings
-    | SendMessage
+    SendMessage
     | NotifyPatron
     | NotifyStaff
     | PrintPickSlip

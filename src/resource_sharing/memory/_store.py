@@ -80,10 +80,11 @@ class _State:
         self.rows[key] = row
         for protocol_id in row.index.protocol_ids:
             self.by_protocol_id.setdefault((key[0], protocol_id), set()).add(key)
-        for barcode in row.index.barcodes:
-            self.by_barcode.setdefault(barcode, set()).add(key)
-        if row.index.patron_id is not None:
-            self.by_patron.setdefault(row.index.patron_id, set()).add(key)
+        if not row.index.terminal:  # scans and patron limits look at open requests only
+            for barcode in row.index.barcodes:
+                self.by_barcode.setdefault(barcode, set()).add(key)
+            if row.index.patron_id is not None:
+                self.by_patron.setdefault(row.index.patron_id, set()).add(key)
         if row.index.task_list is not None:
             self.by_task_list.setdefault(row.index.task_list, set()).add(key)
         if row.index.next_deadline is None:
@@ -399,6 +400,9 @@ class _Outbox:
     ) -> Sequence[OutboxEntry]:
         if limit < 0:
             raise InvalidInput("limit", "must not be negative")
+        u = self._u
+        if not u._state.pending.get(port) and not u._outbox:
+            return []  # nothing of this port waits (the common case of a quiet round)
         ready: list[OutboxEntry] = []
         for entries in self._streams(port, request).values():
             for entry in entries:
@@ -408,7 +412,8 @@ class _Outbox:
                 ready.append(entry)
         ready.sort(key=_order)
         until = now + lease
-        claimed = [attrs.evolve(e, claimed_by=owner, lease_until=until) for e in ready[:limit]]
+        claim = {"claimed_by": owner, "lease_until": until}
+        claimed = [evolve(e, claim) for e in ready[:limit]]
         for entry in claimed:
             self._u.stage_entry(entry)
         return claimed
@@ -421,15 +426,17 @@ class _Outbox:
         if owner is not None and stored.claimed_by != owner:
             raise LeaseLost(entry.id, owner, stored.claimed_by)
         u.stage_entry(
-            attrs.evolve(
+            evolve(
                 stored,
-                status=entry.status,
-                attempts=entry.attempts,
-                next_attempt_at=entry.next_attempt_at,
-                last_error=entry.last_error,
-                finished_at=entry.finished_at,
-                claimed_by=None,
-                lease_until=None,
+                {
+                    "status": entry.status,
+                    "attempts": entry.attempts,
+                    "next_attempt_at": entry.next_attempt_at,
+                    "last_error": entry.last_error,
+                    "finished_at": entry.finished_at,
+                    "claimed_by": None,
+                    "lease_until": None,
+                },
             )
         )
 

@@ -35,7 +35,7 @@ from resource_sharing.effects import AddTask, LocateInHoldings, LocateLenders, R
 from resource_sharing.errors import ConcurrencyConflict, NotFound
 from resource_sharing.events import AssignRota, LocateFailed, SupplyItem
 from resource_sharing.lending import LENDING, LendingContext, LendingPolicy, handle_lending
-from resource_sharing.lifecycle import Lifecycle, Outcome
+from resource_sharing.lifecycle import Lifecycle, Outcome, evolve
 from resource_sharing.memory import EveryoneEligible, MemoryPrinter, SeededRandom
 from resource_sharing.ports import (
     AnyRequest,
@@ -272,7 +272,7 @@ class Shell:
         side = side_of(record)
         expected = before.version if before is not None else 0
         version = uow.requests.save(record, index_of(record), expected_version=expected)
-        saved: AnyRequest = attrs.evolve(record, version=version)
+        saved: AnyRequest = evolve(record, {"version": version})
         uow.history.append(
             [
                 HistoryEntry(
@@ -298,7 +298,7 @@ class Shell:
         for effect in outcome.effects:
             if isinstance(effect, _NOT_DELIVERED):
                 continue
-            if type(effect) in self.FOLLOW_UPS:
+            if isinstance(effect, LocateLenders | LocateInHoldings):
                 follow_ups.append(effect)
                 continue
             port = route_of(effect).port

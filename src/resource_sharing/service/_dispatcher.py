@@ -1,10 +1,11 @@
 """The dispatcher: delivers the outbox to the ports, with retries, then staff tasks.
 
-Theory of operation. One round (:meth:`Dispatcher.run`) takes each port in turn, claims
-a batch of its deliverable entries (:meth:`~resource_sharing.ports.OutboxRepository.claim`:
-oldest first, streams whole, under a lease in this dispatcher's ``owner`` name) and
-delivers them one by one through the routing table (:mod:`._routing`), passing each
-entry's idempotency key. Each result is written in its own small unit of work:
+Theory of operation. One round (:meth:`Dispatcher.run`) claims, in one unit of work, a
+batch of each port's deliverable entries (:meth:`~resource_sharing.ports.OutboxRepository.claim`:
+oldest first, streams whole, under a lease in this dispatcher's ``owner`` name), delivers
+them one by one through the routing table (:mod:`._routing`), passing each entry's
+idempotency key, and writes the results in one more unit of work (a process that dies
+before that delivers the round again after its restart, under the same keys):
 
 - delivered: the entry is ``delivered``;
 - a retryable :class:`~resource_sharing.errors.DeliveryError` (or an unexpected
@@ -18,7 +19,8 @@ entry's idempotency key. Each result is written in its own small unit of work:
 
 A dispatcher releases its own claims left from before a restart on its first round
 (others would wait for the lease); it never starts an attempt whose timeout could run
-past its lease, and gives back, untried, the claimed entries it did not attempt.
+past its lease, and gives back, untried, the claimed entries it did not attempt (the
+later entries of a stream whose earlier one failed in the round).
 :meth:`Dispatcher.deliver_now` delivers one request's entries of one port
 at once, inside a staff call (the lending desk's check-in needs the ILS's routing
 answer); what fails there simply waits for the next round.
@@ -33,7 +35,8 @@ from typing import final
 import attrs
 
 from resource_sharing.errors import DeliveryError, LeaseLost, ResourceSharingError
-from resource_sharing.ports import OutboxEntry, OutboxStatus, Port, RequestKey
+from resource_sharing.lifecycle import evolve
+from resource_sharing.ports import OutboxEntry, OutboxStatus, Port, RequestKey, UnitOfWork
 from resource_sharing.records import Actor
 from resource_sharing.service._core import Shell
 from resource_sharing.service._routing import route_of
@@ -94,29 +97,24 @@ class Dispatcher:
 
     def run(self, limit: int | None = None) -> DispatchReport:
         """One round over every port; returns what it did."""
-        if not self._recovered:
-            self.recover()
-        report = DispatchReport()
-        for port in Port:
-            report += self._round(port, limit, None)[0]
-        return report
+        return self._round(tuple(Port), limit, None)[0]
 
     def deliver_now(self, port: Port, request: RequestKey) -> list[Delivered]:
         """Deliver one request's deliverable entries of one port now (first attempts)."""
-        if not self._recovered:
-            self.recover()
-        return self._round(port, None, request)[1]
+        return self._round((port,), None, request)[1]
 
     def _round(
-        self, port: Port, limit: int | None, request: RequestKey | None
+        self, ports_asked: tuple[Port, ...], limit: int | None, request: RequestKey | None
     ) -> tuple[DispatchReport, list[Delivered]]:
+        if not self._recovered:
+            self.recover()
         shell = self._shell
         ports, delivery = shell.ports, shell.settings.delivery
-        policy = delivery.for_port(port)
         now = ports.clock.now()
+        claimed: list[OutboxEntry] = []
         with ports.store.transaction() as uow:
-            claimed = list(
-                uow.outbox.claim(
+            for port in ports_asked:
+                claimed += uow.outbox.claim(
                     port,
                     now=now,
                     limit=limit if limit is not None else delivery.batch,
@@ -124,87 +122,102 @@ class Dispatcher:
                     owner=self.owner,
                     request=request,
                 )
-            )
-        sent = retried = given_up = 0
-        done: list[Delivered] = []
+        if not claimed:
+            return DispatchReport(), []
+        results: list[_Result] = []
         held: set[str] = set()  # streams whose earlier entry did not go: the rest waits
-        untried: list[OutboxEntry] = []
         for entry in claimed:
             if entry.stream in held:
-                untried.append(entry)
+                results.append(_Result(entry, _UNTRIED))
                 continue
             started = ports.clock.now()
-            if entry.lease_until is not None and started + policy.timeout > entry.lease_until:
+            timeout = delivery.for_port(entry.port).timeout
+            if entry.lease_until is not None and started + timeout > entry.lease_until:
                 held.add(entry.stream)
-                untried.append(entry)
+                results.append(_Result(entry, _UNTRIED))
                 continue
             try:
                 answer = route_of(entry.effect).deliver(
                     ports, shell.settings.directory, entry.effect, entry.key
                 )
             except DeliveryError as error:
-                outcome = self._failed(entry, error.reason, error.retryable, started)
+                result = self._failed(entry, error.reason, error.retryable, started)
             except ResourceSharingError as error:
-                outcome = self._failed(entry, str(error), False, started)
+                result = self._failed(entry, str(error), False, started)
             except Exception as error:
-                outcome = self._failed(entry, f"{type(error).__name__}: {error}", True, started)
+                result = self._failed(entry, f"{type(error).__name__}: {error}", True, started)
             else:
-                finished = attrs.evolve(
-                    entry,
-                    status=OutboxStatus.DELIVERED,
-                    attempts=entry.attempts + 1,
-                    finished_at=started,
-                )
-                if self._write(finished):
-                    sent += 1
-                    done.append(Delivered(finished, answer))
-                continue
-            held.add(entry.stream)
-            if outcome is OutboxStatus.GIVEN_UP:
-                given_up += 1
-            elif outcome is OutboxStatus.PENDING:
-                retried += 1
-        if untried:
-            self._unclaim(untried)
-        return DispatchReport(sent, retried, given_up), done
+                changes = {
+                    "status": OutboxStatus.DELIVERED,
+                    "attempts": entry.attempts + 1,
+                    "finished_at": started,
+                }
+                result = _Result(evolve(entry, changes), OutboxStatus.DELIVERED, answer)
+            if result.outcome is not OutboxStatus.DELIVERED:
+                held.add(entry.stream)
+            results.append(result)
+        written = self._write(results, ports.clock.now())
+        sent = [r for r in written if r.outcome is OutboxStatus.DELIVERED]
+        report = DispatchReport(
+            len(sent),
+            sum(r.outcome is OutboxStatus.PENDING for r in written),
+            sum(r.outcome is OutboxStatus.GIVEN_UP for r in written),
+        )
+        return report, [Delivered(r.entry, r.answer) for r in sent]
 
-    def _unclaim(self, entries: Sequence[OutboxEntry]) -> None:
-        """Give back claimed entries that were not tried (unchanged, claim cleared)."""
-        for entry in entries:
-            self._write(entry)
-
-    def _failed(
-        self, entry: OutboxEntry, error: str, retryable: bool, now: datetime
-    ) -> OutboxStatus | None:
+    def _failed(self, entry: OutboxEntry, error: str, retryable: bool, now: datetime) -> _Result:
         ports = self._shell.ports
         policy = self._shell.settings.delivery.for_port(entry.port)
         attempts = entry.attempts + 1
         retry_at = policy.next_attempt(now, attempts, ports.random.random(), retryable=retryable)
         if retry_at is not None:
-            waiting = attrs.evolve(
-                entry, attempts=attempts, last_error=error, next_attempt_at=retry_at
-            )
-            return OutboxStatus.PENDING if self._write(waiting) else None
-        gone = attrs.evolve(
-            entry,
-            status=OutboxStatus.GIVEN_UP,
-            attempts=attempts,
-            last_error=error,
-            finished_at=now,
-        )
-        try:
-            with ports.store.transaction() as uow:
-                uow.outbox.update(gone, owner=self.owner)
-                raise_task(self._shell, uow, gone, now)
-        except LeaseLost:
-            return None
-        return OutboxStatus.GIVEN_UP
+            changes = {"attempts": attempts, "last_error": error, "next_attempt_at": retry_at}
+            return _Result(evolve(entry, changes), OutboxStatus.PENDING)
+        changes = {
+            "status": OutboxStatus.GIVEN_UP,
+            "attempts": attempts,
+            "last_error": error,
+            "finished_at": now,
+        }
+        return _Result(evolve(entry, changes), OutboxStatus.GIVEN_UP)
 
-    def _write(self, entry: OutboxEntry) -> bool:
-        """Store a result; False when another dispatcher took the entry over meanwhile."""
+    def _write(self, results: Sequence[_Result], now: datetime) -> list[_Result]:
+        """Store a round's results in one unit of work; returns those written.
+
+        When another dispatcher took one of the entries over meanwhile (its lease ended)
+        the unit is rolled back and each result is written on its own, that one skipped.
+        """
+        store = self._shell.ports.store
         try:
-            with self._shell.ports.store.transaction() as uow:
-                uow.outbox.update(entry, owner=self.owner)
+            with store.transaction() as uow:
+                for result in results:
+                    self._store(uow, result, now)
         except LeaseLost:
-            return False
-        return True
+            kept = []
+            for result in results:
+                try:
+                    with store.transaction() as uow:
+                        self._store(uow, result, now)
+                except LeaseLost:
+                    continue
+                kept.append(result)
+            return kept
+        return list(results)
+
+    def _store(self, uow: UnitOfWork, result: _Result, now: datetime) -> None:
+        uow.outbox.update(result.entry, owner=self.owner)
+        if result.outcome is OutboxStatus.GIVEN_UP:
+            raise_task(self._shell, uow, result.entry, now)
+
+
+_UNTRIED = None
+
+
+@final
+@attrs.frozen
+class _Result:
+    """What one attempt did: the entry as it is now, and its outcome (None: not tried)."""
+
+    entry: OutboxEntry
+    outcome: OutboxStatus | None
+    answer: str | None = None

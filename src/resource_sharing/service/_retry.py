@@ -68,9 +68,10 @@ class RetryPolicy:
             raise InvalidInput("failures", "must be at least 1")
         if not 0.0 <= draw < 1.0:
             raise InvalidInput("draw", "must be in [0, 1)")
-        exponent = min(failures - 1, 62)
-        raw = min(self.base_delay * (1 << exponent), self.max_delay)
-        return raw * (1.0 - self.jitter + 2.0 * self.jitter * draw)
+        base, cap = self.base_delay.total_seconds(), self.max_delay.total_seconds()
+        exponent = failures - 1
+        raw = cap if exponent >= 64 else min(base * (1 << exponent), cap)
+        return timedelta(seconds=raw * (1.0 - self.jitter + 2.0 * self.jitter * draw))
 
     def next_attempt(
         self, now: datetime, failures: int, draw: float, *, retryable: bool = True

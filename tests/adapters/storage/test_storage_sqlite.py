@@ -10,6 +10,7 @@ import pytest
 from feeds_scenarios import FeedsContract
 from resource_sharing.records import BorrowingRequest, Citation, HistoryEntry, PatronRef, Side
 from resource_sharing.testing import RequestStoreContract
+from resource_sharing.testing.delivery_contract import EffectDeliveryContract
 from resource_sharing_adapters.storage import SchemaTooNew, StorageError
 from resource_sharing_adapters.storage._sql import migrations
 from resource_sharing_adapters.storage.sqlite import SQLiteStore, SQLiteUnit
@@ -18,7 +19,7 @@ from storage_scenarios import HOME, T0, concurrent_claims, index, kill_in_unit_o
 LATEST = migrations("sqlite")[-1][0]
 
 
-class TestSQLiteStore(RequestStoreContract, FeedsContract):
+class _SQLiteStores:
     @pytest.fixture(autouse=True)
     def _folder(self, tmp_path: Path) -> None:
         self.folder = tmp_path
@@ -39,6 +40,14 @@ class TestSQLiteStore(RequestStoreContract, FeedsContract):
         reopened = SQLiteStore(store.path)
         self.stores.append(reopened)
         return reopened
+
+
+class TestSQLiteStore(_SQLiteStores, RequestStoreContract, FeedsContract):
+    pass
+
+
+class TestSQLiteDelivery(_SQLiteStores, EffectDeliveryContract):
+    """The dispatcher, retries and staff tasks on SQLite."""
 
 
 # -- SQLite specifics -----------------------------------------------------------------------
