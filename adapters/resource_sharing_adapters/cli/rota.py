@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from resource_sharing.errors import InvalidInput
 from resource_sharing.rota import Rota, build_rota
 from resource_sharing_adapters.rota_json import load_directory, load_request
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["explain", "register", "render"]
 
@@ -50,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def explain(args: argparse.Namespace) -> int:
     """Print the explanation of the rota for ``args.request``; 2 on bad input."""
+    from rich.console import Console  # the cli extra
+
     try:
         directory, policy = load_directory(args.directory)
         request, context = load_request(args.request)
@@ -64,6 +67,8 @@ def explain(args: argparse.Namespace) -> int:
 
 def render(rota: Rota) -> Table:
     """The explanation as a ``rich`` table: one row per candidate."""
+    from rich.table import Table
+
     explanation = rota.explanation
     templates = ", ".join(explanation.templates) or "none"
     table = Table(

@@ -14,7 +14,7 @@ from resource_sharing.rota import DropReason, build_rota
 from resource_sharing_adapters.cli import rota as rota_cli
 from resource_sharing_adapters.rota_json import load_directory, load_request, parse_directory
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rota"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "rota"
 DIRECTORY = EXAMPLES / "directory.json"
 REQUEST = EXAMPLES / "request.json"
 
