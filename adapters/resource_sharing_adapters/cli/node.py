@@ -25,7 +25,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--config", required=True, help="the node's TOML configuration")
     serve.add_argument("--host", help="listen on this interface (default: the config's)")
     serve.add_argument("--port", type=int, help="listen on this port (default: the config's)")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="the least severe log lines written (default info)",
+    )
     serve.set_defaults(handler=run_serve)
 
 

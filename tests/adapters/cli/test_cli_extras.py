@@ -77,7 +77,7 @@ ROTA = (
     str(EXAMPLES / "rota" / "request.json"),
 )
 SERVE = ("serve", "--config", str(EXAMPLES / "http" / "institution-a.toml"))
-DESK = ("desk", "--url", "http://127.0.0.1:9", "--token", "t", "changes")
+DESK = ("desk", "--url", "http://127.0.0.1:9", "--token", "t", "info")
 SIMULATE = ("simulate", "--institutions", "3", "--requests", "5", "--days", "5", "--seed", "1")
 
 CASES = [
