@@ -112,7 +112,7 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
             return PlainTextResponse(f"413 Content Too Large: at most {limit} bytes\n", 413)
         now = node.clock.now()
         try:
-            decoded = decode(body, max_bytes=limit, received_at=now)
+            decoded = decode(body, max_bytes=limit)
             message = decoded.message
             if isinstance(message, Confirmation):
                 error = BadlyFormedMessage(f"{decoded.element}: a confirmation is not a message")

@@ -7,6 +7,8 @@
 - :func:`confirm_ok`, :func:`confirm_error` and :func:`confirm_decode_error` build the
   confirmations; :func:`encode` writes them too.
 - :func:`validate` checks a document against the XSDs shipped in ``schemas/``.
+- :func:`exists_in` tells whether a version has an action, status or reason;
+  :func:`check_version` refuses a received message its sender's version cannot say.
 
 Every decode failure is a :class:`DecodeError` (a
 :class:`~resource_sharing.errors.PeerError`) with the ISO errorType and errorValue to
@@ -20,13 +22,12 @@ from resource_sharing_adapters.iso18626._confirm import (
 )
 from resource_sharing_adapters.iso18626._decode import (
     ISO_NAMESPACE,
-    UNKNOWN_AGENCY,
     Decoded,
     DecodedMessage,
     decode,
     parse_datetime,
 )
-from resource_sharing_adapters.iso18626._encode import Version, encode
+from resource_sharing_adapters.iso18626._encode import encode
 from resource_sharing_adapters.iso18626._errors import (
     BadlyFormedMessage,
     DecodeError,
@@ -39,13 +40,14 @@ from resource_sharing_adapters.iso18626._errors import (
 )
 from resource_sharing_adapters.iso18626._parse import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH
 from resource_sharing_adapters.iso18626._validate import ValidationReport, schema, validate
+from resource_sharing_adapters.iso18626._versions import Code, Version, check_version, exists_in
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DEPTH",
     "ISO_NAMESPACE",
-    "UNKNOWN_AGENCY",
     "BadlyFormedMessage",
+    "Code",
     "DecodeError",
     "Decoded",
     "DecodedMessage",
@@ -57,11 +59,13 @@ __all__ = [
     "UnsupportedReasonForMessageType",
     "ValidationReport",
     "Version",
+    "check_version",
     "confirm_decode_error",
     "confirm_error",
     "confirm_ok",
     "decode",
     "encode",
+    "exists_in",
     "parse_datetime",
     "schema",
     "validate",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -80,7 +81,6 @@ from resource_sharing_adapters.iso18626._parse import (
 
 __all__ = [
     "ISO_NAMESPACE",
-    "UNKNOWN_AGENCY",
     "Decoded",
     "DecodedMessage",
     "decode",
@@ -90,9 +90,6 @@ __all__ = [
 ISO_NAMESPACE = "http://illtransactions.org/2013/iso18626"
 """The one namespace of every ISO 18626 schema version (2013 to 2021-2)."""
 _NS = "{" + ISO_NAMESPACE + "}"
-
-UNKNOWN_AGENCY = AgencyId("unknown", "UNKNOWN")
-"""Stands in, in lenient mode, for a mandatory agency id the peer left out or empty."""
 
 DecodedMessage = Request | SupplyingAgencyMessage | RequestingAgencyMessage | Confirmation
 """Anything :func:`decode` returns: one of the three messages, or a confirmation."""
@@ -450,6 +447,16 @@ _fields_are(
 )
 
 
+_V = TypeVar("_V")
+
+
+def _needed(value: _V | None, name: str, where: str, present: AbstractSet[str]) -> _V:
+    """A header field that must be there; BadlyFormedMessage when it is missing or empty."""
+    if value is None:
+        raise BadlyFormedMessage(f"{where}/{name} is {'empty' if name in present else 'missing'}")
+    return value
+
+
 class _Reader:
     """One decoding pass: the options, and what was tolerated so far."""
 
@@ -457,7 +464,6 @@ class _Reader:
         "action",
         "multiple_item_request_id",
         "reason",
-        "received_at",
         "request_id",
         "requesting",
         "strict",
@@ -467,9 +473,8 @@ class _Reader:
         "warnings",
     )
 
-    def __init__(self, *, strict: bool, received_at: datetime) -> None:
+    def __init__(self, *, strict: bool) -> None:
         self.strict = strict
-        self.received_at = received_at
         self.unknown: list[str] = []
         self.warnings: list[str] = []
         self.supplying: AgencyId | None = None
@@ -667,20 +672,17 @@ class _Reader:
             raise UnrecognisedDataValue(f"{path}/{name}", text) from None
 
     def agency(self, el: _El | None, more: _More | None, name: str, path: str) -> AgencyId | None:
-        """A ``type_agencyId``; an empty type is taken as ISIL, an empty value as absent."""
+        """A ``type_agencyId``; None (reported) when its type or value is empty."""
         if more is not None:
             self.repeated(more, name, path)
         if el is None:
             return None
         sub = self.leaves(el, path, _T_AGENCY, name)
-        value = sub.get("agencyIdValue")
-        if value is None:
-            self.warnings.append(f"{path}/{name}/agencyIdValue is empty")
+        value, kind = sub.get("agencyIdValue"), sub.get("agencyIdType")
+        if value is None or kind is None:
+            part = "agencyIdValue" if value is None else "agencyIdType"
+            self.warnings.append(f"{path}/{name}/{part} is empty")
             return None
-        kind = sub.get("agencyIdType")
-        if kind is None:
-            self.warnings.append(f"{path}/{name}/agencyIdType is empty; taken as ISIL")
-            kind = "ISIL"
         return AgencyId(value, kind)
 
     def money(self, el: _El | None, more: _More | None, name: str, path: str) -> Money | None:
@@ -709,15 +711,14 @@ class _Reader:
     # -- shared structures -------------------------------------------------------------
 
     def header(self, el: _El | None, where: str) -> Header:
-        """A message ``header`` (any version's layout) at ``where``."""
-        texts: _Texts
-        els: _Els
-        more: _More | None
+        """A message ``header`` (any version's layout) at ``where``.
+
+        Every field that routes the message (both agencies, the request id) and the
+        timestamp must be there, in lenient mode too: nothing is made up.
+        """
         if el is None:
-            self.missing(where)
-            texts, els, more = {}, {}, None
-        else:
-            texts, els, more = self.kids(el, where, _T_HEADER, _S_HEADER)
+            raise BadlyFormedMessage(f"{where} is missing")
+        texts, els, more = self.kids(el, where, _T_HEADER, _S_HEADER)
         self.supplying = supplying = self.agency(
             els.get("supplyingAgencyId"), more, "supplyingAgencyId", where
         )
@@ -726,31 +727,12 @@ class _Reader:
         )
         self.request_id = request_id = texts.get("requestingAgencyRequestId")
         self.multiple_item_request_id = texts.get("multipleItemRequestId")
-        timestamp = None
-        text = texts.get("timestamp")
-        if text is not None:
-            try:
-                timestamp = parse_datetime(text)
-            except ValueError:
-                exc = UnrecognisedDataValue(f"{where}/timestamp", text)
-                if self.strict:
-                    raise exc from None
-                # The header timestamp only says when the peer wrote the message; a broken
-                # one (templates leave "timestamp_holder") must not lose the message.
-                self.warnings.append(f"{exc.error_value} is unreadable; the receive time is used")
-            self.timestamp = timestamp
-        if supplying is None:
-            self.missing(f"{where}/supplyingAgencyId")
-            supplying = UNKNOWN_AGENCY
-        if requesting is None:
-            self.missing(f"{where}/requestingAgencyId")
-            requesting = UNKNOWN_AGENCY
-        if request_id is None:
-            self.missing(f"{where}/requestingAgencyRequestId")
-            request_id = ""
-        if timestamp is None:
-            self.missing(f"{where}/timestamp")
-            timestamp = self.received_at
+        self.timestamp = timestamp = self.when(texts.get("timestamp"), "timestamp", where)
+        present = texts.keys() | els.keys()
+        supplying = _needed(supplying, "supplyingAgencyId", where, present)
+        requesting = _needed(requesting, "requestingAgencyId", where, present)
+        request_id = _needed(request_id, "requestingAgencyRequestId", where, present)
+        timestamp = _needed(timestamp, "timestamp", where, present)
         auth = None
         if more is not None:
             self.repeated(more, "requestingAgencyAuthentication", where)
@@ -1267,8 +1249,7 @@ class _Reader:
         self.multiple_item_request_id = head.get("multipleItemRequestId")
         timestamp = self.when(head.get("timestamp"), "timestamp", where)
         if timestamp is None:
-            self.missing(f"{where}/timestamp")
-            timestamp = self.received_at
+            raise BadlyFormedMessage(f"{where}/timestamp is missing")
         received = self.when(head.get("timestampReceived"), "timestampReceived", where)
         if received is None:
             self.missing(f"{where}/timestampReceived")
@@ -1320,17 +1301,15 @@ def decode(
     strict: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_depth: int = DEFAULT_MAX_DEPTH,
-    received_at: datetime | None = None,
 ) -> Decoded:
     """Decode one ISO 18626 message (any version, with or without the envelope).
 
-    ``received_at`` stands in for a missing timestamp (default: now, UTC). Raises a
-    :class:`DecodeError` subclass carrying the ISO error type and value, the message
+    Raises a :class:`DecodeError` subclass carrying the ISO error type and value, the message
     kind and the header fields that could be read.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     root = parse_xml(raw, max_bytes=max_bytes, max_depth=max_depth)
-    reader = _Reader(strict=strict, received_at=received_at or datetime.now(UTC))
+    reader = _Reader(strict=strict)
     kind: MessageKind | None = None
     element: str | None = None
     try:

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from enum import StrEnum
 
-from resource_sharing.iso18626 import Action, Status
+from resource_sharing.iso18626 import Action
 from resource_sharing.messages import (
     Address,
     Confirmation,
@@ -41,21 +40,11 @@ from resource_sharing.messages import (
 from resource_sharing.records import AgencyId, Identifier, Money
 from resource_sharing_adapters.iso18626._decode import ISO_NAMESPACE, DecodedMessage
 from resource_sharing_adapters.iso18626._errors import EncodeError
+from resource_sharing_adapters.iso18626._versions import Version, exists_in
 
-__all__ = ["Version", "encode"]
-
-
-class Version(StrEnum):
-    """The schema versions the encoder writes."""
-
-    V1_2 = "1.2"
-    """ISO 18626:2017, XSD v1.2: what every live peer speaks (the default)."""
-    V2021_2 = "2021-2"
-    """ISO 18626:2021, XSD 2021-2, for partners configured for it."""
+__all__ = ["encode"]
 
 
-_ONLY_2021_STATUS = frozenset({Status.HOLD_RETURN, Status.RELEASE_HOLD_RETURN})
-_ONLY_2021_ACTION = frozenset({Action.HOLD_RETURN, Action.LOST})
 _CONFIRMATION_ELEMENT = {
     MessageKind.REQUEST: "requestConfirmation",
     MessageKind.SUPPLYING_AGENCY_MESSAGE: "supplyingAgencyMessageConfirmation",
@@ -148,9 +137,10 @@ _SUPPLIER_TAIL = _tags("callNumber", "summaryHoldings", "availabilityNote")
 class _Writer:
     """One encoding pass for one version: the document's pieces, in order."""
 
-    __slots__ = ("out", "put", "v2021")
+    __slots__ = ("out", "put", "v2021", "version")
 
     def __init__(self, version: Version) -> None:
+        self.version = version
         self.v2021 = version is Version.V2021_2
         self.out: list[str] = [_PROLOGUE[version]]
         self.put = self.out.append
@@ -410,7 +400,7 @@ class _Writer:
         put("</messageInfo><statusInfo>")
         if value.status is None:
             raise EncodeError("status", "the XSD requires a status, even on a notification")
-        if not self.v2021 and value.status in _ONLY_2021_STATUS:
+        if not exists_in(value.status, self.version):
             raise EncodeError("status", f"{value.status.value} does not exist in v1.2")
         put(f"<status>{value.status.value}</status>")
         self.when("expectedDeliveryDate", value.expected_delivery)
@@ -473,7 +463,7 @@ class _Writer:
         self.put("</requestingAgencyMessage>")
 
     def action(self, value: Action) -> None:
-        if not self.v2021 and value in _ONLY_2021_ACTION:
+        if not exists_in(value, self.version):
             raise EncodeError("action", f"{value.value} does not exist in v1.2")
         self.put(f"<action>{value.value}</action>")
 
@@ -492,10 +482,22 @@ class _Writer:
             f"<timestampReceived>{received}</timestampReceived>"
             f"<messageStatus>{value.status.value}</messageStatus></confirmationHeader>"
         )
-        if value.confirms is MessageKind.SUPPLYING_AGENCY_MESSAGE and value.reason is not None:
-            put(f"<reasonForMessage>{value.reason.value}</reasonForMessage>")
-        if value.confirms is MessageKind.REQUESTING_AGENCY_MESSAGE and value.action is not None:
-            self.action(value.action)
+        # The echo is optional: what the version lacks is left out, so that the refusal
+        # of a message the partner's version cannot say can always be written.
+        reason, action = value.reason, value.action
+        kind = value.confirms
+        if (
+            kind is MessageKind.SUPPLYING_AGENCY_MESSAGE
+            and reason
+            and exists_in(reason, self.version)
+        ):
+            put(f"<reasonForMessage>{reason.value}</reasonForMessage>")
+        if (
+            kind is MessageKind.REQUESTING_AGENCY_MESSAGE
+            and action
+            and exists_in(action, self.version)
+        ):
+            self.action(action)
         if value.error is not None:
             put(f"<errorData><errorType>{value.error.type.value}</errorType>")
             text("errorValue", value.error.value)

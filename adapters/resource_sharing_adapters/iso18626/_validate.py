@@ -9,13 +9,13 @@ from typing import final
 import attrs
 from lxml import etree
 
-from resource_sharing_adapters.iso18626._encode import Version
 from resource_sharing_adapters.iso18626._errors import EncodeError
 from resource_sharing_adapters.iso18626._parse import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_DEPTH,
     parse_xml,
 )
+from resource_sharing_adapters.iso18626._versions import Version
 
 __all__ = ["SCHEMA_FILES", "ValidationReport", "schema", "validate"]
 

@@ -153,3 +153,10 @@ def test_version_is_the_package_version() -> None:
 
     result = run(ALL_OPTIONAL, "--version")
     assert result.stdout.strip() == f"resource-sharing {resource_sharing.__version__}"
+
+
+def test_validate_offers_the_codecs_versions() -> None:
+    from resource_sharing_adapters.cli.iso18626 import VERSIONS
+    from resource_sharing_adapters.iso18626 import Version
+
+    assert VERSIONS == tuple(v.value for v in Version)

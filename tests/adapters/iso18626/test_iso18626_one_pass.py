@@ -58,7 +58,7 @@ def _careful_leaves(
 
 def _outcome(data: bytes, *, strict: bool) -> object:
     try:
-        decoded = decode(data, strict=strict, received_at=T0)
+        decoded = decode(data, strict=strict)
     except DecodeError as exc:
         return (type(exc), exc.error_type, exc.error_value, exc.kind, exc.element, exc.header)
     return decoded

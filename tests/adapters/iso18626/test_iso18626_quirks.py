@@ -231,19 +231,22 @@ def test_timestamps_in_every_seen_form_become_aware_utc(text: str, expected: dat
     assert message.header.timestamp.tzinfo is UTC
 
 
-def test_empty_dates_are_absent_and_a_missing_header_timestamp_is_the_receive_time() -> None:
+def test_empty_dates_are_absent() -> None:
     data = _sam(
-        timestamp="",
         body="<deliveryInfo><dateSent>2024-05-02T00:00:00Z</dateSent></deliveryInfo>",
     ).replace(b"<lastChange>2024-05-01T12:00:00Z</lastChange>", b"<lastChange/><dueDate/>")
-    decoded = decode(data, received_at=T0)
+    decoded = decode(data)
     assert isinstance(decoded.message, SupplyingAgencyMessage)
-    assert decoded.message.header.timestamp == T0
     assert decoded.message.last_change is None
     assert decoded.message.due_date is None
-    assert any("timestamp is missing" in w for w in decoded.warnings)
-    with pytest.raises(BadlyFormedMessage, match="timestamp is missing"):
-        decode(data, strict=True)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_an_empty_or_unreadable_header_timestamp_is_refused_never_made_up(strict: bool) -> None:
+    with pytest.raises(BadlyFormedMessage, match="header/timestamp is empty"):
+        decode(_sam(timestamp=""), strict=strict)
+    with pytest.raises(UnrecognisedDataValue, match="header/timestamp: 'timestamp_holder'"):
+        decode(_sam(timestamp="timestamp_holder"), strict=strict)
 
 
 def test_an_unreadable_body_date_is_an_unrecognised_data_value() -> None:
