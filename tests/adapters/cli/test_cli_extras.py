@@ -159,4 +159,4 @@ def test_validate_offers_the_codecs_versions() -> None:
     from resource_sharing_adapters.cli.iso18626 import VERSIONS
     from resource_sharing_adapters.iso18626 import Version
 
-    assert VERSIONS == tuple(v.value for v in Version)
+    assert tuple(v.value for v in Version) == VERSIONS
