@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=["debug", "info", "warning", "error"],
         help="the least severe log lines written (default info)",
     )
+    serve.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="text lines, or one JSON object per line (default text)",
+    )
     serve.set_defaults(handler=run_serve)
 
 
@@ -43,5 +49,11 @@ def run_serve(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"resource-sharing serve: {exc}", file=sys.stderr)
         return 2
-    serve(config, host=args.host, port=args.port, log_level=args.log_level)
+    serve(
+        config,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_format=args.log_format,
+    )
     return 0

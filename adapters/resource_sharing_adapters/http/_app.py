@@ -18,7 +18,9 @@ The synchronous peer inbox runs in the thread pool; the node's store serialises 
 the dispatcher, the timers and the staff API.
 
 Staff API (JSON, under ``/staff``, with ``Authorization: Bearer <staff_token>``; off when
-no token is configured): see ``docs/http.md``. ``GET /health`` is open (readiness).
+no token is configured): see ``docs/http.md``. ``GET /health`` (the store and the
+dispatcher; 503 when unhealthy, ``http/_health.py``) and ``GET /metrics`` (Prometheus,
+``http/_metrics.py``) are open.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 import attrs
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -58,6 +61,9 @@ from resource_sharing.service import ScanResult, index_of
 from resource_sharing_adapters.http._auth import sender_of
 from resource_sharing_adapters.http._client import MESSAGE_ID_HEADER
 from resource_sharing_adapters.http._config import structure
+from resource_sharing_adapters.http._health import check_health
+from resource_sharing_adapters.http._logging import CorrelationMiddleware
+from resource_sharing_adapters.http._metrics import CONTENT_TYPE, MetricsMiddleware, metrics_of
 from resource_sharing_adapters.http._node import Node
 from resource_sharing_adapters.iso18626 import (
     BadlyFormedMessage,
@@ -121,6 +127,7 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
         except DecodeError as error:
             confirmation = confirm_decode_error(error, timestamp=now, received=now)
             status = 400 if isinstance(error, BadlyFormedMessage) else 200
+            metrics_of(node).received(confirmation, badly_formed=status == 400)
             return _xml(confirmation, "1.2", status)
         try:
             confirmation = await run_in_threadpool(
@@ -132,6 +139,7 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
         except Exception:
             log.exception("the node failed on an inbound message")
             return PlainTextResponse("500 Internal Server Error: try again later\n", 500)
+        metrics_of(node).received(confirmation)
         partner = node.config.directory.get(sender_of(message))
         version = partner.protocol.iso18626_version if partner is not None else "1.2"
         return _xml(confirmation, version)
@@ -521,11 +529,17 @@ def create_app(node: Node, *, background: bool = True) -> Starlette:
     g = staff.guard
 
     async def health(request: HttpRequest) -> Response:
-        return _Json({"ok": True, "agency": str(node.agency)})
+        status, body = await run_in_threadpool(check_health, node)
+        return _Json(body, status)
+
+    async def metrics(request: HttpRequest) -> Response:
+        text = await run_in_threadpool(metrics_of(node).render)
+        return Response(text, media_type=CONTENT_TYPE)
 
     routes = [
         Route(node.config.server.path, _iso_endpoint(node), methods=["POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/staff/info", g(staff.info), methods=["GET"]),
         Route("/staff/changes", g(staff.changes), methods=["GET"]),
         Route("/staff/journal", g(staff.journal), methods=["GET"]),
@@ -554,4 +568,8 @@ def create_app(node: Node, *, background: bool = True) -> Starlette:
             if background:
                 await run_in_threadpool(node.stop)
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(CorrelationMiddleware, message_header=MESSAGE_ID_HEADER),
+        Middleware(MetricsMiddleware, node=node),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

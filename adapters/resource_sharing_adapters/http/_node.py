@@ -63,6 +63,8 @@ from resource_sharing.testing.memory_store import MemoryStore
 from resource_sharing_adapters.http._auth import Authenticator
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import NodeConfig
+from resource_sharing_adapters.http._logging import redact
+from resource_sharing_adapters.http._metrics import ObservedTransport
 from resource_sharing_adapters.iso18626 import confirm_error
 
 __all__ = [
@@ -201,7 +203,9 @@ class Journal(_Sequence):
         detail = converter.unstructure(effect)
         request_id = getattr(effect, "request_id", None)
         command = type(effect).__name__
-        log.info("%s %s %s", kind, command, detail)
+        # ids only at INFO: a notice's detail names the patron (see http/_logging.py)
+        log.info("%s %s for request %s", kind, command, request_id)
+        log.debug("%s %s: %s", kind, command, redact(detail))
         self._append(lambda seq: JournalEntry(seq, kind, command, request_id, detail))
 
     def since(self, seq: int) -> list[JournalEntry]:
@@ -502,7 +506,7 @@ class Node:
         )
         ports = Ports(
             store=self.store,
-            transport=self.transport,
+            transport=ObservedTransport(self.transport, self),
             notifier=JournalNotifier(self.journal),
             circulation=JournalCirculation(self.journal),
             holdings=MemoryHoldings(dict(config.holdings)),
