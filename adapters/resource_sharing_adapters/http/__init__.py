@@ -4,8 +4,9 @@
   messages with httpx (per-partner endpoint, version, headers and credentials).
 - :class:`Authenticator` and :class:`Credentials`: per-partner credentials checked on
   every inbound message.
-- :class:`Node`: an institution wired to a store, the transport, a journal of notices and
-  circulation commands, and the dispatcher and timer threads.
+- :class:`Node`: an institution wired to a store, the transport, the host-system ports
+  (the journal of notices, circulation commands and print jobs unless ``[ports]`` names
+  factories: :class:`PortContext`), and the dispatcher and timer threads.
 - :func:`create_app`: the Starlette app (the ISO 18626 endpoint and the staff API).
 - :func:`load_config`: the TOML configuration (``docs/http.md``).
 - :class:`StaffClient`: the staff API from Python (the ``desk`` CLI and the demo use it).
@@ -31,35 +32,48 @@ from resource_sharing_adapters.http._client import (
 )
 from resource_sharing_adapters.http._config import (
     DEFAULT_PATH,
+    PORT_NAMES,
     DeliveryConfig,
     NodeConfig,
+    PortConfig,
     ServerConfig,
     StoreConfig,
     load_config,
     parse_config,
 )
 from resource_sharing_adapters.http._node import (
-    Change,
     ChangeFeed,
-    Journal,
-    JournalCirculation,
-    JournalEntry,
-    JournalNotifier,
     Node,
     SerialStore,
     ShiftedClock,
     UniqueIds,
     open_store,
 )
+from resource_sharing_adapters.http._ports import (
+    ENTRY_POINT_GROUP,
+    AcceptingValidator,
+    Journal,
+    JournalCirculation,
+    JournalNotifier,
+    JournalPrinter,
+    PortContext,
+    PortFactory,
+    build_port,
+    build_ports,
+)
 from resource_sharing_adapters.http._serve import serve
 from resource_sharing_adapters.http._staff_client import StaffClient, StaffError
+from resource_sharing_adapters.storage import Change, JournalEntry
 
 __all__ = [
     "ACTIONS",
     "DEFAULT_PATH",
+    "ENTRY_POINT_GROUP",
     "MESSAGE_ID_HEADER",
+    "PORT_NAMES",
     "XML_CONTENT_TYPE",
     "XML_MEDIA_TYPES",
+    "AcceptingValidator",
     "AuthenticationFailed",
     "Authenticator",
     "Change",
@@ -71,9 +85,13 @@ __all__ = [
     "JournalCirculation",
     "JournalEntry",
     "JournalNotifier",
+    "JournalPrinter",
     "Node",
     "NodeConfig",
     "PeerCredentials",
+    "PortConfig",
+    "PortContext",
+    "PortFactory",
     "SerialStore",
     "ServerConfig",
     "ShiftedClock",
@@ -81,6 +99,8 @@ __all__ = [
     "StaffError",
     "StoreConfig",
     "UniqueIds",
+    "build_port",
+    "build_ports",
     "create_app",
     "load_config",
     "open_store",

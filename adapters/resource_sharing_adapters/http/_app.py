@@ -286,6 +286,17 @@ def _int(request: HttpRequest, name: str, default: int) -> int:
         raise InvalidInput(name, "expected an integer") from None
 
 
+FEED_PAGE = 1000
+"""How many feed or journal entries one ``GET`` returns unless ``limit`` says fewer."""
+
+
+def _page(request: HttpRequest) -> int:
+    limit = _int(request, "limit", FEED_PAGE)
+    if not 1 <= limit <= FEED_PAGE:
+        raise InvalidInput("limit", f"expected 1 to {FEED_PAGE}")
+    return limit
+
+
 class _Staff:
     """The staff API's handlers (each runs its synchronous work in the thread pool)."""
 
@@ -336,24 +347,31 @@ class _Staff:
 
     async def info(self, request: HttpRequest) -> Response:
         node = self.node
+
+        def positions() -> tuple[int, int]:
+            return node.feed.last, node.journal.last
+
+        changes, journal = await run_in_threadpool(positions)
         return _Json(
             {
                 "agency": str(node.agency),
                 "name": node.config.name,
                 "now": node.clock.now(),
-                "changes": node.feed.last,
-                "journal": node.journal.last,
+                "changes": changes,
+                "journal": journal,
                 "endpoint": node.config.server.url,
             }
         )
 
     async def changes(self, request: HttpRequest) -> Response:
-        since = _int(request, "since", 0)
-        return _Json([converter.unstructure(c) for c in self.node.feed.since(since)])
+        since, limit = _int(request, "since", 0), _page(request)
+        found = await run_in_threadpool(self.node.feed.since, since, limit)
+        return _Json([converter.unstructure(c) for c in found])
 
     async def journal(self, request: HttpRequest) -> Response:
-        since = _int(request, "since", 0)
-        return _Json([attrs.asdict(e) for e in self.node.journal.since(since)])
+        since, limit = _int(request, "since", 0), _page(request)
+        found = await run_in_threadpool(self.node.journal.since, since, limit)
+        return _Json([attrs.asdict(e) for e in found])
 
     async def tasks(self, request: HttpRequest) -> Response:
         try:
@@ -480,12 +498,13 @@ class _Staff:
     async def check_in(self, request: HttpRequest) -> Response:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
-        mark = self.node.journal.last
+        mark = await run_in_threadpool(lambda: self.node.journal.last)
         result = await self.run(self.node.institution.lending.check_in, barcode)
         shown = _scan(result)
+        entries = await run_in_threadpool(self.node.journal.since, mark)
         routes = [
             e.detail["instruction"]
-            for e in self.node.journal.since(mark)
+            for e in entries
             if e.command == "RouteItem" and e.request_id == result.request_id
         ]
         if routes:

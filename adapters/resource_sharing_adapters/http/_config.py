@@ -7,6 +7,11 @@ with each partner) and the holdings the lending desk locates in. Unknown keys ar
 (a misspelt setting is an error, not silently ignored); every problem is an
 :class:`~resource_sharing.errors.InvalidInput` naming the place in the file. Secrets may
 be given indirectly, as the name of an environment variable (``..._env`` keys).
+
+Without a ``[store]`` table the node keeps its data in an SQLite file beside the
+configuration (``institution.toml`` -> ``institution.sqlite3``); a memory store only when
+asked (``memory = true``). ``[ports]`` names a factory for each port the integrator
+replaces (see :mod:`resource_sharing_adapters.http._ports`).
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ from resource_sharing_adapters.rota_json import parse_directory
 
 __all__ = [
     "DEFAULT_PATH",
+    "PORT_NAMES",
     "DeliveryConfig",
     "NodeConfig",
+    "PortConfig",
     "ServerConfig",
     "StoreConfig",
     "load_config",
@@ -87,8 +94,36 @@ class StoreConfig:
 
     kind: str = "memory"
     """``sqlite``, ``postgres`` or ``memory``."""
-    target: str | None = None
-    """The SQLite file or the PostgreSQL conninfo."""
+    target: str | None = attrs.field(default=None, repr=False)
+    """The SQLite file or the PostgreSQL conninfo (which may hold a password)."""
+    schema: str | None = None
+    """PostgreSQL: the schema the store lives in (None: the server's search path)."""
+    implicit: bool = False
+    """Chosen because the configuration has no ``[store]``: the SQLite file beside it."""
+
+    def describe(self) -> str:
+        """Where the data is, in words for the start-up log (no password)."""
+        if self.kind == "sqlite":
+            return f"SQLite file {self.target}"
+        if self.kind == "postgres":
+            where = f"schema {self.schema}" if self.schema else "the default schema"
+            return f"PostgreSQL, {where}"
+        return "memory (nothing survives the process)"
+
+
+PORT_NAMES = ("circulation", "notifier", "holdings", "printer", "patron_validator")
+"""The ports ``[ports]`` may name a factory for, in the order the node builds them."""
+
+
+@final
+@attrs.frozen
+class PortConfig:
+    """One ``[ports.NAME]`` table: the factory that makes the port, and its settings."""
+
+    factory: str
+    """``module:callable``, or the name of an entry point in ``resource_sharing.ports``."""
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+    """The rest of the table, given to the factory as it is."""
 
 
 @final
@@ -149,6 +184,10 @@ class NodeConfig:
     """Run the clock from this moment (shifted real time; None: the real time)."""
     clock_adjustable: bool = False
     """The staff API may move the clock forward (demos and tests only)."""
+    ports: Mapping[str, PortConfig] = attrs.field(factory=dict)
+    """The factories of the ports the integrator replaces, by port name."""
+    base: Path | None = None
+    """The folder relative paths are relative to (the configuration file's)."""
     source: Path | None = None
     """The file it was read from."""
 
@@ -267,24 +306,57 @@ def _holdings(rows: Any) -> dict[str, Holding]:
     return found
 
 
-def _store(table: _Table, base: Path) -> StoreConfig:
+def _store(table: _Table, base: Path, stem: str) -> StoreConfig:
     sqlite = table.take("sqlite", str, None)
     postgres = table.secret("postgres")
+    schema = table.take("schema", str, None)
     memory = table.take("memory", bool, False)
     table.done()
     chosen = [k for k, v in (("sqlite", sqlite), ("postgres", postgres), ("memory", memory)) if v]
     if len(chosen) > 1:
         raise InvalidInput("store", f"choose one store, not {' and '.join(chosen)}")
+    if schema is not None and postgres is None:
+        raise InvalidInput("store.schema", "only a PostgreSQL store has a schema")
     if sqlite is not None:
         path = Path(sqlite).expanduser()
         return StoreConfig("sqlite", str(path if path.is_absolute() else base / path))
     if postgres is not None:
-        return StoreConfig("postgres", postgres)
-    return StoreConfig("memory")
+        return StoreConfig("postgres", postgres, schema=schema)
+    if memory:
+        return StoreConfig("memory")
+    return StoreConfig("sqlite", str(base / f"{stem}.sqlite3"), implicit=True)
 
 
-def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeConfig:
-    """A node configuration from parsed TOML; relative paths are relative to ``base``."""
+def _ports(table: _Table) -> dict[str, PortConfig]:
+    found: dict[str, PortConfig] = {}
+    for name in PORT_NAMES:
+        if name not in table.data:
+            continue
+        raw = table.data.pop(name)
+        where = f"ports.{name}"
+        if isinstance(raw, str):
+            raw = {"factory": raw}
+        entry = _Table(raw, where)
+        factory = entry.take("factory", str, None)
+        if not factory:
+            raise InvalidInput(
+                f"{where}.factory", "required: 'module:callable' or an entry point name"
+            )
+        found[name] = PortConfig(factory, dict(entry.data))
+    if table.data:
+        names = ", ".join(sorted(table.data))
+        raise InvalidInput("ports", f"unknown port(s): {names} (known: {', '.join(PORT_NAMES)})")
+    return found
+
+
+def parse_config(
+    data: Mapping[str, Any], *, base: Path | None = None, stem: str = "resource-sharing"
+) -> NodeConfig:
+    """A node configuration from parsed TOML; relative paths are relative to ``base``.
+
+    Without a ``[store]`` table the store is the SQLite file ``<stem>.sqlite3`` in ``base``
+    (:func:`load_config` passes the configuration file's name).
+    """
     top = _Table(dict(data), "")
     base = base or Path.cwd()
 
@@ -317,7 +389,8 @@ def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeCo
     if not server.path.startswith("/") or server.path.startswith("/staff"):
         raise InvalidInput("server.path", "must start with '/' and not be under /staff")
 
-    store = _store(top.table("store"), base)
+    store = _store(top.table("store"), base, stem)
+    ports = _ports(top.table("ports"))
 
     dly = top.table("delivery")
     delivery = DeliveryConfig(
@@ -361,6 +434,8 @@ def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeCo
         holdings=holdings,
         clock_start=clock_start,
         clock_adjustable=adjustable,
+        ports=ports,
+        base=base,
     )
 
 
@@ -374,7 +449,7 @@ def load_config(path: str | os.PathLike[str]) -> NodeConfig:
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(str(file), f"not valid TOML: {exc}") from exc
     try:
-        config = parse_config(data, base=file.resolve().parent)
+        config = parse_config(data, base=file.resolve().parent, stem=file.stem)
     except InvalidInput as exc:
         raise InvalidInput(str(file), str(exc)) from exc
     return attrs.evolve(config, source=file)
