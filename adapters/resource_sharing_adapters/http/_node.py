@@ -212,7 +212,12 @@ def open_store(config: NodeConfig) -> RequestStore:
         from resource_sharing_adapters.storage.postgres import PostgresStore
 
         assert target is not None
-        store: RequestStore = PostgresStore(target, schema=config.store.schema)
+        store: RequestStore = PostgresStore(
+            target,
+            schema=config.store.schema,
+            min_size=config.store.pool_min_size,
+            max_size=config.store.pool_max_size,
+        )
         return store
     return MemoryStore()
 
