@@ -1,5 +1,8 @@
-"""The consortium directory file, secrets from the environment and files, [store]
-options, and ``serve --check`` listing every problem of a configuration."""
+"""Node configuration: the consortium file, secrets, [store] options, ``serve --check``.
+
+The consortium directory file is included; secrets come from the environment and from
+files; ``serve --check`` lists every problem of a configuration, not just the first.
+"""
 
 from __future__ import annotations
 
@@ -86,7 +89,7 @@ def test_a_missing_consortium_file_is_named(tmp_path: Path) -> None:
         '[institution]\nagency = "ISIL:US-A"\n[consortium]\ndirectory = "nowhere.toml"\n',
         encoding="utf-8",
     )
-    with pytest.raises(InvalidInput, match="consortium.directory: cannot read"):
+    with pytest.raises(InvalidInput, match=r"consortium\.directory: cannot read"):
         load_config(config)
 
 
