@@ -53,7 +53,12 @@ from resource_sharing.errors import (
 )
 from resource_sharing.events import CancelledBy
 from resource_sharing.iso18626 import ServiceType
-from resource_sharing.messages import Confirmation
+from resource_sharing.messages import (
+    Confirmation,
+    PeerMessage,
+    RequestingAgencyMessage,
+    SupplyingAgencyMessage,
+)
 from resource_sharing.ports import AnyRequest, OutboxStatus
 from resource_sharing.records import AgencyId, Citation, ItemRef, Money, PatronRef, Side
 from resource_sharing.serialization import converter
@@ -223,6 +228,16 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
     (Side.LENDING, "mark-lost"): ("mark_lost", _NOTE),
 }
 """Staff actions on one request: (side, URL name) to the desk method and its arguments."""
+
+
+def gist(message: PeerMessage) -> str:
+    """A peer message in a few words: its status or action, and why (for staff and logs)."""
+    if isinstance(message, SupplyingAgencyMessage):
+        status = message.status.value if message.status is not None else "no status"
+        return f"{status} ({message.reason.value})"
+    if isinstance(message, RequestingAgencyMessage):
+        return message.action.value
+    return message.kind.value
 
 
 def _jsonable(value: Any) -> Any:
@@ -419,6 +434,8 @@ class _Staff:
                     "to": str(m.to),
                     "request": m.request_id,
                     "kind": m.message.kind.value,
+                    "gist": gist(m.message),
+                    "created_at": m.created_at,
                     "status": m.status.value,
                     "attempts": m.attempts,
                     "next_attempt_at": m.next_attempt_at,
