@@ -16,9 +16,9 @@ def test_the_http_demo_runs_three_processes_and_ends_as_the_seed_says(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     main = runpy.run_path(str(EXAMPLES / "http_demo.py"))["main"]
-    out = tmp_path / "timeline.jsonl"
-    assert main(["--json", str(out), "--keep", str(tmp_path / "run")]) == 0
-    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    path = tmp_path / "timeline.jsonl"
+    assert main(["--json", str(path), "--keep", str(tmp_path / "run")]) == 0
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     keys = {"institution", "side", "request", "state", "label", "event", "partner", "tasks"}
     keys |= {"notices", "instruction", "messages"}
     assert keys <= set(lines[0])
