@@ -17,14 +17,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from resource_sharing import __version__
-from resource_sharing_adapters.cli import desk, iso18626, node, rota, simulate, states
+from resource_sharing_adapters.cli import desk, iso18626, ncip, node, rota, simulate, states
 from resource_sharing_adapters.cli._extras import EXIT_MISSING_EXTRA, missing_extra
 
 __all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
-_FAMILIES = (states, iso18626, rota, node, desk, simulate)
+_FAMILIES = (states, iso18626, ncip, rota, node, desk, simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,25 +12,51 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["EXIT_MISSING_EXTRA", "EXTRA_OF_MODULE", "install_hint", "missing_extra"]
+__all__ = [
+    "EXIT_MISSING_EXTRA",
+    "EXTRAS",
+    "EXTRA_OF_COMMAND",
+    "EXTRA_OF_MODULE",
+    "install_hint",
+    "missing_extra",
+]
 
 EXIT_MISSING_EXTRA = 3
 """The exit status of a command whose extra is not installed."""
 
-EXTRA_OF_MODULE: Mapping[str, str] = {
-    "rich": "cli",
-    "lxml": "iso18626",
-    "starlette": "server",
-    "uvicorn": "server",
-    "httpx": "server",
-    "httpcore": "server",
-    "anyio": "server",
-    "prometheus_client": "server",
-    "psycopg": "postgres",
-    "psycopg_pool": "postgres",
-    "matplotlib": "plot",
+EXTRAS: Mapping[str, frozenset[str]] = {
+    "cli": frozenset({"rich"}),
+    "iso18626": frozenset({"lxml"}),
+    "server": frozenset(
+        {"starlette", "uvicorn", "httpx", "httpcore", "anyio", "lxml", "prometheus_client", "rich"}
+    ),
+    "postgres": frozenset({"psycopg", "psycopg_pool"}),
+    "plot": frozenset({"matplotlib"}),
+    "ncip": frozenset({"lxml", "httpx", "httpcore", "anyio", "starlette"}),
+    "sru": frozenset({"httpx", "httpcore", "anyio", "lxml"}),
+    "email": frozenset({"jinja2", "babel"}),
+    "print": frozenset({"jinja2", "babel", "reportlab", "xhtml2pdf"}),
 }
-"""The top-level module an extra brings, to the extra's name (pyproject.toml)."""
+"""The top-level modules each extra of pyproject.toml brings."""
+
+EXTRA_OF_COMMAND: Mapping[str, str] = {
+    "iso18626": "iso18626",
+    "ncip": "ncip",
+    "rota": "cli",
+    "serve": "server",
+    "desk": "server",
+    "simulate": "cli",
+}
+"""The extra each command needs first (a module of another extra names that one)."""
+
+_PREFERRED = ("cli", "iso18626", "server", "postgres", "plot", "ncip", "sru", "email", "print")
+
+EXTRA_OF_MODULE: Mapping[str, str] = {
+    module: next(e for e in _PREFERRED if module in EXTRAS[e])
+    for extra in _PREFERRED
+    for module in EXTRAS[extra]
+}
+"""A module to the first extra that brings it (for a command with no extra of its own)."""
 
 
 def install_hint(extra: str) -> str:
@@ -41,7 +67,9 @@ def install_hint(extra: str) -> str:
 def missing_extra(command: str, error: ModuleNotFoundError) -> str | None:
     """The one-line message for ``error`` raised by ``command``; None when no extra has it."""
     module = (error.name or "").split(".")[0]
-    extra = EXTRA_OF_MODULE.get(module)
+    extra = EXTRA_OF_COMMAND.get(command)
+    if extra is None or module not in EXTRAS[extra]:
+        extra = EXTRA_OF_MODULE.get(module)
     if extra is None:
         return None
     return (

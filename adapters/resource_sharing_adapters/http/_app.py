@@ -26,7 +26,6 @@ dispatcher; 503 when unhealthy, ``http/_health.py``) and ``GET /metrics`` (Prome
 from __future__ import annotations
 
 import contextlib
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -63,13 +62,22 @@ from resource_sharing.ports import AnyRequest, OutboxStatus
 from resource_sharing.records import AgencyId, Citation, ItemRef, Money, PatronRef, Side
 from resource_sharing.serialization import converter
 from resource_sharing.service import ScanResult, index_of
-from resource_sharing_adapters.http._auth import sender_of
+from resource_sharing_adapters.http._auth import (
+    AuthenticationFailed,
+    Origin,
+    StaffAuthenticator,
+    Throttled,
+    sender_of,
+)
 from resource_sharing_adapters.http._client import MESSAGE_ID_HEADER
 from resource_sharing_adapters.http._config import structure
+from resource_sharing_adapters.http._connections import EdgeMiddleware
 from resource_sharing_adapters.http._health import check_health
 from resource_sharing_adapters.http._logging import CorrelationMiddleware
 from resource_sharing_adapters.http._metrics import CONTENT_TYPE, MetricsMiddleware, metrics_of
 from resource_sharing_adapters.http._node import Node
+from resource_sharing_adapters.http._tls import peer_certificate
+from resource_sharing_adapters.http._validation import check_request, json_body
 from resource_sharing_adapters.iso18626 import (
     BadlyFormedMessage,
     DecodeError,
@@ -102,6 +110,15 @@ async def _read_body(request: HttpRequest, limit: int) -> bytes:
         if len(body) > limit:
             raise _TooLarge
     return bytes(body)
+
+
+def _origin(request: HttpRequest) -> Origin:
+    address = request.client.host if request.client else "?"
+    return Origin(address, peer_certificate(request.scope))
+
+
+def _too_many(exc: Throttled) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after)}
 
 
 def _xml(confirmation: Confirmation, version: str, status: int = 200) -> Response:
@@ -140,7 +157,11 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
                 message,
                 message_id=request.headers.get(MESSAGE_ID_HEADER),
                 authorization=request.headers.get("authorization"),
+                origin=_origin(request),
             )
+        except Throttled as exc:
+            text = "429 Too Many Requests: try again later\n"
+            return PlainTextResponse(text, 429, headers=_too_many(exc))
         except Exception:
             log.exception("the node failed on an inbound message")
             return PlainTextResponse("500 Internal Server Error: try again later\n", 500)
@@ -317,17 +338,23 @@ class _Staff:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        token = node.config.server.staff_token
-        self._token = f"Bearer {token}".encode() if token else None
+        self._auth = StaffAuthenticator(node.config.server.staff_token, node.authenticator.guard)
 
     def guard(self, handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
         async def guarded(request: HttpRequest) -> Response:
-            if self._token is None:
+            if not self._auth.enabled:
                 return _error(404, "StaffApiOff", "no staff token is configured")
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, self._token):
+            try:
+                self._auth.check(request.headers.get("authorization"), _origin(request).address)
+            except Throttled as exc:
+                detail = "too many requests or failed attempts; try again later"
+                response = _error(429, "TooManyRequests", detail)
+                response.headers.update(_too_many(exc))
+                return response
+            except AuthenticationFailed:
                 return _error(401, "Unauthorized", "a valid staff bearer token is required")
             try:
+                await check_request(handler.__name__, request)
                 result: Response = await handler(request)
             except NotFound as exc:
                 return _error(404, type(exc).__name__, str(exc))
@@ -342,16 +369,7 @@ class _Staff:
         return guarded
 
     async def body(self, request: HttpRequest) -> dict[str, Any]:
-        raw = await request.body()
-        if not raw:
-            return {}
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise InvalidInput("body", "not valid JSON") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("body", "expected a JSON object")
-        return data
+        return await json_body(request)
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         result = await run_in_threadpool(fn, *args, **kwargs)
@@ -604,8 +622,15 @@ def create_app(node: Node, *, background: bool = True) -> Starlette:
             if background:
                 await run_in_threadpool(node.stop)
 
+    edge = Middleware(
+        EdgeMiddleware,
+        max_body_bytes=node.config.server.max_body_bytes,
+        body_timeout=node.config.server.limits.body_timeout_seconds,
+        counters=node.authenticator.guard.counters,
+    )
     middleware = [
         Middleware(CorrelationMiddleware, message_header=MESSAGE_ID_HEADER),
         Middleware(MetricsMiddleware, node=node),
+        edge,
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

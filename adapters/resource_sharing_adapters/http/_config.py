@@ -39,7 +39,10 @@ from resource_sharing.rota import RotaPolicy
 from resource_sharing_adapters._structuring import base_converter
 from resource_sharing_adapters._structuring import structure as _structure
 from resource_sharing_adapters.http._auth import Credentials, PeerCredentials
+from resource_sharing_adapters.http._connections import ConnectionLimits
 from resource_sharing_adapters.http._consortium import with_consortium
+from resource_sharing_adapters.http._limits import SecurityConfig
+from resource_sharing_adapters.http._tls import ServerTLS, parse_client_tls, parse_server_tls
 from resource_sharing_adapters.rota_json import parse_directory
 
 __all__ = [
@@ -78,16 +81,20 @@ class ServerConfig:
     """The bearer token of the staff API (None: the staff API is off)."""
     public_url: str | None = None
     """The URL peers reach us at (informational; defaults to http://host:port/path)."""
+    limits: ConnectionLimits = attrs.field(factory=ConnectionLimits)
+    """``[server.limits]``: read timeouts, keep-alive, connections, header size."""
+    tls: ServerTLS | None = None
+    """``[server.tls]``: terminate TLS (and verify client certificates); None: plain HTTP."""
 
     @property
     def url(self) -> str:
         """The ISO 18626 endpoint URL."""
-        return self.public_url or f"http://{self.host}:{self.port}{self.path}"
+        return self.public_url or f"{self.base_url}{self.path}"
 
     @property
     def base_url(self) -> str:
         """The node's base URL (the staff API is under ``/staff``)."""
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
 
 @final
@@ -191,6 +198,8 @@ class NodeConfig:
     """Run the clock from this moment (shifted real time; None: the real time)."""
     clock_adjustable: bool = False
     """The staff API may move the clock forward (demos and tests only)."""
+    security: SecurityConfig = attrs.field(factory=SecurityConfig)
+    """``[security]``: rate limits and lock-outs of peer credentials and staff tokens."""
     ports: Mapping[str, PortConfig] = attrs.field(factory=dict)
     """The factories of the ports the integrator replaces, by port name."""
     base: Path | None = None
@@ -261,11 +270,14 @@ def _secret_file(name: str, where: str) -> str:
     return text
 
 
-def _credentials(table: _Table) -> Credentials:
+def _credentials(table: _Table, base: Path) -> Credentials:
+    tls = table.data.pop("tls", None)
     found = Credentials(
         account_id=table.take("account_id", str, None),
         security_code=table.secret("security_code"),
         authorization=table.secret("authorization"),
+        client_certificate=table.take("client_certificate", str, None),
+        tls=parse_client_tls(tls, base, f"{table.where}.tls") if tls is not None else None,
     )
     table.done()
     return found
@@ -282,7 +294,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _directory(
-    partners: Any, rota: _Table
+    partners: Any, rota: _Table, base: Path
 ) -> tuple[Directory, RotaPolicy, dict[AgencyId, PeerCredentials]]:
     if not isinstance(partners, list):
         raise InvalidInput("partners", "expected an array of tables ([[partners]])")
@@ -293,8 +305,8 @@ def _directory(
         if not isinstance(raw, dict):
             raise InvalidInput(where, "expected a table")
         entry = dict(raw)
-        inbound = _credentials(_Table(entry.pop("inbound", {}), f"{where}.inbound"))
-        outbound = _credentials(_Table(entry.pop("outbound", {}), f"{where}.outbound"))
+        inbound = _credentials(_Table(entry.pop("inbound", {}), f"{where}.inbound"), base)
+        outbound = _credentials(_Table(entry.pop("outbound", {}), f"{where}.outbound"), base)
         protocol = entry.get("protocol")
         if isinstance(protocol, dict) and isinstance(protocol.get("headers"), dict):
             protocol = dict(protocol)
@@ -419,6 +431,9 @@ def parse_config(
     inst.done()
 
     srv = top.table("server")
+    limits = structure(srv.data.pop("limits", {}), ConnectionLimits, "server.limits")
+    tls_table = srv.data.pop("tls", None)
+    tls = parse_server_tls(tls_table, base) if tls_table is not None else None
     server = ServerConfig(
         host=srv.take("host", str, "127.0.0.1"),
         port=srv.take("port", int, 8626),
@@ -426,6 +441,8 @@ def parse_config(
         max_body_bytes=srv.take("max_body_bytes", int, 1 << 20),
         staff_token=srv.secret("staff_token"),
         public_url=srv.take("public_url", str, None),
+        limits=limits,
+        tls=tls,
     )
     srv.done()
     if not server.path.startswith("/") or server.path.startswith("/staff"):
@@ -458,7 +475,8 @@ def parse_config(
     partners = with_consortium(
         top.data.pop("consortium", None), top.data.pop("partners", []), base, agency
     )
-    directory, rota, credentials = _directory(partners, top.table("rota"))
+    directory, rota, credentials = _directory(partners, top.table("rota"), base)
+    security = structure(top.data.pop("security", {}), SecurityConfig, "security")
     holdings = _holdings(top.data.pop("holdings", []))
     top.done()
     return NodeConfig(
@@ -479,6 +497,7 @@ def parse_config(
         holdings=holdings,
         clock_start=clock_start,
         clock_adjustable=adjustable,
+        security=security,
         ports=ports,
         base=base,
     )

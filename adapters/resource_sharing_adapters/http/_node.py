@@ -47,9 +47,10 @@ from resource_sharing.ports import (
 from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, Side
 from resource_sharing.service import DispatchReport, Institution, Ports, Settings
 from resource_sharing.testing.memory_store import MemoryStore
-from resource_sharing_adapters.http._auth import Authenticator
+from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import NodeConfig
+from resource_sharing_adapters.http._limits import Guard
 from resource_sharing_adapters.http._metrics import ObservedTransport
 from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import confirm_error
@@ -328,7 +329,9 @@ class Node:
         )
         """The HTTP peer transport."""
         self.authenticator = Authenticator(
-            config.agency, {a: c.inbound for a, c in config.credentials.items()}
+            config.agency,
+            {a: c.inbound for a, c in config.credentials.items()},
+            guard=Guard(config.security),
         )
         """Checks inbound messages."""
         settings = Settings(
@@ -380,18 +383,21 @@ class Node:
         *,
         message_id: str | None = None,
         authorization: str | None = None,
+        origin: Origin | None = None,
     ) -> Confirmation:
         """Authenticate and apply one inbound message; returns its confirmation.
 
         A refused message (not for us, unknown sender, bad credentials) gets an ERROR
         confirmation and nothing is stored. ``message_id`` (the sender's outbox id) makes
-        a re-delivery idempotent; it is scoped by the authenticated sender.
+        a re-delivery idempotent; it is scoped by the authenticated sender. ``origin`` (the
+        client's address and TLS certificate) feeds the lock-out and mutual TLS; a sender
+        locked out or over its rate raises :class:`~resource_sharing_adapters.http.Throttled`.
         """
         now = self.clock.now()
         try:
-            sender = self.authenticator.check(message, authorization)
+            sender = self.authenticator.check(message, authorization, origin=origin)
         except PeerError as error:
-            log.warning("refused a message: %s", error)
+            log.warning("refused a message: %s", getattr(error, "detail", error))
             return confirm_error(message, error, timestamp=now, received=now)
         key = f"{sender}|{message_id}" if message_id else None
         confirmation = self.institution.inbox.receive(message, message_id=key, sender=sender)

@@ -202,7 +202,7 @@ def test_refusals_from_the_node_are_one_line(
     assert main([*desk, "show", "borrowing", "nope"]) == 2
     assert one_line_error(capsys).startswith("resource-sharing desk: not found:")
     assert main([*desk, "tasks", "nope"]) == 2
-    assert "task_list: one of" in one_line_error(capsys)
+    assert "task_list: expected one of" in one_line_error(capsys)
     bad = [*desk[:-1], "wrong-token"]
     assert main([*bad, "info"]) == 2
     assert "refused the staff token" in one_line_error(capsys)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from resource_sharing_adapters.cli._extras import EXIT_MISSING_EXTRA, EXTRA_OF_MODULE
+from resource_sharing_adapters.cli._extras import EXIT_MISSING_EXTRA, EXTRA_OF_MODULE, EXTRAS
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
@@ -38,7 +38,7 @@ sys.exit(main(sys.argv[2:]))
 
 
 def modules_of(extra: str) -> list[str]:
-    return sorted(m for m, e in EXTRA_OF_MODULE.items() if e == extra)
+    return sorted(EXTRAS[extra])
 
 
 def run(blocked: list[str], *argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -104,6 +104,29 @@ def test_a_command_without_its_extra_names_the_extra_in_one_line(
 
 
 @pytest.mark.parametrize("action", ["decode", "validate"])
+def test_ncip_without_its_extra_names_the_ncip_extra(action: str, tmp_path: Path) -> None:
+    result = run(modules_of("ncip"), "ncip", action, str(iso_file(tmp_path)))
+    assert result.returncode == EXIT_MISSING_EXTRA, result.stderr
+    assert result.stderr.strip().endswith("pip install 'resource-sharing[ncip]'")
+
+
+def test_the_extras_table_matches_pyproject() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = project["optional-dependencies"]
+    assert set(EXTRAS) <= set(declared)
+    alias = {
+        "lxml": "lxml",
+        "prometheus-client": "prometheus_client",
+        "psycopg-pool": "psycopg_pool",
+    }
+    for extra, modules in EXTRAS.items():
+        names = {req.split(">")[0].split("[")[0].strip() for req in declared[extra]}
+        assert {alias.get(n, n) for n in names} <= modules, extra
+
+
+@pytest.mark.parametrize("action", ["decode", "validate"])
 def test_iso18626_without_lxml_names_the_iso18626_extra(action: str, tmp_path: Path) -> None:
     result = run(modules_of("iso18626"), "iso18626", action, str(iso_file(tmp_path)))
     assert result.returncode == EXIT_MISSING_EXTRA
@@ -127,6 +150,7 @@ COMMANDS = [
     ("iso18626",),
     ("iso18626", "decode"),
     ("iso18626", "validate"),
+    ("ncip", "decode"),
     ("rota", "explain"),
     ("serve",),
     ("desk",),
