@@ -47,3 +47,10 @@ def test_a_usage_error_is_argparse_s_two_lines_and_exit_2(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.splitlines()[-1].startswith("resource-sharing")
+
+
+def test_states_json_is_format_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["states", "lending", "--json"]) == 0
+    flag = capsys.readouterr().out
+    assert main(["states", "lending", "--format", "json"]) == 0
+    assert flag == capsys.readouterr().out

@@ -132,3 +132,14 @@ def test_loader_errors_are_the_librarys_typed_errors() -> None:
         parse_directory('{"partners": [{}]}', "inline")
     assert caught.value.field == "inline"
     assert not isinstance(caught.value, KeyError)
+
+
+def test_json_prints_the_rota_and_every_candidate(capsys: pytest.CaptureFixture[str]) -> None:
+    from resource_sharing_adapters.cli import main
+
+    argv = ["rota", "explain", "--directory", str(EXAMPLES / "directory.json")]
+    assert main([*argv, "--request", str(EXAMPLES / "request.json"), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    kept = [c for c in shown["candidates"] if c["kept"]]
+    assert [c["rank"] for c in kept] == list(range(1, len(kept) + 1))
+    assert all(c["dropped"] and c["why"] is not None for c in shown["candidates"] if not c["kept"])
