@@ -200,8 +200,8 @@ class Timeline:
         """The ISO 18626 messages delivered since the last step, oldest first."""
         fresh: list[tuple[float, str, str]] = []
         for agency, client in self.staff.items():
-            for message in client.outbox("sent"):
-                if message["id"] in self._sent:
+            for message in client.outbox("delivered"):
+                if message.get("port", "peer") != "peer" or message["id"] in self._sent:
                     continue
                 self._sent.add(message["id"])
                 to = SHORT.get(str(message["to"]).removeprefix("ISIL:"), message["to"])

@@ -258,11 +258,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     changes.add_argument("--since", type=int, default=0, help="after this position (default 0)")
     journal = add("journal", "notices and circulation commands the node gave, in order")
     journal.add_argument("--since", type=int, default=0, help="after this position (default 0)")
-    outbox = add("outbox", "outgoing ISO 18626 messages and their delivery")
+    outbox = add("outbox", "outgoing effects (ISO 18626 messages, notices, commands), delivery")
     outbox.add_argument(
-        "--status", choices=["pending", "sent", "failed"], help="only messages in this status"
+        "--status",
+        choices=["pending", "delivered", "given_up", "done_by_hand", "dropped"],
+        help="only entries in this status",
     )
-    add("failed", "deliveries given up on (a partner that never answered), with the reason")
+    add("failed", "deliveries given up on (a partner or port that kept failing), with the reason")
     add("dispatch", "deliver the outbox now")
     add("tick", "fire the timers that are due now")
     desk.set_defaults(handler=run_desk)
@@ -554,13 +556,21 @@ def _journal(staff: StaffClient, args: argparse.Namespace) -> _Result:
 
 def _outbox_rows(messages: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [
-        (m.get("id"), m.get("to"), m.get("request"), m.get("kind"), m.get("status"),
-         m.get("attempts"), _when(m.get("next_attempt_at")), m.get("last_error"))
+        (
+            m.get("id"),
+            m.get("to") or m.get("port"),
+            m.get("request"),
+            m.get("kind"),
+            m.get("status"),
+            m.get("attempts"),
+            _when(m.get("next_attempt_at")),
+            m.get("last_error"),
+        )
         for m in messages
-    ]  # fmt: skip
+    ]
 
 
-_OUTBOX_COLUMNS = ["message", "to", "request", "kind", "status", "tries", "next try", "last error"]
+_OUTBOX_COLUMNS = ["entry", "to", "request", "kind", "status", "tries", "next try", "last error"]
 
 
 def _outbox(staff: StaffClient, args: argparse.Namespace) -> _Result:
@@ -570,7 +580,7 @@ def _outbox(staff: StaffClient, args: argparse.Namespace) -> _Result:
 
 
 def _failed(staff: StaffClient, args: argparse.Namespace) -> _Result:
-    messages = staff.outbox("failed")
+    messages = staff.outbox("given_up")
     if not messages:
         return _Result(messages, lambda c: c.print("no failed deliveries"))
     rows = _outbox_rows(messages)

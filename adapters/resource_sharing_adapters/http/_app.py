@@ -41,7 +41,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from resource_sharing.effects import TaskList
+from resource_sharing.effects import SendMessage, TaskList
 from resource_sharing.errors import (
     ConcurrencyConflict,
     IllegalTransition,
@@ -449,10 +449,13 @@ class _Staff:
             [
                 {
                     "id": m.id,
-                    "to": str(m.to),
+                    "port": m.port.value,
+                    "to": str(m.effect.to) if isinstance(m.effect, SendMessage) else None,
                     "request": m.request_id,
-                    "kind": m.message.kind.value,
-                    "gist": gist(m.message),
+                    "kind": m.effect.message.kind.value
+                    if isinstance(m.effect, SendMessage)
+                    else type(m.effect).__name__,
+                    "gist": gist(m.effect.message) if isinstance(m.effect, SendMessage) else None,
                     "created_at": m.created_at,
                     "status": m.status.value,
                     "attempts": m.attempts,

@@ -2,10 +2,10 @@
 
 Two checks, each with a word and, when it fails, a sentence a person can act on:
 
-- **store**: a unit of work opens and reads (the outbox's failed messages); a store that
+- **store**: a unit of work opens and reads (the outbox's entries given up on); a store that
   cannot be reached or read is unhealthy;
 - **dispatcher**: when the node runs its background loops, the dispatcher thread is
-  alive, and no pending message has waited past its next attempt by more than
+  alive, and no pending outbox entry has waited past its next attempt by more than
   ``lag_seconds`` (the dispatcher is stuck or far behind). Failed deliveries (given up
   on) are reported, not unhealthy: they are on a staff task list.
 
@@ -30,7 +30,7 @@ __all__ = ["check_health"]
 def _store(node: Node) -> tuple[bool, str, int]:
     try:
         with node.store.transaction() as uow:
-            failed = len(uow.outbox(OutboxStatus.FAILED))
+            failed = len(uow.outbox.entries(status=OutboxStatus.GIVEN_UP))
     except Exception as exc:  # any failure of the store is the answer, not a 500
         return False, f"the store cannot be read: {type(exc).__name__}: {exc}", 0
     return True, f"{node.config.store.kind} store readable", failed
@@ -45,7 +45,7 @@ def _dispatcher(node: Node, lag_seconds: float) -> tuple[bool, str]:
     now = node.clock.now()
     try:
         with node.store.transaction() as uow:
-            pending = list(uow.outbox(OutboxStatus.PENDING))
+            pending = list(uow.outbox.entries(status=OutboxStatus.PENDING))
     except Exception as exc:  # reported by the store check too
         return False, f"the outbox cannot be read: {type(exc).__name__}"
     late = [m for m in pending if now - m.next_attempt_at > timedelta(seconds=lag_seconds)]
@@ -53,11 +53,11 @@ def _dispatcher(node: Node, lag_seconds: float) -> tuple[bool, str]:
         oldest = min(m.next_attempt_at for m in late)
         behind = int((now - oldest).total_seconds())
         return False, (
-            f"the dispatcher is behind: {len(late)} message(s) overdue for delivery, "
+            f"the dispatcher is behind: {len(late)} outbox entry(ies) overdue for delivery, "
             f"the oldest by {behind} s"
         )
     running = "running" if threads else "not started in this process"
-    return True, f"dispatcher {running}; {len(pending)} message(s) pending"
+    return True, f"dispatcher {running}; {len(pending)} outbox entry(ies) pending"
 
 
 def check_health(node: Node, *, lag_seconds: float | None = None) -> tuple[int, dict[str, Any]]:

@@ -14,7 +14,8 @@ they happen:
 
 Read from the store at every scrape (so several processes on one database agree):
 
-- ``resource_sharing_outbox_messages{status}``: pending and failed outbox messages;
+- ``resource_sharing_outbox_messages{status, port}``: outbox entries (peer messages,
+  notices, circulation commands, print jobs) pending and given up on, by port;
 - ``resource_sharing_outbox_oldest_pending_age_seconds``: age of the oldest pending one;
 - ``resource_sharing_timers_due``: requests whose timer is due now (at most 1000 counted);
 - ``resource_sharing_requests{side, state}``: requests by state: from the store's
@@ -86,7 +87,9 @@ class _StoreCollector(Collector):
             return
         now = node.clock.now()
         outbox = GaugeMetricFamily(
-            "resource_sharing_outbox_messages", "Outbox messages by status", labels=["status"]
+            "resource_sharing_outbox_messages",
+            "Outbox entries waiting or given up on, by status and port",
+            labels=["status", "port"],
         )
         oldest = GaugeMetricFamily(
             "resource_sharing_outbox_oldest_pending_age_seconds",
@@ -101,12 +104,16 @@ class _StoreCollector(Collector):
             labels=["side", "state"],
         )
         with node.store.transaction() as uow:
-            pending = uow.outbox(OutboxStatus.PENDING)
-            failed = uow.outbox(OutboxStatus.FAILED)
-            due = uow.due(now, _TIMERS_COUNTED)
+            pending = uow.outbox.entries(status=OutboxStatus.PENDING)
+            given_up = uow.outbox.entries(status=OutboxStatus.GIVEN_UP)
+            due = uow.timers.due(now, _TIMERS_COUNTED)
             tally = _by_state(node, uow)
-        outbox.add_metric(["pending"], len(pending))
-        outbox.add_metric(["failed"], len(failed))
+        for status, entries in (("pending", pending), ("given_up", given_up)):
+            by_port = Tally(entry.port.value for entry in entries)
+            for port in sorted(by_port):
+                outbox.add_metric([status, port], by_port[port])
+            if not by_port:
+                outbox.add_metric([status, "peer"], 0)
         ages = [(now - m.created_at).total_seconds() for m in pending]
         oldest.add_metric([], max(ages, default=0.0))
         timers.add_metric([], len(due))
@@ -121,7 +128,7 @@ def _by_state(node: Node, uow: Any) -> Tally[tuple[str, str]]:
         return Tally({(str(side), str(state)): int(n) for (side, state), n in counter().items()})
     tally: Tally[tuple[str, str]] = Tally()
     for task_list in TaskList:
-        for task in uow.tasks(task_list, limit=_TASKS_COUNTED):
+        for task in uow.tasks.listed(task_list, limit=_TASKS_COUNTED):
             tally[(task.side.value, task.state)] += 1
     return tally
 

@@ -176,7 +176,7 @@ def test_a_staff_session_in_tables_and_json(
         (["journal"], lambda s: s.journal()),
         (["changes"], lambda s: s.changes()),
         (["outbox"], lambda s: s.outbox()),
-        (["failed"], lambda s: s.outbox("failed")),
+        (["failed"], lambda s: s.outbox("given_up")),
         (["tasks", "pick_from_shelf"], lambda s: s.tasks("pick_from_shelf")),
     ],
 )
