@@ -17,6 +17,7 @@ import argparse
 import inspect
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -403,8 +404,26 @@ def _notice_text(entry: Mapping[str, Any]) -> str:
     )
 
 
+_SETTLE_SECONDS = 3.0
+
+
 def _after(staff: StaffClient, mark: int, request_id: str | None) -> list[dict[str, Any]]:
-    """The journal entries about ``request_id`` since ``mark``: what the step told people."""
+    """The journal entries about ``request_id`` since ``mark``: what the step told people.
+
+    Notices and circulation commands leave through the outbox, which the node's
+    dispatcher delivers at once: wait a moment (at most ``_SETTLE_SECONDS``) until none
+    of the request's entries is pending, then read the journal.
+    """
+    deadline = time.monotonic() + _SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        pending = [
+            m
+            for m in staff.outbox("pending")
+            if m.get("port") != "peer" and (request_id is None or m.get("request") == request_id)
+        ]
+        if not pending:
+            break
+        time.sleep(0.05)
     return [
         e for e in staff.journal(mark) if request_id is None or e.get("request_id") == request_id
     ]
