@@ -4,7 +4,8 @@
   :class:`CorrelationMiddleware` sets the first for every HTTP request (from
   ``X-Request-Id`` when the caller sent one, else a new one, echoed in the response) and
   the second from the sender's message id header on the ISO 18626 endpoint; the
-  delivery of an outbox message sets the second to the message's id. The thread pool
+  delivery of an outbox message sets the second to the message's id (a journalled
+  notice or command names its outbox entry's key itself). The thread pool
   and the background threads copy them, so each line says which request or message it
   belongs to; a line outside both names its thread (``US-A-dispatch``).
 - **Format.** :func:`configure_logging` installs one handler on the root logger: text
@@ -82,7 +83,8 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
-        record.message_id = message_id.get()
+        if not getattr(record, "message_id", None):  # a line may name its entry itself
+            record.message_id = message_id.get()
         if record.levelno >= logging.INFO:
             text = record.getMessage()
             masked = _EMAIL.sub("<email>", text)

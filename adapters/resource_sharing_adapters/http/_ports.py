@@ -104,8 +104,9 @@ class Journal:
         entry = self._feeds.record_journal(kind, command, request_id, detail, key)
         if entry is not None:
             # ids only at INFO: a notice's detail names the patron (see http/_logging.py)
-            log.info("%s %s for request %s", kind, command, request_id)
-            log.debug("%s %s: %s", kind, command, redact(detail))
+            ids = {"message_id": key} if key else None  # the outbox entry being delivered
+            log.info("%s %s for request %s", kind, command, request_id, extra=ids)
+            log.debug("%s %s: %s", kind, command, redact(detail), extra=ids)
         return entry
 
     def since(self, seq: int, limit: int = 1000) -> list[JournalEntry]:

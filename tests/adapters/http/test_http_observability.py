@@ -165,6 +165,7 @@ def test_no_patron_name_or_email_at_info_and_an_id_on_every_line(
     notices = [line for line in logged if "patron_notice" in line["message"]]
     assert notices, captured.getvalue()
     assert notices[0]["request_id"] == "req-42"
+    assert notices[0]["message_id"]  # the outbox entry's key, also outside any HTTP call
     for line in logged:
         assert "Ada" not in line["message"]
         assert "Lovelace" not in line["message"]
