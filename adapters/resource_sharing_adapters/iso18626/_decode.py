@@ -255,9 +255,10 @@ class _Reader:
         complete = undecided = True  # undecided: no alternative of a choice had content yet
         first: DecodeError | None = None
         children: list[_El] = [] if el is None else el[:]  # type: ignore[index, assignment]
+        by_tag, echoes, text_kind = reading.by_tag, reading.echoes, _TEXT  # locals: read often
         for child in children:
             tag: str = child.tag
-            field = reading.by_tag.get(tag) or self.odd(tag, reading, path)
+            field = by_tag.get(tag) or self.odd(tag, reading, path)
             if field is None:
                 continue
             if field in found:
@@ -271,10 +272,16 @@ class _Reader:
             kind, sub, attr = field.kind, field.structure, field.attr
             try:
                 value: object
-                if kind is _TEXT:
+                if kind is text_kind:
                     raw = child.text
-                    value = raw.strip() or None if raw else None
-                elif sub is None:
+                    if raw and attr not in into:
+                        value = raw.strip()
+                        if value:
+                            into[attr] = value  # type: ignore[index]
+                            if echoes and attr in _ECHOED:
+                                self.echo.setdefault(attr, value)
+                    continue
+                if sub is None:
                     value = self.value(field, child, path)
                 elif sub.record is None:  # flattened into this record
                     if table.choice and not undecided:
@@ -293,7 +300,7 @@ class _Reader:
                     value = self.record(child, sub, f"{path}/{field.element}", field.need)
                 if value is not None and attr is not None and attr not in into:
                     into[attr] = value  # as put() does, on the hot path
-                    if reading.echoes and attr in _ECHOED:
+                    if echoes and attr in _ECHOED:
                         self.echo.setdefault(attr, value)
             except DecodeError as exc:
                 first = first or exc

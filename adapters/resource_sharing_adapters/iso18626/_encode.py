@@ -29,9 +29,7 @@ from decimal import Decimal
 from enum import Enum
 from functools import cache
 from operator import attrgetter
-from typing import Any, final
-
-import attrs
+from typing import Any
 
 from resource_sharing.iso18626 import Action, ReasonForMessage, Status
 from resource_sharing.messages import (
@@ -145,8 +143,16 @@ _CONVERTS: dict[Kind, _Convert] = {
 
 
 def _code(version: Version, echo: bool) -> _Convert:
+    # The codes the version lacks, as (vocabulary, text): hashing an Enum member calls
+    # Python code, and this runs for every code written.
+    lacking = frozenset(
+        (type(code), code.value)
+        for code in (*Action, *Status, *ReasonForMessage)
+        if not exists_in(code, version)
+    )
+
     def code(value: Enum, attr: str) -> str | None:
-        if isinstance(value, _VERSIONED) and not exists_in(value, version):
+        if (type(value), value.value) in lacking:
             if echo:
                 return None  # the echo is optional: what the version lacks is left out
             raise EncodeError(attr, f"{value.value} does not exist in v{version.value}")
@@ -155,65 +161,80 @@ def _code(version: Version, echo: bool) -> _Convert:
     return code
 
 
-@final
-@attrs.frozen
-class _Write:
-    """One field as one version writes it, with its tags and converter made once."""
-
-    attr: str
-    element: str
-    start: str
-    end: str
-    structure: Structure | None
-    flattened: bool
-    required: bool  # a None is refused
-    drop_empty: bool  # a structure with nothing in it is left out
-    empty: bool
-    many: bool
-    most: int | None
-    convert: _Convert | None
+_Writer = Callable[[list[str], Any], None]
+_WRITERS: dict[str, dict[Structure, _Writer]] = {version.value: {} for version in Version}
+"""Per version (by its text: an Enum member hashes in Python code), each table's writer."""
 
 
-_Writes = tuple[tuple[_Write, ...], Callable[[object], tuple[Any, ...]]]
-_WRITES: dict[tuple[Structure, Version], _Writes] = {}
+def _writer(table: Structure, version: Version) -> _Writer:
+    """The writer of ``table``'s children in ``version``, compiled from the table once.
 
-
-def _writes(table: Structure, version: Version) -> _Writes:
-    """The fields ``version`` writes of ``table`` in schema order, and their values' getter.
-
-    The getter reads all values at once (a flattened structure gets a placeholder: its
-    children are read from the same record).
+    Like attrs' ``__init__``, the writer is straight-line Python derived from the table,
+    one statement per field in schema order: a value is written when it is not None (a
+    None where the schema requires the element is refused), a structure around what its
+    own writer wrote, and left out when nothing was and it may be.
     """
-    found = _WRITES.get((table, version))
-    if found is None:
-        writes = tuple(
-            _Write(
-                attr=f.attr or "",
-                element=f.element,
-                start=f"<{f.element}>",
-                end=f"</{f.element}>",
-                structure=f.structure,
-                flattened=f.structure is not None and f.structure.record is None,
-                required=f.need is not Need.OPTIONAL,
-                drop_empty=f.need is Need.OPTIONAL
-                if f.structure is None or f.structure.record is None
-                else f.structure.absent_when_empty,
-                empty=f.empty,
-                many=f.many,
-                most=f.most,
-                convert=None
-                if f.structure is not None
-                else _code(version, f.echo)
-                if f.kind is Kind.CODE
-                else _CONVERTS[f.kind],
-            )
-            for f in table.fields
-            if version in f.versions
+    found = _WRITERS[version.value].get(table)
+    if found is not None:
+        return found
+    env: dict[str, Any] = {"EncodeError": EncodeError, "Placed": Placed}
+    lines = ["def write(out, r):"]
+    for index, field in enumerate(table.fields):
+        if version not in field.versions:
+            continue
+        start, end, attr, sub = (
+            f"<{field.element}>",
+            f"</{field.element}>",
+            field.attr,
+            field.structure,
         )
-        names = [w.attr or "__class__" for w in writes]  # __class__: never None
-        get = attrgetter(*names, "__class__")  # always a tuple, one longer
-        found = _WRITES[table, version] = (writes, get)
-    return found
+        code = f"c{index}"
+        if sub is None:
+            env[code] = (
+                _code(version, field.echo) if field.kind is Kind.CODE else _CONVERTS[field.kind]
+            )
+            put = (
+                f"t = {code}(v, {attr!r})\n"
+                f"        if t is not None: out.append({start!r} + t + {end!r})"
+            )
+        else:
+            env[code] = _writer(sub, version)
+            drop = field.need is Need.OPTIONAL if sub.record is None else sub.absent_when_empty
+            put = (
+                f"m = len(out); out.append({start!r}); {code}(out, v)\n"
+                f"        if {drop} and len(out) == m + 1: del out[m:]\n"
+                f"        else: out.append({end!r})"
+            )
+        if sub is not None and sub.record is None:  # flattened: its children are r's
+            lines.append(f"    v = r\n    if True:\n        {put}")
+            continue
+        lines.append(f"    v = r.{attr}")
+        if field.empty:
+            lines.append(f"    if v is None: out.append({start + end!r})")
+        elif field.need is not Need.OPTIONAL:
+            lines.append(
+                f"    if v is None: raise EncodeError({attr!r}, 'the XSD requires {field.element}')"
+            )
+        if field.many:
+            if field.most is not None:
+                lines.append(
+                    f"    if len(v) > {field.most}:"
+                    f" raise EncodeError({attr!r}, 'v{version.value} allows {field.most}')"
+                )
+            if sub is not None and sub.record is Placed:
+                lines.append("    v = [Placed(n, a) for n, a in enumerate(v, 1)]")
+            lines.append(f"    for v in v:\n        {put}")
+        else:
+            lines.append(f"    if v is not None:\n        {put}")
+    if len(lines) == 1:
+        lines.append("    pass")
+    if table.choice:
+        written = _choice(table, version)
+    else:
+        exec("\n".join(lines), env)
+        written = env["write"]
+    _WRITERS[version.value][table] = written
+    return written
 
 
 @cache
@@ -226,78 +247,25 @@ def _content(table: Structure) -> tuple[Callable[[object], tuple[object, ...]], 
 def _has_content(table: Structure, record: object) -> bool:
     """Whether ``record`` sets any attribute the alternative ``table`` writes."""
     get, empty = _content(table)
-    return get(record)[:-1] != empty
+    return bool(get(record)[:-1] != empty)
 
 
-class _Writer:
-    """One encoding pass for one version: the document's pieces, in order."""
+def _choice(table: Structure, version: Version) -> _Writer:
+    """A choice's writer: the one alternative with content (the last when none has)."""
+    alternatives = [f for f in table.fields if version in f.versions and f.structure]
 
-    def __init__(self, version: Version) -> None:
-        self.version = version
-        self.out: list[str] = [_PROLOGUE[version]]
-
-    def structure(self, table: Structure, record: object) -> None:
-        """Write the children of ``table`` from ``record``."""
-        if table.choice:
-            self.choice(table, record)
-            return
-        out = self.out
-        writes, get = _writes(table, self.version)
-        for write, value in zip(writes, get(record), strict=False):
-            if write.flattened:  # its children come from the same record
-                self.nested(write, record)
-                continue
-            if value is None or (write.many and not value):
-                if write.empty:
-                    out.append(write.start + write.end)
-                elif write.required:
-                    raise EncodeError(write.attr, f"the XSD requires {write.element}")
-                continue
-            if not write.many:
-                convert = write.convert  # as one() does, on the hot path
-                if convert is None:
-                    self.nested(write, value)
-                else:
-                    text = convert(value, write.attr)
-                    if text is not None:
-                        out.append(write.start + text + write.end)
-                continue
-            if write.most is not None and len(value) > write.most:
-                raise EncodeError(write.attr, f"v{self.version.value} allows {write.most}")
-            if write.structure is not None and write.structure.record is Placed:
-                value = [Placed(order, address) for order, address in enumerate(value, 1)]
-            for item in value:
-                self.one(write, item)
-
-    def choice(self, table: Structure, record: object) -> None:
-        """The one alternative of a choice that has content (the last when none has)."""
-        writes = _writes(table, self.version)[0]
-        chosen = [w for w in writes if w.structure and _has_content(w.structure, record)]
+    def write(out: list[str], record: object) -> None:
+        chosen = [f for f in alternatives if f.structure and _has_content(f.structure, record)]
         if len(chosen) > 1:
-            names = " or ".join(write.element for write in writes)
+            names = " or ".join(f.element for f in alternatives)
             raise EncodeError(type(record).__name__, f"either {names}, not both")
-        self.nested((chosen or list(writes[-1:]))[0], record, optional=False)
+        field = (chosen or alternatives[-1:])[0]
+        assert field.structure is not None
+        out.append(f"<{field.element}>")
+        _writer(field.structure, version)(out, record)
+        out.append(f"</{field.element}>")
 
-    def nested(self, write: _Write, record: object, *, optional: bool | None = None) -> None:
-        """A structure's element around its children; left out when empty and optional."""
-        out = self.out
-        mark = len(out)
-        out.append(write.start)
-        assert write.structure is not None
-        self.structure(write.structure, record)
-        if len(out) == mark + 1 and (write.drop_empty if optional is None else optional):
-            del out[mark:]
-        else:
-            out.append(write.end)
-
-    def one(self, write: _Write, value: object) -> None:
-        """One element holding ``value``."""
-        if write.convert is None:
-            self.nested(write, value)
-            return
-        text = write.convert(value, write.attr)
-        if text is not None:
-            self.out.append(write.start + text + write.end)
+    return write
 
 
 def encode(message: DecodedMessage, *, version: Version | str = Version.V1_2) -> bytes:
@@ -307,7 +275,7 @@ def encode(message: DecodedMessage, *, version: Version | str = Version.V1_2) ->
     (or holds text XML cannot carry, such as control characters).
     """
     try:
-        chosen = Version(version)
+        chosen = version if isinstance(version, Version) else Version(version)
     except ValueError:
         raise EncodeError("version", f"unsupported version {version!r}") from None
     if isinstance(message, Confirmation):
@@ -316,13 +284,12 @@ def encode(message: DecodedMessage, *, version: Version | str = Version.V1_2) ->
         element, table = _ROOTS[type(message)]
     else:
         raise EncodeError("message", f"cannot encode {type(message).__name__}")
-    writer = _Writer(chosen)
+    out = [_PROLOGUE[chosen], f"<{element}>"]
     try:
-        writer.out.append(f"<{element}>")
-        writer.structure(table, message)
+        _writer(table, chosen)(out, message)
     except EncodeError:
         raise
     except ValueError as exc:  # text XML cannot carry
         raise EncodeError("text", str(exc)) from None
-    writer.out.append(f"</{element}>{_EPILOGUE}")
-    return "".join(writer.out).encode("utf-8")
+    out.append(f"</{element}>{_EPILOGUE}")
+    return "".join(out).encode("utf-8")
