@@ -79,6 +79,7 @@ def _serve_node(port: int, store: str) -> None:
         {
             "institution": {"agency": "ISIL:US-C", "auto_locate": False},
             "server": {"port": port, "staff_token": "bench"},
+            "security": {"peer_requests_per_second": 0},  # measure the path, not the limit
             "store": {"sqlite": store} if store.endswith(".sqlite3") else {"postgres": store},
             "partners": [
                 {

@@ -24,7 +24,6 @@ no token is configured): see ``docs/http.md``. ``GET /health`` is open (readines
 from __future__ import annotations
 
 import contextlib
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -35,6 +34,7 @@ from typing import Any
 import attrs
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -55,10 +55,19 @@ from resource_sharing.ports import AnyRequest, OutboxStatus
 from resource_sharing.records import AgencyId, Citation, ItemRef, Money, PatronRef, Side
 from resource_sharing.serialization import converter
 from resource_sharing.service import ScanResult, index_of
-from resource_sharing_adapters.http._auth import sender_of
+from resource_sharing_adapters.http._auth import (
+    AuthenticationFailed,
+    Origin,
+    StaffAuthenticator,
+    Throttled,
+    sender_of,
+)
 from resource_sharing_adapters.http._client import MESSAGE_ID_HEADER
 from resource_sharing_adapters.http._config import structure
+from resource_sharing_adapters.http._connections import EdgeMiddleware
 from resource_sharing_adapters.http._node import Node
+from resource_sharing_adapters.http._tls import peer_certificate
+from resource_sharing_adapters.http._validation import check_request, json_body
 from resource_sharing_adapters.iso18626 import (
     BadlyFormedMessage,
     DecodeError,
@@ -91,6 +100,15 @@ async def _read_body(request: HttpRequest, limit: int) -> bytes:
         if len(body) > limit:
             raise _TooLarge
     return bytes(body)
+
+
+def _origin(request: HttpRequest) -> Origin:
+    address = request.client.host if request.client else "?"
+    return Origin(address, peer_certificate(request.scope))
+
+
+def _too_many(exc: Throttled) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after)}
 
 
 def _xml(confirmation: Confirmation, version: str, status: int = 200) -> Response:
@@ -128,7 +146,11 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
                 message,
                 message_id=request.headers.get(MESSAGE_ID_HEADER),
                 authorization=request.headers.get("authorization"),
+                origin=_origin(request),
             )
+        except Throttled as exc:
+            text = "429 Too Many Requests: try again later\n"
+            return PlainTextResponse(text, 429, headers=_too_many(exc))
         except Exception:
             log.exception("the node failed on an inbound message")
             return PlainTextResponse("500 Internal Server Error: try again later\n", 500)
@@ -278,22 +300,39 @@ def _int(request: HttpRequest, name: str, default: int) -> int:
         raise InvalidInput(name, "expected an integer") from None
 
 
+FEED_PAGE = 1000
+"""How many feed or journal entries one ``GET`` returns unless ``limit`` says fewer."""
+
+
+def _page(request: HttpRequest) -> int:
+    limit = _int(request, "limit", FEED_PAGE)
+    if not 1 <= limit <= FEED_PAGE:
+        raise InvalidInput("limit", f"expected 1 to {FEED_PAGE}")
+    return limit
+
+
 class _Staff:
     """The staff API's handlers (each runs its synchronous work in the thread pool)."""
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        token = node.config.server.staff_token
-        self._token = f"Bearer {token}".encode() if token else None
+        self._auth = StaffAuthenticator(node.config.server.staff_token, node.authenticator.guard)
 
     def guard(self, handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
         async def guarded(request: HttpRequest) -> Response:
-            if self._token is None:
+            if not self._auth.enabled:
                 return _error(404, "StaffApiOff", "no staff token is configured")
-            given = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(given, self._token):
+            try:
+                self._auth.check(request.headers.get("authorization"), _origin(request).address)
+            except Throttled as exc:
+                detail = "too many requests or failed attempts; try again later"
+                response = _error(429, "TooManyRequests", detail)
+                response.headers.update(_too_many(exc))
+                return response
+            except AuthenticationFailed:
                 return _error(401, "Unauthorized", "a valid staff bearer token is required")
             try:
+                await check_request(handler.__name__, request)
                 result: Response = await handler(request)
             except NotFound as exc:
                 return _error(404, type(exc).__name__, str(exc))
@@ -308,16 +347,7 @@ class _Staff:
         return guarded
 
     async def body(self, request: HttpRequest) -> dict[str, Any]:
-        raw = await request.body()
-        if not raw:
-            return {}
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise InvalidInput("body", "not valid JSON") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("body", "expected a JSON object")
-        return data
+        return await json_body(request)
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         result = await run_in_threadpool(fn, *args, **kwargs)
@@ -328,24 +358,31 @@ class _Staff:
 
     async def info(self, request: HttpRequest) -> Response:
         node = self.node
+
+        def positions() -> tuple[int, int]:
+            return node.feed.last, node.journal.last
+
+        changes, journal = await run_in_threadpool(positions)
         return _Json(
             {
                 "agency": str(node.agency),
                 "name": node.config.name,
                 "now": node.clock.now(),
-                "changes": node.feed.last,
-                "journal": node.journal.last,
+                "changes": changes,
+                "journal": journal,
                 "endpoint": node.config.server.url,
             }
         )
 
     async def changes(self, request: HttpRequest) -> Response:
-        since = _int(request, "since", 0)
-        return _Json([converter.unstructure(c) for c in self.node.feed.since(since)])
+        since, limit = _int(request, "since", 0), _page(request)
+        found = await run_in_threadpool(self.node.feed.since, since, limit)
+        return _Json([converter.unstructure(c) for c in found])
 
     async def journal(self, request: HttpRequest) -> Response:
-        since = _int(request, "since", 0)
-        return _Json([attrs.asdict(e) for e in self.node.journal.since(since)])
+        since, limit = _int(request, "since", 0), _page(request)
+        found = await run_in_threadpool(self.node.journal.since, since, limit)
+        return _Json([attrs.asdict(e) for e in found])
 
     async def tasks(self, request: HttpRequest) -> Response:
         try:
@@ -472,12 +509,13 @@ class _Staff:
     async def check_in(self, request: HttpRequest) -> Response:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
-        mark = self.node.journal.last
+        mark = await run_in_threadpool(lambda: self.node.journal.last)
         result = await self.run(self.node.institution.lending.check_in, barcode)
         shown = _scan(result)
+        entries = await run_in_threadpool(self.node.journal.since, mark)
         routes = [
             e.detail["instruction"]
-            for e in self.node.journal.since(mark)
+            for e in entries
             if e.command == "RouteItem" and e.request_id == result.request_id
         ]
         if routes:
@@ -554,4 +592,10 @@ def create_app(node: Node, *, background: bool = True) -> Starlette:
             if background:
                 await run_in_threadpool(node.stop)
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    edge = Middleware(
+        EdgeMiddleware,
+        max_body_bytes=node.config.server.max_body_bytes,
+        body_timeout=node.config.server.limits.body_timeout_seconds,
+        counters=node.authenticator.guard.counters,
+    )
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[edge])

@@ -9,6 +9,13 @@ credentials we present from its own configuration. Failures map onto
 other refusal is not. An ISO confirmation is parsed from the body on any HTTP status
 (peers answer errors with 200, 400 or 500) and returned as it is: the dispatcher treats
 an ERROR confirmation as a refusal that retrying cannot mend.
+
+TLS: every ``https`` endpoint's certificate and host name are verified, against the
+system's trust store or, when the partner's outbound credentials carry
+:class:`~resource_sharing_adapters.http._tls.ClientTLS`, against its own CA; that
+configuration also holds our client certificate for mutual TLS. There is no way to
+turn verification off. A verification failure is a retryable delivery error (a
+renewed certificate mends it) whose reason says so.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from resource_sharing.errors import DeliveryError
 from resource_sharing.messages import Authentication, Confirmation, PeerMessage
 from resource_sharing.records import AgencyId
 from resource_sharing_adapters.http._auth import Credentials
+from resource_sharing_adapters.http._tls import ClientTLS, client_context
 from resource_sharing_adapters.iso18626 import DecodeError, EncodeError, decode, encode
 
 __all__ = ["MESSAGE_ID_HEADER", "XML_CONTENT_TYPE", "HttpTransport", "with_credentials"]
@@ -70,10 +78,27 @@ class HttpTransport:
     ) -> None:
         self._credentials = dict(credentials or {})
         self._owned = client is None
-        self._client = client or httpx.Client(
-            timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False
-        )
+        self._timeout = timeout
+        self._client = client or self._new_client(None)
+        self._tls_clients: dict[ClientTLS, httpx.Client] = {}
         self._max_response_bytes = max_response_bytes
+
+    def _new_client(self, tls: ClientTLS | None) -> httpx.Client:
+        return httpx.Client(
+            timeout=httpx.Timeout(self._timeout),
+            follow_redirects=False,
+            trust_env=False,
+            verify=client_context(tls),
+        )
+
+    def _client_for(self, credentials: Credentials | None) -> httpx.Client:
+        tls = credentials.tls if credentials is not None else None
+        if tls is None:
+            return self._client
+        found = self._tls_clients.get(tls)
+        if found is None:
+            found = self._tls_clients.setdefault(tls, self._new_client(tls))
+        return found
 
     def send(self, partner: Partner, message: PeerMessage, message_id: str) -> Confirmation:
         """POST the message to the partner's endpoint; return its confirmation."""
@@ -93,7 +118,7 @@ class HttpTransport:
             headers["Authorization"] = credentials.authorization
         headers.update(dict(partner.protocol.headers))
         try:
-            response = self._client.post(endpoint, content=body, headers=headers)
+            response = self._client_for(credentials).post(endpoint, content=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise DeliveryError(agency, f"timed out: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
@@ -120,7 +145,10 @@ class HttpTransport:
         return found if isinstance(found, Confirmation) else None
 
     def close(self) -> None:
-        """Close the HTTP client (when the transport owns it)."""
+        """Close the HTTP clients (the shared one only when the transport owns it)."""
+        for client in self._tls_clients.values():
+            client.close()
+        self._tls_clients.clear()
         if self._owned:
             self._client.close()
 

@@ -7,6 +7,11 @@ with each partner) and the holdings the lending desk locates in. Unknown keys ar
 (a misspelt setting is an error, not silently ignored); every problem is an
 :class:`~resource_sharing.errors.InvalidInput` naming the place in the file. Secrets may
 be given indirectly, as the name of an environment variable (``..._env`` keys).
+
+Without a ``[store]`` table the node keeps its data in an SQLite file beside the
+configuration (``institution.toml`` -> ``institution.sqlite3``); a memory store only when
+asked (``memory = true``). ``[ports]`` names a factory for each port the integrator
+replaces (see :mod:`resource_sharing_adapters.http._ports`).
 """
 
 from __future__ import annotations
@@ -32,12 +37,17 @@ from resource_sharing.rota import RotaPolicy
 from resource_sharing_adapters._structuring import base_converter
 from resource_sharing_adapters._structuring import structure as _structure
 from resource_sharing_adapters.http._auth import Credentials, PeerCredentials
+from resource_sharing_adapters.http._connections import ConnectionLimits
+from resource_sharing_adapters.http._limits import SecurityConfig
+from resource_sharing_adapters.http._tls import ServerTLS, parse_client_tls, parse_server_tls
 from resource_sharing_adapters.rota_json import parse_directory
 
 __all__ = [
     "DEFAULT_PATH",
+    "PORT_NAMES",
     "DeliveryConfig",
     "NodeConfig",
+    "PortConfig",
     "ServerConfig",
     "StoreConfig",
     "load_config",
@@ -68,16 +78,20 @@ class ServerConfig:
     """The bearer token of the staff API (None: the staff API is off)."""
     public_url: str | None = None
     """The URL peers reach us at (informational; defaults to http://host:port/path)."""
+    limits: ConnectionLimits = attrs.field(factory=ConnectionLimits)
+    """``[server.limits]``: read timeouts, keep-alive, connections, header size."""
+    tls: ServerTLS | None = None
+    """``[server.tls]``: terminate TLS (and verify client certificates); None: plain HTTP."""
 
     @property
     def url(self) -> str:
         """The ISO 18626 endpoint URL."""
-        return self.public_url or f"http://{self.host}:{self.port}{self.path}"
+        return self.public_url or f"{self.base_url}{self.path}"
 
     @property
     def base_url(self) -> str:
         """The node's base URL (the staff API is under ``/staff``)."""
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
 
 @final
@@ -87,8 +101,36 @@ class StoreConfig:
 
     kind: str = "memory"
     """``sqlite``, ``postgres`` or ``memory``."""
-    target: str | None = None
-    """The SQLite file or the PostgreSQL conninfo."""
+    target: str | None = attrs.field(default=None, repr=False)
+    """The SQLite file or the PostgreSQL conninfo (which may hold a password)."""
+    schema: str | None = None
+    """PostgreSQL: the schema the store lives in (None: the server's search path)."""
+    implicit: bool = False
+    """Chosen because the configuration has no ``[store]``: the SQLite file beside it."""
+
+    def describe(self) -> str:
+        """Where the data is, in words for the start-up log (no password)."""
+        if self.kind == "sqlite":
+            return f"SQLite file {self.target}"
+        if self.kind == "postgres":
+            where = f"schema {self.schema}" if self.schema else "the default schema"
+            return f"PostgreSQL, {where}"
+        return "memory (nothing survives the process)"
+
+
+PORT_NAMES = ("circulation", "notifier", "holdings", "printer", "patron_validator")
+"""The ports ``[ports]`` may name a factory for, in the order the node builds them."""
+
+
+@final
+@attrs.frozen
+class PortConfig:
+    """One ``[ports.NAME]`` table: the factory that makes the port, and its settings."""
+
+    factory: str
+    """``module:callable``, or the name of an entry point in ``resource_sharing.ports``."""
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+    """The rest of the table, given to the factory as it is."""
 
 
 @final
@@ -149,6 +191,12 @@ class NodeConfig:
     """Run the clock from this moment (shifted real time; None: the real time)."""
     clock_adjustable: bool = False
     """The staff API may move the clock forward (demos and tests only)."""
+    security: SecurityConfig = attrs.field(factory=SecurityConfig)
+    """``[security]``: rate limits and lock-outs of peer credentials and staff tokens."""
+    ports: Mapping[str, PortConfig] = attrs.field(factory=dict)
+    """The factories of the ports the integrator replaces, by port name."""
+    base: Path | None = None
+    """The folder relative paths are relative to (the configuration file's)."""
     source: Path | None = None
     """The file it was read from."""
 
@@ -200,11 +248,14 @@ class _Table:
             raise InvalidInput(self.where or "config", f"unknown key(s): {names}")
 
 
-def _credentials(table: _Table) -> Credentials:
+def _credentials(table: _Table, base: Path) -> Credentials:
+    tls = table.data.pop("tls", None)
     found = Credentials(
         account_id=table.take("account_id", str, None),
         security_code=table.secret("security_code"),
         authorization=table.secret("authorization"),
+        client_certificate=table.take("client_certificate", str, None),
+        tls=parse_client_tls(tls, base, f"{table.where}.tls") if tls is not None else None,
     )
     table.done()
     return found
@@ -221,7 +272,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _directory(
-    partners: Any, rota: _Table
+    partners: Any, rota: _Table, base: Path
 ) -> tuple[Directory, RotaPolicy, dict[AgencyId, PeerCredentials]]:
     if not isinstance(partners, list):
         raise InvalidInput("partners", "expected an array of tables ([[partners]])")
@@ -232,8 +283,8 @@ def _directory(
         if not isinstance(raw, dict):
             raise InvalidInput(where, "expected a table")
         entry = dict(raw)
-        inbound = _credentials(_Table(entry.pop("inbound", {}), f"{where}.inbound"))
-        outbound = _credentials(_Table(entry.pop("outbound", {}), f"{where}.outbound"))
+        inbound = _credentials(_Table(entry.pop("inbound", {}), f"{where}.inbound"), base)
+        outbound = _credentials(_Table(entry.pop("outbound", {}), f"{where}.outbound"), base)
         protocol = entry.get("protocol")
         if isinstance(protocol, dict) and isinstance(protocol.get("headers"), dict):
             protocol = dict(protocol)
@@ -267,24 +318,57 @@ def _holdings(rows: Any) -> dict[str, Holding]:
     return found
 
 
-def _store(table: _Table, base: Path) -> StoreConfig:
+def _store(table: _Table, base: Path, stem: str) -> StoreConfig:
     sqlite = table.take("sqlite", str, None)
     postgres = table.secret("postgres")
+    schema = table.take("schema", str, None)
     memory = table.take("memory", bool, False)
     table.done()
     chosen = [k for k, v in (("sqlite", sqlite), ("postgres", postgres), ("memory", memory)) if v]
     if len(chosen) > 1:
         raise InvalidInput("store", f"choose one store, not {' and '.join(chosen)}")
+    if schema is not None and postgres is None:
+        raise InvalidInput("store.schema", "only a PostgreSQL store has a schema")
     if sqlite is not None:
         path = Path(sqlite).expanduser()
         return StoreConfig("sqlite", str(path if path.is_absolute() else base / path))
     if postgres is not None:
-        return StoreConfig("postgres", postgres)
-    return StoreConfig("memory")
+        return StoreConfig("postgres", postgres, schema=schema)
+    if memory:
+        return StoreConfig("memory")
+    return StoreConfig("sqlite", str(base / f"{stem}.sqlite3"), implicit=True)
 
 
-def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeConfig:
-    """A node configuration from parsed TOML; relative paths are relative to ``base``."""
+def _ports(table: _Table) -> dict[str, PortConfig]:
+    found: dict[str, PortConfig] = {}
+    for name in PORT_NAMES:
+        if name not in table.data:
+            continue
+        raw = table.data.pop(name)
+        where = f"ports.{name}"
+        if isinstance(raw, str):
+            raw = {"factory": raw}
+        entry = _Table(raw, where)
+        factory = entry.take("factory", str, None)
+        if not factory:
+            raise InvalidInput(
+                f"{where}.factory", "required: 'module:callable' or an entry point name"
+            )
+        found[name] = PortConfig(factory, dict(entry.data))
+    if table.data:
+        names = ", ".join(sorted(table.data))
+        raise InvalidInput("ports", f"unknown port(s): {names} (known: {', '.join(PORT_NAMES)})")
+    return found
+
+
+def parse_config(
+    data: Mapping[str, Any], *, base: Path | None = None, stem: str = "resource-sharing"
+) -> NodeConfig:
+    """A node configuration from parsed TOML; relative paths are relative to ``base``.
+
+    Without a ``[store]`` table the store is the SQLite file ``<stem>.sqlite3`` in ``base``
+    (:func:`load_config` passes the configuration file's name).
+    """
     top = _Table(dict(data), "")
     base = base or Path.cwd()
 
@@ -305,6 +389,9 @@ def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeCo
     inst.done()
 
     srv = top.table("server")
+    limits = structure(srv.data.pop("limits", {}), ConnectionLimits, "server.limits")
+    tls_table = srv.data.pop("tls", None)
+    tls = parse_server_tls(tls_table, base) if tls_table is not None else None
     server = ServerConfig(
         host=srv.take("host", str, "127.0.0.1"),
         port=srv.take("port", int, 8626),
@@ -312,12 +399,15 @@ def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeCo
         max_body_bytes=srv.take("max_body_bytes", int, 1 << 20),
         staff_token=srv.secret("staff_token"),
         public_url=srv.take("public_url", str, None),
+        limits=limits,
+        tls=tls,
     )
     srv.done()
     if not server.path.startswith("/") or server.path.startswith("/staff"):
         raise InvalidInput("server.path", "must start with '/' and not be under /staff")
 
-    store = _store(top.table("store"), base)
+    store = _store(top.table("store"), base, stem)
+    ports = _ports(top.table("ports"))
 
     dly = top.table("delivery")
     delivery = DeliveryConfig(
@@ -340,7 +430,8 @@ def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeCo
 
     borrowing = structure(top.data.pop("borrowing", {}), BorrowingPolicy, "borrowing")
     lending = structure(top.data.pop("lending", {}), LendingPolicy, "lending")
-    directory, rota, credentials = _directory(top.data.pop("partners", []), top.table("rota"))
+    directory, rota, credentials = _directory(top.data.pop("partners", []), top.table("rota"), base)
+    security = structure(top.data.pop("security", {}), SecurityConfig, "security")
     holdings = _holdings(top.data.pop("holdings", []))
     top.done()
     return NodeConfig(
@@ -361,6 +452,9 @@ def parse_config(data: Mapping[str, Any], *, base: Path | None = None) -> NodeCo
         holdings=holdings,
         clock_start=clock_start,
         clock_adjustable=adjustable,
+        security=security,
+        ports=ports,
+        base=base,
     )
 
 
@@ -374,7 +468,7 @@ def load_config(path: str | os.PathLike[str]) -> NodeConfig:
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(str(file), f"not valid TOML: {exc}") from exc
     try:
-        config = parse_config(data, base=file.resolve().parent)
+        config = parse_config(data, base=file.resolve().parent, stem=file.stem)
     except InvalidInput as exc:
         raise InvalidInput(str(file), str(exc)) from exc
     return attrs.evolve(config, source=file)

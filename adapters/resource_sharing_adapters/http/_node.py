@@ -9,9 +9,15 @@ integrator would forward), the holdings from the configuration, a clock and uniq
 
 It authenticates inbound messages before the peer inbox sees them, and runs two
 background threads: the dispatcher (woken at once after every change, and at the
-configured interval for retries) and the timer tick. Every committed change is also
-appended to an in-process change feed, which the staff API serves so that desks and
-the demo can follow what happened.
+configured interval for retries) and the timer tick. Every committed step is in the
+change feed, which the staff API serves so that desks and the demo can follow what
+happened. The SQL stores keep the feed and the journal themselves, numbered in commit
+order and shared by every process on the same database; with the memory store they live
+in the process (:class:`~resource_sharing_adapters.storage.MemoryFeeds`).
+
+The host-system ports (circulation, notices, holdings, printing, patron checks) are made
+by the factories ``[ports]`` names, the journal versions by default
+(:mod:`resource_sharing_adapters.http._ports`).
 """
 
 from __future__ import annotations
@@ -20,30 +26,13 @@ import logging
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, final
+from typing import final
 
-import attrs
-
-from resource_sharing.effects import (
-    CheckIn,
-    CheckOutToPartner,
-    CheckOutToPatron,
-    CreateTemporaryItem,
-    DeleteTemporaryItem,
-    NotifyPatron,
-    NotifyStaff,
-    PlaceOnHoldShelf,
-    PrintPickSlip,
-    RecallPatronLoan,
-    RenewPatronLoan,
-    RouteItem,
-    TaskList,
-)
+from resource_sharing.effects import TaskList
 from resource_sharing.errors import PeerError
 from resource_sharing.messages import Confirmation, PeerMessage
 from resource_sharing.ports import (
@@ -56,22 +45,18 @@ from resource_sharing.ports import (
     UnitOfWork,
 )
 from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, Side
-from resource_sharing.serialization import converter
 from resource_sharing.service import DispatchReport, Institution, Ports, Settings
-from resource_sharing.testing.fakes import MemoryHoldings
 from resource_sharing.testing.memory_store import MemoryStore
-from resource_sharing_adapters.http._auth import Authenticator
+from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import NodeConfig
+from resource_sharing_adapters.http._limits import Guard
+from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import confirm_error
+from resource_sharing_adapters.storage import Change, Feeds, MemoryFeeds, change_of
 
 __all__ = [
-    "Change",
     "ChangeFeed",
-    "Journal",
-    "JournalCirculation",
-    "JournalEntry",
-    "JournalNotifier",
     "Node",
     "SerialStore",
     "ShiftedClock",
@@ -86,206 +71,32 @@ log = logging.getLogger("resource_sharing.node")
 
 
 @final
-@attrs.frozen
-class Change:
-    """One committed step of one request, as the staff API reports it."""
+class ChangeFeed:
+    """The node's change feed as the staff API reads it, kept in ``feeds``."""
 
-    seq: int
-    """Position in the feed (1, 2, ...)."""
-    side: Side
-    """Borrowing or lending."""
-    request_id: str
-    """The request."""
-    version: int
-    """Its version after the step."""
-    state: str
-    """Its state after the step."""
-    event: str
-    """What happened (the history entry's detail, or its event)."""
-    actor: str
-    """Who did it (staff, patron, peer:..., timer)."""
-    at: datetime
-    """When (the institution's clock)."""
-    task_list: str | None
-    """The task list that shows it now."""
-    desk: str | None
-    """The desk whose list shows it."""
-    instruction: str | None
-    """What the operator must do now."""
-    counterpart: str | None
-    """The partner on the other side now."""
-    protocol_ids: tuple[str, ...]
-    """The requestingAgencyRequestIds that name it."""
+    def __init__(self, feeds: Feeds) -> None:
+        self._feeds = feeds
 
-
-class _Sequence:
-    """A bounded, thread-safe list of entries numbered from 1."""
-
-    def __init__(self, limit: int) -> None:
-        self._lock = threading.Lock()
-        self._items: deque[Any] = deque(maxlen=limit)
-        self._last = 0
-
-    def _append(self, build: Any) -> None:
-        with self._lock:
-            self._last += 1
-            self._items.append(build(self._last))
-
-    def _since(self, seq: int) -> list[Any]:
-        with self._lock:
-            return [item for item in self._items if item.seq > seq]
+    def since(self, seq: int, limit: int = 1000) -> list[Change]:
+        """Up to ``limit`` changes after ``seq``."""
+        return list(self._feeds.changes_since(seq, limit))
 
     @property
     def last(self) -> int:
-        """The sequence number of the latest entry (0 when none)."""
-        return self._last
-
-
-class ChangeFeed(_Sequence):
-    """Committed changes, in commit order (the newest ``limit`` are kept)."""
-
-    def __init__(self, limit: int = 100_000) -> None:
-        super().__init__(limit)
-
-    def extend(self, pending: Sequence[tuple[HistoryEntry, RequestIndex, int]]) -> None:
-        """Append the steps of one committed unit of work."""
-        for entry, index, version in pending:
-            self._append(
-                lambda seq, entry=entry, index=index, version=version: Change(
-                    seq=seq,
-                    side=entry.side,
-                    request_id=entry.request_id,
-                    version=version,
-                    state=entry.to_state,
-                    event=entry.detail or entry.event,
-                    actor=entry.actor,
-                    at=entry.at,
-                    task_list=index.task_list.value if index.task_list else None,
-                    desk=index.desk,
-                    instruction=index.instruction,
-                    counterpart=index.counterpart.value if index.counterpart else None,
-                    protocol_ids=index.protocol_ids,
-                )
-            )
-
-    def since(self, seq: int) -> list[Change]:
-        """Changes after ``seq``."""
-        return self._since(seq)
-
-
-@final
-@attrs.frozen
-class JournalEntry:
-    """A notice or a circulation command the node gave the host system."""
-
-    seq: int
-    """Position in the journal."""
-    kind: str
-    """``patron_notice``, ``staff_notice`` or ``circulation``."""
-    command: str
-    """The effect's class name (``NotifyPatron``, ``RouteItem``...)."""
-    request_id: str | None
-    """The request it is about."""
-    detail: dict[str, Any]
-    """The effect as JSON-ready data."""
-
-
-class Journal(_Sequence):
-    """Every notice and circulation command, in order (the newest ``limit`` are kept)."""
-
-    def __init__(self, limit: int = 100_000) -> None:
-        super().__init__(limit)
-
-    def record(self, kind: str, effect: Any) -> None:
-        """Append one effect and log it."""
-        detail = converter.unstructure(effect)
-        request_id = getattr(effect, "request_id", None)
-        command = type(effect).__name__
-        log.info("%s %s %s", kind, command, detail)
-        self._append(lambda seq: JournalEntry(seq, kind, command, request_id, detail))
-
-    def since(self, seq: int) -> list[JournalEntry]:
-        """Entries after ``seq``."""
-        return self._since(seq)
-
-
-@final
-class JournalNotifier:
-    """A :class:`~resource_sharing.ports.Notifier` that writes notices to the journal."""
-
-    def __init__(self, journal: Journal) -> None:
-        self._journal = journal
-
-    def notify_patron(self, notice: NotifyPatron) -> None:
-        """Record a patron notice."""
-        self._journal.record("patron_notice", notice)
-
-    def notify_staff(self, notice: NotifyStaff) -> None:
-        """Record a staff notice."""
-        self._journal.record("staff_notice", notice)
-
-
-@final
-class JournalCirculation:
-    """A :class:`~resource_sharing.ports.Circulation` that writes commands to the journal."""
-
-    def __init__(self, journal: Journal) -> None:
-        self._journal = journal
-
-    def _record(self, command: object) -> None:
-        self._journal.record("circulation", command)
-
-    def create_temporary_item(self, command: CreateTemporaryItem) -> None:
-        """Record it."""
-        self._record(command)
-
-    def delete_temporary_item(self, command: DeleteTemporaryItem) -> None:
-        """Record it."""
-        self._record(command)
-
-    def place_on_hold_shelf(self, command: PlaceOnHoldShelf) -> None:
-        """Record it."""
-        self._record(command)
-
-    def check_out_to_patron(self, command: CheckOutToPatron) -> None:
-        """Record it."""
-        self._record(command)
-
-    def renew_patron_loan(self, command: RenewPatronLoan) -> None:
-        """Record it."""
-        self._record(command)
-
-    def recall_patron_loan(self, command: RecallPatronLoan) -> None:
-        """Record it."""
-        self._record(command)
-
-    def check_out_to_partner(self, command: CheckOutToPartner) -> None:
-        """Record it."""
-        self._record(command)
-
-    def check_in(self, command: CheckIn) -> None:
-        """Record it."""
-        self._record(command)
-
-    def route_item(self, command: RouteItem) -> None:
-        """Record it."""
-        self._record(command)
-
-    def print_pick_slip(self, command: PrintPickSlip) -> None:
-        """Record it."""
-        self._record(command)
+        """The number of the latest change (0 when none)."""
+        return self._feeds.last_change()
 
 
 # -- the store wrapper -----------------------------------------------------------------
 
 
 class _RecordingUnit:
-    """A unit of work that notes each saved step for the change feed."""
+    """A unit of work that notes each saved step for an in-process change feed."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._indexes: dict[tuple[Side, str], tuple[RequestIndex, int]] = {}
-        self.steps: list[tuple[HistoryEntry, RequestIndex, int]] = []
+        self.steps: list[Change] = []
 
     def get(self, side: Side, request_id: str) -> AnyRequest | None:
         return self._uow.get(side, request_id)
@@ -306,7 +117,7 @@ class _RecordingUnit:
         for entry in entries:
             found = self._indexes.get((entry.side, entry.request_id))
             if found is not None:
-                self.steps.append((entry, found[0], found[1]))
+                self.steps.append(change_of(entry, *found))
 
     def history(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
         return self._uow.history(side, request_id)
@@ -359,26 +170,33 @@ class SerialStore:
     The HTTP server, the staff API, the dispatcher and the timer thread all use one
     institution; this wrapper serialises their units of work with a lock (so a store that
     is not thread-safe, like the in-memory one, is safe, and SQLite never waits on its
-    busy timeout) and appends every committed step to ``feed``. The lock is held only
-    for a unit of work, never while a message is on the wire.
+    busy timeout). The lock is held only for a unit of work, never while a message is on
+    the wire.
+
+    A store that keeps its own change feed (the SQL stores) writes it in the unit of
+    work; for one that does not, give ``feed``: every committed step is appended to it.
     """
 
-    def __init__(self, store: RequestStore, feed: ChangeFeed | None = None) -> None:
+    def __init__(self, store: RequestStore, feed: MemoryFeeds | None = None) -> None:
         self.inner = store
         """The wrapped store."""
-        self.feed = feed if feed is not None else ChangeFeed()
-        """Committed steps."""
+        self.feed = feed
+        """Where committed steps are appended (None: the store keeps its own feed)."""
         self._lock = threading.RLock()
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
         """A unit of work on the wrapped store, under the lock."""
         with self._lock:
+            if self.feed is None:
+                with self.inner.transaction() as uow:
+                    yield uow
+                return
             with self.inner.transaction() as uow:
                 unit = _RecordingUnit(uow)
                 yield unit
             if unit.steps:
-                self.feed.extend(unit.steps)
+                self.feed.append_changes(unit.steps)
 
 
 def open_store(config: NodeConfig) -> RequestStore:
@@ -394,9 +212,26 @@ def open_store(config: NodeConfig) -> RequestStore:
         from resource_sharing_adapters.storage.postgres import PostgresStore
 
         assert target is not None
-        store: RequestStore = PostgresStore(target)
+        store: RequestStore = PostgresStore(target, schema=config.store.schema)
         return store
     return MemoryStore()
+
+
+def _announce(config: NodeConfig, external: bool) -> None:
+    if external:
+        log.info("store: given by the caller")
+        return
+    where = config.store.describe()
+    if config.store.kind == "memory":
+        log.warning(
+            "store: %s; the requests, outbox, change feed and journal are lost when the"
+            " node stops (configure [store] sqlite or postgres to keep them)",
+            where,
+        )
+    elif config.store.implicit:
+        log.info("store: %s (the configuration has no [store]; this is the default)", where)
+    else:
+        log.info("store: %s", where)
 
 
 # -- time and ids ----------------------------------------------------------------------
@@ -467,15 +302,20 @@ class Node:
     def __init__(self, config: NodeConfig, *, store: RequestStore | None = None) -> None:
         self.config = config
         """The configuration."""
-        self.feed = ChangeFeed()
-        """Every committed step."""
-        self.journal = Journal()
-        """Every notice and circulation command."""
         self.clock = ShiftedClock(config.clock_start)
         """The node's clock."""
         self.raw_store = store if store is not None else open_store(config)
         """The store itself (closed by :meth:`close` when it has ``close``)."""
-        self.store = SerialStore(self.raw_store, self.feed)
+        _announce(config, store is not None)
+        own = self.raw_store if isinstance(self.raw_store, Feeds) else None
+        memory = MemoryFeeds() if own is None else None
+        self.feeds: Feeds = own if own is not None else memory  # type: ignore[assignment]
+        """Where the change feed and the journal are kept (the store's own, if it has)."""
+        self.feed = ChangeFeed(self.feeds)
+        """Every committed step, numbered in commit order."""
+        self.journal = Journal(self.feeds)
+        """Every notice, circulation command and print job, one per idempotency key."""
+        self.store = SerialStore(self.raw_store, memory)
         """The store as the institution uses it."""
         self.transport = HttpTransport(
             credentials={a: c.outbound for a, c in config.credentials.items()},
@@ -483,7 +323,9 @@ class Node:
         )
         """The HTTP peer transport."""
         self.authenticator = Authenticator(
-            config.agency, {a: c.inbound for a, c in config.credentials.items()}
+            config.agency,
+            {a: c.inbound for a, c in config.credentials.items()},
+            guard=Guard(config.security),
         )
         """Checks inbound messages."""
         settings = Settings(
@@ -500,12 +342,18 @@ class Node:
             retry_base_seconds=config.delivery.retry_base_seconds,
             retry_max_seconds=config.delivery.retry_max_seconds,
         )
+        try:
+            self.ports = build_ports(config, self.journal, self.clock)
+            """The host-system ports, by name (the journal versions unless configured)."""
+        except BaseException:
+            self._close_store()
+            raise
         ports = Ports(
             store=self.store,
             transport=self.transport,
-            notifier=JournalNotifier(self.journal),
-            circulation=JournalCirculation(self.journal),
-            holdings=MemoryHoldings(dict(config.holdings)),
+            notifier=self.ports["notifier"],  # type: ignore[arg-type]
+            circulation=self.ports["circulation"],  # type: ignore[arg-type]
+            holdings=self.ports["holdings"],  # type: ignore[arg-type]
             clock=self.clock,
             ids=UniqueIds(f"{config.agency.value}:"),
         )
@@ -529,18 +377,21 @@ class Node:
         *,
         message_id: str | None = None,
         authorization: str | None = None,
+        origin: Origin | None = None,
     ) -> Confirmation:
         """Authenticate and apply one inbound message; returns its confirmation.
 
         A refused message (not for us, unknown sender, bad credentials) gets an ERROR
         confirmation and nothing is stored. ``message_id`` (the sender's outbox id) makes
-        a re-delivery idempotent; it is scoped by the authenticated sender.
+        a re-delivery idempotent; it is scoped by the authenticated sender. ``origin`` (the
+        client's address and TLS certificate) feeds the lock-out and mutual TLS; a sender
+        locked out or over its rate raises :class:`~resource_sharing_adapters.http.Throttled`.
         """
         now = self.clock.now()
         try:
-            sender = self.authenticator.check(message, authorization)
+            sender = self.authenticator.check(message, authorization, origin=origin)
         except PeerError as error:
-            log.warning("refused a message: %s", error)
+            log.warning("refused a message: %s", getattr(error, "detail", error))
             return confirm_error(message, error, timestamp=now, received=now)
         key = f"{sender}|{message_id}" if message_id else None
         confirmation = self.institution.inbox.receive(message, message_id=key, sender=sender)
@@ -620,6 +471,9 @@ class Node:
         """Stop, and close the transport and the store."""
         self.stop()
         self.transport.close()
+        self._close_store()
+
+    def _close_store(self) -> None:
         closer = getattr(self.raw_store, "close", None)
         if callable(closer):
             closer()

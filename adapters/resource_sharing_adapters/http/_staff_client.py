@@ -61,14 +61,14 @@ class StaffClient:
         result: dict[str, Any] = self.get("/staff/info")
         return result
 
-    def changes(self, since: int = 0) -> list[dict[str, Any]]:
-        """Committed steps after ``since``."""
-        result: list[dict[str, Any]] = self.get("/staff/changes", since=since)
+    def changes(self, since: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Up to ``limit`` committed steps after ``since`` (ask again from the last ``seq``)."""
+        result: list[dict[str, Any]] = self.get("/staff/changes", since=since, limit=limit)
         return result
 
-    def journal(self, since: int = 0) -> list[dict[str, Any]]:
-        """Notices and circulation commands after ``since``."""
-        result: list[dict[str, Any]] = self.get("/staff/journal", since=since)
+    def journal(self, since: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Up to ``limit`` notices, circulation commands and print jobs after ``since``."""
+        result: list[dict[str, Any]] = self.get("/staff/journal", since=since, limit=limit)
         return result
 
     def tasks(

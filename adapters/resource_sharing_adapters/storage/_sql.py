@@ -12,14 +12,23 @@ messages keep their document (status, attempts, next attempt) next to the column
 dispatcher's claim query uses; a claim writes a lease, so a second dispatcher skips the
 message until the lease ends.
 
+Every history entry of a request saved in the unit is also a step of the change feed
+(:mod:`resource_sharing_adapters.storage._feeds`): the unit collects them and
+:meth:`SqlUnit.flush` writes them as the last thing before the store commits, numbered in
+commit order (SQLite: AUTOINCREMENT under ``BEGIN IMMEDIATE``; PostgreSQL: a counter row
+locked until the commit). Journal entries are written the same way, one per idempotency
+key.
+
 The statements are written once with ``?`` placeholders; the dialect subclasses say how
-times and documents are passed and read back, and how a claim locks its rows.
+times and documents are passed and read back, how a claim locks its rows and how numbers
+are handed out.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any, ClassVar, TypeVar
@@ -33,8 +42,9 @@ from resource_sharing.messages import Confirmation
 from resource_sharing.ports import AnyRequest, OutboxMessage, OutboxStatus, RequestIndex, Task
 from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, LendingRequest, Side
 from resource_sharing.serialization import converter, dumps
+from resource_sharing_adapters.storage._feeds import Change, JournalEntry, change_of
 
-__all__ = ["SchemaTooNew", "StorageError"]
+__all__ = ["SchemaTooNew", "SqlUnit", "StorageError", "StoreFeeds"]
 
 T = TypeVar("T")
 
@@ -87,7 +97,8 @@ class SqlUnit:
 
     def __init__(self, cursor: Any) -> None:
         self._cur = cursor
-        self._saved: set[tuple[str, str]] = set()
+        self._saved: dict[tuple[str, str], tuple[RequestIndex, int]] = {}
+        self._changes: list[Change] = []
 
     # -- dialect ---------------------------------------------------------------------------
 
@@ -106,6 +117,13 @@ class SqlUnit:
 
     def _sql(self, text: str) -> str:
         return text
+
+    def _numbers(self, counter: str, count: int) -> int | None:
+        """The first of ``count`` new numbers of ``counter``; None: the table numbers rows."""
+        return None
+
+    def _give_back(self, counter: str, count: int) -> None:
+        """Return the last ``count`` numbers taken from ``counter`` (in this transaction)."""
 
     def _run(self, text: str, params: Sequence[Any] = ()) -> Any:
         self._cur.execute(self._sql(text), params)
@@ -223,7 +241,7 @@ class SqlUnit:
                 self._sql("INSERT INTO rs_barcodes (barcode, side, request_id) VALUES (?, ?, ?)"),
                 [(barcode, side, record.id) for barcode in sorted(set(index.barcodes))],
             )
-        self._saved.add((side, record.id))
+        self._saved[(side, record.id)] = (index, version)
         return version
 
     def _replace_protocol_ids(self, side: str, record: AnyRequest, index: RequestIndex) -> None:
@@ -255,7 +273,11 @@ class SqlUnit:
                 f" VALUES (?, ?, ?, ?, {self.doc_param})",
                 (side, entry.request_id, entry.sequence, at, dumps(entry)),
             )
-            if (side, entry.request_id) in self._saved and entry.from_state != entry.to_state:
+            saved = self._saved.get((side, entry.request_id))
+            if saved is None:
+                continue
+            self._changes.append(change_of(entry, *saved))
+            if entry.from_state != entry.to_state:
                 self._run(
                     "UPDATE rs_requests SET updated_at = ? WHERE side = ? AND id = ?",
                     (at, side, entry.request_id),
@@ -408,6 +430,96 @@ class SqlUnit:
             )
         return [self._load(row[0], OutboxMessage) for row in rows]
 
+    # -- change feed and journal -------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the unit's steps to the change feed (the store calls it just before COMMIT)."""
+        changes, self._changes = self._changes, []
+        if not changes:
+            return
+        first = self._numbers("changes", len(changes))
+        if first is None:
+            self._cur.executemany(
+                self._sql(
+                    "INSERT INTO rs_changes (side, request_id, document)"
+                    f" VALUES (?, ?, {self.doc_param})"
+                ),
+                [(c.side.value, c.request_id, dumps(c)) for c in changes],
+            )
+        else:
+            self._cur.executemany(
+                self._sql(
+                    "INSERT INTO rs_changes (seq, side, request_id, document)"
+                    f" VALUES (?, ?, ?, {self.doc_param})"
+                ),
+                [(first + n, c.side.value, c.request_id, dumps(c)) for n, c in enumerate(changes)],
+            )
+
+    def changes_since(self, since: int, limit: int = 1000) -> Sequence[Change]:
+        """Up to ``limit`` changes numbered above ``since``, in order."""
+        rows = self._all(
+            "SELECT seq, document FROM rs_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+            (since, max(limit, 0)),
+        )
+        return [attrs.evolve(self._load(row[1], Change), seq=int(row[0])) for row in rows]
+
+    def last_change(self) -> int:
+        """The number of the latest change (0 when none)."""
+        return int(self._one("SELECT coalesce(max(seq), 0) FROM rs_changes")[0])
+
+    def record_journal(
+        self,
+        kind: str,
+        command: str,
+        request_id: str | None,
+        detail: Mapping[str, Any],
+        key: str | None = None,
+    ) -> JournalEntry | None:
+        """Append a journal entry; None when ``key`` was journalled already."""
+        # Taking the number first serialises journal writers (PostgreSQL: the counter row
+        # lock; SQLite: BEGIN IMMEDIATE did), so the look-up below cannot race a twin.
+        seq = self._numbers("journal", 1)
+        if key is not None and self._one("SELECT 1 FROM rs_journal WHERE key = ?", (key,)):
+            self._give_back("journal", 1)
+            return None
+        document = json.dumps(dict(detail), separators=(",", ":"))
+        if seq is None:
+            seq = self._run(
+                "INSERT INTO rs_journal (kind, command, request_id, key, detail)"
+                f" VALUES (?, ?, ?, ?, {self.doc_param})",
+                (kind, command, request_id, key, document),
+            ).lastrowid
+        else:
+            self._run(
+                "INSERT INTO rs_journal (seq, kind, command, request_id, key, detail)"
+                f" VALUES (?, ?, ?, ?, ?, {self.doc_param})",
+                (seq, kind, command, request_id, key, document),
+            )
+        return JournalEntry(int(seq), kind, command, request_id, dict(detail), key)
+
+    def journal_since(self, since: int, limit: int = 1000) -> Sequence[JournalEntry]:
+        """Up to ``limit`` journal entries numbered above ``since``, in order."""
+        rows = self._all(
+            "SELECT seq, kind, command, request_id, detail, key FROM rs_journal"
+            " WHERE seq > ? ORDER BY seq LIMIT ?",
+            (since, max(limit, 0)),
+        )
+        return [
+            JournalEntry(
+                int(row[0]),
+                row[1],
+                row[2],
+                row[3],
+                json.loads(row[4]) if isinstance(row[4], str | bytes) else row[4],
+                row[5],
+            )
+            for row in rows
+        ]
+
+    def last_journal(self) -> int:
+        """The number of the latest journal entry (0 when none)."""
+        return int(self._one("SELECT coalesce(max(seq), 0) FROM rs_journal")[0])
+
     # -- idempotency -----------------------------------------------------------------------
 
     def processed(self, key: str) -> Confirmation | None:
@@ -424,6 +536,52 @@ class SqlUnit:
         ).rowcount
         if added != 1:
             raise ConcurrencyConflict(key, 0, 1)
+
+
+class StoreFeeds:
+    """The :class:`~resource_sharing_adapters.storage.Feeds` of an SQL store.
+
+    Reads run in a read transaction (:meth:`_reading`); a journal entry is a unit of work
+    of its own.
+    """
+
+    def _reading(self) -> AbstractContextManager[SqlUnit]:
+        raise NotImplementedError
+
+    def _writing(self) -> AbstractContextManager[SqlUnit]:
+        raise NotImplementedError
+
+    def changes_since(self, since: int, limit: int = 1000) -> Sequence[Change]:
+        """Up to ``limit`` changes numbered above ``since``, in order."""
+        with self._reading() as unit:
+            return unit.changes_since(since, limit)
+
+    def last_change(self) -> int:
+        """The number of the latest change (0 when none)."""
+        with self._reading() as unit:
+            return unit.last_change()
+
+    def record_journal(
+        self,
+        kind: str,
+        command: str,
+        request_id: str | None,
+        detail: Mapping[str, Any],
+        key: str | None = None,
+    ) -> JournalEntry | None:
+        """Append a journal entry; None when ``key`` was journalled already."""
+        with self._writing() as unit:
+            return unit.record_journal(kind, command, request_id, detail, key)
+
+    def journal_since(self, since: int, limit: int = 1000) -> Sequence[JournalEntry]:
+        """Up to ``limit`` journal entries numbered above ``since``, in order."""
+        with self._reading() as unit:
+            return unit.journal_since(since, limit)
+
+    def last_journal(self) -> int:
+        """The number of the latest journal entry (0 when none)."""
+        with self._reading() as unit:
+            return unit.last_journal()
 
 
 def statements(script: str, complete: Any) -> Iterator[str]:

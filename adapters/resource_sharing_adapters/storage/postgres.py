@@ -16,7 +16,7 @@ same database at once). Nothing connects before a store is constructed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, final
@@ -25,7 +25,13 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from resource_sharing_adapters.storage._sql import SchemaTooNew, SqlUnit, StorageError, migrations
+from resource_sharing_adapters.storage._sql import (
+    SchemaTooNew,
+    SqlUnit,
+    StorageError,
+    StoreFeeds,
+    migrations,
+)
 
 __all__ = ["PostgresStore", "PostgresUnit"]
 
@@ -47,10 +53,26 @@ class PostgresUnit(SqlUnit):
     def _sql(self, text: str) -> str:
         return _translate(text)
 
+    def _numbers(self, counter: str, count: int) -> int | None:
+        # The counter row stays locked until this transaction ends: the next writer's
+        # numbers come after our commit (see migrations/postgres/0002_feeds.sql).
+        row = self._one(
+            "UPDATE rs_counters SET last = last + ? WHERE name = ? RETURNING last",
+            (count, counter),
+        )
+        return int(row[0]) - count + 1
+
+    def _give_back(self, counter: str, count: int) -> None:
+        self._run("UPDATE rs_counters SET last = last - ? WHERE name = ?", (count, counter))
+
 
 @final
-class PostgresStore:
+class PostgresStore(StoreFeeds):
     """A :class:`~resource_sharing.ports.RequestStore` in a PostgreSQL database.
+
+    It also keeps the change feed and the journal
+    (:class:`~resource_sharing_adapters.storage.Feeds`), one sequence each for every
+    process on the schema, numbered in commit order.
 
     ``conninfo`` is a libpq connection string or URL (``postgresql://user@host/db``).
     ``schema``, when given, is created if missing and used as the ``search_path`` of every
@@ -140,9 +162,17 @@ class PostgresStore:
                 connection.transaction(),
                 connection.cursor() as cursor,
             ):
-                yield PostgresUnit(cursor)
+                unit = PostgresUnit(cursor)
+                yield unit
+                unit.flush()
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL failed: {exc}") from exc
+
+    def _reading(self) -> AbstractContextManager[SqlUnit]:
+        return self.transaction()
+
+    def _writing(self) -> AbstractContextManager[SqlUnit]:
+        return self.transaction()
 
     def close(self) -> None:
         """Close the pool (waits for the connections in use to come back)."""

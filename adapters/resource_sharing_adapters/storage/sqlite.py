@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from os import PathLike
 from typing import Any, final
@@ -25,6 +25,7 @@ from resource_sharing_adapters.storage._sql import (
     SchemaTooNew,
     SqlUnit,
     StorageError,
+    StoreFeeds,
     migrations,
     statements,
 )
@@ -61,8 +62,11 @@ class SQLiteUnit(SqlUnit):
 
 
 @final
-class SQLiteStore:
+class SQLiteStore(StoreFeeds):
     """A :class:`~resource_sharing.ports.RequestStore` in an SQLite database file.
+
+    It also keeps the change feed and the journal
+    (:class:`~resource_sharing_adapters.storage.Feeds`), numbered by rowid.
 
     ``path`` is the database file (created when missing). Migrations are applied on open;
     a database whose schema is newer than this code raises
@@ -133,14 +137,21 @@ class SQLiteStore:
     @contextmanager
     def transaction(self) -> Iterator[SQLiteUnit]:
         """A unit of work: committed when the block ends, rolled back if it raises."""
+        with self._begin("BEGIN IMMEDIATE") as unit:
+            yield unit
+
+    @contextmanager
+    def _begin(self, begin: str) -> Iterator[SQLiteUnit]:
         connection = self._take()
         try:
             try:
-                connection.execute("BEGIN IMMEDIATE")
+                connection.execute(begin)
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot start a unit of work: {exc}") from exc
             try:
-                yield SQLiteUnit(connection.cursor())
+                unit = SQLiteUnit(connection.cursor())
+                yield unit
+                unit.flush()
                 connection.execute("COMMIT")
             except BaseException as exc:
                 _rollback(connection)
@@ -149,6 +160,13 @@ class SQLiteStore:
                 raise
         finally:
             self._give_back(connection, not connection.in_transaction)
+
+    def _reading(self) -> AbstractContextManager[SqlUnit]:
+        # A deferred transaction: one consistent snapshot, without the write lock (WAL).
+        return self._begin("BEGIN")
+
+    def _writing(self) -> AbstractContextManager[SqlUnit]:
+        return self.transaction()
 
     def _take(self) -> sqlite3.Connection:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from resource_sharing.messages import Confirmation, Header, MessageKind, Request
 from resource_sharing.records import AgencyId, Citation, Identifier
 from resource_sharing.testing import IdSourceContract
 from resource_sharing_adapters.http import (
+    AUTHENTICATION_FAILED,
     MESSAGE_ID_HEADER,
     Credentials,
     HttpTransport,
@@ -151,15 +153,23 @@ def test_a_posted_confirmation_is_refused(client: TestClient) -> None:
         (AgencyId("US-B"), None, "Authorization"),
     ],
 )
-def test_refused_senders_get_an_error_and_nothing_is_stored(
-    client: TestClient, node: Node, sender: AgencyId, code: str | None, why: str
+def test_refused_senders_get_one_uniform_error_and_nothing_is_stored(
+    client: TestClient,
+    node: Node,
+    sender: AgencyId,
+    code: str | None,
+    why: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    answer = client.post("/iso18626", content=_request(sender, code), headers=XML)
+    with caplog.at_level(logging.WARNING, logger="resource_sharing.security"):
+        answer = client.post("/iso18626", content=_request(sender, code), headers=XML)
     assert answer.status_code == 200
     confirmation = _confirmation(answer.content)
     assert confirmation.status is MessageStatus.ERROR
     assert confirmation.error is not None
-    assert why in (confirmation.error.value or "")
+    assert confirmation.error.value == AUTHENTICATION_FAILED
+    assert why not in answer.text
+    assert why in caplog.text
     assert node.feed.last == 0
 
 

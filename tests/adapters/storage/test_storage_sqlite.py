@@ -7,13 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from feeds_scenarios import FeedsContract
+from resource_sharing.records import BorrowingRequest, Citation, HistoryEntry, PatronRef, Side
 from resource_sharing.testing import RequestStoreContract
 from resource_sharing_adapters.storage import SchemaTooNew, StorageError
-from resource_sharing_adapters.storage.sqlite import SQLiteStore
-from storage_scenarios import concurrent_claims, kill_in_unit_of_work, seed
+from resource_sharing_adapters.storage._sql import migrations
+from resource_sharing_adapters.storage.sqlite import SQLiteStore, SQLiteUnit
+from storage_scenarios import HOME, T0, concurrent_claims, index, kill_in_unit_of_work, seed
+
+LATEST = migrations("sqlite")[-1][0]
 
 
-class TestSQLiteStore(RequestStoreContract):
+class TestSQLiteStore(RequestStoreContract, FeedsContract):
     @pytest.fixture(autouse=True)
     def _folder(self, tmp_path: Path) -> None:
         self.folder = tmp_path
@@ -41,10 +46,12 @@ class TestSQLiteStore(RequestStoreContract):
 
 def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "rs.db") as store:
-        assert store.schema_version == 1
+        assert store.schema_version == LATEST
     connection = sqlite3.connect(tmp_path / "rs.db")
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert connection.execute("SELECT version FROM rs_schema_version").fetchall() == [(1,)]
+    assert connection.execute("SELECT version FROM rs_schema_version").fetchall() == [
+        (n,) for n in range(1, LATEST + 1)
+    ]
     indexes = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert {
         "rs_requests_tasks",
@@ -63,10 +70,46 @@ def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path: P
 def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
     SQLiteStore(tmp_path / "rs.db").close()
     with SQLiteStore(tmp_path / "rs.db") as store:
-        assert store.schema_version == 1
+        assert store.schema_version == LATEST
     connection = sqlite3.connect(tmp_path / "rs.db")
-    assert connection.execute("SELECT count(*) FROM rs_schema_version").fetchone() == (1,)
+    assert connection.execute("SELECT count(*) FROM rs_schema_version").fetchone() == (LATEST,)
     connection.close()
+
+
+def _first_release_database(path: Path) -> None:
+    """A database as version 1 of the schema left it, holding request b-1."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.executescript(
+        "CREATE TABLE rs_schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);"
+        + migrations("sqlite")[0][1]
+    )
+    connection.execute("INSERT INTO rs_schema_version VALUES (1, 'the first release')")
+    connection.execute("BEGIN")
+    unit = SQLiteUnit(connection.cursor())  # its feed is never flushed: v1 had none
+    record = BorrowingRequest("b-1", HOME, PatronRef("p-1"), Citation(title="Dune"), created_at=T0)
+    unit.save(record, index(record), expected_version=0)
+    unit.append_history(
+        [HistoryEntry("b-1", Side.BORROWING, 1, T0, "SubmitRequest", "", "created")]
+    )
+    connection.execute("COMMIT")
+    connection.close()
+
+
+def test_a_database_of_the_first_schema_migrates_forward_and_keeps_its_data(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rs.db"
+    _first_release_database(path)
+    with SQLiteStore(path) as store:
+        assert store.schema_version == LATEST
+        with store.transaction() as unit:
+            record = unit.get(Side.BORROWING, "b-1")
+            assert record is not None
+            assert record.version == 1
+            assert [e.sequence for e in unit.history(Side.BORROWING, "b-1")] == [1]
+        assert store.last_change() == 0  # no feed was kept before version 2
+        assert store.record_journal("circulation", "CheckIn", "b-1", {}, "k") is not None
+        assert store.last_journal() == 1
 
 
 def test_a_database_with_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -77,7 +120,7 @@ def test_a_database_with_a_newer_schema_is_refused(tmp_path: Path) -> None:
     connection.close()
     with pytest.raises(SchemaTooNew) as refused:
         SQLiteStore(tmp_path / "rs.db")
-    assert (refused.value.found, refused.value.supported) == (99, 1)
+    assert (refused.value.found, refused.value.supported) == (99, LATEST)
 
 
 def test_the_query_plans_of_task_lists_use_an_index(tmp_path: Path) -> None:

@@ -1,0 +1,185 @@
+"""The ``[ports.notifier]`` table of a node's TOML: the e-mail notifier's factory.
+
+::
+
+    [ports.notifier]
+    factory = "resource_sharing_adapters.email:from_config"
+    sender = "ill@library.example"
+    institution = "Example University Library"   # default: the node's [institution] name
+    default_language = "en"                      # en or de shipped, or a folder of yours
+    staff_language = "en"
+    timezone = "Europe/Berlin"                   # default: the institution's calendar
+    template_folder = "mail-templates"           # overrides, relative to the config file
+    patron_language = "my_ils.patrons:language"  # optional: a callable(PatronRef) -> str | None
+
+    [ports.notifier.smtp]
+    host = "smtp.library.example"
+    port = 587
+    security = "starttls"                        # starttls, tls or none
+    username = "ill"
+    password_env = "ILL_SMTP_PASSWORD"           # or password = "..."
+    timeout_seconds = 20
+    ca_file = "/etc/ssl/private-ca.pem"
+
+    [ports.notifier.staff]                             # desk -> addresses; "*" for any other desk
+    "*" = ["ill-staff@library.example"]
+    rs-desk = ["rs-desk@library.example"]
+
+Every problem is an :class:`~resource_sharing.errors.InvalidInput` naming its key.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from resource_sharing.errors import InvalidInput
+from resource_sharing_adapters.email._notifier import EmailNotifier, SmtpSettings
+from resource_sharing_adapters.email._templates import Templates
+
+__all__ = ["from_config", "load_callable"]
+
+_KEYS = frozenset(
+    {
+        "factory",
+        "sender",
+        "institution",
+        "default_language",
+        "staff_language",
+        "timezone",
+        "template_folder",
+        "patron_language",
+        "smtp",
+        "staff",
+    }
+)
+_SMTP_KEYS = frozenset(
+    {
+        "host",
+        "port",
+        "security",
+        "username",
+        "password",
+        "password_env",
+        "timeout_seconds",
+        "ca_file",
+        "local_hostname",
+    }
+)
+
+
+def load_callable(spec: str, where: str) -> Callable[..., Any]:
+    """The callable named ``module:attribute``; InvalidInput naming ``where`` if none."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise InvalidInput(where, f"cannot load {spec!r}: {exc}") from None
+    if not callable(found):
+        raise InvalidInput(where, f"{spec!r} is not callable")
+    return found  # type: ignore[no-any-return]
+
+
+def _str(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str | None:
+    value = table.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{where}.{key}", f"expected a string, got {value!r}")
+    return value
+
+
+def _smtp(table: Any) -> SmtpSettings:
+    where = "ports.notifier.smtp"
+    if not isinstance(table, Mapping):
+        raise InvalidInput(where, "expected a table")
+    unknown = set(table) - _SMTP_KEYS
+    if unknown:
+        raise InvalidInput(where, f"unknown key(s): {', '.join(sorted(unknown))}")
+    password = _str(table, "password", where)
+    variable = _str(table, "password_env", where)
+    if variable is not None:
+        password = os.environ.get(variable)
+        if password is None:
+            raise InvalidInput(f"{where}.password_env", f"${variable} is not set")
+    port = table.get("port", 587)
+    timeout = table.get("timeout_seconds", 20.0)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise InvalidInput(f"{where}.port", f"expected a TCP port, got {port!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise InvalidInput(f"{where}.timeout_seconds", "expected a positive number")
+    try:
+        return SmtpSettings(
+            host=_str(table, "host", where, "localhost") or "localhost",
+            port=port,
+            security=_str(table, "security", where, "starttls") or "starttls",
+            username=_str(table, "username", where),
+            password=password,
+            timeout_seconds=float(timeout),
+            ca_file=_str(table, "ca_file", where),
+            local_hostname=_str(table, "local_hostname", where),
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"{where}.security", str(exc)) from None
+
+
+def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
+    """The ``[ports.notifier]`` factory: an :class:`EmailNotifier` from its TOML table.
+
+    ``context`` is the node's port context (``resource_sharing_adapters.http.PortContext``:
+    its ``name`` is the default institution name and ``base`` the folder relative paths
+    start from; a ``calendar.tz``, where the context has one, the default time zone), or
+    None.
+    """
+    where = "ports.notifier"
+    unknown = set(table) - _KEYS
+    if unknown:
+        raise InvalidInput(where, f"unknown key(s): {', '.join(sorted(unknown))}")
+    sender = _str(table, "sender", where)
+    if not sender or "@" not in sender:
+        raise InvalidInput(f"{where}.sender", "required: the From address")
+    institution = _str(table, "institution", where) or getattr(context, "name", "") or sender
+    base = getattr(context, "base", None)
+    if base is None:
+        source = getattr(context, "source", None)
+        base = Path(source).resolve().parent if source else Path.cwd()
+    base = Path(base)
+    folder = _str(table, "template_folder", where)
+    zone: Any = _str(table, "timezone", where)
+    if zone is None:
+        calendar = getattr(context, "calendar", None)
+        zone = getattr(calendar, "tz", None) or "UTC"
+    try:
+        templates = Templates(
+            folder=(base / folder) if folder else None,
+            timezone=zone,
+        )
+    except (KeyError, ValueError) as exc:
+        raise InvalidInput(f"{where}.timezone", f"unknown time zone {zone!r}") from exc
+    if folder and not (base / folder).is_dir():
+        raise InvalidInput(f"{where}.template_folder", f"{base / folder} is not a folder")
+    staff = table.get("staff", {})
+    if not isinstance(staff, Mapping) or not all(
+        isinstance(v, list) and all(isinstance(a, str) and "@" in a for a in v)
+        for v in staff.values()
+    ):
+        raise InvalidInput(f"{where}.staff", "expected desk = [addresses]")
+    language_spec = _str(table, "patron_language", where)
+    patron_language = (
+        load_callable(language_spec, f"{where}.patron_language") if language_spec else None
+    )
+    smtp = _smtp(table.get("smtp", {}))
+    try:
+        return EmailNotifier(
+            smtp,
+            sender=sender,
+            institution=institution,
+            staff_addresses=staff,
+            default_language=_str(table, "default_language", where, "en") or "en",
+            staff_language=_str(table, "staff_language", where),
+            patron_language=patron_language,
+            templates=templates,
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"{where}.default_language", str(exc)) from None
