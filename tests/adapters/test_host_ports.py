@@ -6,9 +6,12 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from documents_jobs import CITATION, pdf_text
 from mail_server import PASSWORD, USER, MailServer
 from resource_sharing.effects import NoticeKind, NotifyPatron, PrintShippingLabel
+from resource_sharing.errors import InvalidInput
 from resource_sharing.records import AgencyId, Citation, Identifier, PatronRef
 from resource_sharing.testing.fakes import FixedClock
 from resource_sharing_adapters.email import EmailNotifier
@@ -77,3 +80,20 @@ def test_the_node_builds_the_host_ports_from_their_entry_point_names(tmp_path: P
         printed = pdf_text((tmp_path / "print-out" / "k-2.pdf").read_bytes())
         assert "Springfield" in printed
         assert "2 Elm Street" in printed
+
+
+def test_a_bad_adapter_setting_stops_the_node_naming_the_table_and_key(tmp_path: Path) -> None:
+    text = """
+    [institution]
+    agency = "ISIL:US-A"
+    [ports.notifier]
+    factory = "smtp"
+    sender = "ill@library.example"
+    [ports.notifier.smtp]
+    port = 0
+    """
+    config = parse_config(tomllib.loads(text), base=tmp_path)
+    clock = FixedClock(datetime(2026, 9, 7, 9, tzinfo=UTC))
+    with pytest.raises(InvalidInput) as raised:
+        build_ports(config, Journal(MemoryFeeds()), clock)
+    assert str(raised.value).startswith("ports.notifier: smtp.port: expected a TCP port")

@@ -161,16 +161,16 @@ def test_the_printer_factory_in_folder_and_cups_mode(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("table", "where"),
     [
-        ({"mode": "fax"}, "ports.printer.mode"),
-        ({"mode": "folder"}, "ports.printer.folder"),
-        ({"mode": "folder", "folder": "missing"}, "ports.printer.folder"),
-        ({"mode": "folder", "folder": ".", "colour": "red"}, "ports.printer"),
-        ({"mode": "folder", "folder": ".", "patron_form": "surname"}, "ports.printer.patron_form"),
-        ({"mode": "folder", "folder": ".", "locale": "xx_NOPE"}, "ports.printer.locale"),
-        ({"mode": "folder", "folder": ".", "timezone": "Mars/Olympus"}, "ports.printer.timezone"),
-        ({"mode": "folder", "folder": ".", "html": "yes"}, "ports.printer.html"),
+        ({"mode": "fax"}, "mode"),
+        ({"mode": "folder"}, "folder"),
+        ({"mode": "folder", "folder": "missing"}, "folder"),
+        ({"mode": "folder", "folder": ".", "colour": "red"}, "colour"),
+        ({"mode": "folder", "folder": ".", "patron_form": "surname"}, "patron_form"),
+        ({"mode": "folder", "folder": ".", "locale": "xx_NOPE"}, "locale"),
+        ({"mode": "folder", "folder": ".", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"mode": "folder", "folder": ".", "html": "yes"}, "html"),
         ({"mode": "cups", "lp": "/no/such/lp"}, "lp"),
-        ({"mode": "cups", "timeout_seconds": 0}, "ports.printer.timeout_seconds"),
+        ({"mode": "cups", "timeout_seconds": 0}, "timeout_seconds"),
     ],
 )
 def test_bad_printer_tables_are_refused_naming_the_key(
