@@ -28,10 +28,11 @@ test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	@for script in benchmarks/*.py; do \
+	@failed=""; for script in benchmarks/*.py; do \
 		echo "# $$script"; \
-		$(BIN)/python $$script || exit 1; \
-	done
+		$(BIN)/python $$script || failed="$$failed $$script"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "# failed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

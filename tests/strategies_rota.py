@@ -87,13 +87,17 @@ partners = st.builds(
     terms=st.builds(
         PartnerTerms,
         delivery_days=st.integers(0, 10),
-        cost=st.none() | st.integers(0, 30).map(lambda n: Money(Decimal(n), "USD")),
+        cost=st.none()
+        | st.builds(Money, st.integers(0, 30).map(Decimal), st.sampled_from(["USD", "EUR"])),
     ),
-    capacity=st.builds(Capacity, per_day=st.none() | st.integers(0, 5)),
+    capacity=st.builds(
+        Capacity, per_day=st.none() | st.integers(0, 5), per_week=st.none() | st.integers(0, 9)
+    ),
     deflection=st.builds(
         Deflection,
-        publication_types=st.frozensets(st.sampled_from(["Book", "Journal"]), max_size=1),
+        publication_types=st.frozensets(st.sampled_from(["Book", "journal"]), max_size=1),
         newer_than_years=st.none() | st.integers(0, 40),
+        older_than_years=st.none() | st.integers(0, 60),
     ),
 )
 
@@ -103,6 +107,7 @@ facts = st.builds(
     PartnerFacts,
     open_requests=st.integers(0, 6),
     sent_today=st.integers(0, 6),
+    sent_this_week=st.integers(0, 12),
     turnaround_days=st.none() | st.sampled_from([0.5, 1.0, 2.0, 4.0]),
     fill=st.none() | st.integers(0, 5).map(lambda n: FillStats(n + 2, n)),
     balance=st.none() | st.builds(BalanceStats, st.integers(0, 9), st.integers(0, 9)),

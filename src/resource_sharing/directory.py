@@ -6,12 +6,9 @@ adapters read them, the core only carries them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from enum import StrEnum
-from functools import cached_property
-from itertools import compress
-from operator import attrgetter
 from types import MappingProxyType
 from typing import final
 
@@ -21,17 +18,14 @@ from resource_sharing.calendar import Calendar
 from resource_sharing.records import AgencyId, Money
 
 __all__ = [
-    "PARTNER_MARKS",
     "Capacity",
     "Closure",
     "Deflection",
     "Directory",
     "Partner",
-    "PartnerColumns",
     "PartnerTerms",
     "ProtocolSettings",
     "Service",
-    "lacking_positions",
 ]
 
 
@@ -201,194 +195,14 @@ def _read_only(partners: Mapping[AgencyId, Partner]) -> Mapping[AgencyId, Partne
     return MappingProxyType(dict(partners))
 
 
-def _inactive(partners: Sequence[Partner]) -> list[int]:
-    return [i for i, p in enumerate(partners) if not p.active]
-
-
-def _closing(partners: Sequence[Partner]) -> list[int]:
-    return [i for i, p in enumerate(partners) if p.closures]
-
-
-def _deflecting(partners: Sequence[Partner]) -> list[int]:
-    return [
-        i
-        for i, p in enumerate(partners)
-        if (d := p.deflection).publication_types
-        or d.newer_than_years is not None
-        or d.older_than_years is not None
-    ]
-
-
-def _charging(partners: Sequence[Partner]) -> list[int]:
-    return [i for i, p in enumerate(partners) if p.terms.cost is not None]
-
-
-def _limited(partners: Sequence[Partner]) -> list[int]:
-    return [
-        i
-        for i, p in enumerate(partners)
-        if (c := p.capacity).per_day is not None or c.per_week is not None
-    ]
-
-
-PARTNER_MARKS: Mapping[str, Callable[[Sequence[Partner]], list[int]]] = MappingProxyType(
-    {
-        "inactive": _inactive,
-        "closing": _closing,
-        "deflecting": _deflecting,
-        "charging": _charging,
-        "limited": _limited,
-    }
-)
-"""How to find, in a list of partners, the positions of those with each mark, in order:
-``inactive``; ``closing`` (has a temporary closure, current or not); ``deflecting`` (has a
-deflection policy); ``charging`` (has a cost); ``limited`` (declares a capacity)."""
-
-
-def lacking_positions(partners: Sequence[Partner], service: Service) -> list[int]:
-    """The positions, in order, of the partners that do not supply ``service``."""
-    # Set against set: the members' stored hashes are compared, no enum hash is computed.
-    alone = frozenset({service})
-    return list(compress(range(len(partners)), map(alone.isdisjoint, map(_SERVICES, partners))))
-
-
-_SERVICES = attrgetter("services")
-
-
-@final
-@attrs.frozen(eq=False)
-class PartnerColumns:
-    """A directory's partners as aligned, read-only columns (position ``i`` is one partner).
-
-    Built once per directory (:attr:`Directory.columns`) and shared by every rota built on
-    it, each column and index on first use: a step that looks at one field of every
-    partner scans one tuple instead of walking ten thousand records, and a filter that
-    concerns a few partners (the inactive, those with a closure...) visits only those
-    listed in its index. Everything here is the partners' own data, nothing that changes
-    from one request to the next.
-    """
-
-    partners: tuple[Partner, ...]
-    """The partners, in agency order (type, then value), whatever the directory's order.
-
-    A pool of the whole directory is therefore in agency order, and a stable sort of it by
-    score breaks ties on the agency id with no work of its own.
-    """
-    agencies: tuple[AgencyId, ...]
-    """Each one's agency id."""
-
-    @classmethod
-    def of(cls, partners: Iterable[Partner]) -> PartnerColumns:
-        """The columns of these partners, in agency order (type, then value)."""
-        # Two stable sorts on one string each are much cheaper than one sort on a pair.
-        rows = tuple(sorted(sorted(partners, key=_VALUE), key=_TYPE))
-        return cls(rows, tuple([p.agency for p in rows]))
-
-    @cached_property
-    def positions(self) -> Mapping[AgencyId, int]:
-        """Each agency's position in the columns."""
-        return MappingProxyType(dict(zip(self.agencies, range(len(self.agencies)), strict=True)))
-
-    @cached_property
-    def agency_values(self) -> tuple[str, ...]:
-        """Each one's agency id value (a string, whose hash is cached)."""
-        return tuple([a.value for a in self.agencies])
-
-    @cached_property
-    def active(self) -> tuple[bool, ...]:
-        """Each one's :attr:`Partner.active`."""
-        return tuple([p.active for p in self.partners])
-
-    @cached_property
-    def closures(self) -> tuple[tuple[Closure, ...], ...]:
-        """Each one's temporary closures."""
-        return tuple([p.closures for p in self.partners])
-
-    @cached_property
-    def services(self) -> tuple[frozenset[Service], ...]:
-        """Each one's services supplied."""
-        return tuple([p.services for p in self.partners])
-
-    @cached_property
-    def deflected_types(self) -> tuple[frozenset[str], ...]:
-        """Each one's :attr:`Deflection.publication_types`."""
-        return tuple([p.deflection.publication_types for p in self.partners])
-
-    @cached_property
-    def deflected_newer_than(self) -> tuple[int | None, ...]:
-        """Each one's :attr:`Deflection.newer_than_years`."""
-        return tuple([p.deflection.newer_than_years for p in self.partners])
-
-    @cached_property
-    def deflected_older_than(self) -> tuple[int | None, ...]:
-        """Each one's :attr:`Deflection.older_than_years`."""
-        return tuple([p.deflection.older_than_years for p in self.partners])
-
-    @cached_property
-    def costs(self) -> tuple[Money | None, ...]:
-        """Each one's cost from its terms (``None``: free)."""
-        return tuple([p.terms.cost for p in self.partners])
-
-    @cached_property
-    def delivery_days(self) -> tuple[int, ...]:
-        """Each one's declared delivery days."""
-        return tuple([p.terms.delivery_days for p in self.partners])
-
-    @cached_property
-    def capacity_per_day(self) -> tuple[int | None, ...]:
-        """Each one's declared new requests a day (``None``: not declared)."""
-        return tuple([p.capacity.per_day for p in self.partners])
-
-    @cached_property
-    def capacity_per_week(self) -> tuple[int | None, ...]:
-        """Each one's declared new requests a week (``None``: not declared)."""
-        return tuple([p.capacity.per_week for p in self.partners])
-
-    @cached_property
-    def inactive(self) -> tuple[int, ...]:
-        """Positions of the inactive partners."""
-        return tuple(_inactive(self.partners))
-
-    @cached_property
-    def closing(self) -> tuple[int, ...]:
-        """Positions of the partners with a temporary closure (current or not)."""
-        return tuple(_closing(self.partners))
-
-    @cached_property
-    def deflecting(self) -> tuple[int, ...]:
-        """Positions of the partners with a deflection policy (format or age)."""
-        return tuple(_deflecting(self.partners))
-
-    @cached_property
-    def charging(self) -> tuple[int, ...]:
-        """Positions of the partners with a cost."""
-        return tuple(_charging(self.partners))
-
-    @cached_property
-    def limited(self) -> tuple[int, ...]:
-        """Positions of the partners declaring a capacity (a day or a week)."""
-        return tuple(_limited(self.partners))
-
-    @cached_property
-    def lacking(self) -> Mapping[Service, tuple[int, ...]]:
-        """For each service, the positions of the partners that do not supply it."""
-        return MappingProxyType(
-            {service: tuple(lacking_positions(self.partners, service)) for service in Service}
-        )
-
-
-_VALUE = attrgetter("agency.value")
-_TYPE = attrgetter("agency.type")
-
-
 @final
 @attrs.frozen
 class Directory:
     """The partners we know, by agency.
 
-    A directory is immutable: it keeps a read-only copy of the mapping it is given, so what
-    it derives from its partners (:attr:`columns`) is computed once and stays true. To
-    change a partner, build a new directory.
+    A directory is immutable: it keeps a read-only copy of the mapping it is given, so
+    changing that mapping afterwards does not change the directory. To change a partner,
+    build a new directory.
     """
 
     partners: Mapping[AgencyId, Partner] = attrs.field(factory=dict, converter=_read_only)
@@ -398,11 +212,6 @@ class Directory:
     def of(cls, partners: Iterable[Partner]) -> Directory:
         """A directory of these partners."""
         return cls({p.agency: p for p in partners})
-
-    @cached_property
-    def columns(self) -> PartnerColumns:
-        """The partners as aligned columns, built on first use and kept (see the rota)."""
-        return PartnerColumns.of(self.partners.values())
 
     def get(self, agency: AgencyId) -> Partner | None:
         """The partner with this agency id, if known."""

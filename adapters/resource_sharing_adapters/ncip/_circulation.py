@@ -26,6 +26,7 @@ success, so a retry after a lost answer changes nothing.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from datetime import datetime
 from typing import Generic, TypeVar, final
@@ -73,24 +74,29 @@ class _Recent(Generic[_V]):
     def __init__(self, size: int = _REMEMBERED) -> None:
         self._items: OrderedDict[str, _V] = OrderedDict()
         self._size = size
+        self._lock = threading.Lock()  # dispatchers may deliver from several threads
 
     def __contains__(self, key: str) -> bool:
-        return key in self._items
+        with self._lock:
+            return key in self._items
 
     def get(self, key: str) -> _V | None:
         """The value kept for ``key``, or None."""
-        return self._items.get(key)
+        with self._lock:
+            return self._items.get(key)
 
     def put(self, key: str, value: _V) -> None:
         """Keep ``value`` for ``key``, forgetting the oldest entry when full."""
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
 
     def pop(self, key: str) -> None:
         """Forget ``key``."""
-        self._items.pop(key, None)
+        with self._lock:
+            self._items.pop(key, None)
 
 
 def _normal(problem_type: str) -> str:

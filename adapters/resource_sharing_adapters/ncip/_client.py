@@ -70,6 +70,10 @@ class NcipClient:
                 auth=self._auth or httpx.USE_CLIENT_DEFAULT,
                 timeout=self.config.timeout,
             )
+        except httpx.InvalidURL as exc:
+            raise NcipUnavailable(
+                name, f"bad endpoint {self.config.endpoint!r}: {exc}", retryable=False
+            ) from None
         except httpx.TimeoutException:
             raise NcipUnavailable(name, f"{request.SERVICE}: no answer in time") from None
         except httpx.HTTPError as exc:

@@ -16,6 +16,7 @@ is skipped.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, final
@@ -39,6 +40,7 @@ class Removal(StrEnum):
     """The ILS keeps or removes it by its own rules (Alma's profile has no DeleteItem)."""
 
 
+_SECRETS = ("from_agency_authentication", "api_key", "password")
 _CORE_SERVICES = frozenset(
     {"LookupUser", "AcceptItem", "CheckOutItem", "CheckInItem", "DeleteItem"}
 )
@@ -202,10 +204,21 @@ class NcipConfig:
 
         ``profile`` names a built-in profile; ``services``, ``requested_action``,
         ``accept_checks_out``, ``removal``, ``recall_service``, ``content_type`` and
-        ``send_key`` override its values. Unknown keys are refused, so a typo is not
-        silently ignored.
+        ``send_key`` override its values. A secret (``from_agency_authentication``,
+        ``api_key``, ``password``) may instead name an environment variable in the same key
+        with ``_env``. Unknown keys are refused, so a typo is not silently ignored.
         """
         data = {key: value for key, value in table.items() if key != "factory"}
+        for secret in _SECRETS:
+            variable = data.pop(f"{secret}_env", None)
+            if variable is None:
+                continue
+            value = os.environ.get(str(variable))
+            if not value:
+                raise InvalidInput(
+                    f"circulation.{secret}_env", f"the environment variable {variable} is not set"
+                )
+            data[secret] = value
         profile_name = str(data.pop("profile", "generic"))
         if profile_name not in PROFILES:
             raise InvalidInput("circulation.profile", f"unknown profile {profile_name!r}")

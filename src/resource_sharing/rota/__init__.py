@@ -31,12 +31,21 @@ and no database. The result is a :class:`Rota`: the kept entries as ``tuple[Rota
 in order, which the borrowing lifecycle walks, and a :class:`RotaExplanation` listing every
 candidate with its fate and score components.
 
-Steps take the whole candidate list at once, so ranking ten thousand partners costs a small
-multiple of sorting them (``benchmarks/rota.py``).
+Filters and scorers look at one candidate at a time (``screen(partner, facts, job)``,
+``score(partner, facts, job)``); anything that depends on the request alone is derived once
+per rota by the :class:`RotaJob` they receive.
 """
 
 from __future__ import annotations
 
+from resource_sharing.rota._explanation import (
+    DIRECTORY,
+    STAFF_ROTA,
+    CandidateReport,
+    Rota,
+    RotaExplanation,
+    ScoreComponent,
+)
 from resource_sharing.rota._model import (
     NO_FACTS,
     AssignmentRule,
@@ -53,21 +62,9 @@ from resource_sharing.rota._model import (
     RotaTemplate,
     accepted_services,
 )
-from resource_sharing.rota._pipeline import (
-    DEFAULT_FILTERS,
-    DEFAULT_SCORERS,
-    DIRECTORY,
-    STAFF_ROTA,
-    CandidateReport,
-    Rota,
-    RotaExplanation,
-    RotaPolicy,
-    ScoreComponent,
-    build_rota,
-)
+from resource_sharing.rota._pipeline import DEFAULT_FILTERS, DEFAULT_SCORERS, RotaPolicy, build_rota
 from resource_sharing.rota._steps import (
     AlreadyTriedFilter,
-    Candidates,
     CapacityFilter,
     ClosedFilter,
     DeflectionFilter,
@@ -95,7 +92,6 @@ __all__ = [
     "AssignmentRule",
     "BalanceStats",
     "CandidateReport",
-    "Candidates",
     "CapacityFilter",
     "CitationCondition",
     "CitationField",

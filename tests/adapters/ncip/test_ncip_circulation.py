@@ -307,3 +307,9 @@ def test_a_service_the_ils_lacks_is_never_sent(ils: LoopbackIls) -> None:
     with pytest.raises(NcipUnsupported, match="check C-1 out to INST-US-A"):
         sierra.check_out_to_partner(CheckOutToPartner("L", "C-1", AgencyId("US-A"), _DUE), key="o")
     assert ils.state.received == []
+
+
+def test_a_bad_endpoint_is_a_permanent_failure(ils: LoopbackIls) -> None:
+    with pytest.raises(NcipUnavailable, match="bad endpoint") as caught:
+        _adapter(ils, endpoint="http://[::1").check_in(CheckIn("L", "C-1"), key="k")
+    assert not caught.value.retryable

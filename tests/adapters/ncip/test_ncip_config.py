@@ -111,3 +111,18 @@ def test_every_profile_follows_the_report() -> None:
     assert not PROFILES["alma"].supports("DeleteItem")
     assert PROFILES["sierra"].services == frozenset({"LookupUser", "RequestItem"})
     assert all(p.requested_action == "Hold For Pickup" for p in PROFILES.values())
+
+
+def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NCIP_TEST_KEY", "k-123")
+    table = {
+        "endpoint": "http://x/ncip",
+        "from_agency": "A",
+        "to_agency": "B",
+        "api_key_header": "apikey",
+        "api_key_env": "NCIP_TEST_KEY",
+    }
+    assert NcipConfig.from_table(table).api_key == "k-123"
+    monkeypatch.delenv("NCIP_TEST_KEY")
+    with pytest.raises(InvalidInput, match="NCIP_TEST_KEY is not set"):
+        NcipConfig.from_table(table)

@@ -1,11 +1,14 @@
-"""One test per built-in filter and scorer of the rota pipeline."""
+"""The built-in filters and scorers: one test each through the rota, then each step alone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from resource_sharing.directory import (
     Capacity,
@@ -17,21 +20,36 @@ from resource_sharing.directory import (
     Service,
 )
 from resource_sharing.iso18626 import ServiceType
-from resource_sharing.records import AgencyId, Citation, Identifier, Money
+from resource_sharing.records import AgencyId, BorrowingRequest, Citation, Identifier, Money
 from resource_sharing.rota import (
+    DEFAULT_FILTERS,
+    DEFAULT_SCORERS,
+    NO_FACTS,
+    AlreadyTriedFilter,
     BalanceStats,
+    CapacityFilter,
+    ClosedFilter,
+    DeflectionFilter,
+    Drop,
     DropReason,
     FillStats,
     Holding,
     HoldingsAnswer,
+    InactiveFilter,
+    NotHeldFilter,
+    OwnInstitutionFilter,
     PartnerFacts,
     Rota,
     RotaContext,
+    RotaJob,
     RotaPolicy,
     RotaTemplate,
+    ServiceFilter,
+    TierScorer,
+    accepted_services,
     build_rota,
 )
-from strategies_rota import HOME, TODAY, agency, attempt, request
+from strategies_rota import HOME, TODAY, agency, attempt, facts, partners, request
 
 A, B, C = agency(1), agency(2), agency(3)
 
@@ -134,8 +152,6 @@ def test_no_holdings_answer_drops_nobody() -> None:
 
 
 def test_unavailable_holders_are_dropped_only_when_availability_is_required() -> None:
-    from resource_sharing.rota import DEFAULT_FILTERS, NotHeldFilter
-
     holdings = HoldingsAnswer((Holding(A, available=False), Holding(B)))
     context = RotaContext(TODAY, holdings=holdings)
     strict = tuple(
@@ -271,3 +287,119 @@ def test_fill_rate_scorer_prefers_lenders_that_fill_more() -> None:
 def test_equal_scores_are_ordered_by_agency_id() -> None:
     rota = rota_of([Partner(C), Partner(A), Partner(B)])
     assert rota.agencies == (A, B, C)
+
+
+# --- each step alone, one partner at a time ------------------------------------------
+
+requests = st.builds(
+    request,
+    service_type=st.sampled_from(ServiceType),
+    max_cost=st.none() | st.sampled_from([Money(Decimal(9), "USD"), Money(Decimal(9), "EUR")]),
+    attempts=st.sampled_from([(), (attempt(1, A),), (attempt(1, A), attempt(2, B))]),
+)
+
+
+@given(partners, facts, requests)
+def test_each_filter_drops_exactly_the_partners_its_rule_names(
+    partner: Partner, fact: PartnerFacts, req: BorrowingRequest
+) -> None:
+    job = RotaJob(req, RotaContext(TODAY, holdings=HoldingsAnswer((Holding(A),))))
+
+    def drops(step: object) -> bool:
+        return step.screen(partner, fact, job) is not None  # type: ignore[attr-defined]
+
+    capacity = partner.capacity
+    assert drops(OwnInstitutionFilter()) == (partner.agency == HOME)
+    assert drops(InactiveFilter()) == (not partner.active)
+    assert drops(AlreadyTriedFilter()) == (partner.agency in req.tried())
+    assert drops(ClosedFilter()) == partner.closed_for_lending(TODAY)
+    assert drops(ServiceFilter()) == (not partner.services & accepted_services(req, job.context))
+    assert drops(NotHeldFilter()) == (partner.agency != A)
+    assert drops(CapacityFilter()) == (
+        (capacity.per_day is not None and fact.sent_today >= capacity.per_day)
+        or (capacity.per_week is not None and fact.sent_this_week >= capacity.per_week)
+    )
+    rule, cost, limit = partner.deflection, partner.terms.cost, req.max_cost
+    age = TODAY.year - 1999  # the request's publication date
+    assert drops(DeflectionFilter()) == (
+        "book" in {t.casefold() for t in rule.publication_types}
+        or (rule.newer_than_years is not None and age < rule.newer_than_years)
+        or (rule.older_than_years is not None and age > rule.older_than_years)
+        or (
+            cost is not None
+            and limit is not None
+            and (cost.currency != limit.currency or cost.amount > limit.amount)
+        )
+    )
+
+
+@given(partners, facts, st.dictionaries(st.sampled_from([A, B, C]), st.integers(0, 3)))
+def test_each_scorer_gives_one_finite_number_in_its_range(
+    partner: Partner, fact: PartnerFacts, tiers: dict[AgencyId, int]
+) -> None:
+    job = RotaJob(request(), RotaContext(TODAY), tiers)
+    for step in DEFAULT_SCORERS:
+        value = step.score(partner, fact, job)
+        if isinstance(step, TierScorer):
+            assert value == -tiers.get(partner.agency, 0)
+        else:
+            assert 0.0 <= value <= 1.0, step.name
+
+
+def test_a_partner_without_facts_scores_neutral() -> None:
+    job = RotaJob(request(), RotaContext(TODAY))
+    values = {s.name: s.score(Partner(A), NO_FACTS, job) for s in DEFAULT_SCORERS}
+    assert values == {
+        "tier": 0.0,
+        "turnaround": 1 / (1 + PartnerTerms().delivery_days),
+        "load": 1.0,
+        "balance": 0.5,
+        "fill_rate": 0.5,
+    }
+
+
+def test_the_job_derives_what_depends_on_the_request_alone() -> None:
+    attempts = (attempt(1, A), attempt(2, B), attempt(3, A))
+    context = RotaContext(TODAY, rerequest=frozenset({B}), own_agencies=frozenset({C}))
+    job = RotaJob(request(attempts=attempts, service_type=ServiceType.COPY), context)
+    assert job.tried == {A: 3}
+    assert job.ours == {HOME, C}
+    assert job.services == {Service.COPY, Service.DIGITAL}
+    assert job.holders is None
+    assert job.publication_age == 26
+
+
+@dataclass(frozen=True)
+class Embargo:
+    """A custom filter: no requests to partners whose name says so."""
+
+    name: str = "embargo"
+
+    def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
+        if "embargo" in partner.name:
+            return Drop(DropReason.DEFLECTED_FORMAT, "under embargo")
+        return None
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """A custom scorer: partners in the same region (agency prefix) as the borrower first."""
+
+    name: str = "nearby"
+    weight: float = 2.0
+
+    def score(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> float:
+        return 1.0 if partner.agency.value[:2] == job.request.agency.value[:2] else 0.0
+
+
+def test_custom_filters_and_scorers_join_the_built_in_ones() -> None:
+    near, far, shut = AgencyId("US-NEAR"), AgencyId("CA-FAR"), AgencyId("US-SHUT")
+    policy = RotaPolicy(filters=(*DEFAULT_FILTERS, Embargo()), scorers=(*DEFAULT_SCORERS, Nearby()))
+    directory = Directory.of([Partner(far), Partner(near), Partner(shut, name="embargo 2025")])
+    rota = build_rota(request(), directory, RotaContext(TODAY), policy)
+    assert rota.agencies == (near, far)
+    assert rota.explanation.dropped()[shut].detail == "under embargo"
+    report = rota.explanation.report(near)
+    assert report is not None
+    assert report.components[-1].scorer == "nearby"
+    assert report.components[-1].contribution == 2.0

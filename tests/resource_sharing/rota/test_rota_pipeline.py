@@ -21,6 +21,7 @@ from resource_sharing.rota import (
     PartnerFacts,
     Rota,
     RotaContext,
+    RotaJob,
     RotaPolicy,
     RotaTemplate,
     build_rota,
@@ -174,16 +175,17 @@ def test_a_scorer_returning_nonsense_is_refused() -> None:
         name = "broken"
         weight = 1.0
 
-        def score(self, candidates: object, job: object) -> list[float]:
-            return [float("nan")]
+        def score(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> float:
+            return float("nan")
 
-    with pytest.raises(InvalidInput, match="finite"):
+    with pytest.raises(InvalidInput, match="finite") as refused:
         build_rota(
             request(),
             Directory.of([Partner(A)]),
             RotaContext(TODAY),
             RotaPolicy(scorers=(Broken(),)),
         )
+    assert refused.value.field == "scorer broken"
 
 
 # --- properties ----------------------------------------------------------------------
@@ -262,6 +264,21 @@ def test_order_does_not_depend_on_input_order(scenario: Scenario, rng: random.Ra
     )
     assert _build(shuffled).entries == _build(scenario).entries
     assert _build(shuffled).explanation.dropped() == _build(scenario).explanation.dropped()
+
+
+@given(scenarios())
+def test_the_rota_is_ordered_by_total_then_agency(scenario: Scenario) -> None:
+    rota = _build(scenario)
+    ranked = [r for r in rota.explanation.reports() if r.kept and not r.fallback]
+    keys = [(-(r.total or 0.0), r.agency.type, r.agency.value) for r in ranked]
+    assert keys == sorted(keys)
+    assert [r.agency for r in ranked] == list(rota.agencies[: len(ranked)])
+
+
+def test_equal_scores_are_ordered_by_agency_whatever_the_directory_order() -> None:
+    ids = [AgencyId("Z"), AgencyId("B", "OCLC"), AgencyId("A"), AgencyId("A", "OCLC")]
+    rota = build_rota(request(), Directory.of(Partner(a) for a in ids), RotaContext(TODAY))
+    assert rota.agencies == (AgencyId("A"), AgencyId("Z"), AgencyId("A", "OCLC"), ids[1])
 
 
 def test_agency_ids_of_other_types_are_different_partners() -> None:
