@@ -43,11 +43,11 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from resource_sharing.borrowing import BorrowingContext, handle_borrowing  # noqa: E402
-from resource_sharing.effects import TaskList  # noqa: E402
+from resource_sharing.effects import SendMessage, TaskList  # noqa: E402
 from resource_sharing.events import SubmitRequest  # noqa: E402
 from resource_sharing.iso18626 import Action  # noqa: E402
 from resource_sharing.messages import Header, RequestingAgencyMessage  # noqa: E402
-from resource_sharing.ports import OutboxMessage, RequestIndex, RequestStore  # noqa: E402
+from resource_sharing.ports import OutboxEntry, Port, RequestIndex, RequestStore  # noqa: E402
 from resource_sharing.records import (  # noqa: E402
     AgencyId,
     BorrowingRequest,
@@ -112,21 +112,26 @@ def index(record: BorrowingRequest) -> RequestIndex:
     )
 
 
-def step(record: BorrowingRequest) -> tuple[BorrowingRequest, HistoryEntry, OutboxMessage]:
+def step(record: BorrowingRequest) -> tuple[BorrowingRequest, HistoryEntry, OutboxEntry]:
     """Decide and build what one unit of work writes."""
     outcome = handle_borrowing(record, SubmitRequest(), CTX)
     new = outcome.record
     entry = HistoryEntry(
         new.id, Side.BORROWING, 1, T0, "SubmitRequest", record.state.value, new.state.value
     )
-    message = OutboxMessage(
-        f"m-{new.id}",
-        Side.BORROWING,
-        new.id,
-        LENDER,
-        RequestingAgencyMessage(Header(HOME, LENDER, f"{new.id}-1", T0), Action.STATUS_REQUEST),
-        T0,
-        T0,
+    message = OutboxEntry(
+        id=f"m-{new.id}",
+        key=f"m-{new.id}",
+        side=Side.BORROWING,
+        request_id=new.id,
+        port=Port.PEER,
+        stream=f"borrowing/{new.id}/peer/{LENDER}",
+        effect=SendMessage(
+            LENDER,
+            RequestingAgencyMessage(Header(HOME, LENDER, f"{new.id}-1", T0), Action.STATUS_REQUEST),
+        ),
+        created_at=T0,
+        next_attempt_at=T0,
     )
     return new, entry, message
 
@@ -135,7 +140,7 @@ def seed(store: RequestStore, count: int) -> None:
     with store.transaction() as unit:
         for n in range(count):
             record = request(n)
-            unit.save(record, index(record), expected_version=0)
+            unit.requests.save(record, index(record), expected_version=0)
 
 
 def service_units(store: RequestStore, count: int) -> float:
@@ -144,19 +149,19 @@ def service_units(store: RequestStore, count: int) -> float:
     started = time.perf_counter()
     for n in range(count):
         with store.transaction() as unit:
-            loaded = unit.get(Side.BORROWING, f"b-{n:07}")
+            loaded = unit.requests.get(Side.BORROWING, f"b-{n:07}")
             assert isinstance(loaded, BorrowingRequest)
             new, entry, message = step(loaded)
-            unit.save(new, index(new), expected_version=loaded.version)
-            unit.append_history([entry])
-            unit.enqueue([message])
+            unit.requests.save(new, index(new), expected_version=loaded.version)
+            unit.history.append([entry])
+            unit.outbox.enqueue([message])
     return count / (time.perf_counter() - started)
 
 
 def raw_memory(count: int) -> float:
     rows: dict[tuple[str, str], tuple[BorrowingRequest, RequestIndex]] = {}
     history: dict[tuple[str, str], list[HistoryEntry]] = {}
-    outbox: dict[str, OutboxMessage] = {}
+    outbox: dict[str, OutboxEntry] = {}
     for n in range(count):
         record = attrs.evolve(request(n), version=1)
         rows[("borrowing", record.id)] = (record, index(record))
@@ -217,9 +222,20 @@ def raw_units(
                 ("borrowing", new.id, 1, ts(entry.at), dumps(entry)),
             )
             execute(
-                "INSERT INTO rs_outbox (id, side, request_id, status, created_at,"
-                f" next_attempt_at, document) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {doc})",
-                (message.id, "borrowing", new.id, "pending", ts(T0), ts(T0), dumps(message)),
+                "INSERT INTO rs_effects (id, side, request_id, port, stream, status, created_at,"
+                f" next_attempt_at, document) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p},"
+                f" {doc})",
+                (
+                    message.id,
+                    "borrowing",
+                    new.id,
+                    "peer",
+                    message.stream,
+                    "pending",
+                    ts(T0),
+                    ts(T0),
+                    dumps(message),
+                ),
             )
     return count / (time.perf_counter() - started)
 
@@ -297,7 +313,7 @@ def time_tasks(store: RequestStore, rounds: int) -> float:
         started = time.perf_counter()
         with store.transaction() as unit:
             desk = f"desk-{(4 * r + 1) % 20}"  # the desks whose pick lists the rows fill
-            page = unit.tasks(TaskList.PICK_FROM_SHELF, desk=desk, limit=50)
+            page = unit.tasks.listed(TaskList.PICK_FROM_SHELF, desk=desk, limit=50)
         samples.append((time.perf_counter() - started) * 1000)
         assert len(page) == 50
     return statistics.median(samples)
@@ -395,7 +411,7 @@ def main() -> None:
                         f"b-{n:08}", HOME, PatronRef("p"), Citation(), created_at=row[14]
                     )
                     listed = None if row[4] is None else TaskList(row[4])
-                    unit.save(
+                    unit.requests.save(
                         record,
                         RequestIndex(Side.BORROWING, row[3], listed, row[5], row[6], False, row[8]),
                         expected_version=0,
