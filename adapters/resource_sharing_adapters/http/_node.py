@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import logging
 import secrets
+import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import final
+
+import attrs
 
 from resource_sharing.errors import PeerError
 from resource_sharing.memory import MemoryStore
@@ -40,6 +43,7 @@ from resource_sharing.ports import (
     HistoryRepository,
     OutboxEntry,
     OutboxStatus,
+    Port,
     RequestIndex,
     RequestRepository,
     RequestStore,
@@ -56,7 +60,7 @@ from resource_sharing.service import (
 )
 from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
-from resource_sharing_adapters.http._config import NodeConfig
+from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
 from resource_sharing_adapters.http._limits import Guard
 from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import confirm_error
@@ -213,6 +217,56 @@ def open_store(config: NodeConfig) -> RequestStore:
     return MemoryStore()
 
 
+def delivery_policy(delivery: DeliveryConfig) -> DeliveryPolicy:
+    """The service's delivery policy from ``[delivery]``.
+
+    The peer port takes the retry keys of ``[delivery]`` (with their defaults); the other
+    ports keep the library's own defaults unless ``[delivery]`` gives a key (then it
+    applies to every port); ``[delivery.PORT]`` overrides for one port.
+    """
+    defaults = DeliveryPolicy()
+    common = {
+        "max_attempts": delivery.max_attempts,
+        "retry_base_seconds": delivery.retry_base_seconds,
+        "retry_max_seconds": delivery.retry_max_seconds,
+        "timeout_seconds": delivery.timeout_seconds,
+    }
+    policies: dict[str, RetryPolicy] = {}
+    for port in Port:
+        keys = common if port is Port.PEER else {k: common[k] for k in delivery.given}
+        keys = {**keys, **delivery.per_port.get(port.value, {})}
+        base = defaults.for_port(port)
+        policies[port.value] = attrs.evolve(
+            base,
+            max_attempts=int(keys.get("max_attempts", base.max_attempts)),
+            base_delay=_seconds(keys, "retry_base_seconds", base.base_delay),
+            max_delay=_seconds(keys, "retry_max_seconds", base.max_delay),
+            timeout=_seconds(keys, "timeout_seconds", base.timeout),
+        )
+    return DeliveryPolicy(
+        peer=policies["peer"],
+        circulation=policies["circulation"],
+        notifier=policies["notifier"],
+        printer=policies["printer"],
+        lease=timedelta(seconds=delivery.lease_seconds),
+    )
+
+
+def _seconds(keys: Mapping[str, float], key: str, default: timedelta) -> timedelta:
+    return timedelta(seconds=keys[key]) if key in keys else default
+
+
+def owner_of(config: NodeConfig) -> str:
+    """The process's owner id: ``[delivery] owner``, else ``agency@host:port``.
+
+    Host and listening port tell the processes of one institution apart and stay the same
+    when one restarts, so that it releases its own claims at once.
+    """
+    if config.delivery.owner:
+        return config.delivery.owner
+    return f"{config.agency}@{socket.gethostname()}:{config.server.port}"
+
+
 def _announce(config: NodeConfig, external: bool) -> None:
     if external:
         log.info("store: given by the caller")
@@ -334,14 +388,7 @@ class Node:
             max_open_requests_per_patron=config.max_open_requests_per_patron,
             auto_locate=config.auto_locate,
             mediated_borrowing=config.mediated_borrowing,
-            delivery=DeliveryPolicy(
-                peer=RetryPolicy(
-                    max_attempts=config.delivery.max_attempts,
-                    base_delay=timedelta(seconds=config.delivery.retry_base_seconds),
-                    max_delay=timedelta(seconds=config.delivery.retry_max_seconds),
-                    timeout=timedelta(seconds=config.delivery.timeout_seconds),
-                )
-            ),
+            delivery=delivery_policy(config.delivery),
         )
         try:
             self.ports = build_ports(config, self.journal, self.clock)
@@ -360,7 +407,9 @@ class Node:
             printer=self.ports["printer"],  # type: ignore[arg-type]
             patrons=self.ports["patron_validator"],  # type: ignore[arg-type]
         )
-        self.institution = Institution(settings, ports, owner=str(config.agency))
+        self.owner = owner_of(config)
+        """This process's name in the outbox's claims (stable across its restarts)."""
+        self.institution = Institution(settings, ports, owner=self.owner)
         """The institution (desks, inbox, tick, dispatch)."""
         self._wake = threading.Event()
         self._stop = threading.Event()

@@ -443,13 +443,21 @@ class SqlUnit:
         if not rows:
             return []
         until = now + lease
-        self._cur.executemany(
-            self._sql("UPDATE rs_effects SET claimed_by = ?, lease_until = ? WHERE id = ?"),
-            [(owner, self._ts(until), row[0]) for row in rows],
-        )
+        # Still pending: on PostgreSQL an entry's owner may be writing its result right
+        # now (its lease ran out); that write wins, and the entry is not taken again.
+        marks = ", ".join("?" for _ in rows)
+        taken = {
+            row[0]
+            for row in self._all(
+                f"UPDATE rs_effects SET claimed_by = ?, lease_until = ? WHERE id IN ({marks})"
+                " AND status = 'pending' RETURNING id",
+                (owner, self._ts(until), *(row[0] for row in rows)),
+            )
+        }
         return [
             attrs.evolve(self._load(row[1], OutboxEntry), claimed_by=owner, lease_until=until)
             for row in rows
+            if row[0] in taken
         ]
 
     def update(self, entry: OutboxEntry, *, owner: str | None = None) -> None:
