@@ -1392,6 +1392,10 @@ _ADOPTABLE = frozenset(
 """States in which an earlier attempt exists and nobody has supplied yet, so a late
 shipment from that attempt's lender can be followed."""
 _LATE = {Status.LOANED: T.LATE_SUPPLY, Status.COPY_COMPLETED: T.LATE_COPY}
+_FOLLOWED = frozenset({AttemptOutcome.EXPIRED, AttemptOutcome.REFUSED})
+"""Attempts that ended without the lender saying no to the request itself (no answer in
+time; our message refused or given up on, though it may have arrived): a shipment that
+comes from them after all is followed."""
 
 EDGES: list[Edge] = [
     Edge(S.CREATED, T.SUBMIT, S.PENDING_REVIEW, _needs_review, _submit),
@@ -1713,7 +1717,7 @@ def handle_borrowing(
         ):
             status = event.message.status
             late = None
-            if status and attempt.outcome is AttemptOutcome.EXPIRED:
+            if status and attempt.outcome in _FOLLOWED:
                 late = _LATE.get(status) if request.state in _ADOPTABLE else None
             if late is None:
                 return _superseded(request, event, attempt)

@@ -343,9 +343,19 @@ def _first_answer(request: LendingRequest) -> ReasonForMessage:
     return ReasonForMessage.STATUS_CHANGE
 
 
-def _status(request: LendingRequest) -> Status | None:
-    iso = LENDING.info(request.state).iso_status
-    return Status(iso) if iso is not None else None
+def _status(request: LendingRequest) -> Status:
+    """The ISO status a StatusRequest is answered with, in every state.
+
+    The table gives each state one; a cancel we have not answered yet reports the state
+    it interrupted (nothing has changed for the borrower until we answer), and a state
+    with none of its own reports RequestReceived: we have the request and not yet
+    decided.
+    """
+    state = request.state
+    if state is S.CANCEL_REQUESTED and request.resume_state is not None:
+        state = request.resume_state
+    iso = LENDING.info(state).iso_status
+    return Status(iso) if iso is not None else Status.REQUEST_RECEIVED
 
 
 # -- time ------------------------------------------------------------------------------
@@ -842,6 +852,7 @@ _OVERDUE_TIMER = frozenset({TimerKind.LENDER_OVERDUE})
 STATES: dict[S, StateInfo] = {
     S.NEW: StateInfo(
         "Created lending request",
+        iso_status=Status.REQUEST_RECEIVED,
         needs_attention=True,
         task_list=_L.LENDING_REQUESTS,
         instruction="New request from {requester}: locate the item, or answer",
@@ -849,6 +860,7 @@ STATES: dict[S, StateInfo] = {
     ),
     S.LOCATE_FAILED: StateInfo(
         "Locate failed",
+        iso_status=Status.REQUEST_RECEIVED,
         needs_attention=True,
         task_list=_L.LENDING_REQUESTS,
         instruction="Not found in our holdings: locate it by hand or reject it",

@@ -199,7 +199,7 @@ class Dispatcher:
             "last_error": error,
             "finished_at": now,
         }
-        return _Result(evolve(entry, changes), OutboxStatus.GIVEN_UP)
+        return _Result(evolve(entry, changes), OutboxStatus.GIVEN_UP, refused=not retryable)
 
     def _write(self, results: Sequence[_Result], now: datetime) -> list[_Result]:
         """Store a round's results in one unit of work; returns those written.
@@ -226,8 +226,8 @@ class Dispatcher:
 
     def _store(self, uow: UnitOfWork, result: _Result, now: datetime) -> None:
         uow.outbox.update(result.entry, owner=self.owner)
-        if result.outcome is OutboxStatus.GIVEN_UP and not self._attempt_ended(
-            uow, result.entry, now
+        if result.outcome is OutboxStatus.GIVEN_UP and not (
+            result.refused and self._attempt_ended(uow, result.entry, now)
         ):
             raise_task(self._shell, uow, result.entry, now)
 
@@ -270,3 +270,6 @@ class _Result:
     entry: OutboxEntry
     outcome: OutboxStatus | None
     answer: str | None = None
+    refused: bool = False
+    """The peer refused it (not retryable): a Request refused so ends its attempt. One
+    that ran out of retries may have arrived, so it stays a task for staff."""

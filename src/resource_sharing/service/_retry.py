@@ -103,7 +103,7 @@ class RetryPolicy:
 class DeliveryPolicy:
     """An institution's delivery settings: a retry policy per port, the lease, batches."""
 
-    peer: RetryPolicy = RetryPolicy(window=timedelta(hours=24))
+    peer: RetryPolicy = RetryPolicy()
     """ISO 18626 messages to partners (5xx, timeouts and network errors are retried)."""
     unknown_request: RetryPolicy = RetryPolicy(
         max_attempts=10,

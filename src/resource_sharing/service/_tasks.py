@@ -15,9 +15,10 @@ named actor (on the task, and as a history entry of the request):
 - **mark as done by hand**: staff did it themselves; the entry is ``done_by_hand``;
 - **drop**: it is not needed; the entry is ``dropped`` and nothing is delivered.
 
-A borrowing Request (new or retry) that gives up is not a task: the dispatcher feeds a
-``DeliveryRefused`` event to the borrowing table, the attempt ends with the refusal's
-words and the rota moves on (see :mod:`._dispatcher`); the history shows the give-up.
+A borrowing Request (new or retry) the peer refuses (not retryable) is not a task: the
+dispatcher feeds a ``DeliveryRefused`` event to the borrowing table, the attempt ends
+with the refusal's words and the rota moves on (see :mod:`._dispatcher`); the history
+shows the give-up. One that only ran out of retries may have arrived: it is a task.
 """
 
 from __future__ import annotations
