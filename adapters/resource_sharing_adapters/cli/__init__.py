@@ -11,13 +11,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from resource_sharing_adapters.cli import iso18626, ncip, node, rota, simulate, states
+from resource_sharing_adapters.cli import iso18626, ncip, node, rota, simulate, staff, states
 
 __all__ = ["main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
-_FAMILIES = (states, iso18626, ncip, rota, node, simulate)
+_FAMILIES = (states, iso18626, ncip, rota, node, simulate, staff)
 
 
 def build_parser() -> argparse.ArgumentParser:
