@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
+from corpus_ncip import require_ncip
 from loopback_ils import Hold, Item, LoopbackIls, User, config_for
 from resource_sharing.effects import (
     CheckIn,
@@ -28,6 +29,8 @@ from resource_sharing_adapters.ncip import (
     NcipProblem,
     NcipUnavailable,
     NcipUnsupported,
+    decode,
+    routing_instruction,
 )
 
 _DUE = datetime(2026, 10, 5, 12, tzinfo=UTC)
@@ -313,3 +316,18 @@ def test_a_bad_endpoint_is_a_permanent_failure(ils: LoopbackIls) -> None:
     with pytest.raises(NcipUnavailable, match="bad endpoint") as caught:
         _adapter(ils, endpoint="http://[::1").check_in(CheckIn("L", "C-1"), key="k")
     assert not caught.value.retryable
+
+
+def test_without_routing_the_item_location_or_nothing_is_the_instruction() -> None:
+    located = decode(
+        b'<NCIPMessage version="v2"><CheckInItemResponse><ItemId><ItemIdentifierValue>C-1'
+        b"</ItemIdentifierValue></ItemId><ItemOptionalFields><Location><LocationType>Permanent"
+        b"</LocationType><LocationName><LocationNameInstance><LocationNameLevel>1"
+        b"</LocationNameLevel><LocationNameValue>Main Library</LocationNameValue>"
+        b"</LocationNameInstance><LocationNameInstance><LocationNameLevel>2</LocationNameLevel>"
+        b"<LocationNameValue>Stacks 3</LocationNameValue></LocationNameInstance></LocationName>"
+        b"</Location></ItemOptionalFields></CheckInItemResponse></NCIPMessage>"
+    )
+    assert routing_instruction(located) == "Send to home location Main Library / Stacks 3"
+    bare = require_ncip() / "samples" / "xc_CheckInItemResponse.xml"
+    assert routing_instruction(decode(bare.read_bytes())) is None
