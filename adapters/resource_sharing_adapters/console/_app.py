@@ -69,10 +69,9 @@ from resource_sharing_adapters.console._accounts import (
     accounts_of,
 )
 from resource_sharing_adapters.console._sessions import (
-    LOGIN_COOKIE,
-    SESSION_COOKIE,
     Session,
     SessionSigner,
+    cookie_names,
     same_token,
 )
 from resource_sharing_adapters.http._node import Node
@@ -283,6 +282,7 @@ class Console:
         """How long a session lasts (on the node's clock)."""
         self.signer = SessionSigner(accounts.store.secret("session", secrets.token_urlsafe(32)))
         self.secure = node.config.server.url.startswith("https")
+        self.session_cookie, self.login_cookie = cookie_names(str(node.agency))
         loader = jinja2.ChoiceLoader(
             [
                 jinja2.FileSystemLoader([str(d) for d in template_dirs]),
@@ -331,7 +331,7 @@ class Console:
         """The handler behind the session, CSRF and role checks, its refusals in words."""
 
         async def guarded(request: Request) -> Response:
-            session = self.signer.read(request.cookies.get(SESSION_COOKIE))
+            session = self.signer.read(request.cookies.get(self.session_cookie))
             now = self.node.clock.now()
             user = None
             if session is not None:
@@ -392,7 +392,7 @@ class Console:
             return self.render_login(request, 401, error=self._why(why) or "Please log in.")
         response = RedirectResponse(target, 303)
         if why:
-            response.delete_cookie(SESSION_COOKIE, path="/")
+            response.delete_cookie(self.session_cookie, path="/")
         return response
 
     @staticmethod
@@ -408,7 +408,7 @@ class Console:
         token = secrets.token_urlsafe(24)
         response = self.render(request, "login.html", status, login_csrf=token, **context)
         response.set_cookie(
-            LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=self.secure, path="/"
+            self.login_cookie, token, httponly=True, samesite="strict", secure=self.secure, path="/"
         )
         return response
 
@@ -436,7 +436,7 @@ class Console:
         form = await request.form()
         token = form.get("csrf")
         if not same_token(
-            token if isinstance(token, str) else None, request.cookies.get(LOGIN_COOKIE)
+            token if isinstance(token, str) else None, request.cookies.get(self.login_cookie)
         ):
             return self.render_login(
                 request,
@@ -455,9 +455,14 @@ class Console:
         _, value = self.signer.issue(user.username, user.generation, self.node.clock.now())
         response = RedirectResponse("/", 303)
         response.set_cookie(
-            SESSION_COOKIE, value, httponly=True, samesite="strict", secure=self.secure, path="/"
+            self.session_cookie,
+            value,
+            httponly=True,
+            samesite="strict",
+            secure=self.secure,
+            path="/",
         )
-        response.delete_cookie(LOGIN_COOKIE, path="/")
+        response.delete_cookie(self.login_cookie, path="/")
         return response
 
     async def logout(self, request: Request) -> Response:
@@ -465,7 +470,7 @@ class Console:
         user: StaffUser = request.state.user
         await run_in_threadpool(self.accounts.end_sessions, user.username)
         response = RedirectResponse("/login?why=out", 303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(self.session_cookie, path="/")
         return response
 
     # -- reads ------------------------------------------------------------------------------
@@ -595,6 +600,8 @@ class Console:
         if action is None:
             raise _Refused(404, f"There is no action {name!r} here.")
         values = _form_values(request.state.form, action.fields)
+        if (side, name) == (Side.BORROWING, "renew"):
+            values["by_staff"] = True  # staff ask from the console, not the patron
         ACTION_BODIES[(side, name)].check(values, "")
         method_name, params = ACTIONS[(side, name)]
         kwargs = {k: params[k](v, k) for k, v in values.items()}
@@ -616,6 +623,8 @@ class Console:
 
     def _scan_page(self, request: Request, kind: str, **context: Any) -> Response:
         titles = {"receive": "Received Items", "return": "Return Items", "check-in": "Check-in"}
+        context.setdefault("routed", None)
+        context.setdefault("barcode", "")
         return self.render(request, "scan.html", kind=kind, title=titles[kind], **context)
 
     async def scan_form(self, request: Request) -> Response:

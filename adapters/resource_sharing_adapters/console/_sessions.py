@@ -21,12 +21,29 @@ from typing import Any, final
 import attrs
 from itsdangerous import BadSignature, URLSafeSerializer
 
-__all__ = ["LOGIN_COOKIE", "SESSION_COOKIE", "Session", "SessionSigner", "same_token"]
+__all__ = [
+    "LOGIN_COOKIE",
+    "SESSION_COOKIE",
+    "Session",
+    "SessionSigner",
+    "cookie_names",
+    "same_token",
+]
 
 SESSION_COOKIE = "rs_console"
-"""The name of the session cookie."""
+"""The session cookie's name, before the agency (see :func:`cookie_names`)."""
 LOGIN_COOKIE = "rs_login"
-"""The name of the login form's CSRF cookie."""
+"""The login form's CSRF cookie's name, before the agency."""
+
+
+def cookie_names(agency: str) -> tuple[str, str]:
+    """The session and login cookie names of one institution.
+
+    Browsers keep cookies per host, not per port: the agency in the name keeps the
+    consoles of several nodes on one host (the demo's three on loopback) apart.
+    """
+    tag = "".join(c if c.isalnum() else "_" for c in agency)
+    return f"{SESSION_COOKIE}_{tag}", f"{LOGIN_COOKIE}_{tag}"
 
 
 @final

@@ -55,7 +55,8 @@ def test_a_user_logs_in_with_the_right_password_only(store: AccountStore) -> Non
     accounts.add("Ada", "correct horse", [Role.BORROWING], desk="Main", display_name="Ada L.")
     user = accounts.login("ada", "correct horse", NOW)
     assert (user.username, user.desk, user.display_name) == ("ada", "Main", "Ada L.")
-    assert user.may(Role.BORROWING) and not user.may(Role.LENDING)
+    assert user.may(Role.BORROWING)
+    assert not user.may(Role.LENDING)
     assert "correct horse" not in store.get("ada").password_hash  # type: ignore[union-attr]
     with pytest.raises(LoginRefused, match="Wrong user name or password"):
         accounts.login("ada", "wrong horse", NOW)

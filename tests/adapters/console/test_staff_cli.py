@@ -83,4 +83,5 @@ def test_refusals_are_one_line_and_exit_2(
         == 2
     )
     err = capsys.readouterr().err
-    assert err.count("\n") == 2 and "Traceback" not in err
+    assert err.count("\n") == 2
+    assert "Traceback" not in err
