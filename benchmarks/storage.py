@@ -3,10 +3,10 @@
 ``uow``: one service step per unit of work, as the application services do it: load a
 borrowing request, decide with :func:`resource_sharing.borrowing.handle_borrowing`
 (``SubmitRequest``), save the record, append a history entry and enqueue an outbox
-message. Compared with a raw baseline doing the same by hand on the same engine and
-schema in one transaction (the same decision and JSON, hand-written SQL; dict updates for
-the in-memory store). ``ratio`` = store time per unit / baseline time per unit; target
-<= 2 per engine.
+entry; the SQL stores also write the step to the change feed. Compared with a raw
+baseline doing the same by hand on the same engine and schema in one transaction (the
+same decision and JSON, hand-written SQL; dict updates for the in-memory store).
+``ratio`` = store time per unit / baseline time per unit; target <= 2 per engine.
 
 ``tasks``: the first page (50) of one desk's pick-from-shelf list with 10,000 and
 1,000,000 stored requests (``--quick``: 100,000), rows bulk-loaded (executemany / COPY).
@@ -43,11 +43,12 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from resource_sharing.borrowing import BorrowingContext, handle_borrowing  # noqa: E402
-from resource_sharing.effects import TaskList  # noqa: E402
+from resource_sharing.effects import SendMessage, TaskList  # noqa: E402
 from resource_sharing.events import SubmitRequest  # noqa: E402
 from resource_sharing.iso18626 import Action  # noqa: E402
+from resource_sharing.memory import MemoryStore  # noqa: E402
 from resource_sharing.messages import Header, RequestingAgencyMessage  # noqa: E402
-from resource_sharing.ports import OutboxMessage, RequestIndex, RequestStore  # noqa: E402
+from resource_sharing.ports import OutboxEntry, Port, RequestIndex, RequestStore  # noqa: E402
 from resource_sharing.records import (  # noqa: E402
     AgencyId,
     BorrowingRequest,
@@ -57,7 +58,7 @@ from resource_sharing.records import (  # noqa: E402
     Side,
 )
 from resource_sharing.serialization import converter, dumps  # noqa: E402
-from resource_sharing.testing import MemoryStore  # noqa: E402
+from resource_sharing_adapters.storage import change_of  # noqa: E402
 from resource_sharing_adapters.storage.postgres import PostgresStore  # noqa: E402
 from resource_sharing_adapters.storage.sqlite import SQLiteStore  # noqa: E402
 
@@ -112,21 +113,26 @@ def index(record: BorrowingRequest) -> RequestIndex:
     )
 
 
-def step(record: BorrowingRequest) -> tuple[BorrowingRequest, HistoryEntry, OutboxMessage]:
+def step(record: BorrowingRequest) -> tuple[BorrowingRequest, HistoryEntry, OutboxEntry]:
     """Decide and build what one unit of work writes."""
     outcome = handle_borrowing(record, SubmitRequest(), CTX)
     new = outcome.record
     entry = HistoryEntry(
         new.id, Side.BORROWING, 1, T0, "SubmitRequest", record.state.value, new.state.value
     )
-    message = OutboxMessage(
-        f"m-{new.id}",
-        Side.BORROWING,
-        new.id,
-        LENDER,
-        RequestingAgencyMessage(Header(HOME, LENDER, f"{new.id}-1", T0), Action.STATUS_REQUEST),
-        T0,
-        T0,
+    message = OutboxEntry(
+        id=f"m-{new.id}",
+        key=f"m-{new.id}",
+        side=Side.BORROWING,
+        request_id=new.id,
+        port=Port.PEER,
+        stream=f"borrowing/{new.id}/peer/{LENDER}",
+        effect=SendMessage(
+            LENDER,
+            RequestingAgencyMessage(Header(HOME, LENDER, f"{new.id}-1", T0), Action.STATUS_REQUEST),
+        ),
+        created_at=T0,
+        next_attempt_at=T0,
     )
     return new, entry, message
 
@@ -135,7 +141,7 @@ def seed(store: RequestStore, count: int) -> None:
     with store.transaction() as unit:
         for n in range(count):
             record = request(n)
-            unit.save(record, index(record), expected_version=0)
+            unit.requests.save(record, index(record), expected_version=0)
 
 
 def service_units(store: RequestStore, count: int) -> float:
@@ -144,19 +150,19 @@ def service_units(store: RequestStore, count: int) -> float:
     started = time.perf_counter()
     for n in range(count):
         with store.transaction() as unit:
-            loaded = unit.get(Side.BORROWING, f"b-{n:07}")
+            loaded = unit.requests.get(Side.BORROWING, f"b-{n:07}")
             assert isinstance(loaded, BorrowingRequest)
             new, entry, message = step(loaded)
-            unit.save(new, index(new), expected_version=loaded.version)
-            unit.append_history([entry])
-            unit.enqueue([message])
+            unit.requests.save(new, index(new), expected_version=loaded.version)
+            unit.history.append([entry])
+            unit.outbox.enqueue([message])
     return count / (time.perf_counter() - started)
 
 
 def raw_memory(count: int) -> float:
     rows: dict[tuple[str, str], tuple[BorrowingRequest, RequestIndex]] = {}
     history: dict[tuple[str, str], list[HistoryEntry]] = {}
-    outbox: dict[str, OutboxMessage] = {}
+    outbox: dict[str, OutboxEntry] = {}
     for n in range(count):
         record = attrs.evolve(request(n), version=1)
         rows[("borrowing", record.id)] = (record, index(record))
@@ -182,8 +188,13 @@ def raw_units(
     ts: Callable[[datetime], Any],
     p: str,
     doc: str,
+    feed: Callable[[], int | None],
 ) -> float:
-    """The same step by hand: select, decide, update + insert + insert in one transaction."""
+    """The same step by hand: select, decide, update + 3 inserts in one transaction.
+
+    The inserts: the history entry, the outbox entry and the change-feed entry (numbered
+    by ``feed``: None lets the table number it).
+    """
     started = time.perf_counter()
     for n in range(count):
         with transaction():
@@ -217,10 +228,34 @@ def raw_units(
                 ("borrowing", new.id, 1, ts(entry.at), dumps(entry)),
             )
             execute(
-                "INSERT INTO rs_outbox (id, side, request_id, status, created_at,"
-                f" next_attempt_at, document) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {doc})",
-                (message.id, "borrowing", new.id, "pending", ts(T0), ts(T0), dumps(message)),
+                "INSERT INTO rs_effects (id, side, request_id, port, stream, status,"
+                " created_at, next_attempt_at, document)"
+                f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {doc})",
+                (
+                    message.id,
+                    "borrowing",
+                    new.id,
+                    "peer",
+                    message.stream,
+                    "pending",
+                    ts(T0),
+                    ts(T0),
+                    dumps(message),
+                ),
             )
+            change = dumps(change_of(entry, index(new), stored.version))
+            seq = feed()
+            if seq is None:
+                execute(
+                    f"INSERT INTO rs_changes (side, request_id, document) VALUES ({p}, {p}, {doc})",
+                    ("borrowing", new.id, change),
+                )
+            else:
+                execute(
+                    "INSERT INTO rs_changes (seq, side, request_id, document)"
+                    f" VALUES ({p}, {p}, {p}, {doc})",
+                    (seq, "borrowing", new.id, change),
+                )
     return count / (time.perf_counter() - started)
 
 
@@ -240,7 +275,7 @@ def raw_sqlite(path: Path, count: int) -> float:
         def __exit__(self, *exc: object) -> None:
             connection.execute("COMMIT")
 
-    rate = raw_units(connection.execute, Tx, count, _micros, "?", "?")
+    rate = raw_units(connection.execute, Tx, count, _micros, "?", "?", lambda: None)
     connection.close()
     return rate
 
@@ -252,6 +287,14 @@ def raw_postgres(schema: str, count: int) -> float:
     with psycopg.connect(URL) as connection:
         connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         connection.commit()
+
+        def number() -> int:
+            row = connection.execute(
+                "UPDATE rs_counters SET last = last + 1 WHERE name = 'changes' RETURNING last"
+            ).fetchone()
+            assert row is not None
+            return int(row[0])
+
         return raw_units(
             connection.execute,
             connection.transaction,
@@ -259,6 +302,7 @@ def raw_postgres(schema: str, count: int) -> float:
             lambda value: value,
             "%s",
             "%s::jsonb",
+            number,
         )
 
 
@@ -297,7 +341,7 @@ def time_tasks(store: RequestStore, rounds: int) -> float:
         started = time.perf_counter()
         with store.transaction() as unit:
             desk = f"desk-{(4 * r + 1) % 20}"  # the desks whose pick lists the rows fill
-            page = unit.tasks(TaskList.PICK_FROM_SHELF, desk=desk, limit=50)
+            page = unit.tasks.listed(TaskList.PICK_FROM_SHELF, desk=desk, limit=50)
         samples.append((time.perf_counter() - started) * 1000)
         assert len(page) == 50
     return statistics.median(samples)
@@ -395,7 +439,7 @@ def main() -> None:
                         f"b-{n:08}", HOME, PatronRef("p"), Citation(), created_at=row[14]
                     )
                     listed = None if row[4] is None else TaskList(row[4])
-                    unit.save(
+                    unit.requests.save(
                         record,
                         RequestIndex(Side.BORROWING, row[3], listed, row[5], row[6], False, row[8]),
                         expected_version=0,

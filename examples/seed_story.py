@@ -61,7 +61,7 @@ class Timeline:
             for sent in self.net.network.log:
                 if sent.to == agency and isinstance(sent.message, Request):
                     header = sent.message.header
-                    found = uow.find(
+                    found = uow.requests.find(
                         Side.LENDING,
                         header.requesting_agency_request_id,
                         header.requesting_agency,

@@ -15,9 +15,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
+
+from resource_sharing.effects import SendMessage
 from resource_sharing.iso18626 import Action, MessageStatus
 from resource_sharing.messages import Confirmation, Header, MessageKind, RequestingAgencyMessage
-from resource_sharing.ports import OutboxMessage, OutboxStatus, RequestIndex, RequestStore
+from resource_sharing.ports import OutboxEntry, OutboxStatus, Port, RequestIndex, RequestStore
 from resource_sharing.records import (
     AgencyId,
     BorrowingRequest,
@@ -51,24 +54,29 @@ def seed(store: RequestStore) -> BorrowingRequest:
     """A committed request b-1 at version 1 with one history entry and no outbox."""
     record = BorrowingRequest("b-1", HOME, PatronRef("p-1"), Citation(title="Dune"), created_at=T0)
     with store.transaction() as unit:
-        unit.save(record, index(record), expected_version=0)
-        unit.append_history(
+        unit.requests.save(record, index(record), expected_version=0)
+        unit.history.append(
             [HistoryEntry("b-1", Side.BORROWING, 1, T0, "SubmitRequest", "", "created")]
         )
     return record
 
 
-def message(message_id: str, minutes: int = 0) -> OutboxMessage:
-    """An outbox message for b-1."""
+def message(message_id: str, minutes: int = 0, request_id: str = "b-1") -> OutboxEntry:
+    """An outbox entry (a peer message) of ``request_id``."""
     at = T0 + timedelta(minutes=minutes)
-    return OutboxMessage(
-        message_id,
-        Side.BORROWING,
-        "b-1",
-        LENDER,
-        RequestingAgencyMessage(Header(HOME, LENDER, "b-1-1", at), Action.RECEIVED),
-        at,
-        at,
+    return OutboxEntry(
+        id=message_id,
+        key=message_id,
+        side=Side.BORROWING,
+        request_id=request_id,
+        port=Port.PEER,
+        stream=f"borrowing/{request_id}/peer/{LENDER}",
+        effect=SendMessage(
+            LENDER,
+            RequestingAgencyMessage(Header(HOME, LENDER, f"{request_id}-1", at), Action.RECEIVED),
+        ),
+        created_at=at,
+        next_attempt_at=at,
     )
 
 
@@ -93,12 +101,12 @@ def ready():
     time.sleep(120)
 
 with store.transaction() as unit:
-    record = unit.get(Side.BORROWING, "b-1")
+    record = unit.requests.get(Side.BORROWING, "b-1")
     changed = attrs.evolve(record, note="changed by the child")
-    unit.save(changed, index(changed, "child"), expected_version=record.version)
-    unit.append_history([HistoryEntry("b-1", Side.BORROWING, 2, T0, "Note", "created", "created")])
-    unit.enqueue([message("m-child")])
-    unit.remember("peer-child", confirmation())
+    unit.requests.save(changed, index(changed, "child"), expected_version=record.version)
+    unit.history.append([HistoryEntry("b-1", Side.BORROWING, 2, T0, "Note", "created", "created")])
+    unit.outbox.enqueue([message("m-child")])
+    unit.inbox.remember("peer-child", confirmation())
     if not commit_first:
         ready()
 ready()
@@ -134,11 +142,11 @@ def kill_in_unit_of_work(make_store: Callable[[], RequestStore], opener: str, *,
     assert child.returncode == -signal.SIGKILL
     reopened = make_store()
     with reopened.transaction() as unit:
-        record = unit.get(Side.BORROWING, "b-1")
+        record = unit.requests.get(Side.BORROWING, "b-1")
         assert record is not None
-        history = [e.sequence for e in unit.history(Side.BORROWING, "b-1")]
-        outbox = [m.id for m in unit.outbox()]
-        processed = unit.processed("peer-child") is not None
+        history = [e.sequence for e in unit.history.of(Side.BORROWING, "b-1")]
+        outbox = [m.id for m in unit.outbox.entries()]
+        processed = unit.inbox.processed("peer-child") is not None
         if when == "before":
             assert (record.version, record.note) == (1, None)
             assert (history, outbox, processed) == ([1], [], False)
@@ -147,15 +155,22 @@ def kill_in_unit_of_work(make_store: Callable[[], RequestStore], opener: str, *,
             assert (history, outbox, processed) == ([1, 2], ["m-child"], True)
     # The database is usable afterwards (no lock left behind).
     with reopened.transaction() as unit:
-        unit.enqueue([message("m-after")])
+        unit.outbox.enqueue([message("m-after")])
 
 
 def concurrent_claims(stores: Sequence[RequestStore], *, messages: int = 60) -> None:
-    """Dispatchers claiming at the same time get disjoint sets that cover the outbox."""
+    """Dispatchers claiming at the same time get disjoint sets that cover the outbox.
+
+    Entries of 20 requests, several per request, each dispatcher delivering what it
+    claims: an entry is never claimed before the earlier ones of its stream went.
+    """
     with stores[0].transaction() as unit:
-        unit.enqueue([message(f"m-{n:03}", minutes=n % 7) for n in range(messages)])
+        unit.outbox.enqueue(
+            [message(f"m-{n:03}", minutes=n % 7, request_id=f"b-{n % 20}") for n in range(messages)]
+        )
     start = threading.Barrier(len(stores))
     claimed: list[list[str]] = [[] for _ in stores]
+    order: list[str] = []  # every claim, in the order the claims happened
     errors: list[BaseException] = []
     now = T0 + timedelta(hours=1)
 
@@ -164,12 +179,20 @@ def concurrent_claims(stores: Sequence[RequestStore], *, messages: int = 60) -> 
             start.wait(timeout=30)
             while True:
                 with stores[number].transaction() as unit:
-                    batch = unit.claim(now, 4, timedelta(hours=1))
+                    batch = unit.outbox.claim(
+                        Port.PEER, now=now, limit=4, lease=timedelta(hours=1), owner=f"d-{number}"
+                    )
                     # Hold the rows a moment, so that the others must skip them.
                     threading.Event().wait(0.005)
                 claimed[number].extend(m.id for m in batch)
+                order.extend(m.id for m in batch)
                 if not batch:
                     return
+                # Delivered: the next entries of these streams become claimable.
+                with stores[number].transaction() as unit:
+                    for entry in batch:
+                        done = attrs.evolve(entry, status=OutboxStatus.DELIVERED, attempts=1)
+                        unit.outbox.update(done, owner=f"d-{number}")
         except BaseException as exc:  # handed to the main thread
             errors.append(exc)
 
@@ -181,6 +204,14 @@ def concurrent_claims(stores: Sequence[RequestStore], *, messages: int = 60) -> 
     assert not errors, errors
     everything = [m for batch in claimed for m in batch]
     assert len(everything) == len(set(everything)) == messages
+    for request in range(20):
+        ids = [f"m-{n:03}" for n in range(messages) if n % 20 == request]
+        taken = [m for m in order if m in ids]
+        ordered = sorted(ids, key=lambda m: (int(m[2:]) % 7, m))
+        assert taken == ordered, f"b-{request}: claimed {taken}, committed {ordered}"
     with stores[0].transaction() as unit:
-        assert len(unit.outbox(OutboxStatus.PENDING)) == messages
-        assert list(unit.claim(now, 100, timedelta(hours=1))) == []
+        assert len(unit.outbox.entries(status=OutboxStatus.DELIVERED)) == messages
+        late = unit.outbox.claim(
+            Port.PEER, now=now, limit=100, lease=timedelta(hours=1), owner="late"
+        )
+        assert list(late) == []

@@ -133,37 +133,64 @@ class HeldTransport:
         return sent
 
 
-class _TrackingUnit:
-    """A unit of work that notes what it saved; everything else goes to the real one."""
+class _Counted:
+    """What one unit saved, and how many writes (saves and history entries) it made."""
 
-    def __init__(self, unit: Any, forgetful: bool) -> None:
-        self._unit = unit
-        self._forgetful = forgetful
+    def __init__(self) -> None:
         self.saved: dict[tuple[Side, str], AnyRequest] = {}
         self.writes = 0
 
+
+class _TrackingRequests:
+    def __init__(self, inner: Any, counted: _Counted) -> None:
+        self._inner = inner
+        self._counted = counted
+
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._unit, name)
+        return getattr(self._inner, name)
 
     def save(self, record: AnyRequest, index: RequestIndex, *, expected_version: int) -> int:
-        version: int = self._unit.save(record, index, expected_version=expected_version)
-        self.saved[(index.side, record.id)] = attrs.evolve(record, version=version)
-        self.writes += 1
+        version: int = self._inner.save(record, index, expected_version=expected_version)
+        self._counted.saved[(index.side, record.id)] = attrs.evolve(record, version=version)
+        self._counted.writes += 1
         return version
 
-    def append_history(self, entries: Sequence[Any]) -> None:
-        self._unit.append_history(entries)
-        self.writes += len(entries)
+
+class _TrackingHistory:
+    def __init__(self, inner: Any, counted: _Counted) -> None:
+        self._inner = inner
+        self._counted = counted
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def append(self, entries: Sequence[Any]) -> None:
+        self._inner.append(entries)
+        self._counted.writes += len(entries)
+
+
+class _ForgetfulInbox:
+    """The seeded fault: nothing processed is ever remembered."""
 
     def processed(self, key: str) -> Confirmation | None:
-        if self._forgetful:
-            return None
-        result: Confirmation | None = self._unit.processed(key)
-        return result
+        return None
 
     def remember(self, key: str, confirmation: Confirmation) -> None:
-        if not self._forgetful:
-            self._unit.remember(key, confirmation)
+        return None
+
+
+class _TrackingUnit:
+    """A unit of work that wraps the repositories it watches; the others are the real ones."""
+
+    def __init__(self, unit: Any, forgetful: bool) -> None:
+        self.counted = _Counted()
+        self.requests = _TrackingRequests(unit.requests, self.counted)
+        self.history = _TrackingHistory(unit.history, self.counted)
+        self.inbox = _ForgetfulInbox() if forgetful else unit.inbox
+        self.outbox = unit.outbox
+        self.tasks = unit.tasks
+        self.patrons = unit.patrons
+        self.timers = unit.timers
 
 
 class TrackingStore:
@@ -190,8 +217,8 @@ class TrackingStore:
         with self.inner.transaction() as unit:
             tracking = _TrackingUnit(unit, self.forgetful)
             yield tracking
-        self.records.update(tracking.saved)
-        self.writes += tracking.writes
+        self.records.update(tracking.counted.saved)
+        self.writes += tracking.counted.writes
 
 
 @final
@@ -208,7 +235,8 @@ class ShelfHoldings:
         if item is None:
             return None
         with self._store.inner.transaction() as unit:
-            busy = any(side is Side.LENDING for side, _ in unit.find_by_barcode(item.barcode))
+            hits = unit.requests.find_by_barcode(item.barcode)
+            busy = any(side is Side.LENDING for side, _ in hits)
         return Holding(item, available=not busy)
 
 

@@ -41,10 +41,13 @@ from resource_sharing.effects import (
     CreateTemporaryItem,
     DeleteTemporaryItem,
     Effect,
+    LocateLenders,
     NoticeKind,
     NotifyPatron,
     NotifyStaff,
     PlaceOnHoldShelf,
+    PrintHoldShelfSlip,
+    PrintReturnSlip,
     RecallPatronLoan,
     RenewPatronLoan,
     SendMessage,
@@ -635,6 +638,17 @@ def _submit(request: BorrowingRequest, event: SubmitRequest, ctx: BorrowingConte
     return {}, (NotifyPatron(request.patron, NoticeKind.REQUEST_PLACED, request.id),)
 
 
+def _submit_and_locate(
+    request: BorrowingRequest, event: SubmitRequest, ctx: BorrowingContext
+) -> Changes:
+    notice = NotifyPatron(request.patron, NoticeKind.REQUEST_PLACED, request.id)
+    return {}, (notice, LocateLenders(request.id))
+
+
+def _locate(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
+    return {}, (LocateLenders(request.id),)
+
+
 def _assign_rota(request: BorrowingRequest, event: AssignRota, ctx: BorrowingContext) -> Changes:
     rota = _usable_entries(request, event)
     changes, effects = _start_attempt(request, rota[0].agency, ctx, rota=rota)
@@ -872,9 +886,16 @@ def _receive(request: BorrowingRequest, event: ReceiveItem, ctx: BorrowingContex
     lender = request.attempts[-1].lender
     shelf = hold_shelf_expiry(ctx.now, timers=policy.timers, borrower_calendar=ctx.calendar)
     expires = shelf.at if shelf is not None else None
+    due = request.patron_due or (
+        _patron_due(ctx, request.lender_due) if request.lender_due is not None else None
+    )
+    pickup = request.pickup_location
     effects: tuple[Effect, ...] = (
-        CreateTemporaryItem(request.id, barcode, request.citation, lender),
-        PlaceOnHoldShelf(request.id, barcode, request.patron, request.pickup_location, expires),
+        CreateTemporaryItem(
+            request.id, barcode, request.citation, lender, request.patron, pickup, due
+        ),
+        PlaceOnHoldShelf(request.id, barcode, request.patron, pickup, expires),
+        PrintHoldShelfSlip(request.id, barcode, request.patron, pickup, expires, request.citation),
         NotifyPatron(request.patron, NoticeKind.ITEM_AVAILABLE, request.id),
         _tell_lender(request, ctx, Action.RECEIVED),
     )
@@ -1061,7 +1082,17 @@ def _remind(request: BorrowingRequest, event: TimerFired, ctx: BorrowingContext)
 def _returned_by_patron(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
     effects: tuple[Effect, ...] = ()
     if request.item_barcode:
+        attempt = request.current_attempt or (request.attempts[-1] if request.attempts else None)
         effects = (CheckIn(request.id, request.item_barcode),)
+        if attempt is not None:
+            slip = PrintReturnSlip(
+                request.id,
+                request.item_barcode,
+                attempt.lender,
+                request.citation,
+                attempt.supplier_request_id,
+            )
+            effects = (*effects, slip)
     return {"requested_due": None}, effects
 
 
@@ -1338,8 +1369,8 @@ _LATE = {Status.LOANED: T.LATE_SUPPLY, Status.COPY_COMPLETED: T.LATE_COPY}
 
 EDGES: list[Edge] = [
     Edge(S.CREATED, T.SUBMIT, S.PENDING_REVIEW, _needs_review, _submit),
-    Edge(S.CREATED, T.SUBMIT, S.LOCATING, None, _submit),
-    Edge(S.PENDING_REVIEW, T.APPROVE, S.LOCATING),
+    Edge(S.CREATED, T.SUBMIT, S.LOCATING, None, _submit_and_locate),
+    Edge(S.PENDING_REVIEW, T.APPROVE, S.LOCATING, None, _locate),
     Edge(S.LOCATING, T.ASSIGN_ROTA, S.SENT, _rota_given, _assign_rota),
     Edge(S.LOCATING, T.ASSIGN_ROTA, S.LOCATE_FAILED, None, _record_rota),
     Edge(S.LOCATE_FAILED, T.ASSIGN_ROTA, S.SENT, _rota_given, _assign_rota),

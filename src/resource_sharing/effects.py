@@ -25,9 +25,12 @@ __all__ = [
     "CreateTemporaryItem",
     "DeleteTemporaryItem",
     "Effect",
+    "LocateInHoldings",
+    "LocateLenders",
     "NoticeKind",
     "NotifyPatron",
     "NotifyStaff",
+    "OutboundEffect",
     "PlaceOnHoldShelf",
     "PrintHoldShelfSlip",
     "PrintJob",
@@ -62,6 +65,9 @@ class TaskList(StrEnum):
     """Lending: items to ship to the borrower."""
     CHECK_IN = "check_in"
     """Lending: returned items to check in."""
+    DELIVERY_PROBLEMS = "delivery_problems"
+    """Effects the dispatcher gave up on (a notice, a circulation command, a print job, a
+    peer message): retry now, mark as done by hand, or drop."""
 
 
 class NoticeKind(StrEnum):
@@ -363,8 +369,58 @@ class RouteItem:
     """What to do, in words."""
 
 
-Effect = (
+@final
+@attrs.frozen
+class LocateLenders:
+    """Borrowing: build the request's rota now and send it to the first lender.
+
+    An automatic step, not an outbound effect: the shell builds the rota (directory,
+    holdings answer, staff rota) in the same unit of work and applies ``AssignRota``.
+    """
+
+    request_id: str
+    """Which request."""
+
+
+@final
+@attrs.frozen
+class LocateInHoldings:
+    """Lending: look the request up in our holdings now (auto-locate).
+
+    An automatic step, not an outbound effect: the shell asks the holdings locator in
+    the same unit of work and applies ``SupplyItem`` or ``LocateFailed``.
+    """
+
+    request_id: str
+    """Which request."""
+    citation: Citation
+    """What to look for."""
+
+
+OutboundEffect = (
     SendMessage
+    | NotifyPatron
+    | NotifyStaff
+    | PrintPickSlip
+    | PrintShippingLabel
+    | PrintHoldShelfSlip
+    | PrintReturnSlip
+    | CreateTemporaryItem
+    | DeleteTemporaryItem
+    | PlaceOnHoldShelf
+    | CheckOutToPatron
+    | RenewPatronLoan
+    | RecallPatronLoan
+    | CheckOutToPartner
+    | CheckIn
+    | RouteItem
+)
+"""An effect that leaves the core: saved in the outbox with its step, delivered to a port."""
+
+Effect = (
+    LocateLenders
+    | LocateInHoldings
+    | SendMessage
     | NotifyPatron
     | NotifyStaff
     | AddTask

@@ -21,7 +21,9 @@ __all__ = [
     "IllegalTransition",
     "InfrastructureError",
     "InvalidInput",
+    "LeaseLost",
     "NotFound",
+    "PatronNotEligible",
     "PeerError",
     "ResourceSharingError",
     "UsageError",
@@ -57,6 +59,17 @@ class NotFound(UsageError, LookupError):
         """The kind of thing looked for."""
         self.key = key
         """The key that was not found."""
+
+
+class PatronNotEligible(UsageError):
+    """The host system says this patron may not place a request; nothing was stored."""
+
+    def __init__(self, patron_id: str, reason: str) -> None:
+        super().__init__(f"patron {patron_id!r} may not place a request: {reason}")
+        self.patron_id = patron_id
+        """The patron."""
+        self.reason = reason
+        """Why not, in the host system's words (blocked, expired, unknown...), for staff."""
 
 
 class IllegalTransition(UsageError):
@@ -140,8 +153,29 @@ class ConcurrencyConflict(InfrastructureError):
         """The version stored now (``None`` if it does not exist)."""
 
 
+class LeaseLost(InfrastructureError):
+    """A dispatcher's claim on an outbox entry ended and another dispatcher took it.
+
+    The first one's result is not written (the port saw the same idempotency key twice,
+    which is what the key is for).
+    """
+
+    def __init__(self, entry_id: str, owner: str, holder: str | None) -> None:
+        super().__init__(f"outbox entry {entry_id!r} is not claimed by {owner} (held by {holder})")
+        self.entry_id = entry_id
+        """The outbox entry."""
+        self.owner = owner
+        """The dispatcher that thought it held it."""
+        self.holder = holder
+        """Who holds it now (None: nobody)."""
+
+
 class DeliveryError(InfrastructureError):
-    """A peer message could not be delivered (the outbox keeps it and retries)."""
+    """An effect could not be delivered to its port (the outbox keeps it and retries).
+
+    Raised by every delivering port: the peer transport, the notifier, circulation, the
+    printer. ``retryable=False`` says that trying again cannot help.
+    """
 
     def __init__(self, recipient: str, reason: str, *, retryable: bool = True) -> None:
         super().__init__(f"delivery to {recipient} failed: {reason}")

@@ -36,6 +36,7 @@ from resource_sharing.effects import (
     Effect,
     NotifyStaff,
     PrintPickSlip,
+    PrintShippingLabel,
     RouteItem,
     SendMessage,
     TaskList,
@@ -460,13 +461,20 @@ def _supply(request: LendingRequest, event: SupplyItem, ctx: LendingContext) -> 
     effects: list[Effect] = []
     if request.state in (S.NEW, S.LOCATE_FAILED):
         effects.append(_tell_borrower(request, ctx, _first_answer(request), Status.WILL_SUPPLY))
-    effects.append(PrintPickSlip(request.id, event.item, request.citation, request.requester))
+    effects.append(
+        PrintPickSlip(
+            request.id, event.item, request.citation, request.requester, request.need_before
+        )
+    )
     return {"item": event.item, "deadlines": ()}, tuple(effects)
 
 
 def _pick_slip(request: LendingRequest, event: object, ctx: LendingContext) -> Changes:
     assert request.item is not None  # guarded by item_located
-    return {}, (PrintPickSlip(request.id, request.item, request.citation, request.requester),)
+    slip = PrintPickSlip(
+        request.id, request.item, request.citation, request.requester, request.need_before
+    )
+    return {}, (slip,)
 
 
 def _will_supply(request: LendingRequest, event: WillSupply, ctx: LendingContext) -> Changes:
@@ -556,7 +564,17 @@ def _ship(request: LendingRequest, event: ShipItem, ctx: LendingContext) -> Chan
             "shipped_at": ctx.now,
             "deadlines": (lender_overdue(due),),
         },
-        (CheckOutToPartner(request.id, request.item.barcode, request.requester, due), message),
+        (
+            CheckOutToPartner(request.id, request.item.barcode, request.requester, due),
+            PrintShippingLabel(
+                request.id,
+                request.item.barcode,
+                request.citation,
+                request.requester,
+                request.requester_request_id,
+            ),
+            message,
+        ),
     )
 
 

@@ -2,12 +2,21 @@
 
 The core depends on these and never on an implementation. Reference adapters live in
 ``resource_sharing_adapters`` (SQLite, PostgreSQL, ISO 18626 over HTTP, SMTP); in-memory
-ones with observable state are published in :mod:`resource_sharing.testing`, together
-with a contract suite per port that any adapter runs to prove it honours the port.
+ones live in :mod:`resource_sharing.memory`, and :mod:`resource_sharing.testing` has a
+contract suite per port that any adapter runs to prove it honours the port.
 
 The request store is the heart: everything one service call changes (the request, its
-history entries, its outgoing messages, the identity of the peer message it processed)
-is written through one :class:`UnitOfWork` and committed together or not at all.
+history entries, the effects it sends out, the identity of the peer message it
+processed, the staff tasks it raises) is written through one :class:`UnitOfWork` and
+committed together or not at all. A unit of work hands out small repositories
+(:class:`RequestRepository`, :class:`HistoryRepository`, :class:`OutboxRepository`,
+:class:`InboxRepository`, :class:`TaskRepository`, :class:`PatronRepository`,
+:class:`TimerRepository`), so a store or a wrapper implements only what it needs.
+
+Every effect that leaves the core (peer messages, circulation commands, notices, print
+jobs) is an :class:`OutboxEntry` written in the same unit of work as its step, then
+delivered by the dispatcher to one :class:`Port` with an idempotency ``key`` that is the
+same on every retry. A delivery that gives up becomes a :class:`StaffTask`.
 """
 
 from __future__ import annotations
@@ -29,9 +38,9 @@ from resource_sharing.effects import (
     DeleteTemporaryItem,
     NotifyPatron,
     NotifyStaff,
+    OutboundEffect,
     PlaceOnHoldShelf,
     PrintJob,
-    PrintPickSlip,
     RecallPatronLoan,
     RenewPatronLoan,
     RouteItem,
@@ -39,6 +48,7 @@ from resource_sharing.effects import (
 )
 from resource_sharing.messages import Confirmation, PeerMessage
 from resource_sharing.records import (
+    Actor,
     AgencyId,
     BorrowingRequest,
     Citation,
@@ -53,63 +63,112 @@ __all__ = [
     "AnyRequest",
     "Circulation",
     "Clock",
+    "HistoryRepository",
     "Holding",
     "HoldingsLocator",
     "IdSource",
+    "InboxRepository",
     "Notifier",
-    "OutboxMessage",
+    "OutboxEntry",
+    "OutboxRepository",
     "OutboxStatus",
     "PartnerDirectory",
+    "PatronRepository",
     "PatronStanding",
     "PatronValidator",
     "PeerTransport",
+    "Port",
     "Printer",
+    "RandomSource",
     "RequestIndex",
+    "RequestKey",
+    "RequestRepository",
     "RequestStore",
+    "StaffTask",
     "Task",
+    "TaskChoice",
+    "TaskRepository",
+    "TaskResolution",
+    "TimerRepository",
     "UnitOfWork",
 ]
 
 AnyRequest = BorrowingRequest | LendingRequest
 """A request of either side."""
 
+RequestKey = tuple[Side, str]
+"""A stored request's identity: its side and its id."""
+
+
+class Port(StrEnum):
+    """The ports an outbox entry is delivered to (each with its own retry policy)."""
+
+    PEER = "peer"
+    """The peer transport (ISO 18626 messages to partners)."""
+    CIRCULATION = "circulation"
+    """The host system's circulation (temporary items, hold shelf, loans, check-in)."""
+    NOTIFIER = "notifier"
+    """Patron and staff notices."""
+    PRINTER = "printer"
+    """Pick slips, shipping labels, hold-shelf and return slips."""
+
 
 class OutboxStatus(StrEnum):
-    """Where an outgoing message is in its delivery."""
+    """Where an outbox entry is in its delivery."""
 
     PENDING = "pending"
-    """Waiting to be sent (or to be retried at ``next_attempt_at``)."""
-    SENT = "sent"
-    """Delivered and confirmed."""
-    FAILED = "failed"
-    """Given up on after too many attempts (a staff task was raised)."""
+    """Waiting to be delivered (or retried at ``next_attempt_at``)."""
+    DELIVERED = "delivered"
+    """The port took it."""
+    GIVEN_UP = "given_up"
+    """Too many failed attempts, or refused for good: a staff task says what to do."""
+    DONE_BY_HAND = "done_by_hand"
+    """Staff carried it out themselves after it had given up."""
+    DROPPED = "dropped"
+    """Staff decided it is not needed any more after it had given up."""
 
 
 @final
 @attrs.frozen
-class OutboxMessage:
-    """A peer message saved with the step that produced it, delivered later."""
+class OutboxEntry:
+    """One effect saved with the step that produced it, delivered later to its port.
+
+    Entries of one ``stream`` are delivered in the order they were committed
+    (``created_at``, then ``id``): one never overtakes an earlier pending one.
+    """
 
     id: str
-    """Unique id (also the message's identity for the receiver's idempotency)."""
+    """Unique id of the entry in the store (ids of one store sort in creation order)."""
+    key: str
+    """The idempotency key the port gets: the same on every retry, unique per effect
+    (a peer message's id for the receiver's idempotency, an SMTP Message-ID, an NCIP
+    RequestId, a printed file's name)."""
     side: Side
-    """The side of the request that sent it."""
+    """The side of the request whose step produced it."""
     request_id: str
-    """The request that sent it."""
-    to: AgencyId
-    """The partner it is for."""
-    message: PeerMessage
-    """The message."""
+    """That request."""
+    port: Port
+    """Where it goes."""
+    stream: str
+    """The ordering stream (``side/request/port``, and the partner for peer messages)."""
+    effect: OutboundEffect
+    """The effect itself (stores keep it with :mod:`resource_sharing.serialization`)."""
     created_at: datetime
     """When the step that produced it was committed."""
     next_attempt_at: datetime
-    """Not to be sent before this (backoff)."""
+    """Not to be delivered before this (backoff)."""
     attempts: int = 0
     """Delivery attempts so far."""
     status: OutboxStatus = OutboxStatus.PENDING
-    """Pending, sent or failed."""
+    """Pending, delivered, given up, done by hand or dropped."""
     last_error: str | None = None
-    """Why the last attempt failed."""
+    """Why the last attempt failed, in words."""
+    claimed_by: str | None = None
+    """The dispatcher (owner id) that holds it now, while ``lease_until`` lasts."""
+    lease_until: datetime | None = None
+    """Until when that claim holds; after it any dispatcher may claim the entry."""
+    finished_at: datetime | None = None
+    """When it left ``pending`` (delivered, given up, done by hand, dropped)."""
 
 
 @final
@@ -166,40 +225,190 @@ class Task:
     """At which desk."""
     updated_at: datetime
     """When it got onto the list."""
+    task_id: str | None = None
+    """The stored :class:`StaffTask` this line shows (None for a request's state)."""
 
 
-class UnitOfWork(Protocol):
-    """Everything one service call reads and writes, committed together or not at all."""
+class TaskChoice(StrEnum):
+    """What staff can do with a delivery that gave up."""
+
+    RETRY_NOW = "retry_now"
+    """Deliver it again now (with the port's full retry policy)."""
+    DONE_BY_HAND = "done_by_hand"
+    """Staff did it themselves (created the item in the ILS, phoned the patron...)."""
+    DROP = "drop"
+    """It is not needed any more; nothing is delivered."""
+
+
+@final
+@attrs.frozen
+class TaskResolution:
+    """How a staff task was dealt with, and by whom."""
+
+    choice: TaskChoice
+    """The choice taken."""
+    by: Actor
+    """The named staff user who took it."""
+    at: datetime
+    """When."""
+    note: str | None = None
+    """What they said about it."""
+
+
+@final
+@attrs.frozen
+class StaffTask:
+    """A task stored on a request (today: a delivery that gave up), until staff resolve it."""
+
+    id: str
+    """Unique id."""
+    side: Side
+    """The request's side."""
+    request_id: str
+    """The request it is on."""
+    task_list: TaskList
+    """The list that shows it (``delivery_problems``)."""
+    title: str
+    """What failed, in words (``Circulation: create temporary item T-1``)."""
+    error: str
+    """The last error, in words."""
+    created_at: datetime
+    """When it was raised."""
+    entry_id: str | None = None
+    """The outbox entry it is about."""
+    port: Port | None = None
+    """The port that failed."""
+    attempts: int = 0
+    """How many attempts were made before giving up."""
+    desk: str | None = None
+    """The desk whose list shows it, when the request has one."""
+    choices: tuple[TaskChoice, ...] = tuple(TaskChoice)
+    """What staff may do."""
+    resolution: TaskResolution | None = None
+    """How it was resolved (None while open)."""
+
+
+class RequestRepository(Protocol):
+    """Stored requests with optimistic versioning, and the look-ups peers and scans need."""
 
     def get(self, side: Side, request_id: str) -> AnyRequest | None:
         """The stored request, or None."""
-        ...
-
-    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
-        """The id of the request a peer names by ``protocol_id`` (None if none)."""
-        ...
-
-    def find_by_barcode(self, barcode: str) -> Sequence[tuple[Side, str]]:
-        """Open requests whose item has this barcode."""
         ...
 
     def save(self, record: AnyRequest, index: RequestIndex, *, expected_version: int) -> int:
         """Insert (expected version 0) or update the request; returns the new version.
 
         Raises :class:`~resource_sharing.errors.ConcurrencyConflict` when the stored
-        version is not ``expected_version``.
+        version is not ``expected_version``; :class:`~resource_sharing.errors.InvalidInput`
+        for a record without id or whose index is of the other side.
         """
         ...
 
-    def append_history(self, entries: Sequence[HistoryEntry]) -> None:
+    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
+        """The id of the request a peer names by ``protocol_id`` (None if none)."""
+        ...
+
+    def find_by_barcode(self, barcode: str) -> Sequence[RequestKey]:
+        """Open requests whose item has this barcode, by side then id."""
+        ...
+
+
+class HistoryRepository(Protocol):
+    """Append-only history of every request."""
+
+    def append(self, entries: Sequence[HistoryEntry]) -> None:
         """Append history entries (never changed afterwards)."""
         ...
 
-    def history(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
-        """A request's history, in order."""
+    def of(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
+        """A request's history, in the order it was appended."""
         ...
 
-    def tasks(
+
+class OutboxRepository(Protocol):
+    """The durable outbox: every effect that leaves the core, until it is delivered.
+
+    Rules every store keeps:
+
+    - ``claim`` takes entries of one port that are pending, due (``next_attempt_at <=
+      now``) and not leased (``lease_until`` None or ``<= now``), oldest first by
+      ``(created_at, id)``; it takes an entry only when every earlier pending entry of its
+      ``stream`` is taken in the same claim (so a stream is never split, and one entry
+      waiting for its retry holds back the later ones of its stream). Taken entries get
+      ``claimed_by = owner`` and ``lease_until = now + lease``, in the store and in the
+      returned values. Two concurrent claims must never both take an entry, nor split a
+      stream between them.
+    - ``update`` writes the entry's new delivery fields (status, attempts,
+      next_attempt_at, last_error, finished_at) and clears its claim; given an
+      ``owner``, it refuses with :class:`~resource_sharing.errors.LeaseLost` when the
+      stored entry is not claimed by that owner any more (its lease ended and another
+      dispatcher took it).
+    - ``release`` clears every claim of an owner (a restarted process releases its own
+      at once; others wait for the lease).
+    """
+
+    def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
+        """Add entries; an id already stored is refused with ``InvalidInput``."""
+        ...
+
+    def claim(
+        self,
+        port: Port,
+        *,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        owner: str,
+        request: RequestKey | None = None,
+    ) -> Sequence[OutboxEntry]:
+        """Take up to ``limit`` deliverable entries of ``port`` (of one request if given)."""
+        ...
+
+    def update(self, entry: OutboxEntry, *, owner: str | None = None) -> None:
+        """Store the entry's new delivery fields and clear its claim (see the rules above).
+
+        Raises ``InvalidInput`` for an unknown id.
+        """
+        ...
+
+    def release(self, owner: str) -> int:
+        """Clear every claim held by ``owner``; returns how many were released."""
+        ...
+
+    def get(self, entry_id: str) -> OutboxEntry | None:
+        """One entry, or None."""
+        ...
+
+    def entries(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        port: Port | None = None,
+        request: RequestKey | None = None,
+    ) -> Sequence[OutboxEntry]:
+        """Entries (all, or of this status, port, request), oldest first by (created_at, id)."""
+        ...
+
+
+class InboxRepository(Protocol):
+    """The identities of processed peer messages (idempotent receipt)."""
+
+    def processed(self, key: str) -> Confirmation | None:
+        """The confirmation given for an already processed peer message, if any."""
+        ...
+
+    def remember(self, key: str, confirmation: Confirmation) -> None:
+        """Record that the peer message ``key`` was processed, with its confirmation.
+
+        Raises :class:`~resource_sharing.errors.ConcurrencyConflict` when it already was.
+        """
+        ...
+
+
+class TaskRepository(Protocol):
+    """Staff task lists: requests on a list (from their index) and stored staff tasks."""
+
+    def listed(
         self,
         task_list: TaskList,
         *,
@@ -208,49 +417,102 @@ class UnitOfWork(Protocol):
         limit: int = 50,
         offset: int = 0,
     ) -> Sequence[Task]:
-        """A page of a task list, oldest first."""
-        ...
+        """A page of the requests a task list shows, oldest first.
 
-    def open_requests_of_patron(self, patron_id: str) -> Sequence[BorrowingRequest]:
-        """The patron's borrowing requests that have not ended."""
-        ...
-
-    def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
-        """Requests with a deadline at or before ``now``."""
-        ...
-
-    def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
-        """Add messages to the outbox."""
-        ...
-
-    def claim(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
-        """Take up to ``limit`` pending messages due at ``now`` for delivery.
-
-        A claimed message is not claimed again until ``now + lease`` (so concurrent
-        dispatchers never send it at the same time).
+        Raises ``InvalidInput`` for a negative limit or offset.
         """
         ...
 
-    def mark_sent(self, message_id: str, at: datetime) -> None:
-        """Record a delivered message."""
+    def add(self, task: StaffTask) -> None:
+        """Store a new task (an id already stored is refused with ``InvalidInput``)."""
         ...
 
-    def mark_failed(
-        self, message_id: str, error: str, retry_at: datetime | None, attempts: int
-    ) -> None:
-        """Record a failed attempt: retry at ``retry_at``, or give up when None."""
+    def get(self, task_id: str) -> StaffTask | None:
+        """One stored task, or None."""
         ...
 
-    def outbox(self, status: OutboxStatus | None = None) -> Sequence[OutboxMessage]:
-        """Outbox messages (all, or with this status), oldest first."""
+    def resolve(self, task_id: str, resolution: TaskResolution) -> None:
+        """Record how an open task was resolved.
+
+        Raises :class:`~resource_sharing.errors.NotFound` for an unknown id and
+        :class:`~resource_sharing.errors.ConcurrencyConflict` when it is resolved already.
+        """
         ...
 
-    def processed(self, key: str) -> Confirmation | None:
-        """The confirmation given for an already processed peer message, if any."""
+    def open(
+        self,
+        *,
+        task_list: TaskList | None = None,
+        desk: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Sequence[StaffTask]:
+        """A page of the unresolved stored tasks (of a list, a desk).
+
+        Oldest first by (created_at, id); ``InvalidInput`` for a negative limit or offset.
+        """
         ...
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
-        """Record that the peer message ``key`` was processed, with its confirmation."""
+    def of_request(self, side: Side, request_id: str) -> Sequence[StaffTask]:
+        """Every stored task of a request (open and resolved), oldest first."""
+        ...
+
+
+class PatronRepository(Protocol):
+    """What a patron has open (limits and duplicate checks at intake)."""
+
+    def open_requests(self, patron_id: str) -> Sequence[BorrowingRequest]:
+        """The patron's borrowing requests that have not ended, by id."""
+        ...
+
+
+class TimerRepository(Protocol):
+    """Requests whose timers have come."""
+
+    def due(self, now: datetime, limit: int = 100) -> Sequence[RequestKey]:
+        """Requests with a deadline at or before ``now``, earliest deadline first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """Everything one service call reads and writes, committed together or not at all.
+
+    Reads see the committed state plus this unit's own writes.
+    """
+
+    @property
+    def requests(self) -> RequestRepository:
+        """The requests."""
+        ...
+
+    @property
+    def history(self) -> HistoryRepository:
+        """Their histories."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        """The effects on their way out."""
+        ...
+
+    @property
+    def inbox(self) -> InboxRepository:
+        """The peer messages already processed."""
+        ...
+
+    @property
+    def tasks(self) -> TaskRepository:
+        """Task lists and stored staff tasks."""
+        ...
+
+    @property
+    def patrons(self) -> PatronRepository:
+        """Patron queries."""
+        ...
+
+    @property
+    def timers(self) -> TimerRepository:
+        """Due timers."""
         ...
 
 
@@ -275,58 +537,70 @@ class PeerTransport(Protocol):
 
 
 class Notifier(Protocol):
-    """Patron and staff notices (e-mail, SMS, the host system's notices...)."""
+    """Patron and staff notices (e-mail, SMS, the host system's notices...).
 
-    def notify_patron(self, notice: NotifyPatron) -> None:
+    ``key`` is the same on every retry of one notice (an SMTP adapter makes it the
+    Message-ID); raise :class:`~resource_sharing.errors.DeliveryError` when a notice
+    could not go out (``retryable=False`` for a refused recipient).
+    """
+
+    def notify_patron(self, notice: NotifyPatron, *, key: str) -> None:
         """Send a notice to a patron."""
         ...
 
-    def notify_staff(self, notice: NotifyStaff) -> None:
+    def notify_staff(self, notice: NotifyStaff, *, key: str) -> None:
         """Tell staff something that needs a person."""
         ...
 
 
 class Circulation(Protocol):
-    """The host system's circulation (an ILS through NCIP, an API, a test double)."""
+    """The host system's circulation (an ILS through NCIP, an API, a test double).
 
-    def create_temporary_item(self, command: CreateTemporaryItem) -> None:
+    ``key`` is the same on every retry of one command (an NCIP adapter passes it as the
+    RequestId, or uses it to drop a repeat); raise
+    :class:`~resource_sharing.errors.DeliveryError` on failure (``retryable=False`` for a
+    refusal that retrying cannot fix).
+    """
+
+    def create_temporary_item(self, command: CreateTemporaryItem, *, key: str) -> None:
         """Create a temporary item for a borrowed loan."""
         ...
 
-    def delete_temporary_item(self, command: DeleteTemporaryItem) -> None:
+    def delete_temporary_item(self, command: DeleteTemporaryItem, *, key: str) -> None:
         """Remove the temporary item."""
         ...
 
-    def place_on_hold_shelf(self, command: PlaceOnHoldShelf) -> None:
+    def place_on_hold_shelf(self, command: PlaceOnHoldShelf, *, key: str) -> None:
         """Put the item on the hold shelf for the patron."""
         ...
 
-    def check_out_to_patron(self, command: CheckOutToPatron) -> None:
+    def check_out_to_patron(self, command: CheckOutToPatron, *, key: str) -> None:
         """Lend the item to the patron."""
         ...
 
-    def renew_patron_loan(self, command: RenewPatronLoan) -> None:
+    def renew_patron_loan(self, command: RenewPatronLoan, *, key: str) -> None:
         """Move the patron loan's due date."""
         ...
 
-    def recall_patron_loan(self, command: RecallPatronLoan) -> None:
+    def recall_patron_loan(self, command: RecallPatronLoan, *, key: str) -> None:
         """Recall the patron loan to an earlier due date."""
         ...
 
-    def check_out_to_partner(self, command: CheckOutToPartner) -> None:
+    def check_out_to_partner(self, command: CheckOutToPartner, *, key: str) -> None:
         """Lend our item to the borrowing institution."""
         ...
 
-    def check_in(self, command: CheckIn) -> None:
-        """Check the item in."""
+    def check_in(self, command: CheckIn, *, key: str) -> str | None:
+        """Check the item in; returns the host system's routing instruction, or None.
+
+        The instruction is in words ("Send to home location Main Library", "Hold shelf
+        for a local patron", "In transit to Branch"); the lending desk shows it to the
+        operator instead of the table's own.
+        """
         ...
 
-    def route_item(self, command: RouteItem) -> None:
+    def route_item(self, command: RouteItem, *, key: str) -> None:
         """Record where the item goes next (reshelve, home library, lender)."""
-        ...
-
-    def print_pick_slip(self, command: PrintPickSlip) -> None:
-        """Print the pick slip."""
         ...
 
 
@@ -393,6 +667,14 @@ class PartnerDirectory(Protocol):
         ...
 
 
+class RandomSource(Protocol):
+    """Randomness, from outside the core (the dispatcher's backoff jitter)."""
+
+    def random(self) -> float:
+        """A number in ``[0, 1)``."""
+        ...
+
+
 class Clock(Protocol):
     """The time, from outside the core."""
 
@@ -408,7 +690,7 @@ class IdSource(Protocol):
         """A new id, unique in this store, starting with ``prefix``.
 
         Ids of one prefix must sort (as strings) in the order they were made: stores
-        order outbox messages committed at the same instant by id, and the dispatcher
-        keeps each conversation's messages in that order.
+        order outbox entries committed at the same instant by id, and the dispatcher
+        keeps each stream's entries in that order.
         """
         ...

@@ -19,6 +19,8 @@ from resource_sharing.iso18626 import RequestType, ServiceType, Status
 from resource_sharing.states import BorrowingState, LendingState
 
 __all__ = [
+    "Actor",
+    "ActorKind",
     "AgencyId",
     "Attempt",
     "AttemptOutcome",
@@ -423,6 +425,73 @@ class LendingRequest:
     """The stored version (optimistic concurrency); the store sets it."""
 
 
+class ActorKind(StrEnum):
+    """Who can move a request."""
+
+    STAFF = "staff"
+    """A named staff user."""
+    PATRON = "patron"
+    """The patron the request is for."""
+    SYSTEM = "system"
+    """The institution's own automation (timers, auto-locate, the dispatcher)."""
+    PEER = "peer"
+    """The partner agency on the other side, through a peer message."""
+
+
+@final
+@attrs.frozen
+class Actor:
+    """Who did a step: a kind and a name (the staff user, the patron id, the part, the agency).
+
+    ``str(actor)`` is ``kind:name`` (``staff:alice``, ``peer:ISIL:US-B``), the form that
+    :meth:`parse` reads back; older histories that kept a bare word (``staff``,
+    ``patron``, ``timer``, ``peer:X``) are read with it too.
+    """
+
+    kind: ActorKind
+    """Staff, patron, system or peer."""
+    name: str
+    """The staff user, the patron id, the system part (``timer``...), or the agency."""
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.name}"
+
+    @classmethod
+    def staff(cls, user: str) -> Actor:
+        """A named staff user."""
+        return cls(ActorKind.STAFF, user)
+
+    @classmethod
+    def patron(cls, patron_id: str) -> Actor:
+        """The patron with this id."""
+        return cls(ActorKind.PATRON, patron_id)
+
+    @classmethod
+    def system(cls, part: str) -> Actor:
+        """A part of the institution's automation (``timer``, ``auto-locate``...)."""
+        return cls(ActorKind.SYSTEM, part)
+
+    @classmethod
+    def peer(cls, agency: AgencyId) -> Actor:
+        """The partner agency that sent the message."""
+        return cls(ActorKind.PEER, str(agency))
+
+    @classmethod
+    def parse(cls, text: str) -> Actor:
+        """An actor from ``kind:name``, or from the bare words older histories kept."""
+        kind, sep, name = text.partition(":")
+        if sep and kind in _ACTOR_KINDS:
+            return cls(ActorKind(kind), name)
+        if text in ("timer", "auto-locate", "dispatcher"):
+            return cls.system(text)
+        if text == "patron":
+            return cls(ActorKind.PATRON, "")
+        return cls.staff(text)
+
+
+_ACTOR_KINDS = frozenset(kind.value for kind in ActorKind)
+
+
 @final
 @attrs.frozen
 class HistoryEntry:
@@ -445,10 +514,14 @@ class HistoryEntry:
     """The state before."""
     to_state: str
     """The state after."""
-    actor: str | None = None
-    """Who did it (a staff id, ``patron``, ``peer:ISIL:X``, ``timer``)."""
+    actor: Actor | None = None
+    """Who did it: a named staff user, the patron, the system (which part), or a peer."""
     detail: str | None = None
     """A human-readable summary of the event."""
+    reason: str | None = None
+    """The reason code or note the step had (a refusal's reason, a review reason...)."""
+    message_id: str | None = None
+    """The id of the peer message that caused the step (as the sender's outbox named it)."""
 
 
 def sorted_deadlines(deadlines: Iterable[Deadline]) -> tuple[Deadline, ...]:

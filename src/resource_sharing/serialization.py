@@ -1,8 +1,10 @@
 """One cattrs converter for the core's records, built once: plain JSON-ready data.
 
-Stores use it to keep a request (or an outbox message) as JSON and read it back equal.
-Datetimes become ISO 8601 strings with their offset, decimals strings, enums their
-values; the peer message union is tagged with ``_type``. A malformed document raises
+Stores use it to keep a request (or an outbox entry, a staff task) as JSON and read it
+back equal. Datetimes become ISO 8601 strings with their offset, decimals strings, enums
+their values, an :class:`~resource_sharing.records.Actor` its ``kind:name`` text (older
+documents' bare words are read too); the peer message union and the outbound effect
+union are tagged with ``_type``. A malformed document raises
 :class:`~resource_sharing.errors.InvalidInput`, never a bare ``KeyError``.
 """
 
@@ -17,6 +19,7 @@ import cattrs
 from cattrs.preconf.json import make_converter
 from cattrs.strategies import configure_tagged_union
 
+from resource_sharing.effects import OutboundEffect
 from resource_sharing.errors import InvalidInput
 from resource_sharing.messages import (
     Confirmation,
@@ -25,8 +28,8 @@ from resource_sharing.messages import (
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
 )
-from resource_sharing.ports import OutboxMessage
-from resource_sharing.records import BorrowingRequest, HistoryEntry, LendingRequest
+from resource_sharing.ports import OutboxEntry, StaffTask
+from resource_sharing.records import Actor, BorrowingRequest, HistoryEntry, LendingRequest
 
 __all__ = ["converter", "dumps", "loads"]
 
@@ -41,13 +44,24 @@ def _build() -> cattrs.Converter:
     conv.register_structure_hook(date, lambda value, _: date.fromisoformat(value))
     conv.register_unstructure_hook(Decimal, str)
     conv.register_structure_hook(Decimal, lambda value, _: Decimal(str(value)))
-    configure_tagged_union(
-        PeerMessage,
-        conv,
-        tag_name="_type",
-        tag_generator=lambda cls: cls.__name__,
-    )
+    conv.register_unstructure_hook(Actor, str)
+    conv.register_structure_hook(Actor, _structure_actor)
+    for union in (PeerMessage, OutboundEffect):
+        configure_tagged_union(
+            union,
+            conv,
+            tag_name="_type",
+            tag_generator=lambda cls: cls.__name__,
+        )
     return conv
+
+
+def _structure_actor(value: Any, _: object) -> Actor:
+    if isinstance(value, str):
+        return Actor.parse(value)
+    if isinstance(value, dict):
+        return Actor.parse(f"{value['kind']}:{value['name']}")
+    raise InvalidInput("actor", f"not an actor: {value!r}")
 
 
 converter = _build()
@@ -57,7 +71,8 @@ _KNOWN: tuple[type, ...] = (
     BorrowingRequest,
     LendingRequest,
     HistoryEntry,
-    OutboxMessage,
+    OutboxEntry,
+    StaffTask,
     Confirmation,
     Request,
     SupplyingAgencyMessage,

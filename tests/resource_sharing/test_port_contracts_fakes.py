@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import pytest
 
 from resource_sharing.directory import Partner
+from resource_sharing.effects import NotifyPatron, NotifyStaff
+from resource_sharing.errors import DeliveryError
 from resource_sharing.iso18626 import MessageStatus
 from resource_sharing.messages import Confirmation, PeerMessage
 from resource_sharing.ports import Circulation, Holding, Notifier
@@ -23,11 +29,14 @@ from resource_sharing.testing.port_contracts import (
     ClockContract,
     HoldingsLocatorContract,
     IdSourceContract,
+    ItemSeen,
+    NoticeSeen,
     NotifierContract,
     PeerTransportContract,
 )
 
 THEM = AgencyId("CONTRACT-THEM")
+NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 
 
 def _echo(message: PeerMessage, *, message_id: str, sender: AgencyId) -> Confirmation:
@@ -54,13 +63,21 @@ class TestMemoryTransport(PeerTransportContract):
         return Partner(AgencyId("NOWHERE"))
 
 
+def _seen(key: str, notice: NotifyPatron | NotifyStaff) -> NoticeSeen:
+    if isinstance(notice, NotifyStaff):
+        return NoticeSeen(key, "staff", notice.request_id, "staff", notice.text)
+    return NoticeSeen(
+        key, notice.patron.id, notice.request_id, notice.notice.value, notice.detail or ""
+    )
+
+
 class TestRecordingNotifier(NotifierContract):
     def make_notifier(self) -> RecordingNotifier:
         return RecordingNotifier()
 
-    def sent(self, notifier: Notifier) -> list[object]:
+    def delivered(self, notifier: Notifier) -> list[NoticeSeen]:
         assert isinstance(notifier, RecordingNotifier)
-        return [*notifier.patron_notices, *notifier.staff_notices]
+        return [_seen(key, notice) for key, notice in notifier.log]
 
 
 class TestMemoryCirculation(CirculationContract):
@@ -70,6 +87,125 @@ class TestMemoryCirculation(CirculationContract):
     def on_loan(self, circulation: Circulation, barcode: str) -> datetime | None:
         assert isinstance(circulation, MemoryCirculation)
         return circulation.loans.get(barcode)
+
+    def item(self, circulation: Circulation, barcode: str) -> ItemSeen | None:
+        assert isinstance(circulation, MemoryCirculation)
+        made = circulation.temporary_items.get(barcode)
+        if made is None:
+            return None
+        return ItemSeen(made.barcode, made.citation.title, made.patron.id if made.patron else None)
+
+    def on_hold_shelf(self, circulation: Circulation, barcode: str) -> str | None:
+        assert isinstance(circulation, MemoryCirculation)
+        held = circulation.hold_shelf.get(barcode)
+        return held.patron.id if held is not None else None
+
+
+# -- the kits catch fakes that record junk -----------------------------------------------
+
+
+class JunkNotifier:
+    """Records one notice per call, but not the one it was given (a wrong request id)."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, NotifyPatron | NotifyStaff]] = []
+
+    def notify_patron(self, notice: NotifyPatron, *, key: str) -> None:
+        self.log.append((key, attrs.evolve(notice, request_id="junk")))
+
+    def notify_staff(self, notice: NotifyStaff, *, key: str) -> None:
+        self.log.append((key, NotifyStaff(notice.request_id, "something happened")))
+
+
+class KeylessNotifier:
+    """Records the right notices under keys of its own (a retry would arrive twice)."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, NotifyPatron | NotifyStaff]] = []
+
+    def notify_patron(self, notice: NotifyPatron, *, key: str) -> None:
+        self.log.append((f"own-{len(self.log)}", notice))
+
+    def notify_staff(self, notice: NotifyStaff, *, key: str) -> None:
+        self.log.append((f"own-{len(self.log)}", notice))
+
+
+class _JunkNotifierKit(NotifierContract):
+    fake: type[JunkNotifier] | type[KeylessNotifier] = JunkNotifier
+
+    def make_notifier(self) -> Notifier:
+        return self.fake()
+
+    def delivered(self, notifier: Notifier) -> list[NoticeSeen]:
+        assert isinstance(notifier, JunkNotifier | KeylessNotifier)
+        return [_seen(key, notice) for key, notice in notifier.log]
+
+
+@pytest.mark.parametrize("fake", [JunkNotifier, KeylessNotifier])
+@pytest.mark.parametrize(
+    "check",
+    [
+        "test_patron_and_staff_notices_are_delivered_in_order_with_their_content",
+        "test_a_repeated_key_reaches_the_reader_as_the_same_notice",
+    ],
+)
+def test_the_notifier_kit_fails_a_notifier_that_records_junk(
+    fake: type[JunkNotifier] | type[KeylessNotifier], check: str
+) -> None:
+    kit = _JunkNotifierKit()
+    kit.fake = fake
+    with pytest.raises(AssertionError):
+        getattr(kit, check)()
+
+
+class CarelessCirculation:
+    """Keeps items and loans, but every loan is due now and repeats are applied again."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryCirculation()
+        self._n = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def call(command: Any, *, key: str) -> Any:
+            self._n += 1
+            if hasattr(command, "due"):
+                command = attrs.evolve(command, due=NOW)
+            return method(command, key=f"{key}-{self._n}")
+
+        return call
+
+
+class _CarelessKit(TestMemoryCirculation):
+    def make_circulation(self) -> MemoryCirculation:
+        return CarelessCirculation()  # type: ignore[return-value]
+
+    def _inner(self, circulation: Circulation) -> MemoryCirculation:
+        assert isinstance(circulation, CarelessCirculation)
+        return circulation.inner
+
+    def on_loan(self, circulation: Circulation, barcode: str) -> datetime | None:
+        return super().on_loan(self._inner(circulation), barcode)
+
+    def item(self, circulation: Circulation, barcode: str) -> ItemSeen | None:
+        return super().item(self._inner(circulation), barcode)
+
+    def on_hold_shelf(self, circulation: Circulation, barcode: str) -> str | None:
+        return super().on_hold_shelf(self._inner(circulation), barcode)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "test_a_borrowed_item_goes_through_its_loan",
+        "test_a_lent_item_is_checked_out_to_the_partner_and_routed_home",
+        "test_a_repeated_key_changes_nothing",
+    ],
+)
+def test_the_circulation_kit_fails_a_circulation_that_gets_the_content_wrong(check: str) -> None:
+    with pytest.raises((AssertionError, DeliveryError)):
+        getattr(_CarelessKit(), check)()
 
 
 class TestMemoryHoldings(HoldingsLocatorContract):

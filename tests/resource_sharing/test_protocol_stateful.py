@@ -65,7 +65,7 @@ from resource_sharing.records import (
     PatronRef,
     Side,
 )
-from resource_sharing.service import Institution, Ports, Settings
+from resource_sharing.service import DeliveryPolicy, Institution, Ports, Settings
 from resource_sharing.states import BorrowingState as BS  # noqa: N817 - short in tables
 from resource_sharing.states import LendingState as LS  # noqa: N817 - short in tables
 from resource_sharing.testing import FixedClock, MemoryCirculation, RecordingNotifier
@@ -232,9 +232,11 @@ class ConsortiumMachine(RuleBasedStateMachine):
                 agency,
                 directory=Directory(partners),
                 lending=LendingPolicy(auto_reject_not_held=number % 2 == 1),
-                max_delivery_attempts=1_000_000,
-                retry_base_seconds=1.0,
-                retry_max_seconds=60.0,
+                delivery=DeliveryPolicy().with_all(
+                    max_attempts=1_000_000,
+                    base_delay=timedelta(seconds=1),
+                    max_delay=timedelta(seconds=60),
+                ),
             )
             self.nodes[agency] = Node(
                 node_settings, ports, store, transport, Institution(node_settings, ports)

@@ -17,7 +17,7 @@ from resource_sharing.errors import IllegalTransition, InvalidInput
 from resource_sharing.iso18626 import Action, ErrorType, ReasonUnfilled
 from resource_sharing.lending import LendingPolicy
 from resource_sharing.messages import Header, RequestingAgencyMessage
-from resource_sharing.ports import Holding, OutboxStatus
+from resource_sharing.ports import Holding, OutboxStatus, Port
 from resource_sharing.records import (
     AgencyId,
     BorrowingRequest,
@@ -28,7 +28,7 @@ from resource_sharing.records import (
     PatronRef,
     Side,
 )
-from resource_sharing.service import Institution, Settings
+from resource_sharing.service import DeliveryPolicy, Institution, Settings
 from resource_sharing.testing.consortium import Consortium
 
 A, B, C = AgencyId("US-A"), AgencyId("US-B"), AgencyId("US-C")
@@ -244,12 +244,12 @@ def test_an_uncollected_item_goes_back_after_the_hold_shelf_expires() -> None:
     assert "ship back" in scans[0].instruction
 
 
-def test_the_dispatcher_gives_up_after_the_limit_and_tells_staff() -> None:
-    settings = Settings(A, max_delivery_attempts=3, retry_base_seconds=1)
-    net = network(a=settings)
+def test_the_dispatcher_gives_up_after_the_limit_and_raises_a_staff_task() -> None:
+    delivery = DeliveryPolicy().with_all(max_attempts=3, base_delay=timedelta(seconds=1))
+    net = network(a=Settings(A, delivery=delivery))
     a = net[A].institution
     net.network.down.add(C)
-    a.borrowing.place_request(PATRON, BOOK, rota=[C])
+    placed = a.borrowing.place_request(PATRON, BOOK, rota=[C])
     reports = []
     for _ in range(3):
         reports.append(a.dispatch())
@@ -257,8 +257,11 @@ def test_the_dispatcher_gives_up_after_the_limit_and_tells_staff() -> None:
     assert [r.retried for r in reports] == [1, 1, 0]
     assert reports[-1].given_up == 1
     with net[A].store.transaction() as uow:
-        assert [m.status for m in uow.outbox()] == [OutboxStatus.FAILED]
-    assert "could not be delivered" in net[A].notifier.staff_notices[-1].text
+        assert [m.status for m in uow.outbox.entries(port=Port.PEER)] == [OutboxStatus.GIVEN_UP]
+    (task,) = a.tasks(TaskList.DELIVERY_PROBLEMS)
+    assert task.request_id == placed.id
+    assert task.instruction is not None
+    assert "unreachable" in task.instruction
 
 
 def test_the_inbox_refuses_a_message_about_an_unknown_request_and_stores_nothing() -> None:
@@ -270,7 +273,7 @@ def test_the_inbox_refuses_a_message_about_an_unknown_request_and_stores_nothing
     assert answer.error is not None
     assert answer.error.type is ErrorType.UNRECOGNISED_DATA_VALUE
     with net[C].store.transaction() as uow:
-        assert uow.processed("m-x") is None
+        assert uow.inbox.processed("m-x") is None
 
 
 def test_an_action_that_cannot_apply_now_is_reported_not_dropped() -> None:
@@ -331,7 +334,7 @@ def test_a_loss_the_borrower_reports_closes_the_lender_side_too() -> None:
     assert borrowing(net, rid).state.value == "lost"
     assert only_lending(net, C).state.value == "lost"  # and its CompletedWithoutReturn is OK
     with net[C].store.transaction() as uow:
-        assert all(m.status is OutboxStatus.SENT for m in uow.outbox())
+        assert all(m.status is OutboxStatus.DELIVERED for m in uow.outbox.entries())
 
 
 def test_check_in_tells_the_operator_to_reshelve_the_item() -> None:

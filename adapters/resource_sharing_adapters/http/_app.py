@@ -39,7 +39,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from resource_sharing.effects import TaskList
+from resource_sharing.effects import SendMessage, TaskList
 from resource_sharing.errors import (
     ConcurrencyConflict,
     IllegalTransition,
@@ -439,9 +439,12 @@ class _Staff:
             [
                 {
                     "id": m.id,
-                    "to": str(m.to),
+                    "port": m.port.value,
+                    "to": str(m.effect.to) if isinstance(m.effect, SendMessage) else None,
                     "request": m.request_id,
-                    "kind": m.message.kind.value,
+                    "kind": m.effect.message.kind.value
+                    if isinstance(m.effect, SendMessage)
+                    else type(m.effect).__name__,
                     "status": m.status.value,
                     "attempts": m.attempts,
                     "next_attempt_at": m.next_attempt_at,

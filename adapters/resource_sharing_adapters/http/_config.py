@@ -150,6 +150,16 @@ class DeliveryConfig:
     """How often the dispatcher looks at the outbox (it is also woken after each change)."""
     tick_interval_seconds: float = 60.0
     """How often the timers run."""
+    lease_seconds: float = 300.0
+    """How long a dispatcher's claim on outbox entries holds: after it, another process
+    of the institution takes over the entries of one that died."""
+    owner: str | None = None
+    """This process's name in outbox claims (None: ``agency@host:port``). Each process
+    of one institution needs its own, the same after a restart."""
+    given: frozenset[str] = frozenset()
+    """The retry keys given in ``[delivery]`` itself (they apply to every port)."""
+    per_port: Mapping[str, Mapping[str, float]] = attrs.field(factory=dict)
+    """``[delivery.PORT]`` retry keys by port (``peer``, ``circulation``, ...)."""
 
 
 @final
@@ -339,6 +349,22 @@ def _store(table: _Table, base: Path, stem: str) -> StoreConfig:
     return StoreConfig("sqlite", str(base / f"{stem}.sqlite3"), implicit=True)
 
 
+_RETRY_KEYS = ("max_attempts", "retry_base_seconds", "retry_max_seconds", "timeout_seconds")
+_DELIVERY_PORTS = ("peer", "circulation", "notifier", "printer")
+
+
+def _retry_table(table: _Table) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for key in _RETRY_KEYS:
+        if key in table.data:
+            value = table.take(key, int if key == "max_attempts" else float, 0)
+            if value <= 0:
+                raise InvalidInput(f"{table.where}.{key}", "must be > 0")
+            found[key] = value
+    table.done()
+    return found
+
+
 def _ports(table: _Table) -> dict[str, PortConfig]:
     found: dict[str, PortConfig] = {}
     for name in PORT_NAMES:
@@ -410,6 +436,8 @@ def parse_config(
     ports = _ports(top.table("ports"))
 
     dly = top.table("delivery")
+    given = frozenset(k for k in _RETRY_KEYS if k in dly.data)
+    per_port = {port: _retry_table(dly.table(port)) for port in _DELIVERY_PORTS if port in dly.data}
     delivery = DeliveryConfig(
         timeout_seconds=dly.take("timeout_seconds", float, 10.0),
         max_attempts=dly.take("max_attempts", int, 8),
@@ -417,10 +445,16 @@ def parse_config(
         retry_max_seconds=dly.take("retry_max_seconds", float, 6 * 3600.0),
         dispatch_interval_seconds=dly.take("dispatch_interval_seconds", float, 1.0),
         tick_interval_seconds=dly.take("tick_interval_seconds", float, 60.0),
+        lease_seconds=dly.take("lease_seconds", float, 300.0),
+        owner=dly.take("owner", str, None),
+        given=given,
+        per_port=per_port,
     )
     dly.done()
     if delivery.max_attempts < 1 or delivery.timeout_seconds <= 0:
         raise InvalidInput("delivery", "max_attempts must be >= 1 and timeout_seconds > 0")
+    if delivery.lease_seconds <= 0:
+        raise InvalidInput("delivery.lease_seconds", "must be > 0")
 
     clk = top.table("clock")
     start = clk.data.pop("start", None)

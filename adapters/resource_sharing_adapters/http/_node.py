@@ -24,32 +24,43 @@ from __future__ import annotations
 
 import logging
 import secrets
+import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import final
 
-from resource_sharing.effects import TaskList
+import attrs
+
 from resource_sharing.errors import PeerError
+from resource_sharing.memory import MemoryStore
 from resource_sharing.messages import Confirmation, PeerMessage
 from resource_sharing.ports import (
     AnyRequest,
-    OutboxMessage,
+    HistoryRepository,
+    OutboxEntry,
     OutboxStatus,
+    Port,
     RequestIndex,
+    RequestRepository,
     RequestStore,
-    Task,
     UnitOfWork,
 )
-from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, Side
-from resource_sharing.service import DispatchReport, Institution, Ports, Settings
-from resource_sharing.testing.memory_store import MemoryStore
+from resource_sharing.records import AgencyId, HistoryEntry, Side
+from resource_sharing.service import (
+    DeliveryPolicy,
+    DispatchReport,
+    Institution,
+    Ports,
+    RetryPolicy,
+    Settings,
+)
 from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
-from resource_sharing_adapters.http._config import NodeConfig
+from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
 from resource_sharing_adapters.http._limits import Guard
 from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import confirm_error
@@ -90,77 +101,66 @@ class ChangeFeed:
 # -- the store wrapper -----------------------------------------------------------------
 
 
-class _RecordingUnit:
-    """A unit of work that notes each saved step for an in-process change feed."""
+class _RecordingRequests:
+    """The requests repository, noting each saved request's index for the change feed."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-        self._indexes: dict[tuple[Side, str], tuple[RequestIndex, int]] = {}
-        self.steps: list[Change] = []
+    def __init__(self, inner: RequestRepository) -> None:
+        self._inner = inner
+        self.saved: dict[tuple[Side, str], tuple[RequestIndex, int]] = {}
 
     def get(self, side: Side, request_id: str) -> AnyRequest | None:
-        return self._uow.get(side, request_id)
-
-    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
-        return self._uow.find(side, protocol_id, counterpart)
-
-    def find_by_barcode(self, barcode: str) -> Sequence[tuple[Side, str]]:
-        return self._uow.find_by_barcode(barcode)
+        return self._inner.get(side, request_id)
 
     def save(self, record: AnyRequest, index: RequestIndex, *, expected_version: int) -> int:
-        version = self._uow.save(record, index, expected_version=expected_version)
-        self._indexes[(index.side, record.id)] = (index, version)
+        version = self._inner.save(record, index, expected_version=expected_version)
+        self.saved[(index.side, record.id)] = (index, version)
         return version
 
-    def append_history(self, entries: Sequence[HistoryEntry]) -> None:
-        self._uow.append_history(entries)
+    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
+        return self._inner.find(side, protocol_id, counterpart)
+
+    def find_by_barcode(self, barcode: str) -> Sequence[tuple[Side, str]]:
+        return self._inner.find_by_barcode(barcode)
+
+
+class _RecordingHistory:
+    """The history repository, noting each appended step of a saved request."""
+
+    def __init__(self, inner: HistoryRepository, requests: _RecordingRequests) -> None:
+        self._inner = inner
+        self._requests = requests
+        self.steps: list[Change] = []
+
+    def append(self, entries: Sequence[HistoryEntry]) -> None:
+        self._inner.append(entries)
         for entry in entries:
-            found = self._indexes.get((entry.side, entry.request_id))
+            found = self._requests.saved.get((entry.side, entry.request_id))
             if found is not None:
                 self.steps.append(change_of(entry, *found))
 
-    def history(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
-        return self._uow.history(side, request_id)
+    def of(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
+        return self._inner.of(side, request_id)
 
-    def tasks(
-        self,
-        task_list: TaskList,
-        *,
-        desk: str | None = None,
-        state: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Sequence[Task]:
-        return self._uow.tasks(task_list, desk=desk, state=state, limit=limit, offset=offset)
 
-    def open_requests_of_patron(self, patron_id: str) -> Sequence[BorrowingRequest]:
-        return self._uow.open_requests_of_patron(patron_id)
+class _RecordingUnit:
+    """A unit of work that notes each saved step for an in-process change feed.
 
-    def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
-        return self._uow.due(now, limit)
+    It wraps only the two repositories it needs (requests and history).
+    """
 
-    def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
-        self._uow.enqueue(messages)
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.requests = _RecordingRequests(uow.requests)
+        self.history = _RecordingHistory(uow.history, self.requests)
+        self.outbox = uow.outbox
+        self.inbox = uow.inbox
+        self.tasks = uow.tasks
+        self.patrons = uow.patrons
+        self.timers = uow.timers
 
-    def claim(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
-        return self._uow.claim(now, limit, lease)
-
-    def mark_sent(self, message_id: str, at: datetime) -> None:
-        self._uow.mark_sent(message_id, at)
-
-    def mark_failed(
-        self, message_id: str, error: str, retry_at: datetime | None, attempts: int
-    ) -> None:
-        self._uow.mark_failed(message_id, error, retry_at, attempts)
-
-    def outbox(self, status: OutboxStatus | None = None) -> Sequence[OutboxMessage]:
-        return self._uow.outbox(status)
-
-    def processed(self, key: str) -> Confirmation | None:
-        return self._uow.processed(key)
-
-    def remember(self, key: str, confirmation: Confirmation) -> None:
-        self._uow.remember(key, confirmation)
+    @property
+    def steps(self) -> list[Change]:
+        """The committed steps, once the unit commits."""
+        return self.history.steps
 
 
 @final
@@ -215,6 +215,56 @@ def open_store(config: NodeConfig) -> RequestStore:
         store: RequestStore = PostgresStore(target, schema=config.store.schema)
         return store
     return MemoryStore()
+
+
+def delivery_policy(delivery: DeliveryConfig) -> DeliveryPolicy:
+    """The service's delivery policy from ``[delivery]``.
+
+    The peer port takes the retry keys of ``[delivery]`` (with their defaults); the other
+    ports keep the library's own defaults unless ``[delivery]`` gives a key (then it
+    applies to every port); ``[delivery.PORT]`` overrides for one port.
+    """
+    defaults = DeliveryPolicy()
+    common = {
+        "max_attempts": delivery.max_attempts,
+        "retry_base_seconds": delivery.retry_base_seconds,
+        "retry_max_seconds": delivery.retry_max_seconds,
+        "timeout_seconds": delivery.timeout_seconds,
+    }
+    policies: dict[str, RetryPolicy] = {}
+    for port in Port:
+        keys = common if port is Port.PEER else {k: common[k] for k in delivery.given}
+        keys = {**keys, **delivery.per_port.get(port.value, {})}
+        base = defaults.for_port(port)
+        policies[port.value] = attrs.evolve(
+            base,
+            max_attempts=int(keys.get("max_attempts", base.max_attempts)),
+            base_delay=_seconds(keys, "retry_base_seconds", base.base_delay),
+            max_delay=_seconds(keys, "retry_max_seconds", base.max_delay),
+            timeout=_seconds(keys, "timeout_seconds", base.timeout),
+        )
+    return DeliveryPolicy(
+        peer=policies["peer"],
+        circulation=policies["circulation"],
+        notifier=policies["notifier"],
+        printer=policies["printer"],
+        lease=timedelta(seconds=delivery.lease_seconds),
+    )
+
+
+def _seconds(keys: Mapping[str, float], key: str, default: timedelta) -> timedelta:
+    return timedelta(seconds=keys[key]) if key in keys else default
+
+
+def owner_of(config: NodeConfig) -> str:
+    """The process's owner id: ``[delivery] owner``, else ``agency@host:port``.
+
+    Host and listening port tell the processes of one institution apart and stay the same
+    when one restarts, so that it releases its own claims at once.
+    """
+    if config.delivery.owner:
+        return config.delivery.owner
+    return f"{config.agency}@{socket.gethostname()}:{config.server.port}"
 
 
 def _announce(config: NodeConfig, external: bool) -> None:
@@ -338,9 +388,7 @@ class Node:
             max_open_requests_per_patron=config.max_open_requests_per_patron,
             auto_locate=config.auto_locate,
             mediated_borrowing=config.mediated_borrowing,
-            max_delivery_attempts=config.delivery.max_attempts,
-            retry_base_seconds=config.delivery.retry_base_seconds,
-            retry_max_seconds=config.delivery.retry_max_seconds,
+            delivery=delivery_policy(config.delivery),
         )
         try:
             self.ports = build_ports(config, self.journal, self.clock)
@@ -356,8 +404,12 @@ class Node:
             holdings=self.ports["holdings"],  # type: ignore[arg-type]
             clock=self.clock,
             ids=UniqueIds(f"{config.agency.value}:"),
+            printer=self.ports["printer"],  # type: ignore[arg-type]
+            patrons=self.ports["patron_validator"],  # type: ignore[arg-type]
         )
-        self.institution = Institution(settings, ports)
+        self.owner = owner_of(config)
+        """This process's name in the outbox's claims (stable across its restarts)."""
+        self.institution = Institution(settings, ports, owner=self.owner)
         """The institution (desks, inbox, tick, dispatch)."""
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -410,11 +462,7 @@ class Node:
         with self._dispatch_lock:
             for _ in range(rounds):
                 report = self.institution.dispatch()
-                total = DispatchReport(
-                    total.sent + report.sent,
-                    total.retried + report.retried,
-                    total.given_up + report.given_up,
-                )
+                total += report
                 if report.sent + report.retried + report.given_up == 0:
                     break
         return total
@@ -490,9 +538,9 @@ class Node:
     def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
         """The request a partner names by ``protocol_id``."""
         with self.store.transaction() as uow:
-            return uow.find(side, protocol_id, counterpart)
+            return uow.requests.find(side, protocol_id, counterpart)
 
-    def outbox(self, status: OutboxStatus | None = None) -> list[OutboxMessage]:
-        """Outbox messages."""
+    def outbox(self, status: OutboxStatus | None = None) -> list[OutboxEntry]:
+        """Outbox entries (every port)."""
         with self.store.transaction() as uow:
-            return list(uow.outbox(status))
+            return list(uow.outbox.entries(status=status))

@@ -47,6 +47,7 @@ from resource_sharing.effects import (
     RouteItem,
 )
 from resource_sharing.errors import InvalidInput
+from resource_sharing.memory import MemoryHoldings
 from resource_sharing.ports import (
     Circulation,
     Clock,
@@ -59,7 +60,6 @@ from resource_sharing.ports import (
 )
 from resource_sharing.records import AgencyId, PatronRef
 from resource_sharing.serialization import converter
-from resource_sharing.testing.fakes import MemoryHoldings
 from resource_sharing_adapters.http._config import PORT_NAMES, NodeConfig, PortConfig
 from resource_sharing_adapters.storage import Feeds, JournalEntry
 

@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import uvicorn
 
 from resource_sharing_adapters.http._app import create_app
@@ -83,6 +84,13 @@ def serve(
         level=getattr(logging, log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if host is not None or port is not None:  # the node's owner id names where it listens
+        listen = attrs.evolve(
+            config.server,
+            host=host or config.server.host,
+            port=port if port is not None else config.server.port,
+        )
+        config = attrs.evolve(config, server=listen)
     node = Node(config)
     try:
         app = create_app(node)

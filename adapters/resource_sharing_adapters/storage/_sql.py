@@ -8,9 +8,14 @@ concurrency is an ``UPDATE ... WHERE version = expected`` whose row count says w
 or an ``INSERT ... ON CONFLICT DO NOTHING`` for a new request: the loser gets
 :class:`~resource_sharing.errors.ConcurrencyConflict` and its transaction is rolled back
 by the store. History is a separate, append-only table ordered by insertion. Outbox
-messages keep their document (status, attempts, next attempt) next to the columns the
-dispatcher's claim query uses; a claim writes a lease, so a second dispatcher skips the
-message until the lease ends.
+entries (every effect that leaves the core) keep their document next to the columns the
+dispatcher's claim query uses (port, stream, status, times); a claim writes its owner and
+lease into columns, so a second dispatcher skips the entry until the lease ends or the
+owner releases it, and an entry is claimed only with the earlier pending entries of its
+stream. Stored staff tasks are documents with the columns their lists query.
+
+The unit of work's repositories (:class:`~resource_sharing.ports.UnitOfWork`) are thin
+views over :class:`SqlUnit`'s methods (:class:`_Repositories`).
 
 Every history entry of a request saved in the unit is also a step of the change feed
 (:mod:`resource_sharing_adapters.storage._feeds`): the unit collects them and
@@ -37,9 +42,25 @@ import attrs
 import cattrs
 
 from resource_sharing.effects import TaskList
-from resource_sharing.errors import ConcurrencyConflict, InfrastructureError, InvalidInput
+from resource_sharing.errors import (
+    ConcurrencyConflict,
+    InfrastructureError,
+    InvalidInput,
+    LeaseLost,
+    NotFound,
+)
 from resource_sharing.messages import Confirmation
-from resource_sharing.ports import AnyRequest, OutboxMessage, OutboxStatus, RequestIndex, Task
+from resource_sharing.ports import (
+    AnyRequest,
+    OutboxEntry,
+    OutboxStatus,
+    Port,
+    RequestIndex,
+    RequestKey,
+    StaffTask,
+    Task,
+    TaskResolution,
+)
 from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, LendingRequest, Side
 from resource_sharing.serialization import converter, dumps
 from resource_sharing_adapters.storage._feeds import Change, JournalEntry, change_of
@@ -99,6 +120,20 @@ class SqlUnit:
         self._cur = cursor
         self._saved: dict[tuple[str, str], tuple[RequestIndex, int]] = {}
         self._changes: list[Change] = []
+        self.requests = _Requests(self)
+        """Stored requests."""
+        self.history = _History(self)
+        """Their histories."""
+        self.outbox = _Outbox(self)
+        """The outbox."""
+        self.inbox = _Inbox(self)
+        """Processed peer messages."""
+        self.tasks = _Tasks(self)
+        """Task lists and stored staff tasks."""
+        self.patrons = _Patrons(self)
+        """Patron queries."""
+        self.timers = _Timers(self)
+        """Due timers."""
 
     # -- dialect ---------------------------------------------------------------------------
 
@@ -283,7 +318,7 @@ class SqlUnit:
                     (at, side, entry.request_id),
                 )
 
-    def history(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
+    def history_of(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
         """A request's history, in order."""
         rows = self._all(
             "SELECT document FROM rs_history WHERE side = ? AND request_id = ? ORDER BY position",
@@ -291,7 +326,7 @@ class SqlUnit:
         )
         return [self._load(row[0], HistoryEntry) for row in rows]
 
-    def tasks(
+    def listed(
         self,
         task_list: TaskList,
         *,
@@ -341,94 +376,241 @@ class SqlUnit:
 
     # -- outbox ----------------------------------------------------------------------------
 
-    def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
-        """Add messages to the outbox."""
-        for message in messages:
+    def _lock_port(self, port: Port) -> None:
+        """Serialise claims of one port until the transaction ends (SQLite: already so)."""
+
+    def _entry(self, row: Sequence[Any]) -> OutboxEntry:
+        """An entry from (claimed_by, lease_until, document): the claim lives in columns."""
+        entry = self._load(row[2], OutboxEntry)
+        lease = None if row[1] is None else self._dt(row[1])
+        return attrs.evolve(entry, claimed_by=row[0], lease_until=lease)
+
+    def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
+        """Add entries to the outbox."""
+        for entry in entries:
+            stored = attrs.evolve(entry, claimed_by=None, lease_until=None)
             added = self._run(
-                "INSERT INTO rs_outbox (id, side, request_id, status, created_at,"
-                f" next_attempt_at, lease_until, document) VALUES (?, ?, ?, ?, ?, ?, NULL,"
-                f" {self.doc_param}) ON CONFLICT DO NOTHING",
+                "INSERT INTO rs_effects (id, side, request_id, port, stream, status, created_at,"
+                " next_attempt_at, claimed_by, lease_until, document) VALUES (?, ?, ?, ?, ?, ?,"
+                f" ?, ?, ?, ?, {self.doc_param}) ON CONFLICT DO NOTHING",
                 (
-                    message.id,
-                    message.side.value,
-                    message.request_id,
-                    message.status.value,
-                    self._ts(message.created_at),
-                    self._ts(message.next_attempt_at),
-                    dumps(message),
+                    entry.id,
+                    entry.side.value,
+                    entry.request_id,
+                    entry.port.value,
+                    entry.stream,
+                    entry.status.value,
+                    self._ts(entry.created_at),
+                    self._ts(entry.next_attempt_at),
+                    entry.claimed_by,
+                    None if entry.lease_until is None else self._ts(entry.lease_until),
+                    dumps(stored),
                 ),
             ).rowcount
             if added != 1:
-                raise InvalidInput("outbox id", f"{message.id!r} is already queued")
+                raise InvalidInput("outbox id", f"{entry.id!r} is already queued")
 
-    def claim(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
-        """Take up to ``limit`` pending messages due at ``now`` for delivery."""
+    def claim(
+        self,
+        port: Port,
+        *,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        owner: str,
+        request: RequestKey | None = None,
+    ) -> Sequence[OutboxEntry]:
+        """Take up to ``limit`` deliverable entries of ``port`` (oldest first, streams whole)."""
+        if limit < 0:
+            raise InvalidInput("limit", "must not be negative")
+        self._lock_port(port)
         at = self._ts(now)
+        where = ""
+        params: list[Any] = [port.value, at, at]
+        if request is not None:
+            where = " AND o.side = ? AND o.request_id = ?"
+            params += [request[0].value, request[1]]
         rows = self._all(
-            "SELECT id, document FROM rs_outbox WHERE status = 'pending'"
-            " AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
-            f" ORDER BY next_attempt_at, created_at, id LIMIT ?{self.claim_lock}",
-            (at, at, limit),
+            "SELECT o.id, o.document FROM rs_effects o WHERE o.port = ? AND o.status = 'pending'"
+            " AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)"
+            f"{where} AND NOT EXISTS (SELECT 1 FROM rs_effects e WHERE e.stream = o.stream"
+            " AND e.status = 'pending' AND (e.created_at < o.created_at OR"
+            " (e.created_at = o.created_at AND e.id < o.id)) AND (e.next_attempt_at > ?"
+            " OR (e.lease_until IS NOT NULL AND e.lease_until > ?)))"
+            " ORDER BY o.created_at, o.id LIMIT ?",
+            (*params, at, at, limit),
         )
-        if rows:
-            until = self._ts(now + lease)
-            self._cur.executemany(
-                self._sql("UPDATE rs_outbox SET lease_until = ? WHERE id = ?"),
-                [(until, row[0]) for row in rows],
+        if not rows:
+            return []
+        until = now + lease
+        # Still pending: on PostgreSQL an entry's owner may be writing its result right
+        # now (its lease ran out); that write wins, and the entry is not taken again.
+        marks = ", ".join("?" for _ in rows)
+        taken = {
+            row[0]
+            for row in self._all(
+                f"UPDATE rs_effects SET claimed_by = ?, lease_until = ? WHERE id IN ({marks})"
+                " AND status = 'pending' RETURNING id",
+                (owner, self._ts(until), *(row[0] for row in rows)),
             )
-        return [self._load(row[1], OutboxMessage) for row in rows]
+        }
+        return [
+            attrs.evolve(self._load(row[1], OutboxEntry), claimed_by=owner, lease_until=until)
+            for row in rows
+            if row[0] in taken
+        ]
 
-    def _message(self, message_id: str) -> OutboxMessage:
-        row = self._one("SELECT document FROM rs_outbox WHERE id = ?", (message_id,))
+    def update(self, entry: OutboxEntry, *, owner: str | None = None) -> None:
+        """Store an entry's new delivery fields and clear its claim."""
+        row = self._one(
+            "SELECT claimed_by, lease_until, document FROM rs_effects WHERE id = ?", (entry.id,)
+        )
         if row is None:
-            raise InvalidInput("outbox id", f"no message {message_id!r}")
-        return self._load(row[0], OutboxMessage)
-
-    def _rewrite(self, message: OutboxMessage, lease_until: datetime | None) -> None:
-        self._run(
-            "UPDATE rs_outbox SET status = ?, next_attempt_at = ?, lease_until = ?,"
-            f" document = {self.doc_param} WHERE id = ?",
+            raise InvalidInput("outbox id", f"no entry {entry.id!r}")
+        stored = self._entry(row)
+        if owner is not None and stored.claimed_by != owner:
+            raise LeaseLost(entry.id, owner, stored.claimed_by)
+        changed = attrs.evolve(
+            stored,
+            status=entry.status,
+            attempts=entry.attempts,
+            next_attempt_at=entry.next_attempt_at,
+            last_error=entry.last_error,
+            finished_at=entry.finished_at,
+            claimed_by=None,
+            lease_until=None,
+        )
+        guard, params = ("", ()) if owner is None else (" AND claimed_by = ?", (owner,))
+        written = self._run(
+            "UPDATE rs_effects SET status = ?, next_attempt_at = ?, claimed_by = NULL,"
+            f" lease_until = NULL, document = {self.doc_param} WHERE id = ?{guard}",
             (
-                message.status.value,
-                self._ts(message.next_attempt_at),
-                None if lease_until is None else self._ts(lease_until),
-                dumps(message),
-                message.id,
+                changed.status.value,
+                self._ts(changed.next_attempt_at),
+                dumps(changed),
+                entry.id,
+                *params,
             ),
+        ).rowcount
+        if written != 1:
+            raise LeaseLost(entry.id, owner or "", None)
+
+    def release(self, owner: str) -> int:
+        """Clear every claim held by ``owner``."""
+        return int(
+            self._run(
+                "UPDATE rs_effects SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ?",
+                (owner,),
+            ).rowcount
         )
 
-    def mark_sent(self, message_id: str, at: datetime) -> None:
-        """Record a delivered message."""
-        message = self._message(message_id)
-        sent = attrs.evolve(message, status=OutboxStatus.SENT, attempts=message.attempts + 1)
-        self._rewrite(sent, at)
+    def entry(self, entry_id: str) -> OutboxEntry | None:
+        """One outbox entry, or None."""
+        row = self._one(
+            "SELECT claimed_by, lease_until, document FROM rs_effects WHERE id = ?", (entry_id,)
+        )
+        return None if row is None else self._entry(row)
 
-    def mark_failed(
-        self, message_id: str, error: str, retry_at: datetime | None, attempts: int
-    ) -> None:
-        """Record a failed attempt: retry at ``retry_at``, or give up when None."""
-        message = self._message(message_id)
-        if retry_at is None:
-            failed = attrs.evolve(
-                message, status=OutboxStatus.FAILED, last_error=error, attempts=attempts
-            )
-            self._rewrite(failed, None)
-        else:
-            retry = attrs.evolve(
-                message, last_error=error, attempts=attempts, next_attempt_at=retry_at
-            )
-            self._rewrite(retry, retry_at)
+    def entries(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        port: Port | None = None,
+        request: RequestKey | None = None,
+    ) -> Sequence[OutboxEntry]:
+        """Entries (all, or of this status, port, request), oldest first."""
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status.value)
+        if port is not None:
+            where.append("port = ?")
+            params.append(port.value)
+        if request is not None:
+            where += ["side = ?", "request_id = ?"]
+            params += [request[0].value, request[1]]
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._all(
+            f"SELECT claimed_by, lease_until, document FROM rs_effects{clause}"
+            " ORDER BY created_at, id",
+            params,
+        )
+        return [self._entry(row) for row in rows]
 
-    def outbox(self, status: OutboxStatus | None = None) -> Sequence[OutboxMessage]:
-        """Outbox messages (all, or with this status), oldest first."""
-        if status is None:
-            rows = self._all("SELECT document FROM rs_outbox ORDER BY created_at, id")
-        else:
-            rows = self._all(
-                "SELECT document FROM rs_outbox WHERE status = ? ORDER BY created_at, id",
-                (status.value,),
-            )
-        return [self._load(row[0], OutboxMessage) for row in rows]
+    # -- stored staff tasks ------------------------------------------------------------------
+
+    def add_task(self, task: StaffTask) -> None:
+        """Store a new staff task."""
+        added = self._run(
+            "INSERT INTO rs_tasks (id, side, request_id, task_list, desk, created_at, resolved,"
+            f" document) VALUES (?, ?, ?, ?, ?, ?, ?, {self.doc_param}) ON CONFLICT DO NOTHING",
+            (
+                task.id,
+                task.side.value,
+                task.request_id,
+                task.task_list.value,
+                task.desk,
+                self._ts(task.created_at),
+                task.resolution is not None,
+                dumps(task),
+            ),
+        ).rowcount
+        if added != 1:
+            raise InvalidInput("task id", f"{task.id!r} is already stored")
+
+    def task(self, task_id: str) -> StaffTask | None:
+        """One stored task, or None."""
+        row = self._one("SELECT document FROM rs_tasks WHERE id = ?", (task_id,))
+        return None if row is None else self._load(row[0], StaffTask)
+
+    def resolve_task(self, task_id: str, resolution: TaskResolution) -> None:
+        """Record how an open task was resolved (once)."""
+        task = self.task(task_id)
+        if task is None:
+            raise NotFound("task", task_id)
+        resolved = attrs.evolve(task, resolution=resolution)
+        written = self._run(
+            f"UPDATE rs_tasks SET resolved = ?, document = {self.doc_param}"
+            " WHERE id = ? AND resolved = ?",
+            (True, dumps(resolved), task_id, False),
+        ).rowcount
+        if written != 1:
+            raise ConcurrencyConflict(task_id, 0, 1)
+
+    def open_tasks(
+        self,
+        *,
+        task_list: TaskList | None = None,
+        desk: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Sequence[StaffTask]:
+        """A page of the unresolved stored tasks, oldest first."""
+        if limit < 0 or offset < 0:
+            raise InvalidInput("limit/offset", "must not be negative")
+        where, params = ["resolved = ?"], [False]
+        if task_list is not None:
+            where.append("task_list = ?")
+            params.append(task_list.value)  # type: ignore[arg-type]
+        if desk is not None:
+            where.append("desk = ?")
+            params.append(desk)  # type: ignore[arg-type]
+        rows = self._all(
+            f"SELECT document FROM rs_tasks WHERE {' AND '.join(where)}"
+            " ORDER BY created_at, id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [self._load(row[0], StaffTask) for row in rows]
+
+    def tasks_of(self, side: Side, request_id: str) -> Sequence[StaffTask]:
+        """Every stored task of a request, oldest first."""
+        rows = self._all(
+            "SELECT document FROM rs_tasks WHERE side = ? AND request_id = ?"
+            " ORDER BY created_at, id",
+            (side.value, request_id),
+        )
+        return [self._load(row[0], StaffTask) for row in rows]
 
     # -- change feed and journal -------------------------------------------------------------
 
@@ -582,6 +764,123 @@ class StoreFeeds:
         """The number of the latest journal entry (0 when none)."""
         with self._reading() as unit:
             return unit.last_journal()
+
+
+class _View:
+    __slots__ = ("_u",)
+
+    def __init__(self, unit: SqlUnit) -> None:
+        self._u = unit
+
+
+class _Requests(_View):
+    def get(self, side: Side, request_id: str) -> AnyRequest | None:
+        return self._u.get(side, request_id)
+
+    def save(self, record: AnyRequest, index: RequestIndex, *, expected_version: int) -> int:
+        return self._u.save(record, index, expected_version=expected_version)
+
+    def find(self, side: Side, protocol_id: str, counterpart: AgencyId) -> str | None:
+        return self._u.find(side, protocol_id, counterpart)
+
+    def find_by_barcode(self, barcode: str) -> Sequence[tuple[Side, str]]:
+        return self._u.find_by_barcode(barcode)
+
+
+class _History(_View):
+    def append(self, entries: Sequence[HistoryEntry]) -> None:
+        self._u.append_history(entries)
+
+    def of(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
+        return self._u.history_of(side, request_id)
+
+
+class _Outbox(_View):
+    def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
+        self._u.enqueue(entries)
+
+    def claim(
+        self,
+        port: Port,
+        *,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        owner: str,
+        request: RequestKey | None = None,
+    ) -> Sequence[OutboxEntry]:
+        return self._u.claim(port, now=now, limit=limit, lease=lease, owner=owner, request=request)
+
+    def update(self, entry: OutboxEntry, *, owner: str | None = None) -> None:
+        self._u.update(entry, owner=owner)
+
+    def release(self, owner: str) -> int:
+        return self._u.release(owner)
+
+    def get(self, entry_id: str) -> OutboxEntry | None:
+        return self._u.entry(entry_id)
+
+    def entries(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        port: Port | None = None,
+        request: RequestKey | None = None,
+    ) -> Sequence[OutboxEntry]:
+        return self._u.entries(status=status, port=port, request=request)
+
+
+class _Inbox(_View):
+    def processed(self, key: str) -> Confirmation | None:
+        return self._u.processed(key)
+
+    def remember(self, key: str, confirmation: Confirmation) -> None:
+        self._u.remember(key, confirmation)
+
+
+class _Tasks(_View):
+    def listed(
+        self,
+        task_list: TaskList,
+        *,
+        desk: str | None = None,
+        state: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Sequence[Task]:
+        return self._u.listed(task_list, desk=desk, state=state, limit=limit, offset=offset)
+
+    def add(self, task: StaffTask) -> None:
+        self._u.add_task(task)
+
+    def get(self, task_id: str) -> StaffTask | None:
+        return self._u.task(task_id)
+
+    def resolve(self, task_id: str, resolution: TaskResolution) -> None:
+        self._u.resolve_task(task_id, resolution)
+
+    def open(
+        self,
+        *,
+        task_list: TaskList | None = None,
+        desk: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Sequence[StaffTask]:
+        return self._u.open_tasks(task_list=task_list, desk=desk, limit=limit, offset=offset)
+
+    def of_request(self, side: Side, request_id: str) -> Sequence[StaffTask]:
+        return self._u.tasks_of(side, request_id)
+
+
+class _Patrons(_View):
+    def open_requests(self, patron_id: str) -> Sequence[BorrowingRequest]:
+        return self._u.open_requests_of_patron(patron_id)
+
+
+class _Timers(_View):
+    def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
+        return self._u.due(now, limit)
 
 
 def statements(script: str, complete: Any) -> Iterator[str]:

@@ -25,6 +25,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from resource_sharing.ports import Port
 from resource_sharing_adapters.storage._sql import (
     SchemaTooNew,
     SqlUnit,
@@ -52,6 +53,12 @@ class PostgresUnit(SqlUnit):
 
     def _sql(self, text: str) -> str:
         return _translate(text)
+
+    def _lock_port(self, port: Port) -> None:
+        # Claims of one port take turns until the commit, so that two dispatchers never
+        # split a stream (SKIP LOCKED alone would let the second take a later entry whose
+        # earlier one the first is claiming).
+        self._run("SELECT pg_advisory_xact_lock(hashtext(?))", (f"rs_effects:{port.value}",))
 
     def _numbers(self, counter: str, count: int) -> int | None:
         # The counter row stays locked until this transaction ends: the next writer's

@@ -1,30 +1,47 @@
-"""Application services: an institution's desks, peer inbox, timers and outbox dispatcher.
+"""Application services: an institution's desks, peer inbox, timers, dispatcher and tasks.
 
-They load a request, call the pure core, and persist the new request, its history and its
-outgoing messages in one unit of work through the ports.
+They load a request, call the pure core, and persist the new request, its history and
+every effect it sends out in one unit of work through the ports; the dispatcher then
+delivers the outbox to the ports with a retry policy per port, and a delivery that gives
+up becomes a staff task. :class:`Institution` is the composition of these parts.
 """
 
 from __future__ import annotations
 
-from resource_sharing.service._core import Ports, Settings, Shell, index_of
+from resource_sharing.service._core import Hints, Ports, Settings, Shell, index_of
+from resource_sharing.service._dispatcher import Delivered, Dispatcher, DispatchReport
 from resource_sharing.service._institution import (
     BorrowingDesk,
-    DispatchReport,
     Institution,
     LendingDesk,
     PeerInbox,
     ScanResult,
 )
+from resource_sharing.service._retry import DeliveryPolicy, RetryPolicy
+from resource_sharing.service._routing import ROUTES, Route, UnknownEffect, route_of
+from resource_sharing.service._tasks import TaskDesk
+from resource_sharing.service._timers import TimerScheduler
 
 __all__ = [
+    "ROUTES",
     "BorrowingDesk",
+    "Delivered",
+    "DeliveryPolicy",
     "DispatchReport",
+    "Dispatcher",
+    "Hints",
     "Institution",
     "LendingDesk",
     "PeerInbox",
     "Ports",
+    "RetryPolicy",
+    "Route",
     "ScanResult",
     "Settings",
     "Shell",
+    "TaskDesk",
+    "TimerScheduler",
+    "UnknownEffect",
     "index_of",
+    "route_of",
 ]

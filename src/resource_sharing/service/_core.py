@@ -1,18 +1,25 @@
-"""The shell around the pure core: one unit of work per call.
+"""The shell around the pure core: load, decide, persist, in one unit of work.
 
-Every public call of the desks, the inbox and the timers goes through :meth:`Shell.apply`:
+Every public call of the desks, the inbox and the timers goes through :class:`Shell`:
 load the request, let the pure lifecycle decide, then save the new request (with its
-expected version), its history entry and its outgoing messages together. Only after the
-unit of work has committed are the local effects (notices, circulation commands, pick
-slips) carried out; peer messages wait in the outbox for the dispatcher, so none is lost
-when a peer is down and none is sent for a step that did not commit.
+expected version), its history entry (who did it, why, and which peer message caused it)
+and one :class:`~resource_sharing.ports.OutboxEntry` per effect that leaves the core
+(peer messages, circulation commands, notices, print jobs), all in the same unit of
+work. Nothing is carried out here: the dispatcher (:mod:`._dispatcher`) delivers the
+outbox after the commit, so no effect is lost when a port is down and none goes out for a
+step that did not commit.
+
+Two effects are automatic steps rather than deliveries: :class:`~.LocateLenders` (the
+borrowing request's rota is built and assigned) and :class:`~.LocateInHoldings` (our
+holdings are asked for an incoming lending request). The shell follows them in the same
+unit of work, as the table asked (a table, :data:`Shell.FOLLOW_UPS`, not state checks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, final
+from typing import Any, ClassVar, TypeVar, final
 
 import attrs
 
@@ -24,25 +31,12 @@ from resource_sharing.borrowing import (
 )
 from resource_sharing.calendar import Calendar
 from resource_sharing.directory import Directory
-from resource_sharing.effects import (
-    CheckIn,
-    CheckOutToPartner,
-    CheckOutToPatron,
-    CreateTemporaryItem,
-    DeleteTemporaryItem,
-    Effect,
-    NotifyPatron,
-    NotifyStaff,
-    PlaceOnHoldShelf,
-    PrintPickSlip,
-    RecallPatronLoan,
-    RenewPatronLoan,
-    RouteItem,
-    SendMessage,
-)
-from resource_sharing.errors import NotFound
+from resource_sharing.effects import AddTask, LocateInHoldings, LocateLenders, RemoveTask
+from resource_sharing.errors import ConcurrencyConflict, NotFound
+from resource_sharing.events import AssignRota, LocateFailed, SupplyItem
 from resource_sharing.lending import LENDING, LendingContext, LendingPolicy, handle_lending
-from resource_sharing.lifecycle import Lifecycle, Outcome
+from resource_sharing.lifecycle import Lifecycle, Outcome, evolve
+from resource_sharing.memory import EveryoneEligible, MemoryPrinter, SeededRandom
 from resource_sharing.ports import (
     AnyRequest,
     Circulation,
@@ -50,16 +44,39 @@ from resource_sharing.ports import (
     HoldingsLocator,
     IdSource,
     Notifier,
-    OutboxMessage,
+    OutboxEntry,
+    PatronValidator,
     PeerTransport,
+    Printer,
+    RandomSource,
     RequestIndex,
     RequestStore,
     UnitOfWork,
 )
-from resource_sharing.records import AgencyId, BorrowingRequest, HistoryEntry, Side
-from resource_sharing.rota import RotaPolicy
+from resource_sharing.records import (
+    Actor,
+    AgencyId,
+    BorrowingRequest,
+    HistoryEntry,
+    Side,
+)
+from resource_sharing.rota import HoldingsAnswer, RotaContext, RotaPolicy, build_rota
+from resource_sharing.service._retry import DeliveryPolicy
+from resource_sharing.service._routing import route_of, stream_of
 
-__all__ = ["Ports", "Settings", "Shell", "index_of", "lifecycle_of", "side_of"]
+__all__ = [
+    "Hints",
+    "Ports",
+    "Settings",
+    "Shell",
+    "index_of",
+    "lifecycle_of",
+    "side_of",
+]
+
+T = TypeVar("T")
+
+_NOT_DELIVERED = (AddTask, RemoveTask)  # task lists are queried from the request index
 
 
 @final
@@ -68,7 +85,7 @@ class Ports:
     """The host system's parts an institution is wired to."""
 
     store: RequestStore
-    """Durable requests, history, outbox, processed messages."""
+    """Durable requests, history, outbox, processed messages, staff tasks."""
     transport: PeerTransport
     """Delivers peer messages."""
     notifier: Notifier
@@ -81,6 +98,12 @@ class Ports:
     """The time."""
     ids: IdSource
     """New identifiers."""
+    printer: Printer = attrs.field(factory=MemoryPrinter)
+    """Pick slips, labels and slips (default: kept in memory, for a node without one)."""
+    patrons: PatronValidator = attrs.field(factory=EveryoneEligible)
+    """Asked about a patron before a borrowing request is taken (default: everyone)."""
+    random: RandomSource = attrs.field(factory=SeededRandom)
+    """The dispatcher's backoff jitter (default: seeded, repeatable)."""
 
 
 @final
@@ -106,12 +129,19 @@ class Settings:
     """Lending: look an incoming request up in our holdings at once."""
     mediated_borrowing: bool = False
     """Borrowing: every new request goes to staff review first."""
-    max_delivery_attempts: int = 8
-    """After this many failed deliveries a message becomes a staff task."""
-    retry_base_seconds: float = 30.0
-    """First retry delay; it doubles with every failure (exponential backoff)."""
-    retry_max_seconds: float = 6 * 3600.0
-    """The longest retry delay."""
+    delivery: DeliveryPolicy = attrs.field(factory=DeliveryPolicy)
+    """Retries per port, the claim lease, conflict retries."""
+
+
+@final
+@attrs.frozen
+class Hints:
+    """What a staff call adds to an automatic step (the rota it gave, a holdings answer)."""
+
+    rota: tuple[AgencyId, ...] | None = None
+    """A staff-given list of lenders."""
+    holdings: HoldingsAnswer | None = None
+    """A locate answer for building the rota."""
 
 
 def lifecycle_of(side: Side) -> Lifecycle[Any, Any, Any]:
@@ -161,8 +191,34 @@ def index_of(record: AnyRequest) -> RequestIndex:
     )
 
 
+def desk_of(record: AnyRequest) -> str | None:
+    """The desk that handles a request (its pickup location, or its item's desk)."""
+    if isinstance(record, BorrowingRequest):
+        return record.pickup_location
+    return record.item.desk if record.item is not None else None
+
+
+def reason_of(event: object) -> str | None:
+    """The reason code or note a step carried (a refusal's reason, a review reason...)."""
+    message = getattr(event, "message", None)
+    for source in (event, message):
+        if source is None:
+            continue
+        for name in ("reason", "reason_unfilled", "reason_retry", "note"):
+            value = getattr(source, name, None)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
 class Shell:
-    """Applies events to stored requests in units of work, then carries out effects."""
+    """Applies events to stored requests in units of work; saves their effects to the outbox."""
+
+    FOLLOW_UPS: ClassVar[dict[type, str]] = {
+        LocateLenders: "_locate_lenders",
+        LocateInHoldings: "_locate_in_holdings",
+    }
+    """Automatic steps: the effect type and the method that turns it into the next event."""
 
     def __init__(self, settings: Settings, ports: Ports) -> None:
         self.settings = settings
@@ -185,7 +241,7 @@ class Shell:
 
     def load(self, uow: UnitOfWork, side: Side, request_id: str) -> AnyRequest:
         """A stored request, or :class:`NotFound`."""
-        record = uow.get(side, request_id)
+        record = uow.requests.get(side, request_id)
         if record is None:
             raise NotFound(f"{side.value} request", request_id)
         return record
@@ -203,94 +259,159 @@ class Shell:
         outcome: Outcome[Any],
         event: Any,
         now: datetime,
-        actor: str,
-    ) -> tuple[AnyRequest, list[Effect]]:
-        """Save an outcome (record, history, outbox); returns it saved, and the local effects."""
+        actor: Actor,
+        *,
+        message_id: str | None = None,
+        hints: Hints | None = None,
+    ) -> tuple[AnyRequest, list[OutboxEntry]]:
+        """Save an outcome (record, history, outbox), then follow its automatic steps.
+
+        Returns the request as saved last and every outbox entry written.
+        """
         record: AnyRequest = outcome.record
         side = side_of(record)
-        from_state = before.state.value if before is not None else "-"
         expected = before.version if before is not None else 0
-        version = uow.save(record, index_of(record), expected_version=expected)
-        saved: AnyRequest = attrs.evolve(record, version=version)
-        sequence = len(uow.history(side, record.id)) + 1
-        uow.append_history(
+        version = uow.requests.save(record, index_of(record), expected_version=expected)
+        saved: AnyRequest = evolve(record, {"version": version})
+        uow.history.append(
             [
                 HistoryEntry(
                     request_id=record.id,
                     side=side,
-                    sequence=sequence,
+                    sequence=len(uow.history.of(side, record.id)) + 1,
                     at=now,
                     event=type(event).__name__,
-                    from_state=from_state,
+                    from_state=before.state.value if before is not None else "-",
                     to_state=record.state.value,
                     actor=actor,
                     detail=outcome.trigger
                     if outcome.applied
                     else f"not applied: {outcome.trigger}",
+                    reason=reason_of(event),
+                    message_id=message_id,
                 )
             ]
         )
-        outgoing = [
-            OutboxMessage(
-                id=self.ports.ids.new_id("msg"),
-                side=side,
-                request_id=record.id,
-                to=effect.to,
-                message=effect.message,
-                created_at=now,
-                next_attempt_at=now,
+        entries: list[OutboxEntry] = []
+        follow_ups: list[Any] = []
+        new_id = self.ports.ids.new_id
+        for effect in outcome.effects:
+            if isinstance(effect, _NOT_DELIVERED):
+                continue
+            if isinstance(effect, LocateLenders | LocateInHoldings):
+                follow_ups.append(effect)
+                continue
+            port = route_of(effect).port
+            entry_id = new_id("fx")
+            entries.append(
+                OutboxEntry(
+                    id=entry_id,
+                    key=entry_id,
+                    side=side,
+                    request_id=record.id,
+                    port=port,
+                    stream=stream_of(side.value, record.id, effect, port),
+                    effect=effect,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
             )
-            for effect in outcome.effects
-            if isinstance(effect, SendMessage)
-        ]
-        if outgoing:
-            uow.enqueue(outgoing)
-        return saved, [e for e in outcome.effects if not isinstance(e, SendMessage)]
+        if entries:
+            uow.outbox.enqueue(entries)
+        for follow_up in follow_ups:
+            event, follower = getattr(self, self.FOLLOW_UPS[type(follow_up)])(
+                saved, follow_up, now, hints
+            )
+            outcome = self.decide(saved, event, now)
+            saved, more = self.persist(uow, saved, outcome, event, now, follower, hints=hints)
+            entries += more
+        return saved, entries
 
-    def apply(self, side: Side, request_id: str, event: Any, *, actor: str = "staff") -> AnyRequest:
+    def _locate_lenders(
+        self, record: AnyRequest, effect: LocateLenders, now: datetime, hints: Hints | None
+    ) -> tuple[Any, Actor]:
+        assert isinstance(record, BorrowingRequest)
+        settings = self.settings
+        context = RotaContext(
+            today=settings.calendar.local_date(now),
+            holdings=hints.holdings if hints else None,
+            staff_rota=hints.rota if hints else None,
+            own_agencies=frozenset({settings.agency}),
+        )
+        rota = build_rota(record, settings.directory, context, settings.rota)
+        return AssignRota(rota.entries), Actor.system("rota")
+
+    def _locate_in_holdings(
+        self, record: AnyRequest, effect: LocateInHoldings, now: datetime, hints: Hints | None
+    ) -> tuple[Any, Actor]:
+        holding = self.ports.holdings.locate(effect.citation)
+        event: Any = (
+            SupplyItem(holding.item)
+            if holding is not None and holding.available
+            else LocateFailed("not found in our holdings")
+        )
+        return event, Actor.system("auto-locate")
+
+    def step(
+        self,
+        uow: UnitOfWork,
+        record: AnyRequest,
+        event: Any,
+        now: datetime,
+        actor: Actor,
+        *,
+        message_id: str | None = None,
+        hints: Hints | None = None,
+    ) -> tuple[AnyRequest, list[OutboxEntry]]:
+        """Decide one event for a loaded request and persist it (within ``uow``)."""
+        outcome = self.decide(record, event, now)
+        return self.persist(
+            uow, record, outcome, event, now, actor, message_id=message_id, hints=hints
+        )
+
+    def apply(
+        self,
+        side: Side,
+        request_id: str,
+        event: Any,
+        *,
+        actor: Actor,
+        hints: Hints | None = None,
+    ) -> AnyRequest:
         """Apply one event to a stored request as one unit of work; returns the new request."""
-        return self.run(side, request_id, event, actor=actor)[0]
+        return self.run(side, request_id, event, actor=actor, hints=hints)[0]
 
     def run(
-        self, side: Side, request_id: str, event: Any, *, actor: str = "staff"
-    ) -> tuple[AnyRequest, tuple[Effect, ...]]:
-        """Like :meth:`apply`, also returning the local effects it carried out."""
+        self,
+        side: Side,
+        request_id: str,
+        event: Any,
+        *,
+        actor: Actor,
+        hints: Hints | None = None,
+    ) -> tuple[AnyRequest, list[OutboxEntry]]:
+        """Like :meth:`apply`, also returning the outbox entries the step wrote."""
         now = self.ports.clock.now()
         with self.ports.store.transaction() as uow:
             before = self.load(uow, side, request_id)
-            outcome = self.decide(before, event, now)
-            saved, local = self.persist(uow, before, outcome, event, now, actor)
-        self.carry_out(local)
-        return saved, tuple(local)
+            return self.step(uow, before, event, now, actor, hints=hints)
 
-    # -- local effects -----------------------------------------------------------------
+    def retrying(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (one unit of work), again after a concurrency conflict.
 
-    def carry_out(self, effects: Sequence[Effect]) -> None:
-        """Run local effects (after the commit) through the notifier and circulation."""
-        notifier, circ = self.ports.notifier, self.ports.circulation
-        for effect in effects:
-            if isinstance(effect, NotifyPatron):
-                notifier.notify_patron(effect)
-            elif isinstance(effect, NotifyStaff):
-                notifier.notify_staff(effect)
-            elif isinstance(effect, CreateTemporaryItem):
-                circ.create_temporary_item(effect)
-            elif isinstance(effect, DeleteTemporaryItem):
-                circ.delete_temporary_item(effect)
-            elif isinstance(effect, PlaceOnHoldShelf):
-                circ.place_on_hold_shelf(effect)
-            elif isinstance(effect, CheckOutToPatron):
-                circ.check_out_to_patron(effect)
-            elif isinstance(effect, RenewPatronLoan):
-                circ.renew_patron_loan(effect)
-            elif isinstance(effect, RecallPatronLoan):
-                circ.recall_patron_loan(effect)
-            elif isinstance(effect, CheckOutToPartner):
-                circ.check_out_to_partner(effect)
-            elif isinstance(effect, CheckIn):
-                circ.check_in(effect)
-            elif isinstance(effect, RouteItem):
-                circ.route_item(effect)
-            elif isinstance(effect, PrintPickSlip):
-                circ.print_pick_slip(effect)
-            # AddTask/RemoveTask: task lists are queried from the store's index.
+        Another process may change the request between our load and our save; the
+        conflict rolls our unit back, so running it again from the load is safe. After
+        ``delivery.conflict_retries`` further conflicts the last one is raised.
+        """
+        retries = self.settings.delivery.conflict_retries
+        for _ in range(retries):
+            try:
+                return work()
+            except ConcurrencyConflict:
+                continue
+        return work()
+
+
+def effects_of(entries: Sequence[OutboxEntry], kind: type[T]) -> list[T]:
+    """The effects of one type among outbox entries."""
+    return [entry.effect for entry in entries if isinstance(entry.effect, kind)]

@@ -1,29 +1,34 @@
-"""An institution: its borrowing and lending desks, its peer inbox, timers and outbox.
+"""An institution: its borrowing and lending desks, its peer inbox, timers and dispatcher.
 
-Each method is one unit of work (see :mod:`resource_sharing.service._core`). Staff and
-patron actions are methods of the desks; messages from peers go through
-:meth:`PeerInbox.receive`, which is idempotent by message identity, accepts a message only
-from the agency on the other side of its request, and answers every message with a
-confirmation (ERROR with the ISO 18626 error type when it cannot apply; nothing is stored
-then). :meth:`Institution.tick` fires the timers that are due and
-:meth:`Institution.dispatch` delivers the outbox with retries and exponential backoff.
+This is orchestration only. Each desk method is one unit of work through the
+:class:`~resource_sharing.service._core.Shell` (load, decide, persist; the effects go to
+the outbox); the :class:`~resource_sharing.service._dispatcher.Dispatcher` delivers them,
+the :class:`~resource_sharing.service._timers.TimerScheduler` fires the timers, and the
+:class:`~resource_sharing.service._tasks.TaskDesk` carries out the staff choices on
+deliveries that gave up. Messages from peers go through :meth:`PeerInbox.receive`, which
+is idempotent by message identity, accepts a message only from the agency on the other
+side of its request, retries a concurrency conflict a few times, and answers every
+message with a confirmation (ERROR with the ISO 18626 error type when it cannot apply;
+nothing is stored then).
+
+Every step's history entry names its actor: the staff user a desk acts for
+(:meth:`BorrowingDesk.by`, :meth:`LendingDesk.by`), the patron, the system, or the peer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from typing import Any, final
+from datetime import date, datetime
+from typing import Any, Self, final
 
 import attrs
 
-from resource_sharing.effects import NotifyStaff, RouteItem, TaskList
+from resource_sharing.effects import CheckIn, LocateInHoldings, RouteItem, TaskList
 from resource_sharing.errors import (
-    DeliveryError,
     IllegalTransition,
     InvalidInput,
+    PatronNotEligible,
     PeerError,
-    ResourceSharingError,
 )
 from resource_sharing.events import (
     AcceptConditions,
@@ -61,7 +66,6 @@ from resource_sharing.events import (
     SubmitRequest,
     SupplierMessageReceived,
     SupplyItem,
-    TimerFired,
     WillSupply,
 )
 from resource_sharing.iso18626 import ErrorType, MessageStatus, ServiceType
@@ -75,8 +79,9 @@ from resource_sharing.messages import (
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
 )
-from resource_sharing.ports import AnyRequest, OutboxStatus, Task
+from resource_sharing.ports import AnyRequest, OutboxStatus, Port, StaffTask, Task, UnitOfWork
 from resource_sharing.records import (
+    Actor,
     AgencyId,
     BorrowingRequest,
     Citation,
@@ -87,17 +92,22 @@ from resource_sharing.records import (
     RotaEntry,
     Side,
 )
-from resource_sharing.rota import HoldingsAnswer, RotaContext, build_rota
-from resource_sharing.service._core import Ports, Settings, Shell, lifecycle_of
+from resource_sharing.rota import HoldingsAnswer
+from resource_sharing.service._core import Hints, Ports, Settings, Shell, effects_of, lifecycle_of
+from resource_sharing.service._dispatcher import Dispatcher, DispatchReport
+from resource_sharing.service._tasks import TaskDesk, instruction_of
+from resource_sharing.service._timers import TimerScheduler
 
 __all__ = [
     "BorrowingDesk",
-    "DispatchReport",
     "Institution",
     "LendingDesk",
     "PeerInbox",
     "ScanResult",
 ]
+
+STAFF = Actor.staff("staff")
+"""The actor of a desk that was not told which staff user it acts for."""
 
 
 @final
@@ -115,24 +125,35 @@ class ScanResult:
     """What to do now."""
 
 
-@final
-@attrs.frozen
-class DispatchReport:
-    """What one dispatch round did."""
+class _Desk:
+    """What both desks share: the shell and the staff user they act for."""
 
-    sent: int = 0
-    """Messages delivered."""
-    retried: int = 0
-    """Messages that failed and will be retried."""
-    given_up: int = 0
-    """Messages that failed too often and became staff tasks."""
+    side: Side
+
+    def __init__(self, shell: Shell, dispatcher: Dispatcher, actor: Actor = STAFF) -> None:
+        self._shell = shell
+        self._dispatcher = dispatcher
+        self.actor = actor
+        """Who this desk's actions are recorded as."""
+
+    def by(self, user: str) -> Self:
+        """The same desk acting for the named staff user (recorded in every history entry)."""
+        if not user.strip():
+            raise InvalidInput("user", "a staff user needs a name")
+        return type(self)(self._shell, self._dispatcher, Actor.staff(user.strip()))
+
+    def _act(
+        self, request_id: str, event: Any, actor: Actor | None = None, hints: Hints | None = None
+    ) -> AnyRequest:
+        return self._shell.apply(
+            self.side, request_id, event, actor=actor or self.actor, hints=hints
+        )
 
 
-class BorrowingDesk:
+class BorrowingDesk(_Desk):
     """Staff and patron actions on borrowing requests."""
 
-    def __init__(self, shell: Shell) -> None:
-        self._shell = shell
+    side = Side.BORROWING
 
     def place_request(
         self,
@@ -149,19 +170,25 @@ class BorrowingDesk:
     ) -> BorrowingRequest:
         """Create a request for a patron and submit it (to review, or on to its rota).
 
-        Over the patron's limit of open requests, or a duplicate of an open one, it goes
-        to staff review, as it does when mediation is configured. ``rota`` is a
-        staff-given list of lenders; ``holdings`` an optional locate answer for the rota.
+        The host system is asked first (the ``patrons`` port): a patron it says is not
+        eligible is refused with :class:`~resource_sharing.errors.PatronNotEligible`,
+        carrying its reason, and nothing is stored. Over the patron's limit of open
+        requests, or a duplicate of an open one, the request goes to staff review, as it
+        does when mediation is configured. ``rota`` is a staff-given list of lenders;
+        ``holdings`` an optional locate answer for the rota.
         """
         if not citation.title and not citation.item_ids and not citation.record_ids:
             raise InvalidInput("citation", "needs a title or an identifier")
         shell = self._shell
         settings = shell.settings
+        standing = shell.ports.patrons.validate(patron)
+        if not standing.eligible:
+            raise PatronNotEligible(patron.id, standing.reason or "not eligible")
         now = shell.ports.clock.now()
         request = BorrowingRequest(
             id=shell.ports.ids.new_id("B"),
             agency=settings.agency,
-            patron=patron,
+            patron=standing.patron or patron,
             citation=citation,
             created_at=now,
             service_type=service_type,
@@ -170,57 +197,23 @@ class BorrowingDesk:
             max_cost=max_cost,
             need_before=need_before,
         )
-        local: list[Any] = []
+        actor = self.actor if self.actor is not STAFF else Actor.patron(patron.id)
+        hints = Hints(tuple(rota) if rota is not None else None, holdings)
         with shell.ports.store.transaction() as uow:
-            review = _review_reason(uow.open_requests_of_patron(patron.id), request, settings)
+            review = _review_reason(uow.patrons.open_requests(patron.id), request, settings)
             if settings.mediated_borrowing and review is None:
                 review = "mediated borrowing: staff approve every request"
             created = Outcome(request, (), "create")
-            current, _ = shell.persist(uow, None, created, request, now, "patron")
-            event: Any = SubmitRequest(review=review is not None, reason=review)
-            current, local = self._step(uow, current, event, now)
-            if current.state.value == "locating":
-                current, more = self._locate(uow, current, now, rota, holdings)
-                local += more
-        shell.carry_out(local)
+            current, _ = shell.persist(uow, None, created, request, now, actor)
+            event = SubmitRequest(review=review is not None, reason=review)
+            current, _ = shell.step(uow, current, event, now, actor, hints=hints)
         assert isinstance(current, BorrowingRequest)
         return current
 
-    def _step(
-        self, uow: Any, record: AnyRequest, event: Any, now: datetime, actor: str = "staff"
-    ) -> tuple[AnyRequest, list[Any]]:
-        outcome = self._shell.decide(record, event, now)
-        return self._shell.persist(uow, record, outcome, event, now, actor)
-
-    def _locate(
-        self,
-        uow: Any,
-        record: AnyRequest,
-        now: datetime,
-        staff_rota: Sequence[AgencyId] | None,
-        holdings: HoldingsAnswer | None,
-    ) -> tuple[AnyRequest, list[Any]]:
-        assert isinstance(record, BorrowingRequest)
-        settings = self._shell.settings
-        context = RotaContext(
-            today=settings.calendar.local_date(now),
-            holdings=holdings,
-            staff_rota=tuple(staff_rota) if staff_rota is not None else None,
-            own_agencies=frozenset({settings.agency}),
-        )
-        rota = build_rota(record, settings.directory, context, settings.rota)
-        return self._step(uow, record, AssignRota(rota.entries), now)
-
     def approve(self, request_id: str, *, rota: Sequence[AgencyId] | None = None) -> AnyRequest:
         """Approve a request under review and send it on to its rota."""
-        shell = self._shell
-        now = shell.ports.clock.now()
-        with shell.ports.store.transaction() as uow:
-            record = shell.load(uow, Side.BORROWING, request_id)
-            record, local = self._step(uow, record, ApproveRequest(), now)
-            record, more = self._locate(uow, record, now, rota, None)
-        shell.carry_out(local + more)
-        return record
+        hints = Hints(tuple(rota) if rota is not None else None)
+        return self._act(request_id, ApproveRequest(), hints=hints)
 
     def add_lenders(
         self,
@@ -236,14 +229,12 @@ class BorrowingDesk:
         entries = tuple(RotaEntry(agency, "added by staff") for agency in lenders)
         return self._act(request_id, AssignRota(entries, frozenset(rerequest)))
 
-    def _act(self, request_id: str, event: Any, actor: str = "staff") -> AnyRequest:
-        return self._shell.apply(Side.BORROWING, request_id, event, actor=actor)
-
     def cancel(
         self, request_id: str, *, by: CancelledBy = CancelledBy.STAFF, reason: str | None = None
     ) -> AnyRequest:
         """Cancel the request (asking the lender first when it has it)."""
-        return self._act(request_id, CancelRequest(by, reason), by.value)
+        actor = self._patron_of(request_id) if by is CancelledBy.PATRON else self.actor
+        return self._act(request_id, CancelRequest(by, reason), actor)
 
     def accept_conditions(self, request_id: str, note: str | None = None) -> AnyRequest:
         """Accept the lender's conditions."""
@@ -279,7 +270,7 @@ class BorrowingDesk:
         self, request_id: str, *, requested_due: datetime | None = None, by_staff: bool = False
     ) -> AnyRequest:
         """The patron (or staff for them) asks to renew."""
-        actor = "staff" if by_staff else "patron"
+        actor = self.actor if by_staff else self._patron_of(request_id)
         return self._act(request_id, RequestRenewal(requested_due, by_staff), actor)
 
     def approve_renewal(self, request_id: str) -> AnyRequest:
@@ -293,11 +284,15 @@ class BorrowingDesk:
     def return_item(self, barcode: str, desk: str | None = None) -> ScanResult:
         """The patron returned the item at any desk: says where it must go now."""
         shell = self._shell
+        now = shell.ports.clock.now()
         with shell.ports.store.transaction() as uow:
-            hits = [h for h in uow.find_by_barcode(barcode) if h[0] is Side.BORROWING]
-        if not hits:
-            raise InvalidInput("barcode", f"{barcode!r} is not a borrowed item")
-        record = self._act(hits[0][1], ReturnByPatron(desk), "patron")
+            hits = [h for h in uow.requests.find_by_barcode(barcode) if h[0] is Side.BORROWING]
+            if not hits:
+                raise InvalidInput("barcode", f"{barcode!r} is not a borrowed item")
+            record = shell.load(uow, *hits[0])
+            assert isinstance(record, BorrowingRequest)
+            actor = Actor.patron(record.patron.id)
+            record, _ = shell.step(uow, record, ReturnByPatron(desk), now, actor)
         return _scan_result(record)
 
     def ship_return(self, request_id: str, note: str | None = None) -> AnyRequest:
@@ -311,6 +306,12 @@ class BorrowingDesk:
     def report_damaged(self, request_id: str, note: str | None = None) -> AnyRequest:
         """The item is damaged."""
         return self._act(request_id, ReportDamaged(note))
+
+    def _patron_of(self, request_id: str) -> Actor:
+        with self._shell.ports.store.transaction() as uow:
+            record = self._shell.load(uow, Side.BORROWING, request_id)
+        assert isinstance(record, BorrowingRequest)
+        return Actor.patron(record.patron.id)
 
 
 def _review_reason(
@@ -335,14 +336,10 @@ def _same_work(a: Citation, b: Citation) -> bool:
     )
 
 
-class LendingDesk:
+class LendingDesk(_Desk):
     """Staff actions on lending requests."""
 
-    def __init__(self, shell: Shell) -> None:
-        self._shell = shell
-
-    def _act(self, request_id: str, event: Any) -> AnyRequest:
-        return self._shell.apply(Side.LENDING, request_id, event)
+    side = Side.LENDING
 
     def supply(self, request_id: str, item: ItemRef) -> AnyRequest:
         """Supply from this item: pick slip, pick-from-shelf list of its desk."""
@@ -409,10 +406,21 @@ class LendingDesk:
         return self._act(request_id, RecallItem(note))
 
     def check_in(self, barcode: str) -> ScanResult:
-        """Check a returned item in: completes the request, says where it goes."""
-        record, effects = self._shell.run(Side.LENDING, self._by_barcode(barcode), CheckInReturn())
-        routes = [e.instruction for e in effects if isinstance(e, RouteItem)]
-        instruction = routes[0] if routes else "Checked in"
+        """Check a returned item in: completes the request, says where the item goes.
+
+        The check-in is delivered to circulation at once, inside this call (after the
+        commit), so the host system's routing answer is what the operator reads; when
+        that first attempt fails the table's own instruction is shown and the command
+        waits in the outbox for its retry.
+        """
+        shell = self._shell
+        record, entries = shell.run(
+            Side.LENDING, self._by_barcode(barcode), CheckInReturn(), actor=self.actor
+        )
+        delivered = self._dispatcher.deliver_now(Port.CIRCULATION, (Side.LENDING, record.id))
+        answers = [d.answer for d in delivered if isinstance(d.entry.effect, CheckIn) and d.answer]
+        routes = [route.instruction for route in effects_of(entries, RouteItem)]
+        instruction = answers[0] if answers else routes[0] if routes else "Checked in"
         return ScanResult(Side.LENDING, record.id, record.state.value, instruction)
 
     def mark_lost(self, request_id: str, note: str | None = None) -> AnyRequest:
@@ -421,7 +429,7 @@ class LendingDesk:
 
     def _by_barcode(self, barcode: str) -> str:
         with self._shell.ports.store.transaction() as uow:
-            hits = [h for h in uow.find_by_barcode(barcode) if h[0] is Side.LENDING]
+            hits = [h for h in uow.requests.find_by_barcode(barcode) if h[0] is Side.LENDING]
         if not hits:
             raise InvalidInput("barcode", f"{barcode!r} is not an item we lent")
         return hits[0][1]
@@ -439,40 +447,47 @@ class PeerInbox:
         """Apply one incoming message; idempotent by ``message_id`` (or its content).
 
         ``sender`` is the authenticated agency (from the transport); a message about a
-        request is accepted only from that request's counterpart.
+        request is accepted only from that request's counterpart. A concurrency conflict
+        (another process changed the request meanwhile) is retried from the start a few
+        times, so the peer gets an answer, not a server error.
         """
         shell = self._shell
-        now = shell.ports.clock.now()
         key = message_id or _content_key(message)
-        local: list[Any] = []
-        try:
-            with shell.ports.store.transaction() as uow:
-                earlier = uow.processed(key)
-                if earlier is not None:
-                    return earlier
-                claimed = _claimed_sender(message)
-                if sender is not None and claimed != sender:
-                    raise PeerError(
-                        ErrorType.UNRECOGNISED_DATA_VALUE,
-                        f"agency {claimed} does not match the authenticated sender {sender}",
-                    )
-                local = self._apply(uow, message, now)
-                confirmation = _confirm(message, now, None)
-                uow.remember(key, confirmation)
-        except (PeerError, IllegalTransition) as error:
-            return _confirm(message, now, _error_data(error))
-        shell.carry_out(local)
-        return confirmation
 
-    def _apply(self, uow: Any, message: PeerMessage, now: datetime) -> list[Any]:
+        def receive_once() -> Confirmation:
+            now = shell.ports.clock.now()
+            try:
+                with shell.ports.store.transaction() as uow:
+                    earlier = uow.inbox.processed(key)
+                    if earlier is not None:
+                        return earlier
+                    claimed = _claimed_sender(message)
+                    if sender is not None and claimed != sender:
+                        raise PeerError(
+                            ErrorType.UNRECOGNISED_DATA_VALUE,
+                            f"agency {claimed} does not match the authenticated sender {sender}",
+                        )
+                    self._apply(uow, message, now, message_id)
+                    confirmation = _confirm(message, now, None)
+                    uow.inbox.remember(key, confirmation)
+            except (PeerError, IllegalTransition) as error:
+                return _confirm(message, now, _error_data(error))
+            return confirmation
+
+        return shell.retrying(receive_once)
+
+    def _apply(
+        self, uow: UnitOfWork, message: PeerMessage, now: datetime, message_id: str | None
+    ) -> None:
         shell = self._shell
         settings = shell.settings
         header = message.header
+        actor = Actor.peer(_claimed_sender(message))
         if isinstance(message, Request):
-            if uow.find(
+            if uow.requests.find(
                 Side.LENDING, header.requesting_agency_request_id, header.requesting_agency
             ):
-                return []  # the same request again: confirmed, nothing new
+                return  # the same request again: confirmed, nothing new
             record = new_lending_request(
                 message,
                 id=shell.ports.ids.new_id("L"),
@@ -481,37 +496,28 @@ class PeerInbox:
                 calendar=settings.calendar,
                 timers=settings.lending.timers,
             )
-            saved, local = shell.persist(
-                uow, None, Outcome(record, (), "request_received"), message, now, _actor(message)
-            )
-            if settings.auto_locate:
-                holding = shell.ports.holdings.locate(record.citation)
-                event: Any = (
-                    SupplyItem(holding.item)
-                    if holding is not None and holding.available
-                    else LocateFailed("not found in our holdings")
-                )
-                outcome = shell.decide(saved, event, now)
-                _, more = shell.persist(uow, saved, outcome, event, now, "auto-locate")
-                local += more
-            return local
+            locate = (LocateInHoldings(record.id, record.citation),) if settings.auto_locate else ()
+            arrived = Outcome(record, locate, "request_received")
+            shell.persist(uow, None, arrived, message, now, actor, message_id=message_id)
+            return
         if isinstance(message, SupplyingAgencyMessage):
             if header.requesting_agency != settings.agency:
                 raise PeerError(
                     ErrorType.UNRECOGNISED_DATA_VALUE,
                     f"requestingAgencyId: {header.requesting_agency} is not this institution",
                 )
-            request_id = uow.find(
+            request_id = uow.requests.find(
                 Side.BORROWING, header.requesting_agency_request_id, header.supplying_agency
             )
-            side, event = Side.BORROWING, SupplierMessageReceived(message)
+            event: Any = SupplierMessageReceived(message)
+            side = Side.BORROWING
         else:
             if header.supplying_agency != settings.agency:
                 raise PeerError(
                     ErrorType.UNRECOGNISED_DATA_VALUE,
                     f"supplyingAgencyId: {header.supplying_agency} is not this institution",
                 )
-            request_id = uow.find(
+            request_id = uow.requests.find(
                 Side.LENDING, header.requesting_agency_request_id, header.requesting_agency
             )
             side, event = Side.LENDING, RequesterMessageReceived(message)
@@ -522,19 +528,13 @@ class PeerInbox:
                 f"{header.requesting_agency_request_id!r} with {_claimed_sender(message)}",
             )
         stored = shell.load(uow, side, request_id)
-        outcome = shell.decide(stored, event, now)
-        _, local = shell.persist(uow, stored, outcome, event, now, _actor(message))
-        return local
+        shell.step(uow, stored, event, now, actor, message_id=message_id)
 
 
 def _claimed_sender(message: PeerMessage) -> AgencyId:
     if isinstance(message, SupplyingAgencyMessage):
         return message.header.supplying_agency
     return message.header.requesting_agency
-
-
-def _actor(message: PeerMessage) -> str:
-    return f"peer:{_claimed_sender(message)}"
 
 
 def _content_key(message: PeerMessage) -> str:
@@ -590,17 +590,28 @@ def _scan_result(record: AnyRequest) -> ScanResult:
 
 
 class Institution:
-    """One library in a resource-sharing network: desks, inbox, timers, dispatcher."""
+    """One library in a resource-sharing network: the composition of its services.
 
-    def __init__(self, settings: Settings, ports: Ports) -> None:
+    ``owner`` names this process's dispatcher in the outbox's claims: give each process
+    of one institution its own, stable across restarts (a restarted process releases its
+    own claims at once; those of a process that died wait for the lease).
+    """
+
+    def __init__(self, settings: Settings, ports: Ports, *, owner: str = "local") -> None:
         self.shell = Shell(settings, ports)
         """The unit-of-work shell (for integrators who add their own events)."""
-        self.borrowing = BorrowingDesk(self.shell)
+        self.dispatcher = Dispatcher(self.shell, owner=owner)
+        """Delivers the outbox."""
+        self.timers = TimerScheduler(self.shell)
+        """Fires the timers."""
+        self.borrowing = BorrowingDesk(self.shell, self.dispatcher)
         """Borrowing staff and patron actions."""
-        self.lending = LendingDesk(self.shell)
+        self.lending = LendingDesk(self.shell, self.dispatcher)
         """Lending staff actions."""
         self.inbox = PeerInbox(self.shell)
         """Where peer messages arrive."""
+        self.task_desk = TaskDesk(self.shell, self.dispatcher)
+        """Staff choices on deliveries that gave up."""
 
     @property
     def agency(self) -> AgencyId:
@@ -615,101 +626,55 @@ class Institution:
     def history(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
         """A request's history."""
         with self.shell.ports.store.transaction() as uow:
-            return uow.history(side, request_id)
+            return uow.history.of(side, request_id)
 
     def tasks(
         self, task_list: TaskList, *, desk: str | None = None, limit: int = 50, offset: int = 0
     ) -> Sequence[Task]:
-        """A page of a staff task list."""
+        """A page of a staff task list (``delivery_problems``: the stored staff tasks)."""
         with self.shell.ports.store.transaction() as uow:
-            return uow.tasks(task_list, desk=desk, limit=limit, offset=offset)
+            if task_list is TaskList.DELIVERY_PROBLEMS:
+                stored = uow.tasks.open(task_list=task_list, desk=desk, limit=limit, offset=offset)
+                return [_task_line(task, uow) for task in stored]
+            return uow.tasks.listed(task_list, desk=desk, limit=limit, offset=offset)
+
+    def tasks_of(self, side: Side, request_id: str) -> Sequence[StaffTask]:
+        """Every stored task of a request, open and resolved."""
+        with self.shell.ports.store.transaction() as uow:
+            return uow.tasks.of_request(side, request_id)
 
     def scan(self, barcode: str, desk: str | None = None) -> list[ScanResult]:
         """What the operator at ``desk`` must do with this item now."""
         with self.shell.ports.store.transaction() as uow:
             records = [
-                self.shell.load(uow, side, rid) for side, rid in uow.find_by_barcode(barcode)
+                self.shell.load(uow, side, rid)
+                for side, rid in uow.requests.find_by_barcode(barcode)
             ]
         return [_scan_result(record) for record in records]
 
     def tick(self, now: datetime | None = None) -> int:
         """Fire every timer that is due; returns how many fired."""
-        shell = self.shell
-        now = now or shell.ports.clock.now()
-        with shell.ports.store.transaction() as uow:
-            due = list(uow.due(now, limit=10_000))
-        fired = 0
-        for side, request_id in due:
-            record = self.get(side, request_id)
-            for deadline in sorted(d for d in record.deadlines if d.at <= now):
-                try:
-                    shell.apply(side, request_id, TimerFired(deadline.kind), actor="timer")
-                    fired += 1
-                except ResourceSharingError as error:
-                    shell.ports.notifier.notify_staff(
-                        NotifyStaff(request_id, f"Timer {deadline.kind.value} failed: {error}")
-                    )
-        return fired
+        return self.timers.tick(now)
 
-    def dispatch(self, limit: int = 100) -> DispatchReport:
-        """Deliver the outbox: retries with exponential backoff, then a staff task."""
-        shell = self.shell
-        settings, ports = shell.settings, shell.ports
-        now = ports.clock.now()
-        with ports.store.transaction() as uow:
-            claimed = list(uow.claim(now, limit, timedelta(minutes=5)))
-            # Messages of one conversation (request and partner) go in the order they were
-            # committed: one never overtakes an earlier one that waits for a retry.
-            waiting: dict[tuple[Side, str, AgencyId], list[str]] = {}
-            if claimed:
-                for pending in uow.outbox(OutboxStatus.PENDING):
-                    key = (pending.side, pending.request_id, pending.to)
-                    waiting.setdefault(key, []).append(pending.id)
-        claimed.sort(key=lambda m: (m.created_at, m.id))
-        sent = retried = given_up = 0
-        for message in claimed:
-            queue = waiting.get((message.side, message.request_id, message.to), [])
-            if queue and queue[0] != message.id:
-                with ports.store.transaction() as uow:
-                    uow.mark_failed(message.id, "after an earlier message", now, message.attempts)
-                continue
-            partner = settings.directory.get(message.to)
-            attempts = message.attempts + 1
-            try:
-                if partner is None:
-                    raise DeliveryError(str(message.to), "not in the directory", retryable=False)
-                confirmation = ports.transport.send(partner, message.message, message.id)
-                if not confirmation.ok:
-                    detail = confirmation.error.value if confirmation.error else "ERROR"
-                    raise DeliveryError(str(message.to), f"refused: {detail}", retryable=False)
-            except DeliveryError as error:
-                give_up = not error.retryable or attempts >= settings.max_delivery_attempts
-                delay = min(
-                    settings.retry_base_seconds * 2 ** (attempts - 1), settings.retry_max_seconds
-                )
-                retry_at = None if give_up else now + timedelta(seconds=delay)
-                with ports.store.transaction() as uow:
-                    uow.mark_failed(message.id, error.reason, retry_at, attempts)
-                if give_up:
-                    if queue:
-                        queue.pop(0)
-                    given_up += 1
-                    text = (
-                        f"Message to {message.to} could not be delivered after {attempts} "
-                        f"attempt(s): {error.reason}"
-                    )
-                    ports.notifier.notify_staff(NotifyStaff(message.request_id, text))
-                else:
-                    retried += 1
-                continue
-            with ports.store.transaction() as uow:
-                uow.mark_sent(message.id, now)
-            if queue:
-                queue.pop(0)
-            sent += 1
-        return DispatchReport(sent, retried, given_up)
+    def dispatch(self, limit: int | None = None) -> DispatchReport:
+        """One delivery round over every port (see :class:`Dispatcher`)."""
+        return self.dispatcher.run(limit)
 
     def pending_messages(self) -> int:
-        """Messages waiting in the outbox."""
+        """Outbox entries waiting to be delivered (every port)."""
         with self.shell.ports.store.transaction() as uow:
-            return len(uow.outbox(OutboxStatus.PENDING))
+            return len(uow.outbox.entries(status=OutboxStatus.PENDING))
+
+
+def _task_line(task: StaffTask, uow: UnitOfWork) -> Task:
+    record = uow.requests.get(task.side, task.request_id)
+    return Task(
+        task.task_list,
+        task.side,
+        task.request_id,
+        record.state.value if record is not None else "-",
+        instruction_of(task),
+        task.desk,
+        task.created_at,
+        task.id,
+    )

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 Each member is a real :class:`~resource_sharing.service.Institution` on the in-memory
-adapters, sharing one :class:`~resource_sharing.testing.FixedClock`. Demand (who borrows
+adapters, sharing one :class:`~resource_sharing.memory.FixedClock`. Demand (who borrows
 which work, when) is drawn up front from the scenario's seed, so every policy variant
 sees the same requests. Events wait in a priority queue ordered by (time, sequence): a
 patron places a request, a lending desk processes one (supply or refuse, after its
@@ -38,6 +38,7 @@ from resource_sharing.directory import Directory, Partner
 from resource_sharing.errors import DeliveryError, ResourceSharingError
 from resource_sharing.iso18626 import Status
 from resource_sharing.lending import LendingPolicy
+from resource_sharing.memory import FixedClock, MemoryCirculation, MemoryStore, RecordingNotifier
 from resource_sharing.messages import Confirmation, PeerMessage, Request, SupplyingAgencyMessage
 from resource_sharing.ports import Holding
 from resource_sharing.records import (
@@ -62,14 +63,12 @@ from resource_sharing.rota import (
     build_rota,
 )
 from resource_sharing.rota import Holding as RotaHolding
-from resource_sharing.service import Institution, Ports, Settings
+from resource_sharing.service import DeliveryPolicy, Institution, Ports, Settings
 from resource_sharing.simulation._metrics import Metrics, gini, percentile
 from resource_sharing.simulation._random import SplitMix64
 from resource_sharing.simulation._scenario import DayRange, Scenario, Variant
 from resource_sharing.states import BorrowingState as B
 from resource_sharing.states import LendingState as L
-from resource_sharing.testing import MemoryCirculation, MemoryStore, RecordingNotifier
-from resource_sharing.testing.fakes import FixedClock
 
 __all__ = ["FaultyNetwork", "Simulation", "simulate"]
 
@@ -234,7 +233,7 @@ class Simulation:
                 borrowing=BorrowingPolicy(end_of_rota=EndOfRota.CANCEL),
                 lending=LendingPolicy(auto_reject_not_held=True),
                 max_open_requests_per_patron=None,
-                max_delivery_attempts=50,
+                delivery=DeliveryPolicy().with_all(max_attempts=50),
             )
             institution = Institution(settings, ports)
             self.members[agency] = institution
@@ -388,7 +387,7 @@ class Simulation:
         if isinstance(message, Request):
             header = message.header
             with self.stores[receiver].transaction() as uow:
-                lending_id = uow.find(
+                lending_id = uow.requests.find(
                     Side.LENDING, header.requesting_agency_request_id, header.requesting_agency
                 )
             if lending_id is None:
@@ -406,8 +405,10 @@ class Simulation:
         lender = message.header.supplying_agency
         self.open_with[(borrower, lender)] = max(0, self.open_with[(borrower, lender)] - 1)
         with self.stores[borrower].transaction() as uow:
-            rid = uow.find(Side.BORROWING, message.header.requesting_agency_request_id, lender)
-            request = uow.get(Side.BORROWING, rid) if rid else None
+            rid = uow.requests.find(
+                Side.BORROWING, message.header.requesting_agency_request_id, lender
+            )
+            request = uow.requests.get(Side.BORROWING, rid) if rid else None
         if (
             isinstance(request, BorrowingRequest)
             and request.state is B.SENT
@@ -441,8 +442,8 @@ class Simulation:
 
     def _borrowing(self, borrower: AgencyId, lender: AgencyId, protocol_id: str) -> Any:
         with self.stores[borrower].transaction() as uow:
-            rid = uow.find(Side.BORROWING, protocol_id, lender)
-            return uow.get(Side.BORROWING, rid) if rid else None
+            rid = uow.requests.find(Side.BORROWING, protocol_id, lender)
+            return uow.requests.get(Side.BORROWING, rid) if rid else None
 
     def _on_receive(self, borrower: AgencyId, lender: AgencyId, protocol_id: str) -> None:
         request = self._borrowing(borrower, lender, protocol_id)
@@ -536,8 +537,8 @@ class Simulation:
 
     def _on_check_in(self, lender: AgencyId, borrower: AgencyId, protocol_id: str) -> None:
         with self.stores[lender].transaction() as uow:
-            lid = uow.find(Side.LENDING, protocol_id, borrower)
-            record = uow.get(Side.LENDING, lid) if lid else None
+            lid = uow.requests.find(Side.LENDING, protocol_id, borrower)
+            record = uow.requests.get(Side.LENDING, lid) if lid else None
         if not isinstance(record, LendingRequest) or record.item is None:
             self.violations.append(f"{borrower} returned {protocol_id} to {lender}: unknown")
             return
@@ -555,7 +556,7 @@ class Simulation:
         still = []
         for agency, rid in self._open:
             with self.stores[agency].transaction() as uow:
-                record = uow.get(Side.BORROWING, rid)
+                record = uow.requests.get(Side.BORROWING, rid)
             if record is not None and record.state not in _ENDED_B:
                 still.append((agency, rid))
         self._open = still
@@ -566,7 +567,7 @@ class Simulation:
         open_ = 0
         for borrower, rid in self.placed:
             with self.stores[borrower].transaction() as uow:
-                request = uow.get(Side.BORROWING, rid)
+                request = uow.requests.get(Side.BORROWING, rid)
             assert isinstance(request, BorrowingRequest)
             attempts = request.attempts
             if sum(1 for a in attempts if a.outcome is None) > 1:
@@ -579,8 +580,8 @@ class Simulation:
                 continue
             for attempt in attempts:
                 with self.stores[attempt.lender].transaction() as uow:
-                    lid = uow.find(Side.LENDING, attempt.request_id, borrower)
-                    lending = uow.get(Side.LENDING, lid) if lid else None
+                    lid = uow.requests.find(Side.LENDING, attempt.request_id, borrower)
+                    lending = uow.requests.get(Side.LENDING, lid) if lid else None
                 if lending is None:
                     continue
                 if lending.state not in _ENDED_L:
@@ -603,7 +604,7 @@ class Simulation:
         unfilled = 0
         for borrower, rid in self.placed:
             with self.stores[borrower].transaction() as uow:
-                request = uow.get(Side.BORROWING, rid)
+                request = uow.requests.get(Side.BORROWING, rid)
             assert isinstance(request, BorrowingRequest)
             depths.append(len(request.attempts))
             if request.state in (B.UNFILLED, B.CANCELLED) and request.item_barcode is None:

@@ -6,18 +6,20 @@ contract suites to prove they honour a port.
 
 from __future__ import annotations
 
+from resource_sharing.memory import MemoryHoldings, MemoryPrinter, MemoryStore
 from resource_sharing.testing.contracts import RequestStoreContract
 from resource_sharing.testing.fakes import (
     FixedClock,
+    FlakyCirculation,
+    FlakyNotifier,
     MemoryCirculation,
-    MemoryHoldings,
     MemoryTransport,
     Network,
     RecordingNotifier,
     SentMessage,
+    SequenceRandom,
     SequentialIds,
 )
-from resource_sharing.testing.memory_store import MemoryStore
 from resource_sharing.testing.port_contracts import (
     CirculationContract,
     ClockContract,
@@ -31,10 +33,13 @@ __all__ = [
     "CirculationContract",
     "ClockContract",
     "FixedClock",
+    "FlakyCirculation",
+    "FlakyNotifier",
     "HoldingsLocatorContract",
     "IdSourceContract",
     "MemoryCirculation",
     "MemoryHoldings",
+    "MemoryPrinter",
     "MemoryStore",
     "MemoryTransport",
     "Network",
@@ -43,5 +48,6 @@ __all__ = [
     "RecordingNotifier",
     "RequestStoreContract",
     "SentMessage",
+    "SequenceRandom",
     "SequentialIds",
 ]

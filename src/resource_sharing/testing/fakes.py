@@ -4,16 +4,21 @@
   every message through the receiving institution's real peer inbox, can take a node
   down, and records what was sent.
 - :class:`RecordingNotifier`, :class:`MemoryCirculation`: record every notice and every
-  circulation command, and keep the host system's view (items, loans, hold shelf).
-- :class:`MemoryHoldings`: a catalogue keyed by identifier or title.
-- :class:`FixedClock`, :class:`SequentialIds`: time and identifiers you control.
+  circulation command once per idempotency key, and keep the host system's view (items,
+  loans, hold shelf).
+- :class:`FlakyCirculation`, :class:`FlakyNotifier`: fail the first N attempts of each
+  effect, then pass it on (for testing the dispatcher's retries and staff tasks).
+- :class:`FixedClock`, :class:`SequentialIds`, :class:`SequenceRandom`: time,
+  identifiers and randomness you control.
+- :class:`RecordingNotifier`, :class:`MemoryCirculation`, :class:`FixedClock`,
+  :class:`SequentialIds`, :class:`MemoryHoldings` and :class:`MemoryPrinter` are
+  re-exported from :mod:`resource_sharing.memory`, where production code imports them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any, final
+from typing import final
 
 import attrs
 
@@ -27,24 +32,35 @@ from resource_sharing.effects import (
     NotifyPatron,
     NotifyStaff,
     PlaceOnHoldShelf,
-    PrintPickSlip,
     RecallPatronLoan,
     RenewPatronLoan,
     RouteItem,
 )
 from resource_sharing.errors import DeliveryError, InvalidInput
+from resource_sharing.memory import (
+    FixedClock,
+    MemoryCirculation,
+    MemoryHoldings,
+    MemoryPrinter,
+    RecordingNotifier,
+    SequentialIds,
+)
 from resource_sharing.messages import Confirmation, PeerMessage
-from resource_sharing.ports import Holding
-from resource_sharing.records import AgencyId, Citation
+from resource_sharing.ports import Circulation, Notifier
+from resource_sharing.records import AgencyId
 
 __all__ = [
     "FixedClock",
+    "FlakyCirculation",
+    "FlakyNotifier",
     "MemoryCirculation",
     "MemoryHoldings",
+    "MemoryPrinter",
     "MemoryTransport",
     "Network",
     "RecordingNotifier",
     "SentMessage",
+    "SequenceRandom",
     "SequentialIds",
 ]
 
@@ -116,156 +132,116 @@ class MemoryTransport:
         return confirmation
 
 
-@final
-class RecordingNotifier:
-    """Keeps every notice."""
+class _FailFirst:
+    """Fails the first ``failures`` attempts of each key, then lets them through."""
 
-    def __init__(self) -> None:
-        self.patron_notices: list[NotifyPatron] = []
-        """Patron notices, in order."""
-        self.staff_notices: list[NotifyStaff] = []
-        """Staff notices, in order."""
+    def __init__(self, failures: int, retryable: bool) -> None:
+        self.failures = failures
+        """Failed attempts per key before it goes through."""
+        self.retryable = retryable
+        """Whether the failures say that retrying can help."""
+        self.attempts: dict[str, int] = {}
+        """Attempts seen per key."""
+        self.down = False
+        """While True, every attempt fails (the port is down)."""
 
-    def notify_patron(self, notice: NotifyPatron) -> None:
-        """Record a patron notice."""
-        self.patron_notices.append(notice)
-
-    def notify_staff(self, notice: NotifyStaff) -> None:
-        """Record a staff notice."""
-        self.staff_notices.append(notice)
-
-
-@final
-class MemoryCirculation:
-    """A host system's circulation in memory: items, loans, the hold shelf, a command log."""
-
-    def __init__(self) -> None:
-        self.commands: list[Any] = []
-        """Every command received, in order."""
-        self.temporary_items: dict[str, CreateTemporaryItem] = {}
-        """Temporary items that exist now, by barcode."""
-        self.hold_shelf: dict[str, PlaceOnHoldShelf] = {}
-        """Items on the hold shelf, by barcode."""
-        self.loans: dict[str, datetime] = {}
-        """Open loans (to patrons or partners), barcode to due date."""
-        self.slips: list[PrintPickSlip] = []
-        """Pick slips printed."""
-        self.routes: list[RouteItem] = []
-        """Routing instructions given."""
-
-    def create_temporary_item(self, command: CreateTemporaryItem) -> None:
-        """Create a temporary item (an existing barcode is an error)."""
-        if command.barcode in self.temporary_items:
-            raise InvalidInput("barcode", f"{command.barcode!r} already exists")
-        self.commands.append(command)
-        self.temporary_items[command.barcode] = command
-
-    def delete_temporary_item(self, command: DeleteTemporaryItem) -> None:
-        """Delete a temporary item."""
-        self.commands.append(command)
-        self.temporary_items.pop(command.barcode, None)
-        self.hold_shelf.pop(command.barcode, None)
-
-    def place_on_hold_shelf(self, command: PlaceOnHoldShelf) -> None:
-        """Put an item on the hold shelf."""
-        self.commands.append(command)
-        self.hold_shelf[command.barcode] = command
-
-    def check_out_to_patron(self, command: CheckOutToPatron) -> None:
-        """Lend an item to a patron."""
-        self.commands.append(command)
-        self.hold_shelf.pop(command.barcode, None)
-        self.loans[command.barcode] = command.due
-
-    def renew_patron_loan(self, command: RenewPatronLoan) -> None:
-        """Move a loan's due date."""
-        self.commands.append(command)
-        self.loans[command.barcode] = command.due
-
-    def recall_patron_loan(self, command: RecallPatronLoan) -> None:
-        """Recall a loan to an earlier due date."""
-        self.commands.append(command)
-        self.loans[command.barcode] = command.due
-
-    def check_out_to_partner(self, command: CheckOutToPartner) -> None:
-        """Lend our item to a partner institution."""
-        self.commands.append(command)
-        self.loans[command.barcode] = command.due
-
-    def check_in(self, command: CheckIn) -> None:
-        """End the loan of an item."""
-        self.commands.append(command)
-        self.loans.pop(command.barcode, None)
-
-    def route_item(self, command: RouteItem) -> None:
-        """Record where an item goes next."""
-        self.commands.append(command)
-        self.routes.append(command)
-
-    def print_pick_slip(self, command: PrintPickSlip) -> None:
-        """Print a pick slip."""
-        self.commands.append(command)
-        self.slips.append(command)
+    def attempt(self, port: str, key: str) -> None:
+        """Count an attempt; raise DeliveryError while it should fail."""
+        seen = self.attempts.get(key, 0) + 1
+        self.attempts[key] = seen
+        if self.down or seen <= self.failures:
+            raise DeliveryError(port, f"attempt {seen} refused (test)", retryable=self.retryable)
 
 
 @final
-class MemoryHoldings:
-    """Our catalogue: holdings found by identifier value or by title."""
+class FlakyCirculation:
+    """Circulation that fails the first ``failures`` attempts of each command, then works."""
 
-    def __init__(self, holdings: dict[str, Holding] | None = None) -> None:
-        self.holdings: dict[str, Holding] = dict(holdings or {})
-        """Keys are identifier values (e.g. an ISBN) or casefolded titles."""
+    def __init__(self, inner: Circulation, failures: int = 1, *, retryable: bool = True) -> None:
+        self.inner = inner
+        """The circulation that gets the commands once they go through."""
+        self.faults = _FailFirst(failures, retryable)
+        """The failure count (``faults.down = True`` takes the port down)."""
 
-    def locate(self, citation: Citation) -> Holding | None:
-        """The holding for the first identifier or the title that matches."""
-        for ident in (*citation.item_ids, *citation.record_ids):
-            found = self.holdings.get(ident.value.replace("-", ""))
-            if found is not None:
-                return found
-        if citation.title:
-            return self.holdings.get(citation.title.casefold())
-        return None
+    def create_temporary_item(self, command: CreateTemporaryItem, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("circulation", key)
+        self.inner.create_temporary_item(command, key=key)
+
+    def delete_temporary_item(self, command: DeleteTemporaryItem, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("circulation", key)
+        self.inner.delete_temporary_item(command, key=key)
+
+    def place_on_hold_shelf(self, command: PlaceOnHoldShelf, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("circulation", key)
+        self.inner.place_on_hold_shelf(command, key=key)
+
+    def check_out_to_patron(self, command: CheckOutToPatron, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("circulation", key)
+        self.inner.check_out_to_patron(command, key=key)
+
+    def renew_patron_loan(self, command: RenewPatronLoan, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("circulation", key)
+        self.inner.renew_patron_loan(command, key=key)
+
+    def recall_patron_loan(self, command: RecallPatronLoan, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("circulation", key)
+        self.inner.recall_patron_loan(command, key=key)
+
+    def check_out_to_partner(self, command: CheckOutToPartner, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("circulation", key)
+        self.inner.check_out_to_partner(command, key=key)
+
+    def check_in(self, command: CheckIn, *, key: str) -> str | None:
+        """Fail, or pass on."""
+        self.faults.attempt("circulation", key)
+        return self.inner.check_in(command, key=key)
+
+    def route_item(self, command: RouteItem, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("circulation", key)
+        self.inner.route_item(command, key=key)
 
 
 @final
-class FixedClock:
-    """A clock that only moves when told."""
+class FlakyNotifier:
+    """A notifier that fails the first ``failures`` attempts of each notice, then works."""
 
-    def __init__(self, now: datetime) -> None:
-        if now.tzinfo is None:
-            raise InvalidInput("now", "must be timezone-aware")
-        self._now = now
+    def __init__(self, inner: Notifier, failures: int = 1, *, retryable: bool = True) -> None:
+        self.inner = inner
+        """The notifier that gets the notices once they go through."""
+        self.faults = _FailFirst(failures, retryable)
+        """The failure count (``faults.down = True`` takes the port down)."""
 
-    def now(self) -> datetime:
-        """The current (fixed) time."""
-        return self._now
+    def notify_patron(self, notice: NotifyPatron, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("notifier", key)
+        self.inner.notify_patron(notice, key=key)
 
-    def advance(self, delta: timedelta) -> datetime:
-        """Move the clock forward."""
-        if delta < timedelta(0):
-            raise InvalidInput("delta", "time does not go backwards")
-        self._now += delta
-        return self._now
-
-    def set(self, now: datetime) -> None:
-        """Set the clock (forward only)."""
-        self.advance(now - self._now)
+    def notify_staff(self, notice: NotifyStaff, *, key: str) -> None:
+        """Fail, or pass on."""
+        self.faults.attempt("notifier", key)
+        self.inner.notify_staff(notice, key=key)
 
 
 @final
-class SequentialIds:
-    """Identifiers ``<namespace><prefix>-<n>``, counted per prefix.
+class SequenceRandom:
+    """A :class:`~resource_sharing.ports.RandomSource` that repeats the numbers it is given."""
 
-    The number is zero-padded so that ids sort in the order they were made, as
-    :class:`~resource_sharing.ports.IdSource` asks.
-    """
+    def __init__(self, *numbers: float) -> None:
+        if not numbers or not all(0.0 <= n < 1.0 for n in numbers):
+            raise InvalidInput("numbers", "give at least one number in [0, 1)")
+        self._numbers = numbers
+        self._next = 0
 
-    def __init__(self, namespace: str = "") -> None:
-        self._namespace = namespace
-        self._counters: dict[str, int] = {}
-
-    def new_id(self, prefix: str) -> str:
-        """The next id for this prefix."""
-        n = self._counters.get(prefix, 0) + 1
-        self._counters[prefix] = n
-        return f"{self._namespace}{prefix}-{n:09d}"
+    def random(self) -> float:
+        """The next number (round and round)."""
+        number = self._numbers[self._next % len(self._numbers)]
+        self._next += 1
+        return number

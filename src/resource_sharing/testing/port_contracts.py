@@ -4,11 +4,19 @@ Each is a plain class of ``test_*`` methods with an abstract factory; an adapter
 module subclasses it (``class TestMyNotifier(NotifierContract): def make_notifier(...)``)
 and pytest runs the whole contract. No test framework is imported here, so the core
 stays pure.
+
+The notifier and circulation suites check *what* was delivered, not only how many: the
+subclass reads back what went out (the notices as their readers got them, the host
+system's items, hold shelf and loans), and each assertion compares it with what was
+asked, key, recipient, request and content included. A fake that records junk fails.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import final
+
+import attrs
 
 from resource_sharing.directory import Partner
 from resource_sharing.effects import (
@@ -21,7 +29,6 @@ from resource_sharing.effects import (
     NotifyPatron,
     NotifyStaff,
     PlaceOnHoldShelf,
-    PrintPickSlip,
     RecallPatronLoan,
     RenewPatronLoan,
     RouteItem,
@@ -44,6 +51,8 @@ __all__ = [
     "ClockContract",
     "HoldingsLocatorContract",
     "IdSourceContract",
+    "ItemSeen",
+    "NoticeSeen",
     "NotifierContract",
     "PeerTransportContract",
 ]
@@ -92,29 +101,106 @@ class PeerTransportContract:
             raise AssertionError("an unreachable partner must raise DeliveryError")
 
 
+@final
+@attrs.frozen
+class NoticeSeen:
+    """A notice as its reader got it, read back by the suite's subclass."""
+
+    key: str
+    """The idempotency key it carried (an e-mail's Message-ID...)."""
+    recipient: str
+    """The patron's id or e-mail address; ``staff`` for a staff notice."""
+    request_id: str
+    """The request it is about."""
+    kind: str
+    """The :class:`~resource_sharing.effects.NoticeKind` value; ``staff`` for staff."""
+    text: str
+    """What the reader reads (the body)."""
+
+
 class NotifierContract:
-    """A notifier accepts patron and staff notices; ``sent()`` shows what went out."""
+    """A notifier delivers each notice once, in order, to its reader, saying what it was.
+
+    Subclasses provide the notifier and ``delivered()``, which reads back what went out
+    (from the SMTP server, the message queue, the recording fake) as :class:`NoticeSeen`.
+    """
 
     def make_notifier(self) -> Notifier:
         """The notifier under test."""
         raise NotImplementedError
 
-    def sent(self, notifier: Notifier) -> list[object]:
-        """What the notifier delivered, oldest first (notices, or their rendering)."""
+    def delivered(self, notifier: Notifier) -> list[NoticeSeen]:
+        """What the notifier delivered, oldest first."""
         raise NotImplementedError
 
-    def test_patron_and_staff_notices_are_delivered_in_order(self) -> None:
-        """Every notice is delivered once, in order."""
+    _PATRON = PatronRef("p-1", "Ada Lovelace", email="ada@example.org")
+
+    def _check_patron(self, seen: NoticeSeen, notice: NotifyPatron, key: str) -> None:
+        assert seen.key == key, f"{seen.key!r} carries the wrong key (expected {key!r})"
+        assert seen.recipient in (notice.patron.id, notice.patron.email), seen.recipient
+        assert seen.request_id == notice.request_id, seen.request_id
+        assert seen.kind == notice.notice.value, seen.kind
+        if notice.detail:
+            assert notice.detail in seen.text, f"the reason is missing from {seen.text!r}"
+
+    def _check_staff(self, seen: NoticeSeen, notice: NotifyStaff, key: str) -> None:
+        assert seen.key == key, f"{seen.key!r} carries the wrong key (expected {key!r})"
+        assert seen.recipient == "staff", seen.recipient
+        assert seen.request_id == notice.request_id, seen.request_id
+        assert seen.kind == "staff", seen.kind
+        assert notice.text in seen.text, f"the staff text is missing from {seen.text!r}"
+
+    def test_patron_and_staff_notices_are_delivered_in_order_with_their_content(self) -> None:
+        """Every notice arrives once, in order, to its reader, with its key and content."""
         notifier = self.make_notifier()
-        patron = PatronRef("p-1", "Ada", email="ada@example.org")
-        notifier.notify_patron(NotifyPatron(patron, NoticeKind.ITEM_AVAILABLE, "B-1"))
-        notifier.notify_staff(NotifyStaff("B-1", "check the item"))
-        notifier.notify_patron(NotifyPatron(patron, NoticeKind.DUE_SOON, "B-1", _NOW))
-        assert len(self.sent(notifier)) == 3
+        available = NotifyPatron(self._PATRON, NoticeKind.ITEM_AVAILABLE, "B-1")
+        staff = NotifyStaff("B-2", "Check the returned item for damage")
+        refused = NotifyPatron(
+            self._PATRON, NoticeKind.RENEWAL_REFUSED, "B-3", _NOW, "a local hold"
+        )
+        notifier.notify_patron(available, key="n-1")
+        notifier.notify_staff(staff, key="n-2")
+        notifier.notify_patron(refused, key="n-3")
+        seen = self.delivered(notifier)
+        assert len(seen) == 3, seen
+        self._check_patron(seen[0], available, "n-1")
+        self._check_staff(seen[1], staff, "n-2")
+        self._check_patron(seen[2], refused, "n-3")
+
+    def test_a_repeated_key_reaches_the_reader_as_the_same_notice(self) -> None:
+        """A retry with the same key is dropped, or carries the same key and content."""
+        notifier = self.make_notifier()
+        notice = NotifyPatron(self._PATRON, NoticeKind.DUE_SOON, "B-1", _NOW)
+        notifier.notify_patron(notice, key="n-1")
+        notifier.notify_patron(notice, key="n-1")
+        notifier.notify_staff(NotifyStaff("B-1", "renewal refused"), key="n-2")
+        seen = self.delivered(notifier)
+        first = [s for s in seen if s.key == "n-1"]
+        assert first, seen
+        assert all(s == first[0] for s in first)
+        self._check_patron(first[0], notice, "n-1")
+        assert [s.key for s in seen if s.key != "n-1"] == ["n-2"]
+
+
+@final
+@attrs.frozen
+class ItemSeen:
+    """A temporary item as the host system keeps it, read back by the suite's subclass."""
+
+    barcode: str
+    """Its barcode."""
+    title: str | None
+    """The title of its brief record."""
+    patron_id: str | None
+    """The patron it is for (when the host keeps it with the item)."""
 
 
 class CirculationContract:
-    """The host system's circulation follows the commands a loan goes through."""
+    """The host system's circulation follows the commands a loan goes through.
+
+    Subclasses provide the circulation and read its state back: the temporary item, the
+    hold shelf and the open loans, so that the suite checks what each command did.
+    """
 
     def make_circulation(self) -> Circulation:
         """The circulation under test."""
@@ -124,33 +210,72 @@ class CirculationContract:
         """The due date of the open loan of ``barcode`` (None when not on loan)."""
         raise NotImplementedError
 
+    def item(self, circulation: Circulation, barcode: str) -> ItemSeen | None:
+        """The temporary item with this barcode (None when there is none)."""
+        raise NotImplementedError
+
+    def on_hold_shelf(self, circulation: Circulation, barcode: str) -> str | None:
+        """The id of the patron the item waits for on the hold shelf (None: not there)."""
+        raise NotImplementedError
+
     def test_a_borrowed_item_goes_through_its_loan(self) -> None:
         """Temporary item, hold shelf, loan, renewal, recall, check-in, deletion."""
         circ = self.make_circulation()
         patron = PatronRef("p-1", "Ada")
         due, later, sooner = _NOW + timedelta(days=21), _NOW + timedelta(days=35), _NOW
-        circ.create_temporary_item(CreateTemporaryItem("B-1", "T-1", Citation(title="x"), _THEM))
-        circ.place_on_hold_shelf(PlaceOnHoldShelf("B-1", "T-1", patron, "Main", None))
-        circ.check_out_to_patron(CheckOutToPatron("B-1", "T-1", patron, due))
+        citation = Citation(title="The Art of Computer Programming")
+        circ.create_temporary_item(
+            CreateTemporaryItem("B-1", "T-1", citation, _THEM, patron, "Main", due), key="c-1"
+        )
+        made = self.item(circ, "T-1")
+        assert made is not None, "the temporary item was not created"
+        assert made.barcode == "T-1"
+        assert made.title == citation.title, made.title
+        assert made.patron_id in (None, "p-1"), made.patron_id
+        assert self.on_hold_shelf(circ, "T-1") in (None, "p-1")
+        circ.place_on_hold_shelf(PlaceOnHoldShelf("B-1", "T-1", patron, "Main", None), key="c-2")
+        assert self.on_hold_shelf(circ, "T-1") == "p-1"
+        circ.check_out_to_patron(CheckOutToPatron("B-1", "T-1", patron, due), key="c-3")
         assert self.on_loan(circ, "T-1") == due
-        circ.renew_patron_loan(RenewPatronLoan("B-1", "T-1", later))
+        assert self.on_hold_shelf(circ, "T-1") is None
+        circ.renew_patron_loan(RenewPatronLoan("B-1", "T-1", later), key="c-4")
         assert self.on_loan(circ, "T-1") == later
-        circ.recall_patron_loan(RecallPatronLoan("B-1", "T-1", sooner))
+        circ.recall_patron_loan(RecallPatronLoan("B-1", "T-1", sooner), key="c-5")
         assert self.on_loan(circ, "T-1") == sooner
-        circ.check_in(CheckIn("B-1", "T-1"))
+        answer = circ.check_in(CheckIn("B-1", "T-1"), key="c-6")
+        assert answer is None or (isinstance(answer, str) and answer.strip()), answer
         assert self.on_loan(circ, "T-1") is None
-        circ.delete_temporary_item(DeleteTemporaryItem("B-1", "T-1"))
+        circ.delete_temporary_item(DeleteTemporaryItem("B-1", "T-1"), key="c-7")
+        assert self.item(circ, "T-1") is None
 
     def test_a_lent_item_is_checked_out_to_the_partner_and_routed_home(self) -> None:
-        """Lending: pick slip, loan to the partner, check-in, routing."""
+        """Lending: loan to the partner with its due date, check-in, routing."""
         circ = self.make_circulation()
-        item = ItemRef("C-1", "QA76", "Stacks")
-        circ.print_pick_slip(PrintPickSlip("L-1", item, Citation(title="x"), _THEM))
-        circ.check_out_to_partner(CheckOutToPartner("L-1", "C-1", _THEM, _NOW))
-        assert self.on_loan(circ, "C-1") == _NOW
-        circ.check_in(CheckIn("L-1", "C-1"))
-        circ.route_item(RouteItem("L-1", "C-1", "Stacks", "Reshelve at Stacks"))
+        due = _NOW + timedelta(days=28)
+        circ.check_out_to_partner(CheckOutToPartner("L-1", "C-1", _THEM, due), key="c-1")
+        assert self.on_loan(circ, "C-1") == due
+        answer = circ.check_in(CheckIn("L-1", "C-1"), key="c-2")
+        assert answer is None or (isinstance(answer, str) and answer.strip()), answer
+        circ.route_item(RouteItem("L-1", "C-1", "Stacks", "Reshelve at Stacks"), key="c-3")
         assert self.on_loan(circ, "C-1") is None
+
+    def test_a_repeated_key_changes_nothing(self) -> None:
+        """A retry of an earlier command (same key) does not undo what came after it."""
+        circ = self.make_circulation()
+        patron = PatronRef("p-1", "Ada")
+        due = _NOW + timedelta(days=21)
+        later, latest = due + timedelta(days=14), due + timedelta(days=28)
+        circ.create_temporary_item(
+            CreateTemporaryItem("B-1", "T-1", Citation(title="x"), _THEM, patron), key="c-1"
+        )
+        circ.check_out_to_patron(CheckOutToPatron("B-1", "T-1", patron, due), key="c-2")
+        circ.renew_patron_loan(RenewPatronLoan("B-1", "T-1", later), key="c-3")
+        circ.renew_patron_loan(RenewPatronLoan("B-1", "T-1", latest), key="c-4")
+        circ.renew_patron_loan(RenewPatronLoan("B-1", "T-1", later), key="c-3")
+        circ.create_temporary_item(
+            CreateTemporaryItem("B-1", "T-1", Citation(title="x"), _THEM, patron), key="c-1"
+        )
+        assert self.on_loan(circ, "T-1") == latest
 
 
 class HoldingsLocatorContract:
@@ -196,7 +321,7 @@ class IdSourceContract:
         raise NotImplementedError
 
     def test_ids_sort_in_the_order_they_were_made(self) -> None:
-        """Outbox messages of the same instant are ordered by id: ids must sort in order."""
+        """Outbox entries of the same instant are ordered by id: ids must sort in order."""
         ids = self.make_ids()
         made = [ids.new_id("msg") for _ in range(1200)]
         assert made == sorted(made)

@@ -65,7 +65,7 @@ def test_a_node_down_and_back_gets_its_messages_after_retries(tmp_path: Path) ->
         made.start("US-A")
         made.wait_state("US-A", "borrowing", rid, "shipped")
         made.settled()
-        assert all(m["status"] == "sent" for m in c.outbox())
+        assert all(m["status"] == "delivered" for m in c.outbox())
         history = made.staff["US-A"].request("borrowing", rid)["history"]
         assert [h["to_state"] for h in history][-1] == "shipped"
 

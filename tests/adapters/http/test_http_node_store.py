@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import port_factories
 from resource_sharing.effects import NoticeKind, NotifyPatron
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import AgencyId, Citation, PatronRef
+from resource_sharing.service import DeliveryPolicy
 from resource_sharing_adapters.http import (
     JournalCirculation,
     Node,
@@ -20,6 +22,7 @@ from resource_sharing_adapters.http import (
     load_config,
     parse_config,
 )
+from resource_sharing_adapters.http._node import delivery_policy, owner_of
 from resource_sharing_adapters.storage import MemoryFeeds
 from resource_sharing_adapters.storage.sqlite import SQLiteStore
 
@@ -203,3 +206,65 @@ def test_a_bad_port_factory_stops_the_node_with_a_readable_reason(
     with pytest.raises(InvalidInput, match="ports") as refused:
         Node(_ports(tmp_path, table))
     assert says in str(refused.value)
+
+
+# -- delivery settings -------------------------------------------------------------------
+
+
+def test_delivery_keys_make_the_policy_of_each_port_and_the_lease(tmp_path: Path) -> None:
+    data: dict[str, Any] = {
+        "institution": {"agency": "ISIL:US-A"},
+        "store": {"memory": True},
+        "delivery": {
+            "max_attempts": 3,
+            "lease_seconds": 42.0,
+            "printer": {"max_attempts": 9, "retry_base_seconds": 0.5},
+        },
+    }
+    policy = delivery_policy(parse_config(data, base=tmp_path).delivery)
+    assert policy.lease == timedelta(seconds=42)
+    assert [p.max_attempts for p in (policy.peer, policy.circulation, policy.notifier)] == [3] * 3
+    assert (policy.printer.max_attempts, policy.printer.base_delay) == (9, timedelta(seconds=0.5))
+    library = DeliveryPolicy()
+    assert policy.notifier.base_delay == library.notifier.base_delay  # not given: the default
+    untouched = delivery_policy(parse_config({"institution": {"agency": "US-A"}}).delivery)
+    assert untouched.circulation == library.circulation
+    assert untouched.peer.timeout == timedelta(seconds=10)  # [delivery] timeout's default
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        ({"lease_seconds": 0}, "lease_seconds"),
+        ({"notifier": {"max_attempts": 0}}, "delivery.notifier.max_attempts"),
+        ({"printer": {"colour": True}}, "colour"),
+    ],
+)
+def test_bad_delivery_keys_are_refused(table: dict[str, Any], says: str) -> None:
+    with pytest.raises(InvalidInput, match=says):
+        parse_config({"institution": {"agency": "US-A"}, "delivery": table})
+
+
+def test_each_process_has_its_own_owner_id_the_same_after_a_restart(tmp_path: Path) -> None:
+    def config(port: int, owner: str | None = None) -> Any:
+        delivery = {"owner": owner} if owner else {}
+        return parse_config(
+            {
+                "institution": {"agency": "ISIL:US-A"},
+                "server": {"port": port},
+                "store": {"memory": True},
+                "delivery": delivery,
+            },
+            base=tmp_path,
+        )
+
+    first, second = owner_of(config(8701)), owner_of(config(8702))
+    assert first != second
+    assert first == owner_of(config(8701))
+    assert first.startswith("ISIL:US-A@")
+    assert owner_of(config(8701, "gamma-1")) == "gamma-1"
+    node = Node(config(8703))
+    try:
+        assert node.owner == owner_of(config(8703))
+    finally:
+        node.close()

@@ -156,6 +156,7 @@ def test_recall_by_lending_staff(pair: tuple[Cluster, str, str]) -> None:
     made.staff["US-C"].act("lending", c_id, "recall", {"note": "needed for a course"})
     made.wait_state("US-A", "borrowing", rid, "recalled")
     assert made.state("US-C", "lending", c_id) == "recalled"
+    made.settled()  # notices go out through A's outbox
     assert "recalled" in _notices(made, "US-A")
     made.staff["US-A"].return_item("A-TEMP-9", "Main")
     made.staff["US-A"].act("borrowing", rid, "ship-return")

@@ -21,6 +21,7 @@ from feeds_scenarios import FeedsContract
 from resource_sharing.errors import ConcurrencyConflict
 from resource_sharing.records import BorrowingRequest, Citation, HistoryEntry, PatronRef, Side
 from resource_sharing.testing import RequestStoreContract
+from resource_sharing.testing.delivery_contract import EffectDeliveryContract
 from resource_sharing_adapters.storage import SchemaTooNew
 from resource_sharing_adapters.storage._sql import migrations
 from resource_sharing_adapters.storage.postgres import PostgresStore, PostgresUnit
@@ -65,7 +66,7 @@ def schema(server: str) -> Iterator[str]:
     _drop(name)
 
 
-class TestPostgresStore(RequestStoreContract, FeedsContract):
+class _PostgresStores:
     @pytest.fixture(autouse=True)
     def _server(self, server: str) -> Iterator[None]:
         self.stores: list[PostgresStore] = []
@@ -89,6 +90,14 @@ class TestPostgresStore(RequestStoreContract, FeedsContract):
         reopened = PostgresStore(URL, schema=store.schema, max_size=2)
         self.stores.append(reopened)
         return reopened
+
+
+class TestPostgresStore(_PostgresStores, RequestStoreContract, FeedsContract):
+    pass
+
+
+class TestPostgresDelivery(_PostgresStores, EffectDeliveryContract):
+    """The dispatcher, retries and staff tasks on PostgreSQL."""
 
 
 # -- PostgreSQL specifics -------------------------------------------------------------------

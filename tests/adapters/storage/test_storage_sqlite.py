@@ -10,6 +10,7 @@ import pytest
 from feeds_scenarios import FeedsContract
 from resource_sharing.records import BorrowingRequest, Citation, HistoryEntry, PatronRef, Side
 from resource_sharing.testing import RequestStoreContract
+from resource_sharing.testing.delivery_contract import EffectDeliveryContract
 from resource_sharing_adapters.storage import SchemaTooNew, StorageError
 from resource_sharing_adapters.storage._sql import migrations
 from resource_sharing_adapters.storage.sqlite import SQLiteStore, SQLiteUnit
@@ -18,7 +19,7 @@ from storage_scenarios import HOME, T0, concurrent_claims, index, kill_in_unit_o
 LATEST = migrations("sqlite")[-1][0]
 
 
-class TestSQLiteStore(RequestStoreContract, FeedsContract):
+class _SQLiteStores:
     @pytest.fixture(autouse=True)
     def _folder(self, tmp_path: Path) -> None:
         self.folder = tmp_path
@@ -39,6 +40,14 @@ class TestSQLiteStore(RequestStoreContract, FeedsContract):
         reopened = SQLiteStore(store.path)
         self.stores.append(reopened)
         return reopened
+
+
+class TestSQLiteStore(_SQLiteStores, RequestStoreContract, FeedsContract):
+    pass
+
+
+class TestSQLiteDelivery(_SQLiteStores, EffectDeliveryContract):
+    """The dispatcher, retries and staff tasks on SQLite."""
 
 
 # -- SQLite specifics -----------------------------------------------------------------------
@@ -106,7 +115,7 @@ def test_a_database_of_the_first_schema_migrates_forward_and_keeps_its_data(
             record = unit.get(Side.BORROWING, "b-1")
             assert record is not None
             assert record.version == 1
-            assert [e.sequence for e in unit.history(Side.BORROWING, "b-1")] == [1]
+            assert [e.sequence for e in unit.history.of(Side.BORROWING, "b-1")] == [1]
         assert store.last_change() == 0  # no feed was kept before version 2
         assert store.record_journal("circulation", "CheckIn", "b-1", {}, "k") is not None
         assert store.last_journal() == 1
