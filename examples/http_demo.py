@@ -7,8 +7,11 @@ with its own SQLite store in a temporary directory, configured from
 prints each institution's timeline (state, task lists, notices, operator instructions),
 stops the processes and exits 0 when every request ended as the seed says.
 
-    python examples/http_demo.py [--json PATH] [--keep DIR]
+    python examples/http_demo.py [--json PATH] [--keep DIR] [--console]
 
+``--console`` does not tell the story: it adds demo staff users (``resource-sharing staff
+add``), starts the three nodes, prints their consoles' URLs and logins and keeps them
+running until Ctrl-C, for a newcomer to click the story through (``docs/console.md``).
 ``--json PATH`` also writes the timeline as JSON lines (one object per request change:
 institution, side, request, state, event, tasks, notices, instruction), the format of
 ``examples/consortium_story.py``. ``--keep DIR`` keeps configurations, stores and logs there.
@@ -70,6 +73,73 @@ def write_configs(root: Path, ports: Mapping[str, int]) -> dict[str, Path]:
         path.write_text(text, encoding="utf-8")
         written[agency] = path
     return written
+
+
+DEMO_USERS = {  # institution: (user, roles, desk)
+    "US-A": ("abby", ("borrowing",), "Main"),
+    "US-B": ("bert", ("lending",), "Main desk"),
+    "US-C": ("cleo", ("lending",), "Main desk"),
+}
+DEMO_PASSWORD = "demo-password"
+
+
+def add_demo_users(configs: Mapping[str, Path]) -> None:
+    """One staff user per institution (``resource-sharing staff add``), plus ``admin``."""
+    for agency, config in configs.items():
+        user, roles, desk = DEMO_USERS[agency]
+        for name, given in ((user, roles), ("admin", ("admin",))):
+            role_args = [arg for role in given for arg in ("--role", role)]
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    SERVE_CLI,
+                    "staff",
+                    "--config",
+                    str(config),
+                    "add",
+                    name,
+                    *role_args,
+                    "--desk",
+                    desk,
+                    "--password-stdin",
+                ],
+                input=DEMO_PASSWORD.encode() + b"\n",
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+
+
+def run_consoles(root: Path) -> int:
+    """Start the three nodes with demo users; print the consoles' URLs; wait for Ctrl-C."""
+    ports = {agency: free_port() for agency in CONFIGS}
+    configs = write_configs(root, ports)
+    add_demo_users(configs)
+    processes = Processes(root)
+    try:
+        for agency, config in configs.items():
+            processes.start(agency, config)
+        processes.wait_ready(ports)
+        print("The staff consoles of the three institutions (Ctrl-C stops them):")
+        for agency, port in ports.items():
+            user = DEMO_USERS[agency][0]
+            print(
+                f"  {agency}  http://127.0.0.1:{port}/   log in as {user} or admin,"
+                f" password {DEMO_PASSWORD}"
+            )
+        print(
+            "Start at A: New request (patron p-1, a title, rota 'ISIL:US-B ISIL:US-C');"
+            " docs/console.md walks through the rest."
+        )
+        while all(child.poll() is None for child in processes.children.values()):
+            time.sleep(0.5)
+        print(processes.logs(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping the consoles")
+        return 0
+    finally:
+        processes.stop()
 
 
 class Processes:
@@ -294,7 +364,20 @@ def main(argv: list[str] | None = None) -> int:
         "--json", type=Path, metavar="PATH", help="write the timeline as JSON lines"
     )
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep configs, stores, logs here")
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="leave the three consoles running with demo users (Ctrl-C stops them)",
+    )
     args = parser.parse_args(argv)
+    if args.console:
+        root = args.keep or Path(tempfile.mkdtemp(prefix="rs-console-demo-"))
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            return run_consoles(root)
+        finally:
+            if args.keep is None:
+                shutil.rmtree(root, ignore_errors=True)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
         return run(args.keep, args.json)

@@ -182,7 +182,7 @@ def _user(row: Sequence[Any]) -> StaffUser:
 
 @final
 class SqlAccountStore:
-    """Accounts in the node's SQLite or PostgreSQL database (migration 0003)."""
+    """Accounts in the node's SQLite or PostgreSQL database (migration 0004)."""
 
     def __init__(self, store: _SqlStore) -> None:
         self._store = store

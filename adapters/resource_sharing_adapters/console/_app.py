@@ -11,7 +11,7 @@ A request passes :meth:`Console.page` before its handler: no session (or an expi
 one) goes to the login page; a POST without the session's CSRF token is refused with
 403 before anything is read; a user without the page's role gets a 403 page that says
 which role it needs. Handlers run the institution's synchronous calls in the thread
-pool, acting as the named user (the desk's ``by(user)`` when the service has it), so the
+pool, acting as the named user (the desk's ``by(user)``), so the
 history records who did it. A refusal (a step the state does not allow, bad input, an
 unknown barcode) is said in words on the page with status 4xx; an unexpected failure is
 logged and the page says that the node failed, never a traceback.
@@ -413,11 +413,10 @@ class Console:
         return response
 
     def desk(self, side: Side, user: StaffUser) -> Any:
-        """The institution's desk of ``side``, acting for ``user`` when the service can."""
+        """The institution's desk of ``side``, acting for ``user`` (named in the history)."""
         inst = self.node.institution
-        desk = inst.borrowing if side is Side.BORROWING else inst.lending
-        by = getattr(desk, "by", None)
-        return by(user.username) if callable(by) else desk
+        desk: Any = inst.borrowing if side is Side.BORROWING else inst.lending
+        return desk.by(user.username)
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a synchronous call in the thread pool, then wake the dispatcher."""
@@ -538,17 +537,34 @@ class Console:
         return JSONResponse({"changes": last})
 
     def _outgoing(self, record: AnyRequest) -> list[dict[str, Any]]:
+        from resource_sharing.effects import SendMessage
         from resource_sharing_adapters.iso18626 import encode
 
         shown = []
-        for m in self.node.outbox(None):
-            if m.request_id != record.id:
+        for entry in self.node.outbox(None):
+            if entry.request_id != record.id or entry.side is not _side_of(record):
                 continue
-            try:
-                raw = encode(m.message, version="1.2").decode("utf-8")
-            except Exception:  # an unencodable message is shown without its XML
-                raw = "(cannot be encoded)"
-            shown.append({"m": m, "kind": m.message.kind.value, "raw": raw})
+            effect = entry.effect
+            message = isinstance(effect, SendMessage)
+            raw = ""
+            if isinstance(effect, SendMessage):
+                try:
+                    raw = encode(effect.message, version="1.2").decode("utf-8")
+                except Exception:  # an unencodable message is shown without its XML
+                    raw = "(cannot be encoded)"
+            shown.append(
+                {
+                    "message": message,
+                    "kind": effect.message.kind.value
+                    if isinstance(effect, SendMessage)
+                    else type(effect).__name__,
+                    "to": str(effect.to) if isinstance(effect, SendMessage) else entry.port.value,
+                    "status": entry.status.value,
+                    "attempts": entry.attempts,
+                    "last_error": entry.last_error or "",
+                    "raw": raw,
+                }
+            )
         return shown
 
     def _detail(self, side: Side, rid: str) -> dict[str, Any]:

@@ -503,9 +503,8 @@ class _Staff:
         kwargs = {k: params[k](v, k) for k, v in data.items() if v is not None}
         inst = self.node.institution
         desk: Any = inst.borrowing if side is Side.BORROWING else inst.lending
-        by = getattr(desk, "by", None)
-        if request.state.staff_user is not None and callable(by):
-            desk = by(request.state.staff_user)  # the history names the token's user
+        if request.state.staff_user is not None:
+            desk = desk.by(request.state.staff_user)  # the history names the token's user
         method = getattr(desk, method_name)
         record = await self.run(method, request.path_params["id"], **kwargs)
         return _Json(summary(record))

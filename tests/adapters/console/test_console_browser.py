@@ -233,9 +233,10 @@ def test_the_seed_story_clicked_through_on_three_nodes(
     a.goto(request_url)
     reload_until(a, lambda: "Request completed" in a.locator(".big").first.inner_text(), "done")
     history = a.locator("section", has_text="History").inner_text()
-    assert "abby" in history or "staff" in history
+    assert "staff:abby" in history  # every console action names its user
     c.goto(c_request_url)
     expect(c.locator(".big").first).to_contain_text("Request completed")
+    assert "staff:cleo" in c.locator("section", has_text="History").inner_text()
     assert _state(nodes, "US-B", None) == "unfilled"
 
 
