@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, final
 
@@ -59,8 +59,10 @@ from resource_sharing.records import (
     LendingRequest,
     PatronRef,
     Side,
+    TimerKind,
 )
 from resource_sharing.rota import RotaContext, build_rota
+from resource_sharing_adapters.console import _documents
 from resource_sharing_adapters.console._accounts import (
     Accounts,
     LoginRefused,
@@ -75,7 +77,7 @@ from resource_sharing_adapters.console._sessions import (
     same_token,
 )
 from resource_sharing_adapters.http._node import Node
-from resource_sharing_adapters.http._validation import ACTION_BODIES, ENDPOINTS, Shape
+from resource_sharing_adapters.http._validation import ACTION_BODIES, ENDPOINTS, NOTE, Shape
 
 __all__ = ["ACTION_TRIGGERS", "Console", "create_console"]
 
@@ -242,6 +244,11 @@ def _side_of(record: AnyRequest) -> Side:
     return Side.BORROWING if isinstance(record, BorrowingRequest) else Side.LENDING
 
 
+def _hold_until(record: AnyRequest) -> datetime | None:
+    """Until when the item waits on the hold shelf (its expiry deadline), if it does."""
+    return next((d.at for d in record.deadlines if d.kind is TimerKind.HOLD_SHELF_EXPIRY), None)
+
+
 def _barcodes(record: AnyRequest) -> list[str]:
     if isinstance(record, BorrowingRequest):
         return [record.item_barcode] if record.item_barcode else []
@@ -283,6 +290,7 @@ class Console:
         self.signer = SessionSigner(accounts.store.secret("session", secrets.token_urlsafe(32)))
         self.secure = node.config.server.url.startswith("https")
         self.session_cookie, self.login_cookie = cookie_names(str(node.agency))
+        self._renderer: Any = None
         loader = jinja2.ChoiceLoader(
             [
                 jinja2.FileSystemLoader([str(d) for d in template_dirs]),
@@ -298,11 +306,19 @@ class Console:
             label=_state_label,
             citation=_citation_line,
             instruction=_instruction,
+            hold_until=_hold_until,
             side_of=_side_of,
             barcodes=_barcodes,
         )
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def renderer(self) -> Any:
+        """The documents module's renderer (made on first use: it loads reportlab)."""
+        if self._renderer is None:
+            self._renderer = _documents.renderer_for(self.node)
+        return self._renderer
 
     def render(
         self, request: Request, template: str, status: int = 200, **context: Any
@@ -496,8 +512,11 @@ class Console:
         user: StaffUser = request.state.user
         rows = await run_in_threadpool(self._counts, user.desk)
         visible = [r for r in rows if user.may(_ROLE_OF[r["side"]])]
+        problems = len(
+            await run_in_threadpool(self.node.institution.task_desk.open, limit=_LIST_LIMIT)
+        )
         first = next((r for r in visible if r["all"]), None)
-        return self.render(request, "home.html", rows=visible, first=first)
+        return self.render(request, "home.html", rows=visible, first=first, problems=problems)
 
     def _rows(self, task_list: TaskList, desk: str | None) -> list[dict[str, Any]]:
         inst = self.node.institution
@@ -513,6 +532,8 @@ class Console:
             task_list = TaskList(request.path_params["list"])
         except ValueError:
             raise _Refused(404, "There is no such task list.") from None
+        if task_list not in _LIST_SIDE:  # delivery problems have their own page
+            return RedirectResponse("/problems", 303)
         user: StaffUser = request.state.user
         side = _LIST_SIDE[task_list]
         if not user.may(_ROLE_OF[side]):
@@ -584,6 +605,7 @@ class Console:
             "actions": actions,
             "messages": self._outgoing(record),
             "info": _TABLES[side].info(record.state),
+            "documents": [(k, _documents.label_of(k)) for k in _documents.jobs_of(record)],
         }
 
     async def detail(self, request: Request) -> Response:
@@ -894,14 +916,69 @@ class Console:
         )
 
     async def pick_slips(self, request: Request) -> Response:
-        """POST /lending/pick-slips: the selected requests' pick slips, one page to print."""
+        """POST /lending/pick-slips: the selected requests' pick slips, one sheet to print."""
         form = request.state.form
         chosen = [v for v in form.getlist("request") if isinstance(v, str)]
         if not chosen:
             raise _Refused(400, "Select at least one request to print its pick slip.")
         inst = self.node.institution
-        records = await run_in_threadpool(lambda: [inst.get(Side.LENDING, r) for r in chosen])
-        return self.render(request, "pick_slips.html", records=records)
+
+        def render() -> str:
+            jobs = [_documents.job(inst.get(Side.LENDING, r), "pick_slip") for r in chosen]
+            return _documents.sheet(self.renderer, jobs)
+
+        return HTMLResponse(await run_in_threadpool(render))
+
+    async def document(self, request: Request) -> Response:
+        """GET /documents/{side}/{id}/{kind}.{fmt}: one printed document, HTML or PDF."""
+        side = self._side(request)
+        kind, fmt = request.path_params["kind"], request.path_params["fmt"]
+        if fmt not in ("html", "pdf"):
+            raise _Refused(404, "Documents are html or pdf.")
+        inst = self.node.institution
+
+        def render() -> Any:
+            made = _documents.job(inst.get(side, request.path_params["id"]), kind)
+            return self.renderer.pdf(made) if fmt == "pdf" else self.renderer.html(made)
+
+        body = await run_in_threadpool(render)
+        if fmt == "pdf":
+            name = f"{kind}-{request.path_params['id']}.pdf".replace(":", "_")
+            return Response(
+                body,
+                media_type="application/pdf",
+                headers={"Content-Disposition": f'inline; filename="{name}"'},
+            )
+        return HTMLResponse(body)
+
+    # -- delivery problems ---------------------------------------------------------------------
+
+    async def problems(self, request: Request) -> Response:
+        """GET /problems: deliveries that gave up, with their choices."""
+        tasks = await run_in_threadpool(self.node.institution.task_desk.open, limit=_LIST_LIMIT)
+        return self.render(request, "problems.html", tasks=tasks)
+
+    async def resolve(self, request: Request) -> Response:
+        """POST /problems/{id}: retry now, done by hand, or drop (recorded with the user)."""
+        from resource_sharing.ports import TaskChoice
+
+        form = request.state.form
+        try:
+            choice = TaskChoice(str(form.get("choice") or ""))
+        except ValueError:
+            raise _Refused(400, "Choose retry now, done by hand or drop.") from None
+        note = str(form.get("note") or "").strip() or None
+        if note is not None:
+            NOTE.check(note, "note")  # the staff API's rule for notes
+        user: StaffUser = request.state.user
+        await self.call(
+            self.node.institution.task_desk.resolve,
+            request.path_params["id"],
+            choice,
+            by=user.username,
+            note=note,
+        )
+        return RedirectResponse("/problems", 303)
 
     # -- the app ------------------------------------------------------------------------------
 
@@ -926,6 +1003,9 @@ class Console:
             Route("/borrowing/new", p(self.new, b), methods=["POST"]),
             Route("/lending/monitor", p(self.monitor, lend), methods=["GET"]),
             Route("/lending/pick-slips", p(self.pick_slips, lend), methods=["POST"]),
+            Route("/documents/{side}/{id}/{kind}.{fmt}", p(self.document), methods=["GET"]),
+            Route("/problems", p(self.problems), methods=["GET"]),
+            Route("/problems/{id}", p(self.resolve), methods=["POST"]),
             Mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
         ]
 

@@ -205,3 +205,22 @@ def test_the_console_alone_is_an_app(node: Node) -> None:
     accounts.add("zed", "correct horse", [Role.ADMIN])
     with TestClient(create_console(node, accounts)) as client:
         assert "Home" in login(client, "zed").text
+
+
+def test_documents_and_delivery_problems_pages(client: TestClient, node: Node) -> None:
+    page = login(client, "lee")
+    problems = client.get("/problems")
+    assert problems.status_code == 200
+    assert "No delivery waits for a decision" in problems.text
+    assert client.get("/tasks/delivery_problems", follow_redirects=False).status_code == 303
+    refused = client.post("/problems/nope", data={"csrf": _csrf(page.text), "choice": "drop"})
+    assert refused.status_code == 404
+    assert _error(refused.text)
+    wrong = client.post("/problems/nope", data={"csrf": _csrf(page.text), "choice": "burn"})
+    assert wrong.status_code == 400
+    assert "retry now" in _error(wrong.text)
+    missing = client.get("/documents/lending/nope/pick_slip.pdf")
+    assert missing.status_code == 404
+    assert _error(missing.text)
+    odd = client.get("/documents/lending/nope/pick_slip.docx")
+    assert odd.status_code == 404

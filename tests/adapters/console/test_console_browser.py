@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
 
+from documents_jobs import pdf_barcodes, pdf_text
 from nodes_http import HOLDING, Cluster, seed_cluster, wait_until
 from resource_sharing_adapters.console import Role, accounts_of
 
@@ -73,6 +74,9 @@ def shots(tmp_path: Path) -> Callable[[Page, str], None]:
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[Cluster]:
     made = seed_cluster(tmp_path)
+    for table in made.tables.values():  # postal addresses for the labels and slips
+        for partner in table["partners"]:
+            partner["address"] = f"{partner['name']} Library\nInterlibrary loan\n1 Main St"
     try:
         for name in ("US-A", "US-B", "US-C"):
             node = made.start(name)
@@ -153,15 +157,24 @@ def test_the_seed_story_clicked_through_on_three_nodes(
     shots(c, "pick-from-shelf")
     c.locator("tbody input[type=checkbox]").first.check()
     c.get_by_role("button", name="Print pick slips of the selected").click()
-    expect(c.locator(".slip")).to_contain_text(HOLDING["barcode"])
-    expect(c.locator(".slip")).to_contain_text(HOLDING["call_number"])
+    expect(c.locator("body")).to_contain_text(HOLDING["call_number"])
+    expect(c.locator("body")).to_contain_text(HOLDING["location"])
+    expect(c.locator("svg").first).to_be_visible()  # the Code 128 barcode
     shots(c, "pick-slips")
-    c.get_by_role("link", name="Back to Pick From Shelf").click()
+    c.go_back()
+    rid = c.locator("tbody a").first.inner_text()
+    pdf = c.request.get(f"{c_url}/documents/lending/{rid}/pick_slip.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf_text(pdf.body()).count(HOLDING["call_number"]) == 1
+    assert ("Code128", HOLDING["barcode"]) in pdf_barcodes(pdf.body())
     c.get_by_role("button", name="Picked").first.click()
     nav(c, "Shipping")
     reload_until(c, lambda: c.get_by_role("button", name="Ship").count() > 0, "C shipping")
     shots(c, "shipping")
     c.get_by_role("button", name="Ship").first.click()
+    label = c.request.get(f"{c_url}/documents/lending/{rid}/shipping_label.pdf")
+    assert ("Code128", HOLDING["barcode"]) in pdf_barcodes(label.body())
+    assert "US-A" in pdf_text(label.body())
     advance(3)
 
     # A: Received Items: pick the request, the temporary item, then the hold shelf.
@@ -180,6 +193,9 @@ def test_the_seed_story_clicked_through_on_three_nodes(
     shots(a, "received")
     nav(a, "Hold shelf")
     shots(a, "hold-shelf")
+    a_rid = request_url.rsplit("/", 1)[1]
+    slip = a.request.get(f"{a_url}/documents/borrowing/{a_rid}/hold_shelf_slip.pdf")
+    assert ("Code128", "A-TEMP-1") in pdf_barcodes(slip.body())
     a.get_by_role("button", name="Check out").first.click()
 
     # Renew after 27 days; C's policy decides.
@@ -217,6 +233,9 @@ def test_the_seed_story_clicked_through_on_three_nodes(
     assert routed
     shots(a, "return-items")
     a.goto(request_url)
+    back = a.request.get(f"{a_url}/documents/borrowing/{a_rid}/return_slip.pdf")
+    assert ("Code128", "A-TEMP-1") in pdf_barcodes(back.body())
+    assert "US-C" in pdf_text(back.body())
     a.get_by_role("button", name="Ship back to the lender").click()
     expect(a.locator(".message")).to_contain_text("done")
 
@@ -286,3 +305,28 @@ def test_login_csrf_roles_lockout_and_expiry_in_the_browser(
     page.goto(url + "/")
     expect(page.locator(".message")).to_contain_text("session has expired")
     assert re.search(r"/login", page.url)
+
+
+def test_task_lists_refresh_from_the_change_feed_without_a_reload(
+    nodes: Cluster, browser: BrowserContext, shots: Callable[[Page, str], None]
+) -> None:
+    page = browser.new_page()
+    url = base(nodes, "US-C")
+    log_in(page, url, "cleo")
+    row = page.locator("tr", has=page.get_by_role("link", name="Pick From Shelf", exact=True))
+    expect(row.locator("td.num").last).to_have_text("0")
+    page.evaluate("window.notReloaded = true")
+    nodes.staff["US-A"].place(
+        {
+            "patron": {"id": "p-2", "name": "Grace Hopper"},
+            "citation": {
+                "title": "The Art of Computer Programming",
+                "item_ids": [{"code": "ISBN", "value": "978-0-201-89683-1"}],
+            },
+            "rota": ["ISIL:US-C"],
+        }
+    )
+    expect(row.locator("td.num").last).to_have_text("1", timeout=20_000)
+    assert page.evaluate("window.notReloaded") is True  # swapped in, not reloaded
+    expect(page.locator("#main")).to_have_attribute("data-refreshed", re.compile(r"\d+"))
+    shots(page, "home")
