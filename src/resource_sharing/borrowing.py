@@ -997,7 +997,7 @@ def _renewed(
             "deadlines": _loan_timers(ctx, patron_due),
         },
         (
-            RenewPatronLoan(request.id, barcode, patron_due),
+            RenewPatronLoan(request.id, barcode, patron_due, request.patron),
             NotifyPatron(request.patron, NoticeKind.RENEWED, request.id, patron_due),
         ),
     )
@@ -1046,7 +1046,7 @@ def _recalled(
     barcode = request.item_barcode or ""
     effects: list[Effect] = []
     if request.state in (S.ON_LOAN, S.RENEW_REQUESTED, S.RENEW_PENDING_REVIEW):
-        effects.append(RecallPatronLoan(request.id, barcode, due))
+        effects.append(RecallPatronLoan(request.id, barcode, due, request.patron))
     effects.append(NotifyPatron(request.patron, NoticeKind.RECALLED, request.id, due))
     return (
         {

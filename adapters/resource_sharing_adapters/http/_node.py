@@ -141,6 +141,9 @@ class _RecordingHistory:
     def of(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
         return self._inner.of(side, request_id)
 
+    def count(self, side: Side, request_id: str) -> int:
+        return self._inner.count(side, request_id)
+
 
 class _RecordingUnit:
     """A unit of work that notes each saved step for an in-process change feed.
@@ -342,7 +345,10 @@ class UniqueIds:
 
 
 class Node:
-    """One institution, ready to serve: institution, authenticator, loops, feeds.
+    """The node's composition root: one institution, ready to serve.
+
+    It builds and wires the parts (store, transport, host-system ports, institution,
+    authenticator, background loops, feeds) and nothing else decides here.
 
     Build it from a configuration; ``store`` overrides the configured one (tests pass a
     store they own). The background threads start with :meth:`start` and stop with

@@ -109,7 +109,7 @@ def _note(
             HistoryEntry(
                 request_id=entry.request_id,
                 side=entry.side,
-                sequence=len(uow.history.of(entry.side, entry.request_id)) + 1,
+                sequence=uow.history.count(entry.side, entry.request_id) + 1,
                 at=now,
                 event=event,
                 from_state=state,

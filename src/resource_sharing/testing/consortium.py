@@ -139,13 +139,27 @@ class Consortium:
         return member
 
     def settle(self, rounds: int = 100) -> int:
-        """Dispatch every outbox until a round delivers nothing; returns entries delivered."""
+        """Dispatch every outbox until nothing more goes out; returns entries delivered.
+
+        The first round dispatches every member; a later one only those that delivered
+        something in the round before or received a message since (the others have
+        nothing new: time does not pass while the network settles).
+        """
         delivered = 0
+        busy = set(self.members)
         for _ in range(rounds):
-            sent = sum(m.institution.dispatch().sent for m in self.members.values())
-            delivered += sent
-            if sent == 0:
-                return delivered
+            if not busy:
+                break
+            mark = len(self.network.log)
+            active: set[AgencyId] = set()
+            for agency, member in self.members.items():
+                if agency in busy:
+                    sent = member.institution.dispatch().sent
+                    delivered += sent
+                    if sent:
+                        active.add(agency)
+            active.update(s.to for s in self.network.log[mark:] if s.confirmation is not None)
+            busy = active
         return delivered
 
     def __getitem__(self, agency: AgencyId) -> Member:
