@@ -62,6 +62,7 @@ from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
 from resource_sharing_adapters.http._limits import Guard
+from resource_sharing_adapters.http._metrics import ObservedTransport
 from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import confirm_error
 from resource_sharing_adapters.storage import Change, Feeds, MemoryFeeds, change_of
@@ -215,7 +216,12 @@ def open_store(config: NodeConfig) -> RequestStore:
         from resource_sharing_adapters.storage.postgres import PostgresStore
 
         assert target is not None
-        store: RequestStore = PostgresStore(target, schema=config.store.schema)
+        store: RequestStore = PostgresStore(
+            target,
+            schema=config.store.schema,
+            min_size=config.store.pool_min_size,
+            max_size=config.store.pool_max_size,
+        )
         return store
     return MemoryStore()
 
@@ -404,7 +410,7 @@ class Node:
             raise
         ports = Ports(
             store=self.store,
-            transport=self.transport,
+            transport=ObservedTransport(self.transport, self),
             notifier=self.ports["notifier"],  # type: ignore[arg-type]
             circulation=self.ports["circulation"],  # type: ignore[arg-type]
             holdings=self.ports["holdings"],  # type: ignore[arg-type]
