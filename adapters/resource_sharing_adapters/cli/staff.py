@@ -28,19 +28,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     staff.add_argument("--config", required=True, help="the node's TOML configuration")
     actions = staff.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="add a staff user")
-    add.add_argument("username")
-    add.add_argument("--role", action="append", choices=_ROLES, required=True)
+    add.add_argument("username", help="the login name (a-z, 0-9, '.', '_', '-', '@')")
+    add.add_argument(
+        "--role", action="append", choices=_ROLES, required=True, help="a role (repeat for more)"
+    )
     add.add_argument("--desk", help="the desk the task lists show first")
     add.add_argument("--name", help="the name pages greet the user with")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     actions.add_parser("list", help="list the staff users")
     disable = actions.add_parser("disable", help="disable a user (ends sessions and token)")
-    disable.add_argument("username")
+    disable.add_argument("username", help="the user to disable")
     passwd = actions.add_parser("passwd", help="set a user's password (ends their sessions)")
-    passwd.add_argument("username")
-    passwd.add_argument("--password-stdin", action="store_true")
+    passwd.add_argument("username", help="the user whose password changes")
+    passwd.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     token = actions.add_parser("token", help="a new staff API token for the user")
-    token.add_argument("username")
+    token.add_argument("username", help="the user the token belongs to")
     staff.set_defaults(handler=run_staff)
 
 
