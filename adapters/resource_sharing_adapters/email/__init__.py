@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from resource_sharing_adapters.email._config import from_config
 from resource_sharing_adapters.email._notifier import (
+    KEY_HEADER,
+    NOTICE_HEADER,
+    REQUEST_HEADER,
     EmailNotifier,
     NoticeDetails,
     SmtpSettings,
@@ -20,6 +23,9 @@ from resource_sharing_adapters.email._notifier import (
 from resource_sharing_adapters.email._templates import RenderedNotice, TemplateFailure, Templates
 
 __all__ = [
+    "KEY_HEADER",
+    "NOTICE_HEADER",
+    "REQUEST_HEADER",
     "EmailNotifier",
     "NoticeDetails",
     "RenderedNotice",

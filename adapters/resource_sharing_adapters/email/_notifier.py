@@ -36,6 +36,14 @@ from resource_sharing_adapters.email._templates import TemplateFailure, Template
 __all__ = ["EmailNotifier", "NoticeDetails", "SmtpSettings", "message_id"]
 
 _log = logging.getLogger(__name__)
+
+KEY_HEADER = "X-ILL-Key"
+"""The header that carries the effect's idempotency key as given (the Message-ID is made
+safe from it)."""
+REQUEST_HEADER = "X-ILL-Request"
+"""The header that names the request a notice is about (for filters and replies)."""
+NOTICE_HEADER = "X-ILL-Notice"
+"""The header that names the notice's kind (a ``NoticeKind`` value, or ``staff``)."""
 _SAFE = re.compile(r"[^A-Za-z0-9._\-+=]")
 _ADDRESS = re.compile(r"[^\s<>@,;]+@[^\s<>@,;]+")
 
@@ -228,6 +236,8 @@ class EmailNotifier:
             message = self._message(
                 rendered.subject, rendered.text, rendered.html, [to], key, language
             )
+            message[NOTICE_HEADER] = notice.notice.value
+            message[REQUEST_HEADER] = notice.request_id
         except ValueError as exc:  # an address with line breaks or other header damage
             raise DeliveryError(
                 f"patron {notice.patron.id}", f"cannot write the message: {exc}", retryable=False
@@ -244,7 +254,7 @@ class EmailNotifier:
             "text": notice.text,
         }
         rendered = self._render("staff", self.staff_language, context, self.staff_language, "staff")
-        return self._message(
+        message = self._message(
             rendered.subject,
             rendered.text,
             rendered.html,
@@ -252,6 +262,9 @@ class EmailNotifier:
             key,
             self.staff_language,
         )
+        message[NOTICE_HEADER] = "staff"
+        message[REQUEST_HEADER] = " ".join(notice.request_id.split())
+        return message
 
     def _render(
         self, name: str, language: str, context: Mapping[str, Any], locale: str, who: str
@@ -270,6 +283,7 @@ class EmailNotifier:
         message["Subject"] = subject
         message["Date"] = format_datetime(self._clock())
         message["Message-ID"] = message_id(key, self._domain)
+        message[KEY_HEADER] = " ".join(key.split())
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
         message.set_content(text)
         message.add_alternative(html, subtype="html")

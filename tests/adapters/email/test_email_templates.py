@@ -145,22 +145,22 @@ def test_the_notifier_factory_reads_its_table(
 @pytest.mark.parametrize(
     ("table", "where"),
     [
-        ({}, "ports.notifier.sender"),
-        ({"sender": "x@y", "colour": 1}, "ports.notifier"),
-        ({"sender": "x@y", "smtp": {"port": 0}}, "ports.notifier.smtp.port"),
-        ({"sender": "x@y", "smtp": {"security": "ssl3"}}, "ports.notifier.smtp.security"),
+        ({}, "sender"),
+        ({"sender": "x@y", "colour": 1}, "colour"),
+        ({"sender": "x@y", "smtp": {"port": 0}}, "smtp.port"),
+        ({"sender": "x@y", "smtp": {"security": "ssl3"}}, "smtp.security"),
         (
             {"sender": "x@y", "smtp": {"password_env": "NOT_SET_ANYWHERE_42"}},
-            "ports.notifier.smtp.password_env",
+            "smtp.password_env",
         ),
-        ({"sender": "x@y", "timezone": "Mars/Olympus"}, "ports.notifier.timezone"),
-        ({"sender": "x@y", "default_language": "tlh"}, "ports.notifier.default_language"),
-        ({"sender": "x@y", "staff": {"*": "a@b"}}, "ports.notifier.staff"),
+        ({"sender": "x@y", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"sender": "x@y", "default_language": "tlh"}, "default_language"),
+        ({"sender": "x@y", "staff": {"*": "a@b"}}, "staff"),
         (
             {"sender": "x@y", "patron_language": "no_such_module:f"},
-            "ports.notifier.patron_language",
+            "patron_language",
         ),
-        ({"sender": "x@y", "template_folder": "nowhere"}, "ports.notifier.template_folder"),
+        ({"sender": "x@y", "template_folder": "nowhere"}, "template_folder"),
     ],
 )
 def test_bad_notifier_tables_are_refused_naming_the_key(

@@ -7,26 +7,38 @@ from pathlib import Path
 from loopback_ils import LoopbackIls
 from resource_sharing.records import AgencyId, PatronRef
 from resource_sharing_adapters.http import Node, parse_config
-from resource_sharing_adapters.ncip import NcipPatronValidator
+from resource_sharing_adapters.ncip import NcipCirculation, NcipPatronValidator
 
 
-def test_a_node_validates_its_patrons_with_lookup_user(tmp_path: Path, ils: LoopbackIls) -> None:
+def test_a_node_takes_its_circulation_and_patron_checks_from_ncip(
+    tmp_path: Path, ils: LoopbackIls
+) -> None:
     ils.authentication = "s3cret"
     data = {
         "institution": {"agency": "ISIL:US-A", "name": "Alpha"},
         "store": {"memory": True},
         "ports": {
+            "circulation": {
+                "factory": "resource_sharing_adapters.ncip:from_config",
+                "profile": "folio",
+                "endpoint": ils.url,
+                "to_agency": ils.agency,
+                "from_agency_authentication": "s3cret",
+            },
             "patron_validator": {
                 "factory": "ncip_lookup_user",  # the entry point
                 "profile": "koha",
                 "endpoint": ils.url,
                 "to_agency": ils.agency,
                 "from_agency_authentication": "s3cret",
-            }
+            },
         },
     }
     node = Node(parse_config(data, base=tmp_path))
     try:
+        circulation = node.ports["circulation"]
+        assert isinstance(circulation, NcipCirculation)
+        assert circulation.client.config.profile.name == "folio"
         validator = node.ports["patron_validator"]
         assert isinstance(validator, NcipPatronValidator)
         assert validator.client.config.from_agency == AgencyId("US-A").value

@@ -37,18 +37,18 @@ def test_the_holdings_factory_builds_a_working_locator() -> None:
 @pytest.mark.parametrize(
     ("table", "where"),
     [
-        ({}, "ports.holdings.url"),
-        ({"url": "ftp://x"}, "ports.holdings.url"),
-        ({"url": "http://x", "version": "3.0"}, "ports.holdings.version"),
-        ({"url": "http://x", "indexes": "koha-ish"}, "ports.holdings.indexes"),
-        ({"url": "http://x", "indexes": {"isbm": "x"}}, "ports.holdings.indexes"),
-        ({"url": "http://x", "timeout_seconds": 0}, "ports.holdings.timeout_seconds"),
-        ({"url": "http://x", "timeout_seconds": True}, "ports.holdings.timeout_seconds"),
-        ({"url": "http://x", "colour": "red"}, "ports.holdings"),
-        ({"url": "http://x", "holders": "MAIN"}, "ports.holdings.holders"),
+        ({}, "url"),
+        ({"url": "ftp://x"}, "url"),
+        ({"url": "http://x", "version": "3.0"}, "version"),
+        ({"url": "http://x", "indexes": "koha-ish"}, "indexes"),
+        ({"url": "http://x", "indexes": {"isbm": "x"}}, "indexes"),
+        ({"url": "http://x", "timeout_seconds": 0}, "timeout_seconds"),
+        ({"url": "http://x", "timeout_seconds": True}, "timeout_seconds"),
+        ({"url": "http://x", "colour": "red"}, "colour"),
+        ({"url": "http://x", "holders": "MAIN"}, "holders"),
         (
             {"url": "http://x", "params_env": {"x-password": "NOT_SET_ANYWHERE_42"}},
-            "ports.holdings.params_env",
+            "params_env",
         ),
     ],
 )
