@@ -23,33 +23,40 @@ value goes through :func:`_escape`, so no text is ever written into the XML unes
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from operator import attrgetter
+from typing import Any
 
-from resource_sharing.iso18626 import Action
+from resource_sharing.iso18626 import Action, ReasonForMessage, Status
 from resource_sharing.messages import (
-    Address,
     Confirmation,
-    DeliveryInfo,
-    Header,
-    MessageKind,
     Request,
     RequestingAgencyMessage,
-    ReturnInfo,
     SupplyingAgencyMessage,
 )
-from resource_sharing.records import AgencyId, Identifier, Money
 from resource_sharing_adapters.iso18626._decode import ISO_NAMESPACE, DecodedMessage
 from resource_sharing_adapters.iso18626._errors import EncodeError
+from resource_sharing_adapters.iso18626._schema import (
+    CONFIRMATIONS,
+    MESSAGES,
+    Kind,
+    Need,
+    Placed,
+    Structure,
+)
 from resource_sharing_adapters.iso18626._versions import Version, exists_in
 
 __all__ = ["encode"]
 
 
-_CONFIRMATION_ELEMENT = {
-    MessageKind.REQUEST: "requestConfirmation",
-    MessageKind.SUPPLYING_AGENCY_MESSAGE: "supplyingAgencyMessageConfirmation",
-    MessageKind.REQUESTING_AGENCY_MESSAGE: "requestingAgencyMessageConfirmation",
+_ROOTS: dict[type, tuple[str, Structure]] = {
+    table.record: (element, table) for element, (table, _kind) in MESSAGES.items() if table.record
 }
+_VERSIONED = (Action, Status, ReasonForMessage)
 
 # What lxml wrote for the envelope (``xmlns`` and ``xmlns:ill`` both on the ISO
 # namespace, a qualified ``ill:version``), byte for byte.
@@ -72,7 +79,7 @@ _NOT_XML_MESSAGE = (
 )
 
 
-def _escape(value: str) -> str:
+def _escape(value: str, attr: str = "") -> str:
     """``value`` as XML text content; ValueError for text XML cannot carry."""
     if _SPECIAL.search(value) is None:
         return value
@@ -97,412 +104,168 @@ def _end_of_day(value: datetime, field: str) -> str:
     return value.astimezone(UTC).isoformat()[:10] + "T23:59:59Z"
 
 
-_Tags = tuple[tuple[str, str], ...]
+def _yes_no(value: bool, attr: str) -> str:
+    return "Y" if value else "N"
 
 
-def _tags(*names: str) -> _Tags:
-    return tuple((f"<{name}>", f"</{name}>") for name in names)
+def _boolean(value: bool, attr: str) -> str:
+    return "true" if value else "false"
 
 
-def _texts(tags: _Tags, values: tuple[str | None, ...]) -> str:
-    """The text elements of ``values`` that are not None, each with its pair of tags."""
-    return "".join(
-        [
-            start + _escape(value) + end
-            for (start, end), value in zip(tags, values, strict=True)
-            if value is not None
-        ]
+def _decimal(value: Decimal, attr: str) -> str:
+    if not value.is_finite():
+        raise EncodeError(attr, f"not a decimal amount: {value}")
+    return format(value, "f")
+
+
+def _integer(value: int, attr: str) -> str:
+    return str(value)
+
+
+def _natural(value: int, attr: str) -> str:
+    if value < 0:
+        raise EncodeError(attr, "2021-2 needs a non-negative number")
+    return str(value)
+
+
+_Convert = Callable[[Any, str], str | None]
+_CONVERTS: dict[Kind, _Convert] = {
+    Kind.TEXT: _escape,
+    Kind.DATETIME: _timestamp,
+    Kind.END_OF_DAY: _end_of_day,
+    Kind.YES_NO: _yes_no,
+    Kind.BOOLEAN: _boolean,
+    Kind.INTEGER: _integer,
+    Kind.NATURAL: _natural,
+    Kind.DECIMAL: _decimal,
+}
+"""How each kind of value is written as text (CODE depends on the version)."""
+
+
+def _code(version: Version, echo: bool) -> _Convert:
+    # The codes the version lacks, as (vocabulary, text): hashing an Enum member calls
+    # Python code, and this runs for every code written.
+    lacking = frozenset(
+        (type(code), code.value)
+        for code in (*Action, *Status, *ReasonForMessage)
+        if not exists_in(code, version)
     )
 
+    def code(value: Enum, attr: str) -> str | None:
+        if (type(value), value.value) in lacking:
+            if echo:
+                return None  # the echo is optional: what the version lacks is left out
+            raise EncodeError(attr, f"{value.value} does not exist in v{version.value}")
+        return str(value.value)
 
-_PHYSICAL = _tags("line1", "line2", "locality", "postalCode", "region", "country")
-_BIB = _tags(
-    "supplierUniqueRecordId",
-    "title",
-    "author",
-    "subtitle",
-    "seriesTitle",
-    "edition",
-    "titleOfComponent",
-    "authorOfComponent",
-    "volume",
-    "issue",
-    "pagesRequested",
-)
-_PUBLICATION = _tags("publisher", "publicationType", "publicationDate", "placeOfPublication")
-_PATRON = _tags("patronId", "surname", "givenName", "patronType")
-_SUPPLIER_TAIL = _tags("callNumber", "summaryHoldings", "availabilityNote")
+    return code
 
 
-class _Writer:
-    """One encoding pass for one version: the document's pieces, in order."""
+_Writer = Callable[[list[str], Any], None]
+_WRITERS: dict[str, dict[Structure, _Writer]] = {version.value: {} for version in Version}
+"""Per version (by its text: an Enum member hashes in Python code), each table's writer."""
 
-    __slots__ = ("out", "put", "v2021", "version")
 
-    def __init__(self, version: Version) -> None:
-        self.version = version
-        self.v2021 = version is Version.V2021_2
-        self.out: list[str] = [_PROLOGUE[version]]
-        self.put = self.out.append
+def _writer(table: Structure, version: Version) -> _Writer:
+    """The writer of ``table``'s children in ``version``, compiled from the table once.
 
-    def close(self, name: str) -> None:
-        """End element ``name``, as ``<name/>`` when nothing was written into it (as lxml)."""
-        out = self.out
-        if out[-1] == f"<{name}>":
-            out[-1] = f"<{name}/>"
+    Like attrs' ``__init__``, the writer is straight-line Python derived from the table,
+    one statement per field in schema order: a value is written when it is not None (a
+    None where the schema requires the element is refused), a structure around what its
+    own writer wrote, and left out when nothing was and it may be.
+    """
+    found = _WRITERS[version.value].get(table)
+    if found is not None:
+        return found
+    env: dict[str, Any] = {"EncodeError": EncodeError, "Placed": Placed}
+    lines = ["def write(out, r):"]
+    for index, field in enumerate(table.fields):
+        if version not in field.versions:
+            continue
+        start, end, attr, sub = (
+            f"<{field.element}>",
+            f"</{field.element}>",
+            field.attr,
+            field.structure,
+        )
+        code = f"c{index}"
+        if sub is None:
+            env[code] = (
+                _code(version, field.echo) if field.kind is Kind.CODE else _CONVERTS[field.kind]
+            )
+            put = (
+                f"t = {code}(v, {attr!r})\n"
+                f"        if t is not None: out.append({start!r} + t + {end!r})"
+            )
         else:
-            out.append(f"</{name}>")
-
-    def texts(self, tags: _Tags, values: tuple[str | None, ...]) -> None:
-        written = _texts(tags, values)
-        if written:
-            self.put(written)
-
-    def text(self, name: str, value: str | None) -> None:
-        if value is not None:
-            self.put(f"<{name}>{_escape(value)}</{name}>")
-
-    def yes_no(self, name: str, value: bool | None) -> None:
-        if value is not None:
-            self.put(f"<{name}>Y</{name}>" if value else f"<{name}>N</{name}>")
-
-    def when(self, name: str, value: datetime | None) -> None:
-        if value is not None:
-            self.put(f"<{name}>{_timestamp(value, name)}</{name}>")
-
-    def agency(self, name: str, value: AgencyId | None) -> None:
-        if value is not None:
-            self.put(
-                f"<{name}><agencyIdType>{_escape(value.type)}</agencyIdType>"
-                f"<agencyIdValue>{_escape(value.value)}</agencyIdValue></{name}>"
+            env[code] = _writer(sub, version)
+            drop = field.need is Need.OPTIONAL if sub.record is None else sub.absent_when_empty
+            put = (
+                f"m = len(out); out.append({start!r}); {code}(out, v)\n"
+                f"        if {drop} and len(out) == m + 1: del out[m:]\n"
+                f"        else: out.append({end!r})"
             )
-
-    def money(self, name: str, value: Money | None) -> None:
-        if value is not None:
-            if not value.amount.is_finite():
-                raise EncodeError(name, f"not a decimal amount: {value.amount}")
-            self.put(
-                f"<{name}><currencyCode>{_escape(value.currency)}</currencyCode>"
-                f"<monetaryValue>{format(value.amount, 'f')}</monetaryValue></{name}>"
+        if sub is not None and sub.record is None:  # flattened: its children are r's
+            lines.append(f"    v = r\n    if True:\n        {put}")
+            continue
+        lines.append(f"    v = r.{attr}")
+        if field.empty:
+            lines.append(f"    if v is None: out.append({start + end!r})")
+        elif field.need is not Need.OPTIONAL:
+            lines.append(
+                f"    if v is None: raise EncodeError({attr!r}, 'the XSD requires {field.element}')"
             )
-
-    def physical(self, value: Address, field: str) -> None:
-        if value.electronic_type is not None or value.electronic_data is not None:
-            raise EncodeError(field, "an electronic address where a postal one is required")
-        texts = _texts(
-            _PHYSICAL,
-            (
-                value.line1,
-                value.line2,
-                value.locality,
-                value.postal_code,
-                value.region,
-                value.country,
-            ),
-        )
-        self.put(f"<physicalAddress>{texts}</physicalAddress>" if texts else "<physicalAddress/>")
-
-    def address(self, value: Address, field: str) -> None:
-        put = self.put
-        put("<address>")
-        if value.electronic_type is None and value.electronic_data is None:
-            self.physical(value, field)
-            put("</address>")
-            return
-        if value.electronic_type is None or value.electronic_data is None:
-            raise EncodeError(field, "an electronic address needs both a type and the address")
-        physical = (
-            value.line1,
-            value.line2,
-            value.locality,
-            value.postal_code,
-            value.region,
-            value.country,
-        )
-        if any(part is not None for part in physical):
-            raise EncodeError(field, "an address is either electronic or postal, not both")
-        put(
-            "<electronicAddress><electronicAddressType>"
-            f"{_escape(value.electronic_type)}</electronicAddressType><electronicAddressData>"
-            f"{_escape(value.electronic_data)}</electronicAddressData></electronicAddress>"
-            "</address>"
-        )
-
-    def header(self, value: Header, kind: MessageKind) -> None:
-        put, text = self.put, self.text
-        put("<header>")
-        self.agency("supplyingAgencyId", value.supplying_agency)
-        self.agency("requestingAgencyId", value.requesting_agency)
-        if not self.v2021:
-            put(
-                "<multipleItemRequestId>"
-                f"{_escape(value.multiple_item_request_id or '')}</multipleItemRequestId>"
-            )
-        elif kind is MessageKind.REQUEST:
-            text("multipleItemRequestId", value.multiple_item_request_id)
-        put(f"<timestamp>{_timestamp(value.timestamp, 'header.timestamp')}</timestamp>")
-        put(
-            "<requestingAgencyRequestId>"
-            f"{_escape(value.requesting_agency_request_id)}</requestingAgencyRequestId>"
-        )
-        if not (self.v2021 and kind is MessageKind.REQUEST):
-            text("supplyingAgencyRequestId", value.supplying_agency_request_id)
-        auth = value.authentication
-        if auth is not None and not (self.v2021 and kind is MessageKind.SUPPLYING_AGENCY_MESSAGE):
-            put("<requestingAgencyAuthentication>")
-            text("accountId", auth.account_id)
-            text("securityCode", auth.security_code)
-            self.close("requestingAgencyAuthentication")
-        put("</header>")
-
-    # -- request -----------------------------------------------------------------------
-
-    def request(self, value: Request) -> None:
-        put, text = self.put, self.text
-        put("<request>")
-        self.header(value.header, MessageKind.REQUEST)
-        c = value.citation
-        put("<bibliographicInfo>")
-        self.texts(
-            _BIB,
-            (
-                c.supplier_unique_record_id,
-                c.title,
-                c.author,
-                c.subtitle,
-                c.series_title,
-                c.edition,
-                c.title_of_component,
-                c.author_of_component,
-                c.volume,
-                c.issue,
-                c.pages_requested,
-            ),
-        )
-        for ident in c.item_ids:
-            if self.v2021:
-                put(
-                    "<bibliographicItemId><bibliographicItemIdentifierCode>"
-                    f"{_escape(ident.code)}</bibliographicItemIdentifierCode>"
-                    "<bibliographicItemIdentifier>"
-                    f"{_escape(ident.value)}</bibliographicItemIdentifier></bibliographicItemId>"
+        if field.many:
+            if field.most is not None:
+                lines.append(
+                    f"    if len(v) > {field.most}:"
+                    f" raise EncodeError({attr!r}, 'v{version.value} allows {field.most}')"
                 )
-            else:
-                put(
-                    "<bibliographicItemId><bibliographicItemIdentifier>"
-                    f"{_escape(ident.value)}</bibliographicItemIdentifier>"
-                    "<bibliographicItemIdentifierCode>"
-                    f"{_escape(ident.code)}</bibliographicItemIdentifierCode>"
-                    "</bibliographicItemId>"
-                )
-        for ident in c.record_ids:
-            self.record_id(ident)
-        self.close("bibliographicInfo")
-        publication = _texts(
-            _PUBLICATION,
-            (c.publisher, c.publication_type, c.publication_date, c.place_of_publication),
-        )
-        if publication:
-            put(f"<publicationInfo>{publication}</publicationInfo>")
-        s = value.service
-        put("<serviceInfo>")
-        if s.request_type is not None:
-            put(f"<requestType>{s.request_type.value}</requestType>")
-        if not self.v2021 and len(s.request_subtypes) > 3:
-            raise EncodeError("service.request_subtypes", "v1.2 allows at most three")
-        for subtype in s.request_subtypes:
-            put(f"<requestSubType>{subtype.value}</requestSubType>")
-        text("requestingAgencyPreviousRequestId", s.previous_request_id)
-        put(f"<serviceType>{s.service_type.value}</serviceType>")
-        text("serviceLevel", s.service_level)
-        text("itemFormat" if self.v2021 else "preferredFormat", s.preferred_format)
-        if s.need_before is not None:
-            put(f"<needBeforeDate>{_end_of_day(s.need_before, 'need_before')}</needBeforeDate>")
-        text("copyrightCompliance", s.copyright_compliance)
-        self.yes_no("anyEdition", s.any_edition)
-        self.when("startDate", s.start_date)
-        self.when("endDate", s.end_date)
-        text("note", s.note)
-        put("</serviceInfo>")
-        for supplier in value.suppliers:
-            if self.v2021 and supplier.sort_order is not None and supplier.sort_order < 0:
-                raise EncodeError("suppliers.sort_order", "2021-2 needs a non-negative order")
-            put("<supplierInfo>")
-            if supplier.sort_order is not None:
-                put(f"<sortOrder>{supplier.sort_order}</sortOrder>")
-            self.agency("supplierCode", supplier.supplier)
-            text("supplierDescription", supplier.description)
-            if supplier.record_id is not None:
-                self.record_id(supplier.record_id)
-            self.texts(
-                _SUPPLIER_TAIL,
-                (supplier.call_number, supplier.summary_holdings, supplier.availability_note),
-            )
-            self.close("supplierInfo")
-        for order, address in enumerate(value.delivery_addresses, start=1):
-            put(f"<requestedDeliveryInfo><sortOrder>{order}</sortOrder>")
-            self.address(address, "delivery_addresses")
-            put("</requestedDeliveryInfo>")
-        info = value.requesting_agency_info
-        if info is not None:
-            put("<requestingAgencyInfo>")
-            text("name", info.name)
-            text("contactName", info.contact_name)
-            for address in info.addresses:
-                self.address(address, "requesting_agency_info.addresses")
-            self.close("requestingAgencyInfo")
-        patron = value.patron
-        if patron is not None:
-            put("<patronInfo>")
-            self.texts(
-                _PATRON,
-                (patron.patron_id, patron.surname, patron.given_name, patron.patron_type),
-            )
-            self.yes_no("sendToPatron", patron.send_to_patron)
-            for address in patron.addresses:
-                self.address(address, "patron.addresses")
-            self.close("patronInfo")
-        billing = value.billing
-        if billing is not None:
-            put("<billingInfo>")
-            text("paymentMethod", billing.payment_method)
-            self.money("maximumCosts", billing.maximum_costs)
-            text("billingMethod", billing.billing_method)
-            text("billingName", billing.billing_name)
-            if billing.address is not None:
-                self.address(billing.address, "billing.address")
-            self.close("billingInfo")
-        put("</request>")
+            if sub is not None and sub.record is Placed:
+                lines.append("    v = [Placed(n, a) for n, a in enumerate(v, 1)]")
+            lines.append(f"    for v in v:\n        {put}")
+        else:
+            lines.append(f"    if v is not None:\n        {put}")
+    if len(lines) == 1:
+        lines.append("    pass")
+    if table.choice:
+        written = _choice(table, version)
+    else:
+        exec("\n".join(lines), env)
+        written = env["write"]
+    _WRITERS[version.value][table] = written
+    return written
 
-    def record_id(self, ident: Identifier) -> None:
-        self.put(
-            "<bibliographicRecordId><bibliographicRecordIdentifierCode>"
-            f"{_escape(ident.code)}</bibliographicRecordIdentifierCode>"
-            "<bibliographicRecordIdentifier>"
-            f"{_escape(ident.value)}</bibliographicRecordIdentifier></bibliographicRecordId>"
-        )
 
-    # -- supplying agency message ------------------------------------------------------
+@cache
+def _content(table: Structure) -> tuple[Callable[[object], tuple[object, ...]], tuple[None, ...]]:
+    """A getter of the attributes an alternative of a choice writes, and what empty is."""
+    names = [field.attr for field in table.fields if field.attr]
+    return attrgetter(*names, "__class__"), (None,) * len(names)
 
-    def supplying_message(self, value: SupplyingAgencyMessage) -> None:
-        put, text = self.put, self.text
-        put("<supplyingAgencyMessage>")
-        self.header(value.header, MessageKind.SUPPLYING_AGENCY_MESSAGE)
-        put(f"<messageInfo><reasonForMessage>{value.reason.value}</reasonForMessage>")
-        self.yes_no("answerYesNo", value.answer)
-        text("note", value.note)
-        text("reasonUnfilled", value.reason_unfilled)
-        text("reasonRetry", value.reason_retry)
-        if not self.v2021:
-            self.money("offeredCosts", value.offered_costs)
-            self.when("retryAfter", value.retry_after)
-            self.when("retryBefore", value.retry_before)
-        put("</messageInfo><statusInfo>")
-        if value.status is None:
-            raise EncodeError("status", "the XSD requires a status, even on a notification")
-        if not exists_in(value.status, self.version):
-            raise EncodeError("status", f"{value.status.value} does not exist in v1.2")
-        put(f"<status>{value.status.value}</status>")
-        self.when("expectedDeliveryDate", value.expected_delivery)
-        if value.due_date is not None:
-            put(f"<dueDate>{_end_of_day(value.due_date, 'due_date')}</dueDate>")
-        if value.last_change is None:
-            raise EncodeError("last_change", "the XSD requires statusInfo/lastChange")
-        put(f"<lastChange>{_timestamp(value.last_change, 'last_change')}</lastChange>")
-        put("</statusInfo>")
-        if self.v2021 and (
-            value.offered_costs is not None
-            or value.retry_after is not None
-            or value.retry_before is not None
-        ):
-            put("<retryInfo>")
-            self.money("offeredCosts", value.offered_costs)
-            self.when("retryBefore", value.retry_before)
-            self.when("retryAfter", value.retry_after)
-            self.close("retryInfo")
-        if value.delivery is not None:
-            self.delivery(value.delivery)
-        if value.return_info is not None:
-            self.return_info(value.return_info)
-        put("</supplyingAgencyMessage>")
 
-    def delivery(self, value: DeliveryInfo) -> None:
-        put, text = self.put, self.text
-        put(
-            "<deliveryInfo><dateSent>"
-            f"{_timestamp(value.date_sent, 'delivery.date_sent')}</dateSent>"
-        )
-        text("itemId", value.item_id)
-        text("deliveryMethod" if self.v2021 else "sentVia", value.sent_via)
-        if value.sent_to_patron is not None:
-            put(
-                "<sentToPatron>true</sentToPatron>"
-                if value.sent_to_patron
-                else "<sentToPatron>false</sentToPatron>"
-            )
-        text("loanCondition", value.loan_condition)
-        text("itemFormat" if self.v2021 else "deliveredFormat", value.delivered_format)
-        self.money("deliveryCosts", value.delivery_costs)
-        put("</deliveryInfo>")
+def _has_content(table: Structure, record: object) -> bool:
+    """Whether ``record`` sets any attribute the alternative ``table`` writes."""
+    get, empty = _content(table)
+    return bool(get(record)[:-1] != empty)
 
-    def return_info(self, value: ReturnInfo) -> None:
-        self.put("<returnInfo>")
-        self.agency("returnAgencyId", value.return_agency)
-        self.text("name", value.name)
-        if value.address is not None:
-            self.physical(value.address, "return_info.address")
-        self.close("returnInfo")
 
-    # -- requesting agency message and confirmations -----------------------------------
+def _choice(table: Structure, version: Version) -> _Writer:
+    """A choice's writer: the one alternative with content (the last when none has)."""
+    alternatives = [f for f in table.fields if version in f.versions and f.structure]
 
-    def requesting_message(self, value: RequestingAgencyMessage) -> None:
-        self.put("<requestingAgencyMessage>")
-        self.header(value.header, MessageKind.REQUESTING_AGENCY_MESSAGE)
-        self.action(value.action)
-        self.text("note", value.note)
-        self.put("</requestingAgencyMessage>")
+    def write(out: list[str], record: object) -> None:
+        chosen = [f for f in alternatives if f.structure and _has_content(f.structure, record)]
+        if len(chosen) > 1:
+            names = " or ".join(f.element for f in alternatives)
+            raise EncodeError(type(record).__name__, f"either {names}, not both")
+        field = (chosen or alternatives[-1:])[0]
+        assert field.structure is not None
+        out.append(f"<{field.element}>")
+        _writer(field.structure, version)(out, record)
+        out.append(f"</{field.element}>")
 
-    def action(self, value: Action) -> None:
-        if not exists_in(value, self.version):
-            raise EncodeError("action", f"{value.value} does not exist in v1.2")
-        self.put(f"<action>{value.value}</action>")
-
-    def confirmation(self, value: Confirmation) -> None:
-        put, text = self.put, self.text
-        element = _CONFIRMATION_ELEMENT[value.confirms]
-        put(f"<{element}><confirmationHeader>")
-        self.agency("supplyingAgencyId", value.supplying_agency)
-        self.agency("requestingAgencyId", value.requesting_agency)
-        put(f"<timestamp>{_timestamp(value.timestamp, 'timestamp')}</timestamp>")
-        text("requestingAgencyRequestId", value.requesting_agency_request_id)
-        if not self.v2021:
-            text("multipleItemRequestId", value.multiple_item_request_id)
-        received = _timestamp(value.timestamp_received, "timestamp_received")
-        put(
-            f"<timestampReceived>{received}</timestampReceived>"
-            f"<messageStatus>{value.status.value}</messageStatus></confirmationHeader>"
-        )
-        # The echo is optional: what the version lacks is left out, so that the refusal
-        # of a message the partner's version cannot say can always be written.
-        reason, action = value.reason, value.action
-        kind = value.confirms
-        if (
-            kind is MessageKind.SUPPLYING_AGENCY_MESSAGE
-            and reason
-            and exists_in(reason, self.version)
-        ):
-            put(f"<reasonForMessage>{reason.value}</reasonForMessage>")
-        if (
-            kind is MessageKind.REQUESTING_AGENCY_MESSAGE
-            and action
-            and exists_in(action, self.version)
-        ):
-            self.action(action)
-        if value.error is not None:
-            put(f"<errorData><errorType>{value.error.type.value}</errorType>")
-            text("errorValue", value.error.value)
-            put("</errorData>")
-        put(f"</{element}>")
+    return write
 
 
 def encode(message: DecodedMessage, *, version: Version | str = Version.V1_2) -> bytes:
@@ -512,24 +275,21 @@ def encode(message: DecodedMessage, *, version: Version | str = Version.V1_2) ->
     (or holds text XML cannot carry, such as control characters).
     """
     try:
-        chosen = Version(version)
+        chosen = version if isinstance(version, Version) else Version(version)
     except ValueError:
         raise EncodeError("version", f"unsupported version {version!r}") from None
-    writer = _Writer(chosen)
+    if isinstance(message, Confirmation):
+        element, table = CONFIRMATIONS[message.confirms]
+    elif isinstance(message, Request | SupplyingAgencyMessage | RequestingAgencyMessage):
+        element, table = _ROOTS[type(message)]
+    else:
+        raise EncodeError("message", f"cannot encode {type(message).__name__}")
+    out = [_PROLOGUE[chosen], f"<{element}>"]
     try:
-        if isinstance(message, Request):
-            writer.request(message)
-        elif isinstance(message, SupplyingAgencyMessage):
-            writer.supplying_message(message)
-        elif isinstance(message, RequestingAgencyMessage):
-            writer.requesting_message(message)
-        elif isinstance(message, Confirmation):
-            writer.confirmation(message)
-        else:
-            raise EncodeError("message", f"cannot encode {type(message).__name__}")
+        _writer(table, chosen)(out, message)
     except EncodeError:
         raise
     except ValueError as exc:  # text XML cannot carry
         raise EncodeError("text", str(exc)) from None
-    writer.put(_EPILOGUE)
-    return "".join(writer.out).encode("utf-8")
+    out.append(f"</{element}>{_EPILOGUE}")
+    return "".join(out).encode("utf-8")
