@@ -5,27 +5,31 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RS_ISO18626_CORPUS ?= $(abspath ../shared/iso18626/samples)
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint bench clean venv docs
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet -e ".[all]" --group dev
+	$(BIN)/python -m pip install --quiet -e ".[all]" --group dev --group docs
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/http_demo.py $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src adapters examples tests benchmarks
-	$(BIN)/ruff format --check src adapters examples tests benchmarks
+	$(BIN)/ruff check src adapters examples tests benchmarks tools
+	$(BIN)/ruff format --check src adapters examples tests benchmarks tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The documentation site (MkDocs Material, mkdocstrings) into site/, warnings are errors.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 bench: $(STAMP)
 	@failed=""; for script in benchmarks/*.py; do \
@@ -35,4 +39,4 @@ bench: $(STAMP)
 	if [ -n "$$failed" ]; then echo "# failed:$$failed"; exit 1; fi
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis site

@@ -7,11 +7,19 @@ with its own SQLite store in a temporary directory, configured from
 prints each institution's timeline (state, task lists, notices, operator instructions),
 stops the processes and exits 0 when every request ended as the seed says.
 
-    python examples/http_demo.py [--json PATH] [--keep DIR]
+After each step it prints every state change at every institution, in commit order, with
+the label staff know (so the rota's move from B to C shows: B answers Unfilled, A's
+request goes back to locating and on to C), the ISO 18626 messages that passed between
+the institutions (``A -> B  request``, ``B -> A  supplyingAgencyMessage Unfilled
+(StatusChange)``), the patron notices and the operator's next instruction.
+
+    python examples/http_demo.py [--json PATH] [--keep DIR] [--ports 8701,8702,8703]
 
 ``--json PATH`` also writes the timeline as JSON lines (one object per request change:
-institution, side, request, state, event, tasks, notices, instruction), the format of
-``examples/consortium_story.py``. ``--keep DIR`` keeps configurations, stores and logs there.
+institution, side, request, state, label, event, partner, tasks, notices, instruction,
+messages),
+the format of ``examples/seed_story.py``. ``--keep DIR`` keeps configurations, stores and
+logs there. ``--ports`` fixes the three ports (default: free ones).
 """
 
 from __future__ import annotations
@@ -26,11 +34,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from resource_sharing_adapters.cli._io import state_label
 from resource_sharing_adapters.http import StaffClient
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +48,7 @@ CONFIGS = {"US-A": "institution-a.toml", "US-B": "institution-b.toml", "US-C": "
 DEFAULT_PORTS = {"US-A": 8701, "US-B": 8702, "US-C": 8703}
 TOKENS = {"US-A": "alpha-staff-token", "US-B": "beta-staff-token", "US-C": "gamma-staff-token"}
 SERVE_CLI = "import sys; from resource_sharing_adapters.cli import main; sys.exit(main())"
+SHORT = {"US-A": "A", "US-B": "B", "US-C": "C"}
 START = "2026-09-07T09:00:00Z"
 DAY = 86_400.0
 
@@ -136,7 +147,7 @@ class Processes:
 
 
 class Timeline:
-    """Follows each node's change feed and journal; prints what each step changed."""
+    """Follows each node's change feed, journal and outbox; prints what each step changed."""
 
     def __init__(self, staff: Mapping[str, StaffClient], timeout: float = 30.0) -> None:
         self.staff = staff
@@ -144,6 +155,20 @@ class Timeline:
         self.lines: list[dict[str, Any]] = []
         self._changes = dict.fromkeys(staff, 0)
         self._journal = dict.fromkeys(staff, 0)
+        self._sent: set[str] = set()
+        self._skew = {agency: self._clock_skew(client) for agency, client in staff.items()}
+
+    @staticmethod
+    def _clock_skew(client: StaffClient) -> float:
+        """How far ahead of real time this node's (shifted) clock runs, in seconds.
+
+        Each process shifts its clock from the moment it started, so two nodes' clocks
+        differ by the time between their starts; messages from different nodes are put
+        in order on real time.
+        """
+        before = time.time()
+        now = datetime.fromisoformat(client.info()["now"]).timestamp()
+        return now - (before + time.time()) / 2
 
     def settle(self) -> None:
         """Wait until no outbox has a pending message, twice in a row with no new change."""
@@ -165,39 +190,70 @@ class Timeline:
         print(f"\n== {clock} {title}")
         action()
         self.settle()
+        messages = self._messages()
+        for line in messages:
+            print(f"  {line}")
         for agency, client in self.staff.items():
-            self._report(agency, client)
+            self._report(agency, client, messages)
 
-    def _report(self, agency: str, client: StaffClient) -> None:
+    def _messages(self) -> list[str]:
+        """The ISO 18626 messages delivered since the last step, oldest first."""
+        fresh: list[tuple[float, str, str]] = []
+        for agency, client in self.staff.items():
+            for message in client.outbox("delivered"):
+                if message.get("port", "peer") != "peer" or message["id"] in self._sent:
+                    continue
+                self._sent.add(message["id"])
+                to = SHORT.get(str(message["to"]).removeprefix("ISIL:"), message["to"])
+                text = f"{SHORT[agency]} -> {to}  ISO 18626 {message['kind']}"
+                gist = message.get("gist")
+                if gist and gist != message["kind"]:
+                    text += f" {gist}"
+                created = datetime.fromisoformat(message["created_at"]).timestamp()
+                fresh.append((created - self._skew[agency], message["id"], text))
+        return [text for _, _, text in sorted(fresh)]
+
+    def _report(self, agency: str, client: StaffClient, messages: list[str]) -> None:
         changes = client.changes(self._changes[agency])
         if changes:
             self._changes[agency] = changes[-1]["seq"]
         journal = client.journal(self._journal[agency])
         if journal:
             self._journal[agency] = journal[-1]["seq"]
-        fresh = [e["detail"]["notice"] for e in journal if e["kind"] == "patron_notice"]
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for change in changes:
-            latest[(change["side"], change["request_id"])] = change
-        for (side, request_id), change in sorted(latest.items()):
-            tasks = [change["task_list"]] if change["task_list"] else []
+        notices: dict[str, list[str]] = {}
+        for entry in journal:
+            if entry["kind"] == "patron_notice":
+                notices.setdefault(str(entry["request_id"]), []).append(entry["detail"]["notice"])
+        short = SHORT[agency]
+        for n, change in enumerate(changes):
+            side, request_id = change["side"], change["request_id"]
+            last_of_request = all(
+                (c["side"], c["request_id"]) != (side, request_id) for c in changes[n + 1 :]
+            )
             line = {
                 "institution": agency,
                 "side": side,
                 "request": request_id,
                 "state": change["state"],
+                "label": state_label(side, change["state"]),
                 "event": change["event"],
-                "tasks": tasks,
-                "notices": fresh if side == "borrowing" else [],
+                "partner": change.get("counterpart"),
+                "tasks": [change["task_list"]] if change["task_list"] else [],
+                "notices": notices.pop(request_id, []) if last_of_request else [],
                 "instruction": change["instruction"],
+                "messages": messages if n == 0 else [],
             }
             self.lines.append(line)
-            extra = f"  tasks={tasks}" if tasks else ""
+            partner = str(line["partner"] or "").removeprefix("ISIL:")
+            extra = (
+                f"  with {SHORT.get(partner, partner)}" if side == "borrowing" and partner else ""
+            )
+            extra += f"  [{', '.join(line['tasks'])}]" if line["tasks"] else ""
             if line["notices"]:
-                extra += f"  notices={line['notices']}"
-            print(f"  {agency:5} {side:9} {line['state']:22} <- {line['event']}{extra}")
-            if line["instruction"]:
-                print(f"        -> {line['instruction']}")
+                extra += f"  patron told: {', '.join(line['notices'])}"
+            print(f"  {short} {side:9} {line['label']:34} <- {line['event']}{extra}")
+            if line["instruction"] and last_of_request:
+                print(f"      -> {line['instruction']}")
 
 
 def drive(staff: Mapping[str, StaffClient], timeline: Timeline) -> dict[tuple[str, str], str]:
@@ -253,9 +309,10 @@ def drive(staff: Mapping[str, StaffClient], timeline: Timeline) -> dict[tuple[st
     return {(line["institution"], line["side"]): line["state"] for line in timeline.lines}
 
 
-def run(root: Path, json_path: Path | None) -> int:
+def run(root: Path, json_path: Path | None, fixed: list[int] | None = None) -> int:
     """Start the processes under ``root``, tell the story, stop them; returns the status."""
-    ports = {agency: free_port() for agency in CONFIGS}
+    chosen = fixed or [free_port() for _ in CONFIGS]
+    ports = dict(zip(CONFIGS, chosen, strict=True))
     configs = write_configs(root, ports)
     processes = Processes(root)
     clients: dict[str, StaffClient] = {}
@@ -287,6 +344,18 @@ def run(root: Path, json_path: Path | None) -> int:
     return 0 if ok else 1
 
 
+def _ports(text: str) -> list[int]:
+    try:
+        ports = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three port numbers, got {text!r}") from None
+    if len(ports) != len(CONFIGS) or len(set(ports)) != len(ports):
+        raise argparse.ArgumentTypeError("expected three different ports: A,B,C")
+    if not all(0 < p < 65536 for p in ports):
+        raise argparse.ArgumentTypeError("a port is between 1 and 65535")
+    return ports
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run the demo."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -294,13 +363,19 @@ def main(argv: list[str] | None = None) -> int:
         "--json", type=Path, metavar="PATH", help="write the timeline as JSON lines"
     )
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep configs, stores, logs here")
+    parser.add_argument(
+        "--ports",
+        type=_ports,
+        metavar="A,B,C",
+        help="the ports of A, B and C (default: free ones), e.g. 8701,8702,8703",
+    )
     args = parser.parse_args(argv)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        return run(args.keep, args.json)
+        return run(args.keep, args.json, args.ports)
     root = Path(tempfile.mkdtemp(prefix="rs-http-demo-"))
     try:
-        return run(root, args.json)
+        return run(root, args.json, args.ports)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

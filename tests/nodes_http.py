@@ -18,7 +18,14 @@ from typing import Any, TypeVar
 
 import uvicorn
 
-from resource_sharing_adapters.http import Node, NodeConfig, StaffClient, create_app, parse_config
+from resource_sharing_adapters.http import (
+    Node,
+    NodeConfig,
+    StaffClient,
+    create_app,
+    parse_config,
+    server_config,
+)
 
 T = TypeVar("T")
 
@@ -61,13 +68,9 @@ class ServerThread:
     def __init__(self, node: Node, port: int) -> None:
         self.node = node
         self.port = port
-        config = uvicorn.Config(
-            create_app(node),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
+        # the same uvicorn settings as ``serve``: its connection limits and h11 protocol
+        config = server_config(
+            create_app(node), node.config, host="127.0.0.1", port=port, log_level="warning"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -313,6 +313,8 @@ class RenewPatronLoan:
     """The item."""
     due: datetime
     """The new due date."""
+    patron: PatronRef | None = None
+    """Whose loan it is (an ILS that renews per patron needs it)."""
 
 
 @final
@@ -326,6 +328,8 @@ class RecallPatronLoan:
     """The item."""
     due: datetime
     """The shortened due date."""
+    patron: PatronRef | None = None
+    """Whose loan it is (an ILS that renews per patron needs it)."""
 
 
 @final

@@ -324,6 +324,10 @@ class HistoryRepository(Protocol):
         """A request's history, in the order it was appended."""
         ...
 
+    def count(self, side: Side, request_id: str) -> int:
+        """How many entries a request's history has (the next entry's sequence is one more)."""
+        ...
+
 
 class OutboxRepository(Protocol):
     """The durable outbox: every effect that leaves the core, until it is delivered.

@@ -15,8 +15,6 @@ import json
 import sys
 from pathlib import Path
 
-from resource_sharing_adapters.ncip import MalformedNcip, decode, validate
-
 __all__ = ["register"]
 
 
@@ -48,6 +46,8 @@ def _read(path: Path) -> bytes | None:
 
 def run_decode(args: argparse.Namespace) -> int:
     """Decode the file leniently and print it as JSON; exit 2 with the Problem when it fails."""
+    from resource_sharing_adapters.ncip import MalformedNcip, decode  # the ncip extra
+
     data = _read(args.file)
     if data is None:
         return 2
@@ -62,6 +62,8 @@ def run_decode(args: argparse.Namespace) -> int:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Validate the file; exit 0 when valid, 1 when invalid, 2 when it is not even XML."""
+    from resource_sharing_adapters.ncip import MalformedNcip, validate  # the ncip extra
+
     data = _read(args.file)
     if data is None:
         return 2

@@ -1,30 +1,25 @@
-"""``resource-sharing serve`` and ``resource-sharing desk``: run a node, work its desks.
+"""``resource-sharing serve``: run a node.
 
 ``serve --config institution.toml`` runs one institution (``docs/http.md``): the ISO
 18626 endpoint, the staff API, the dispatcher and the timers, on 127.0.0.1 unless the
-configuration or ``--host`` says otherwise.
-
-``desk`` talks to a running node's staff API (the URL and token from ``--config``, or
-``--url`` and ``--token`` / ``$RS_STAFF_TOKEN``) and prints JSON: list a task list, show
-a request, act on it, scan a barcode, take a return, check an item in, place a hold or a
-request, follow the change feed.
+configuration or ``--host`` says otherwise. ``serve --check`` reads the configuration,
+lists every problem in it (one line each, with its place in the file) and exits: 0 when
+there is none, 2 otherwise; ``--json`` prints ``{"ok", "problems", "notes"}`` instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-from typing import Any
 
 from resource_sharing.errors import InvalidInput
+from resource_sharing_adapters.cli._io import print_json
 
-__all__ = ["register", "run_desk", "run_serve"]
+__all__ = ["register", "run_serve"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``serve`` and ``desk`` commands."""
+    """Add the ``serve`` command."""
     serve = subparsers.add_parser(
         "serve",
         help="run an institution node (ISO 18626 over HTTP)",
@@ -33,53 +28,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--config", required=True, help="the node's TOML configuration")
     serve.add_argument("--host", help="listen on this interface (default: the config's)")
     serve.add_argument("--port", type=int, help="listen on this port (default: the config's)")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="the least severe log lines written (default info)",
+    )
+    serve.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="text lines, or one JSON object per line (default text)",
+    )
+    serve.add_argument(
+        "--check",
+        action="store_true",
+        help="check the configuration, list every problem in it, and exit (0: none)",
+    )
+    serve.add_argument("--json", action="store_true", help="with --check: print the report as JSON")
     serve.set_defaults(handler=run_serve)
-
-    desk = subparsers.add_parser(
-        "desk",
-        help="staff actions on a running node",
-        description="Staff actions on a running node, through its staff API (JSON output).",
-    )
-    desk.add_argument("--config", help="the node's TOML configuration (URL and staff token)")
-    desk.add_argument("--url", help="the node's base URL, e.g. http://127.0.0.1:8701")
-    desk.add_argument("--token", help="the staff token (default: $RS_STAFF_TOKEN)")
-    actions = desk.add_subparsers(dest="desk_command", required=True, metavar="ACTION")
-    tasks = actions.add_parser("tasks", help="list a task list")
-    tasks.add_argument("task_list", help="e.g. pick_from_shelf, received_items, check_in")
-    tasks.add_argument("--desk")
-    tasks.add_argument("--limit", type=int, default=50)
-    tasks.add_argument("--offset", type=int, default=0)
-    show = actions.add_parser("show", help="show a request and its history")
-    show.add_argument("side", choices=["borrowing", "lending"])
-    show.add_argument("request_id")
-    act = actions.add_parser("act", help="act on a request (receive, ship, answer-cancel...)")
-    act.add_argument("side", choices=["borrowing", "lending"])
-    act.add_argument("request_id")
-    act.add_argument("action")
-    act.add_argument(
-        "args", nargs="*", metavar="KEY=VALUE", help="arguments (a VALUE that is JSON is read so)"
-    )
-    scan = actions.add_parser("scan", help="what to do with a scanned item")
-    scan.add_argument("barcode")
-    scan.add_argument("--desk")
-    ret = actions.add_parser("return", help="a patron returned a borrowed item")
-    ret.add_argument("barcode")
-    ret.add_argument("--desk")
-    check_in = actions.add_parser("check-in", help="check a returned loan in")
-    check_in.add_argument("barcode")
-    hold = actions.add_parser("hold", help="a local patron placed a hold on a lent item")
-    hold.add_argument("barcode")
-    hold.add_argument("--patron")
-    place = actions.add_parser("place", help="place a borrowing request (JSON body)")
-    place.add_argument("body", help="the request as JSON: patron, citation, rota, ...")
-    changes = actions.add_parser("changes", help="the change feed")
-    changes.add_argument("--since", type=int, default=0)
-    desk.set_defaults(handler=run_desk)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Load the configuration and serve until interrupted."""
+    """Load the configuration and serve until interrupted (or only check it)."""
+    if args.check:
+        return run_check(args)
     from resource_sharing_adapters.http import load_config, serve
 
     try:
@@ -87,70 +60,29 @@ def run_serve(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"resource-sharing serve: {exc}", file=sys.stderr)
         return 2
-    serve(config, host=args.host, port=args.port, log_level=args.log_level)
+    serve(
+        config,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_format=args.log_format,
+    )
     return 0
 
 
-def _value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def run_check(args: argparse.Namespace) -> int:
+    """Print every problem of the configuration; 0 when there is none, 2 otherwise."""
+    from resource_sharing_adapters.http._check import check_config
 
-
-def _pairs(items: list[str]) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InvalidInput("args", f"expected KEY=VALUE, got {item!r}")
-        body[key.replace("-", "_")] = _value(value)
-    return body
-
-
-def run_desk(args: argparse.Namespace) -> int:
-    """Call the staff API and print the answer as JSON."""
-    from resource_sharing_adapters.http import StaffClient, StaffError, load_config
-
-    try:
-        url, token = args.url, args.token or os.environ.get("RS_STAFF_TOKEN")
-        if args.config:
-            config = load_config(args.config)
-            url = url or config.server.base_url
-            token = token or config.server.staff_token
-        if not url or not token:
-            raise InvalidInput("desk", "give --config, or --url and --token ($RS_STAFF_TOKEN)")
-        with StaffClient(url, token) as staff:
-            result = _desk(staff, args)
-    except (InvalidInput, StaffError) as exc:
-        print(f"resource-sharing desk: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"resource-sharing desk: cannot reach the node: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(result, indent=2, ensure_ascii=False))
-    return 0
-
-
-def _desk(staff: Any, args: argparse.Namespace) -> Any:
-    command = args.desk_command
-    if command == "tasks":
-        return staff.tasks(args.task_list, desk=args.desk, limit=args.limit, offset=args.offset)
-    if command == "show":
-        return staff.request(args.side, args.request_id)
-    if command == "act":
-        return staff.act(args.side, args.request_id, args.action, _pairs(args.args))
-    if command == "scan":
-        return staff.scan(args.barcode, args.desk)
-    if command == "return":
-        return staff.return_item(args.barcode, args.desk)
-    if command == "check-in":
-        return staff.check_in(args.barcode)
-    if command == "hold":
-        return staff.local_hold(args.barcode, args.patron)
-    if command == "place":
-        body = _value(args.body)
-        if not isinstance(body, dict):
-            raise InvalidInput("body", "expected a JSON object")
-        return staff.place(body)
-    return staff.changes(args.since)
+    report = check_config(args.config)
+    if args.json:
+        print_json({"ok": report.ok, "problems": report.problems, "notes": report.notes})
+    else:
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        for note in report.notes:
+            print(f"note: {note}")
+        count = len(report.problems)
+        verdict = "ok" if report.ok else f"{count} problem{'s' if count != 1 else ''}"
+        print(f"{report.source}: {verdict}")
+    return 0 if report.ok else 2

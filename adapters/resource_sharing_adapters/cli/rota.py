@@ -12,15 +12,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from resource_sharing.errors import InvalidInput
 from resource_sharing.rota import Rota, build_rota
+from resource_sharing_adapters.cli._io import print_json
 from resource_sharing_adapters.rota_json import load_directory, load_request
 
-__all__ = ["explain", "register", "render"]
+if TYPE_CHECKING:
+    from rich.table import Table
+
+__all__ = ["as_json", "explain", "register", "render"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,11 +47,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     explain_parser.add_argument(
         "--request", required=True, type=Path, metavar="REQ.json", help="request and facts"
     )
+    explain_parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the rota and every candidate as JSON instead of a table",
+    )
     explain_parser.set_defaults(handler=explain)
 
 
 def explain(args: argparse.Namespace) -> int:
     """Print the explanation of the rota for ``args.request``; 2 on bad input."""
+    from rich.console import Console  # the cli extra
+
     try:
         directory, policy = load_directory(args.directory)
         request, context = load_request(args.request)
@@ -57,13 +66,46 @@ def explain(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"resource-sharing rota explain: {exc}", file=sys.stderr)
         return 2
+    if args.json:
+        print_json(as_json(rota))
+        return 0
     width = None if sys.stdout.isatty() else 200
     Console(file=sys.stdout, width=width).print(render(rota))
     return 0
 
 
+def as_json(rota: Rota) -> dict[str, object]:
+    """The explanation as JSON-ready data: the selection and one object per candidate."""
+    explanation = rota.explanation
+    return {
+        "request": explanation.request_id,
+        "selection": explanation.selection,
+        "rule": explanation.rule,
+        "templates": list(explanation.templates),
+        "scorers": [{"name": n, "weight": w} for n, w in explanation.scorers],
+        "candidates": [
+            {
+                "agency": str(r.agency),
+                "name": r.name,
+                "source": r.source,
+                "tier": r.tier,
+                "rank": r.rank,
+                "kept": r.kept,
+                "fallback": r.fallback,
+                "dropped": None if r.drop is None else r.drop.reason.value,
+                "why": None if r.drop is None else r.drop.detail,
+                "scores": {c.scorer: c.value for c in r.components},
+                "total": r.total,
+            }
+            for r in explanation.reports()
+        ],
+    }
+
+
 def render(rota: Rota) -> Table:
     """The explanation as a ``rich`` table: one row per candidate."""
+    from rich.table import Table
+
     explanation = rota.explanation
     templates = ", ".join(explanation.templates) or "none"
     table = Table(

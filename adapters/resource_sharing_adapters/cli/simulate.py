@@ -2,7 +2,8 @@
 
 ``simulate --institutions 50 --requests 100000 --days 365 --seed 1 [--scenario FILE]
 [--json] [--plot PATH]`` runs every variant of the scenario (``docs/simulation.md``) on
-the same demand, with a progress bar and a summary table; ``--json`` prints the metrics
+the same demand, with a progress bar (on stderr, and only when it is a terminal: piped,
+the command prints its result alone) and a summary table; ``--json`` prints the metrics
 as JSON instead, ``--plot PATH`` writes a PNG of the turnaround distribution and of the
 load per lender (matplotlib, the ``plot`` extra). Exits 1 when an invariant was broken,
 2 on bad input.
@@ -14,14 +15,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import Progress, TaskID
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from resource_sharing.errors import InvalidInput
 from resource_sharing.simulation import Metrics, Simulation
 from resource_sharing_adapters.simulation_json import load_scenario, parse_scenario
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["plot", "register", "run", "table"]
 
@@ -67,9 +68,15 @@ def run(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"resource-sharing simulate: {exc}", file=sys.stderr)
         return 2
-    console = Console(file=sys.stderr if args.json else sys.stdout)
+    from rich.console import Console  # the cli extra
+    from rich.progress import Progress, TaskID
+
+    if args.plot is not None:
+        import matplotlib  # noqa: F401  (the plot extra: say so before a long run, not after)
+    # The bar goes to stderr, and only on a terminal: a pipe or a file gets the result alone.
+    console = Console(file=sys.stderr)
     results: list[Metrics] = []
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         for variant in scenario.runs():
             task = progress.add_task(f"simulating {variant.name}", total=scenario.requests)
 
@@ -106,6 +113,8 @@ def _faults(m: Metrics) -> str:
 
 def table(results: list[Metrics]) -> Table:
     """The summary as a ``rich`` table: one column per variant."""
+    from rich.table import Table
+
     summary = Table(title="Consortium simulation")
     summary.add_column("metric")
     for metrics in results:

@@ -37,13 +37,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="json",
         help="json (the stable schema of docs/lifecycles.md), mermaid or dot",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="the same as --format json (as in every command)"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the chosen lifecycle in the chosen format; returns the exit status."""
     lifecycle = _LIFECYCLES[args.lifecycle]
-    if args.format == "json":
+    if args.json or args.format == "json":
         print(json.dumps(lifecycle.to_dict(), indent=2, ensure_ascii=False))
     elif args.format == "mermaid":
         print(lifecycle.to_mermaid(), end="")

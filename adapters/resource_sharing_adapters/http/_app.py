@@ -18,7 +18,9 @@ The synchronous peer inbox runs in the thread pool; the node's store serialises 
 the dispatcher, the timers and the staff API.
 
 Staff API (JSON, under ``/staff``, with ``Authorization: Bearer <staff_token>``; off when
-no token is configured): see ``docs/http.md``. ``GET /health`` is open (readiness).
+no token is configured): see ``docs/http.md``. ``GET /health`` (the store and the
+dispatcher; 503 when unhealthy, ``http/_health.py``) and ``GET /metrics`` (Prometheus,
+``http/_metrics.py``) are open.
 """
 
 from __future__ import annotations
@@ -50,7 +52,12 @@ from resource_sharing.errors import (
 )
 from resource_sharing.events import CancelledBy
 from resource_sharing.iso18626 import ServiceType
-from resource_sharing.messages import Confirmation
+from resource_sharing.messages import (
+    Confirmation,
+    PeerMessage,
+    RequestingAgencyMessage,
+    SupplyingAgencyMessage,
+)
 from resource_sharing.ports import AnyRequest, OutboxStatus
 from resource_sharing.records import AgencyId, Citation, ItemRef, Money, PatronRef, Side
 from resource_sharing.serialization import converter
@@ -65,6 +72,9 @@ from resource_sharing_adapters.http._auth import (
 from resource_sharing_adapters.http._client import MESSAGE_ID_HEADER
 from resource_sharing_adapters.http._config import structure
 from resource_sharing_adapters.http._connections import EdgeMiddleware
+from resource_sharing_adapters.http._health import check_health
+from resource_sharing_adapters.http._logging import CorrelationMiddleware
+from resource_sharing_adapters.http._metrics import CONTENT_TYPE, MetricsMiddleware, metrics_of
 from resource_sharing_adapters.http._node import Node
 from resource_sharing_adapters.http._tls import peer_certificate
 from resource_sharing_adapters.http._validation import check_request, json_body
@@ -139,6 +149,7 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
         except DecodeError as error:
             confirmation = confirm_decode_error(error, timestamp=now, received=now)
             status = 400 if isinstance(error, BadlyFormedMessage) else 200
+            metrics_of(node).received(confirmation, badly_formed=status == 400)
             return _xml(confirmation, "1.2", status)
         try:
             confirmation = await run_in_threadpool(
@@ -154,6 +165,7 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
         except Exception:
             log.exception("the node failed on an inbound message")
             return PlainTextResponse("500 Internal Server Error: try again later\n", 500)
+        metrics_of(node).received(confirmation)
         partner = node.config.directory.get(sender_of(message))
         version = partner.protocol.iso18626_version if partner is not None else "1.2"
         return _xml(confirmation, version)
@@ -237,6 +249,16 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
     (Side.LENDING, "mark-lost"): ("mark_lost", _NOTE),
 }
 """Staff actions on one request: (side, URL name) to the desk method and its arguments."""
+
+
+def gist(message: PeerMessage) -> str:
+    """A peer message in a few words: its status or action, and why (for staff and logs)."""
+    if isinstance(message, SupplyingAgencyMessage):
+        status = message.status.value if message.status is not None else "no status"
+        return f"{status} ({message.reason.value})"
+    if isinstance(message, RequestingAgencyMessage):
+        return message.action.value
+    return message.kind.value
 
 
 def _jsonable(value: Any) -> Any:
@@ -433,6 +455,8 @@ class _Staff:
                     "kind": m.effect.message.kind.value
                     if isinstance(m.effect, SendMessage)
                     else type(m.effect).__name__,
+                    "gist": gist(m.effect.message) if isinstance(m.effect, SendMessage) else None,
+                    "created_at": m.created_at,
                     "status": m.status.value,
                     "attempts": m.attempts,
                     "next_attempt_at": m.next_attempt_at,
@@ -562,11 +586,17 @@ def create_app(node: Node, *, background: bool = True) -> Starlette:
     g = staff.guard
 
     async def health(request: HttpRequest) -> Response:
-        return _Json({"ok": True, "agency": str(node.agency)})
+        status, body = await run_in_threadpool(check_health, node)
+        return _Json(body, status)
+
+    async def metrics(request: HttpRequest) -> Response:
+        text = await run_in_threadpool(metrics_of(node).render)
+        return Response(text, media_type=CONTENT_TYPE)
 
     routes = [
         Route(node.config.server.path, _iso_endpoint(node), methods=["POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/staff/info", g(staff.info), methods=["GET"]),
         Route("/staff/changes", g(staff.changes), methods=["GET"]),
         Route("/staff/journal", g(staff.journal), methods=["GET"]),
@@ -601,4 +631,9 @@ def create_app(node: Node, *, background: bool = True) -> Starlette:
         body_timeout=node.config.server.limits.body_timeout_seconds,
         counters=node.authenticator.guard.counters,
     )
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[edge])
+    middleware = [
+        Middleware(CorrelationMiddleware, message_header=MESSAGE_ID_HEADER),
+        Middleware(MetricsMiddleware, node=node),
+        edge,
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -6,7 +6,9 @@ and timer settings, the policies, the partner directory (with the credentials ex
 with each partner) and the holdings the lending desk locates in. Unknown keys are refused
 (a misspelt setting is an error, not silently ignored); every problem is an
 :class:`~resource_sharing.errors.InvalidInput` naming the place in the file. Secrets may
-be given indirectly, as the name of an environment variable (``..._env`` keys).
+be given indirectly, as the name of an environment variable (``..._env`` keys) or of a
+file that holds them (``..._file`` keys). ``[consortium] directory`` includes a shared
+directory file of the consortium's partners (:mod:`._consortium`).
 
 Without a ``[store]`` table the node keeps its data in an SQLite file beside the
 configuration (``institution.toml`` -> ``institution.sqlite3``); a memory store only when
@@ -38,6 +40,7 @@ from resource_sharing_adapters._structuring import base_converter
 from resource_sharing_adapters._structuring import structure as _structure
 from resource_sharing_adapters.http._auth import Credentials, PeerCredentials
 from resource_sharing_adapters.http._connections import ConnectionLimits
+from resource_sharing_adapters.http._consortium import with_consortium
 from resource_sharing_adapters.http._limits import SecurityConfig
 from resource_sharing_adapters.http._tls import ServerTLS, parse_client_tls, parse_server_tls
 from resource_sharing_adapters.rota_json import parse_directory
@@ -105,6 +108,10 @@ class StoreConfig:
     """The SQLite file or the PostgreSQL conninfo (which may hold a password)."""
     schema: str | None = None
     """PostgreSQL: the schema the store lives in (None: the server's search path)."""
+    pool_min_size: int = 1
+    """PostgreSQL: connections the pool keeps open."""
+    pool_max_size: int = 8
+    """PostgreSQL: connections the pool opens at most (per process)."""
     implicit: bool = False
     """Chosen because the configuration has no ``[store]``: the SQLite file beside it."""
 
@@ -242,6 +249,9 @@ class _Table:
     def secret(self, key: str) -> str | None:
         direct = self.take(key, str, None)
         variable = self.take(f"{key}_env", str, None)
+        file = self.take(f"{key}_file", str, None)
+        if file is not None:
+            return _secret_file(file, f"{self.where}.{key}_file")
         if variable is not None:
             found = os.environ.get(variable)
             if found is None:
@@ -256,6 +266,18 @@ class _Table:
         if self.data:
             names = ", ".join(sorted(self.data))
             raise InvalidInput(self.where or "config", f"unknown key(s): {names}")
+
+
+def _secret_file(name: str, where: str) -> str:
+    """A secret kept in a file (e.g. a systemd credential or a mounted secret)."""
+    path = Path(os.path.expandvars(name)).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InvalidInput(where, f"cannot read {path}: {exc.strerror or exc}") from None
+    if not text:
+        raise InvalidInput(where, f"{path} is empty")
+    return text
 
 
 def _credentials(table: _Table, base: Path) -> Credentials:
@@ -332,8 +354,11 @@ def _store(table: _Table, base: Path, stem: str) -> StoreConfig:
     sqlite = table.take("sqlite", str, None)
     postgres = table.secret("postgres")
     schema = table.take("schema", str, None)
+    pool_min = table.take("pool_min_size", int, None)
+    pool_max = table.take("pool_max_size", int, None)
     memory = table.take("memory", bool, False)
     table.done()
+    pool = _pool(pool_min, pool_max, postgres is not None)
     chosen = [k for k, v in (("sqlite", sqlite), ("postgres", postgres), ("memory", memory)) if v]
     if len(chosen) > 1:
         raise InvalidInput("store", f"choose one store, not {' and '.join(chosen)}")
@@ -343,10 +368,27 @@ def _store(table: _Table, base: Path, stem: str) -> StoreConfig:
         path = Path(sqlite).expanduser()
         return StoreConfig("sqlite", str(path if path.is_absolute() else base / path))
     if postgres is not None:
-        return StoreConfig("postgres", postgres, schema=schema)
+        return StoreConfig(
+            "postgres",
+            postgres,
+            schema=schema,
+            pool_min_size=pool[0],
+            pool_max_size=pool[1],
+        )
     if memory:
         return StoreConfig("memory")
     return StoreConfig("sqlite", str(base / f"{stem}.sqlite3"), implicit=True)
+
+
+def _pool(low: int | None, high: int | None, postgres: bool) -> tuple[int, int]:
+    if (low is not None or high is not None) and not postgres:
+        raise InvalidInput("store.pool_max_size", "only a PostgreSQL store has a pool")
+    pool = (1 if low is None else low, 8 if high is None else high)
+    if pool[0] < 0 or pool[1] < max(1, pool[0]):
+        raise InvalidInput(
+            "store", "need 0 <= pool_min_size <= pool_max_size and pool_max_size >= 1"
+        )
+    return pool
 
 
 _RETRY_KEYS = ("max_attempts", "retry_base_seconds", "retry_max_seconds", "timeout_seconds")
@@ -464,7 +506,10 @@ def parse_config(
 
     borrowing = structure(top.data.pop("borrowing", {}), BorrowingPolicy, "borrowing")
     lending = structure(top.data.pop("lending", {}), LendingPolicy, "lending")
-    directory, rota, credentials = _directory(top.data.pop("partners", []), top.table("rota"), base)
+    partners = with_consortium(
+        top.data.pop("consortium", None), top.data.pop("partners", []), base, agency
+    )
+    directory, rota, credentials = _directory(partners, top.table("rota"), base)
     security = structure(top.data.pop("security", {}), SecurityConfig, "security")
     holdings = _holdings(top.data.pop("holdings", []))
     top.done()

@@ -130,11 +130,11 @@ class EdgeMiddleware:
         async def bounded_receive() -> Message:
             if state["done"]:
                 return await receive()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            if loop.time() >= deadline:
                 raise _BodyTimeout
             try:
-                message = await asyncio.wait_for(receive(), remaining)
+                async with asyncio.timeout_at(deadline):  # no task per chunk, unlike wait_for
+                    message = await receive()
             except TimeoutError:
                 raise _BodyTimeout from None
             if message["type"] == "http.request":

@@ -62,6 +62,7 @@ from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
 from resource_sharing_adapters.http._limits import Guard
+from resource_sharing_adapters.http._metrics import ObservedTransport
 from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import confirm_error
 from resource_sharing_adapters.storage import Change, Feeds, MemoryFeeds, change_of
@@ -141,6 +142,9 @@ class _RecordingHistory:
     def of(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
         return self._inner.of(side, request_id)
 
+    def count(self, side: Side, request_id: str) -> int:
+        return self._inner.count(side, request_id)
+
 
 class _RecordingUnit:
     """A unit of work that notes each saved step for an in-process change feed.
@@ -212,7 +216,12 @@ def open_store(config: NodeConfig) -> RequestStore:
         from resource_sharing_adapters.storage.postgres import PostgresStore
 
         assert target is not None
-        store: RequestStore = PostgresStore(target, schema=config.store.schema)
+        store: RequestStore = PostgresStore(
+            target,
+            schema=config.store.schema,
+            min_size=config.store.pool_min_size,
+            max_size=config.store.pool_max_size,
+        )
         return store
     return MemoryStore()
 
@@ -342,7 +351,10 @@ class UniqueIds:
 
 
 class Node:
-    """One institution, ready to serve: institution, authenticator, loops, feeds.
+    """The node's composition root: one institution, ready to serve.
+
+    It builds and wires the parts (store, transport, host-system ports, institution,
+    authenticator, background loops, feeds) and nothing else decides here.
 
     Build it from a configuration; ``store`` overrides the configured one (tests pass a
     store they own). The background threads start with :meth:`start` and stop with
@@ -398,7 +410,7 @@ class Node:
             raise
         ports = Ports(
             store=self.store,
-            transport=self.transport,
+            transport=ObservedTransport(self.transport, self),
             notifier=self.ports["notifier"],  # type: ignore[arg-type]
             circulation=self.ports["circulation"],  # type: ignore[arg-type]
             holdings=self.ports["holdings"],  # type: ignore[arg-type]

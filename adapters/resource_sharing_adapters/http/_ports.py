@@ -61,6 +61,7 @@ from resource_sharing.ports import (
 from resource_sharing.records import AgencyId, PatronRef
 from resource_sharing.serialization import converter
 from resource_sharing_adapters.http._config import PORT_NAMES, NodeConfig, PortConfig
+from resource_sharing_adapters.http._logging import redact
 from resource_sharing_adapters.storage import Feeds, JournalEntry
 
 __all__ = [
@@ -102,7 +103,10 @@ class Journal:
         command = type(effect).__name__
         entry = self._feeds.record_journal(kind, command, request_id, detail, key)
         if entry is not None:
-            log.info("%s %s %s", kind, command, detail)
+            # ids only at INFO: a notice's detail names the patron (see http/_logging.py)
+            ids = {"message_id": key} if key else None  # the outbox entry being delivered
+            log.info("%s %s for request %s", kind, command, request_id, extra=ids)
+            log.debug("%s %s: %s", kind, command, redact(detail), extra=ids)
         return entry
 
     def since(self, seq: int, limit: int = 1000) -> list[JournalEntry]:

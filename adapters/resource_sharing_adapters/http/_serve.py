@@ -8,7 +8,7 @@ connections, header size; see ``_connections``), TLS from ``[server.tls]`` (see
 
 from __future__ import annotations
 
-import logging
+import logging.config
 import math
 import ssl
 from collections.abc import Callable
@@ -21,6 +21,7 @@ from resource_sharing_adapters.http._app import create_app
 from resource_sharing_adapters.http._config import NodeConfig
 from resource_sharing_adapters.http._connections import protocol_class
 from resource_sharing_adapters.http._limits import SecurityCounters
+from resource_sharing_adapters.http._logging import configure_logging, uvicorn_log_config
 from resource_sharing_adapters.http._node import Node
 from resource_sharing_adapters.http._tls import server_context
 
@@ -75,15 +76,14 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     log_level: str = "info",
+    log_format: str = "text",
 ) -> None:
     """Serve one institution until interrupted (SIGINT or SIGTERM), then close its store.
 
-    ``host`` and ``port`` override the configuration's (which listens on 127.0.0.1).
+    ``host`` and ``port`` override the configuration's (which listens on 127.0.0.1);
+    ``log_format`` is ``text`` or ``json`` (one object per line, ``http/_logging.py``).
     """
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(log_level, log_format)
     if host is not None or port is not None:  # the node's owner id names where it listens
         listen = attrs.evolve(
             config.server,
@@ -98,6 +98,8 @@ def serve(
         settings = server_config(
             app, config, host=host, port=port, log_level=log_level, counters=counters
         )
+        # uvicorn's own lines in the node's format (after uvicorn set up its defaults)
+        logging.config.dictConfig(uvicorn_log_config(log_level, log_format))
         uvicorn.Server(settings).run()
     finally:
         node.close()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import datetime
 from typing import Generic, TypeVar, final
 
 from resource_sharing.effects import (
@@ -239,16 +238,23 @@ class NcipCirculation:
             ),
         )
 
-    def _move_due(self, service: str, barcode: str, due: datetime, key: str, todo: str) -> None:
+    def _move_due(
+        self,
+        service: str,
+        command: RenewPatronLoan | RecallPatronLoan,
+        key: str,
+        todo: str,
+    ) -> None:
+        barcode, due = command.barcode, command.due
         if service == "RecallItem":
             self._once(key, RecallItem(barcode, due))
             return
-        patron = self._patrons.get(barcode)
+        patron = command.patron.id if command.patron is not None else self._patrons.get(barcode)
         if patron is None:
             raise DeliveryError(
                 self.client.config.name,
-                f"RenewItem needs the patron of {barcode}, which this node no longer "
-                f"remembers: {todo} in the ILS",
+                f"RenewItem needs the patron of {barcode}, which the step did not name "
+                f"and this node no longer remembers: {todo} in the ILS",
                 retryable=False,
             )
         self._once(key, RenewItem(patron, barcode, due))
@@ -258,7 +264,7 @@ class NcipCirculation:
         todo = f"set the due date of {command.barcode} to {command.due:%Y-%m-%d}"
         if not self.client.config.profile.supports("RenewItem"):
             raise self._unsupported("RenewItem", todo)
-        self._move_due("RenewItem", command.barcode, command.due, key, todo)
+        self._move_due("RenewItem", command, key, todo)
 
     def recall_patron_loan(self, command: RecallPatronLoan, *, key: str) -> None:
         """RecallItem (or RenewItem, per profile) with the shortened due date."""
@@ -266,7 +272,7 @@ class NcipCirculation:
         todo = f"recall {command.barcode} and set its due date to {command.due:%Y-%m-%d}"
         if service is None or not self.client.config.profile.supports(service):
             raise self._unsupported(service or "RecallItem", todo)
-        self._move_due(service, command.barcode, command.due, key, todo)
+        self._move_due(service, command, key, todo)
 
     def check_out_to_partner(self, command: CheckOutToPartner, *, key: str) -> None:
         """CheckOutItem of our item to the borrowing institution's patron account."""

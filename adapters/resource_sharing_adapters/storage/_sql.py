@@ -318,6 +318,14 @@ class SqlUnit:
                     (at, side, entry.request_id),
                 )
 
+    def history_count(self, side: Side, request_id: str) -> int:
+        """How many history entries a request has."""
+        row = self._one(
+            "SELECT count(*) FROM rs_history WHERE side = ? AND request_id = ?",
+            (side.value, request_id),
+        )
+        return int(row[0])
+
     def history_of(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
         """A request's history, in order."""
         rows = self._all(
@@ -793,6 +801,9 @@ class _History(_View):
 
     def of(self, side: Side, request_id: str) -> Sequence[HistoryEntry]:
         return self._u.history_of(side, request_id)
+
+    def count(self, side: Side, request_id: str) -> int:
+        return self._u.history_count(side, request_id)
 
 
 class _Outbox(_View):

@@ -349,6 +349,11 @@ class _History:
         u = self._u
         return (*u._state.history.get(key, ()), *u._history.get(key, ()))
 
+    def count(self, side: Side, request_id: str) -> int:
+        key = (side, request_id)
+        u = self._u
+        return len(u._state.history.get(key, ())) + len(u._history.get(key, ()))
+
 
 class _Outbox:
     __slots__ = ("_u",)

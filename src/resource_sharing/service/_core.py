@@ -278,7 +278,7 @@ class Shell:
                 HistoryEntry(
                     request_id=record.id,
                     side=side,
-                    sequence=len(uow.history.of(side, record.id)) + 1,
+                    sequence=uow.history.count(side, record.id) + 1,
                     at=now,
                     event=type(event).__name__,
                     from_state=before.state.value if before is not None else "-",

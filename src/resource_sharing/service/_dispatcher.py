@@ -34,13 +34,21 @@ from typing import final
 
 import attrs
 
-from resource_sharing.errors import DeliveryError, LeaseLost, ResourceSharingError
+from resource_sharing.effects import SendMessage
+from resource_sharing.errors import (
+    DeliveryError,
+    IllegalTransition,
+    LeaseLost,
+    ResourceSharingError,
+)
+from resource_sharing.events import DeliveryRefused
 from resource_sharing.lifecycle import evolve
+from resource_sharing.messages import Request
 from resource_sharing.ports import OutboxEntry, OutboxStatus, Port, RequestKey, UnitOfWork
-from resource_sharing.records import Actor
+from resource_sharing.records import Actor, Side
 from resource_sharing.service._core import Shell
 from resource_sharing.service._routing import route_of
-from resource_sharing.service._tasks import raise_task
+from resource_sharing.service._tasks import note_give_up, raise_task
 
 __all__ = ["Delivered", "DispatchReport", "Dispatcher"]
 
@@ -206,8 +214,37 @@ class Dispatcher:
 
     def _store(self, uow: UnitOfWork, result: _Result, now: datetime) -> None:
         uow.outbox.update(result.entry, owner=self.owner)
-        if result.outcome is OutboxStatus.GIVEN_UP:
+        if result.outcome is OutboxStatus.GIVEN_UP and not self._attempt_ended(
+            uow, result.entry, now
+        ):
             raise_task(self._shell, uow, result.entry, now)
+
+    def _attempt_ended(self, uow: UnitOfWork, entry: OutboxEntry, now: datetime) -> bool:
+        """Feed a given-up borrowing Request back to its lifecycle; True when it took it.
+
+        The borrowing table decides (``delivery_refused`` from ``sent``): the attempt ends
+        with the refusal's words and the rota moves on, in this unit of work. Anything
+        the table does not take (another state, an attempt already past) stays a task.
+        """
+        effect = entry.effect
+        if entry.side is not Side.BORROWING or not isinstance(effect, SendMessage):
+            return False
+        if not isinstance(effect.message, Request):
+            return False
+        record = uow.requests.get(entry.side, entry.request_id)
+        if record is None:
+            return False
+        reason = entry.last_error or "refused"
+        event = DeliveryRefused(effect.message.header.requesting_agency_request_id, reason)
+        try:
+            outcome = self._shell.decide(record, event, now)
+        except IllegalTransition:
+            return False
+        if not outcome.applied:
+            return False
+        note_give_up(uow, entry, now, record.state.value, route_of(effect).describe(effect))
+        self._shell.persist(uow, record, outcome, event, now, SYSTEM)
+        return True
 
 
 _UNTRIED = None

@@ -96,8 +96,11 @@ def _send(ports: Recipients, directory: Directory, effect: SendMessage, key: str
         raise DeliveryError(str(effect.to), "not in the directory", retryable=False)
     confirmation = ports.transport.send(partner, effect.message, key)
     if not confirmation.ok:
-        detail = confirmation.error.value if confirmation.error else "ERROR"
-        raise DeliveryError(str(effect.to), f"refused: {detail}", retryable=False)
+        error = confirmation.error
+        detail = "ERROR"
+        if error is not None:
+            detail = f"{error.type.value}: {error.value}" if error.value else error.type.value
+        raise DeliveryError(str(effect.to), f"ERROR confirmation: {detail}", retryable=False)
 
 
 def _print(ports: Recipients, directory: Directory, effect: Any, key: str) -> None:

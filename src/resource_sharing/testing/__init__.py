@@ -1,4 +1,4 @@
-"""Published test doubles and contract suites: in-memory adapters for every port.
+"""Published test doubles and contract suites: for every port, every repository, delivery.
 
 Integrators use these to test their own code against the library, and adapters run the
 contract suites to prove they honour a port.
@@ -7,7 +7,18 @@ contract suites to prove they honour a port.
 from __future__ import annotations
 
 from resource_sharing.memory import MemoryHoldings, MemoryPrinter, MemoryStore
-from resource_sharing.testing.contracts import RequestStoreContract
+from resource_sharing.testing.contracts import (
+    HistoryRepositoryContract,
+    InboxRepositoryContract,
+    OutboxRepositoryContract,
+    PatronRepositoryContract,
+    RequestRepositoryContract,
+    RequestStoreContract,
+    TaskRepositoryContract,
+    TimerRepositoryContract,
+    UnitOfWorkContract,
+)
+from resource_sharing.testing.delivery_contract import EffectDeliveryContract
 from resource_sharing.testing.fakes import (
     FixedClock,
     FlakyCirculation,
@@ -32,11 +43,14 @@ from resource_sharing.testing.port_contracts import (
 __all__ = [
     "CirculationContract",
     "ClockContract",
+    "EffectDeliveryContract",
     "FixedClock",
     "FlakyCirculation",
     "FlakyNotifier",
+    "HistoryRepositoryContract",
     "HoldingsLocatorContract",
     "IdSourceContract",
+    "InboxRepositoryContract",
     "MemoryCirculation",
     "MemoryHoldings",
     "MemoryPrinter",
@@ -44,10 +58,16 @@ __all__ = [
     "MemoryTransport",
     "Network",
     "NotifierContract",
+    "OutboxRepositoryContract",
+    "PatronRepositoryContract",
     "PeerTransportContract",
     "RecordingNotifier",
+    "RequestRepositoryContract",
     "RequestStoreContract",
     "SentMessage",
     "SequenceRandom",
     "SequentialIds",
+    "TaskRepositoryContract",
+    "TimerRepositoryContract",
+    "UnitOfWorkContract",
 ]

@@ -5,7 +5,9 @@
 :class:`~resource_sharing.testing.fakes.Network` (every message goes through the
 receiver's real peer inbox), a recording notifier, an in-memory circulation and
 holdings, a printer that keeps its jobs, one shared clock and per-institution
-identifiers. :meth:`Consortium.settle` runs the dispatchers until nothing more goes out,
+identifiers. Any of those ports may be replaced by an adapter of your own (``add(...,
+circulation=MyIls())``): the member then runs on it, and only the fakes it still has can
+be inspected. :meth:`Consortium.settle` runs the dispatchers until nothing more goes out,
 as a quiet network would (every effect, not only peer messages, waits in the outbox
 until a dispatch round delivers it).
 """
@@ -14,14 +16,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import final
+from typing import TypeVar, final
 
 import attrs
 
 from resource_sharing.directory import Directory, Partner
 from resource_sharing.errors import InvalidInput
 from resource_sharing.memory import MemoryHoldings, MemoryPrinter, MemoryStore
-from resource_sharing.ports import Holding, RequestStore
+from resource_sharing.ports import (
+    Circulation,
+    Holding,
+    HoldingsLocator,
+    Notifier,
+    PatronValidator,
+    PeerTransport,
+    Printer,
+    RequestStore,
+)
 from resource_sharing.records import AgencyId
 from resource_sharing.service import Institution, Ports, Settings
 from resource_sharing.testing.fakes import (
@@ -36,39 +47,65 @@ from resource_sharing.testing.fakes import (
 
 __all__ = ["Consortium", "Member"]
 
+T = TypeVar("T")
+
 
 @final
 class Member:
-    """One institution of a consortium with its observable fakes."""
+    """One institution of a consortium with its observable fakes.
+
+    ``notifier``, ``circulation``, ``holdings`` and ``printer`` are the fakes it runs on;
+    one replaced by another adapter raises :class:`InvalidInput` when asked for.
+    """
 
     def __init__(
         self,
         institution: Institution,
         store: RequestStore,
-        notifier: RecordingNotifier,
-        circulation: MemoryCirculation,
+        notifier: RecordingNotifier | None,
+        circulation: MemoryCirculation | None,
     ) -> None:
         self.institution = institution
         """The institution (desks, inbox, tick, dispatch)."""
         self.store = store
         """Its request store."""
         ports = institution.shell.ports
-        assert isinstance(ports.holdings, MemoryHoldings)
-        assert isinstance(ports.printer, MemoryPrinter)
-        self.notifier = notifier
-        """Every notice that reached its patrons and staff."""
-        self.circulation = circulation
-        """Its host system's circulation."""
-        self.holdings: MemoryHoldings = ports.holdings
-        """Its catalogue."""
-        self.printer: MemoryPrinter = ports.printer
-        """Every document it printed."""
+        self._notifier = notifier
+        self._circulation = circulation
+        self._holdings = ports.holdings if isinstance(ports.holdings, MemoryHoldings) else None
+        self._printer = ports.printer if isinstance(ports.printer, MemoryPrinter) else None
         self.flaky_notifier = ports.notifier if isinstance(ports.notifier, FlakyNotifier) else None
         """The failing notifier in front of ``notifier``, when one was asked for."""
         self.flaky_circulation = (
             ports.circulation if isinstance(ports.circulation, FlakyCirculation) else None
         )
         """The failing circulation in front of ``circulation``, when one was asked for."""
+
+    @staticmethod
+    def _fake(found: T | None, port: str) -> T:
+        if found is None:
+            raise InvalidInput(port, "this member runs on an adapter of its own, not the fake")
+        return found
+
+    @property
+    def notifier(self) -> RecordingNotifier:
+        """Every notice that reached its patrons and staff."""
+        return self._fake(self._notifier, "notifier")
+
+    @property
+    def circulation(self) -> MemoryCirculation:
+        """Its host system's circulation."""
+        return self._fake(self._circulation, "circulation")
+
+    @property
+    def holdings(self) -> MemoryHoldings:
+        """Its catalogue."""
+        return self._fake(self._holdings, "holdings")
+
+    @property
+    def printer(self) -> MemoryPrinter:
+        """Every document it printed."""
+        return self._fake(self._printer, "printer")
 
     @property
     def memory(self) -> MemoryStore:
@@ -101,6 +138,12 @@ class Consortium:
         retryable: bool = True,
         routing: dict[str, str] | None = None,
         owner: str = "local",
+        transport: PeerTransport | None = None,
+        notifier: Notifier | None = None,
+        circulation: Circulation | None = None,
+        holdings_locator: HoldingsLocator | None = None,
+        printer: Printer | None = None,
+        patrons: PatronValidator | None = None,
     ) -> Member:
         """Add an institution (its directory is completed with ``partners``).
 
@@ -108,44 +151,60 @@ class Consortium:
         With ``notifier_failures`` or ``circulation_failures`` the port fails the first
         attempts of each effect (:class:`FlakyNotifier`, :class:`FlakyCirculation`);
         ``routing`` is its circulation's check-in answer per barcode; ``owner`` names its
-        dispatcher.
+        dispatcher. ``transport``, ``notifier``, ``circulation``, ``holdings_locator``,
+        ``printer`` and ``patrons`` replace the fakes with adapters of your own (a
+        ``transport`` of its own sends around the shared network; the network still
+        delivers to this member's inbox).
         """
         agency = settings.agency
         store = store if store is not None else MemoryStore()
-        notifier = RecordingNotifier()
-        circulation = MemoryCirculation(routing)
+        fake_notifier = RecordingNotifier() if notifier is None else None
+        fake_circulation = MemoryCirculation(routing) if circulation is None else None
         ports = Ports(
             store=store,
-            transport=self.network.transport_for(agency),
-            notifier=FlakyNotifier(notifier, notifier_failures, retryable=retryable)
-            if notifier_failures
-            else notifier,
-            circulation=FlakyCirculation(circulation, circulation_failures, retryable=retryable)
-            if circulation_failures
-            else circulation,
-            holdings=MemoryHoldings(holdings),
+            transport=transport or self.network.transport_for(agency),
+            notifier=notifier or _flaky_notifier(fake_notifier, notifier_failures, retryable),
+            circulation=circulation
+            or _flaky_circulation(fake_circulation, circulation_failures, retryable),
+            holdings=holdings_locator or MemoryHoldings(holdings),
             clock=self.clock,
             ids=SequentialIds(f"{agency.value}:"),
-            printer=MemoryPrinter(),
+            printer=printer or MemoryPrinter(),
         )
+        if patrons is not None:
+            ports = attrs.evolve(ports, patrons=patrons)
         known = dict(settings.directory.partners)
         for partner in partners:
             known[partner.agency] = partner
         settings = _with_directory(settings, Directory(known))
         institution = Institution(settings, ports, owner=owner)
         self.network.attach(agency, institution.inbox.receive)
-        member = Member(institution, store, notifier, circulation)
+        member = Member(institution, store, fake_notifier, fake_circulation)
         self.members[agency] = member
         return member
 
     def settle(self, rounds: int = 100) -> int:
-        """Dispatch every outbox until a round delivers nothing; returns entries delivered."""
+        """Dispatch every outbox until nothing more goes out; returns entries delivered.
+
+        The first round dispatches every member; a later one only those that delivered
+        something in the round before or received a message since (the others have
+        nothing new: time does not pass while the network settles).
+        """
         delivered = 0
+        busy = set(self.members)
         for _ in range(rounds):
-            sent = sum(m.institution.dispatch().sent for m in self.members.values())
-            delivered += sent
-            if sent == 0:
-                return delivered
+            if not busy:
+                break
+            mark = len(self.network.log)
+            active: set[AgencyId] = set()
+            for agency, member in self.members.items():
+                if agency in busy:
+                    sent = member.institution.dispatch().sent
+                    delivered += sent
+                    if sent:
+                        active.add(agency)
+            active.update(s.to for s in self.network.log[mark:] if s.confirmation is not None)
+            busy = active
         return delivered
 
     def __getitem__(self, agency: AgencyId) -> Member:
@@ -154,3 +213,15 @@ class Consortium:
 
 def _with_directory(settings: Settings, directory: Directory) -> Settings:
     return attrs.evolve(settings, directory=directory)
+
+
+def _flaky_notifier(fake: RecordingNotifier | None, failures: int, retryable: bool) -> Notifier:
+    assert fake is not None  # made whenever no notifier was given
+    return FlakyNotifier(fake, failures, retryable=retryable) if failures else fake
+
+
+def _flaky_circulation(
+    fake: MemoryCirculation | None, failures: int, retryable: bool
+) -> Circulation:
+    assert fake is not None  # made whenever no circulation was given
+    return FlakyCirculation(fake, failures, retryable=retryable) if failures else fake

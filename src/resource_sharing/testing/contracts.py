@@ -500,6 +500,11 @@ class HistoryRepositoryContract(StoreSuite):
             assert list(unit.history.of(Side.BORROWING, "b-1")) == first + later
             assert [e.to_state for e in unit.history.of(Side.LENDING, "b-1")] == ["will_supply"]
             assert list(unit.history.of(Side.BORROWING, "b-2")) == []
+            assert unit.history.count(Side.BORROWING, "b-1") == 3
+            assert unit.history.count(Side.LENDING, "b-1") == 1
+            assert unit.history.count(Side.BORROWING, "b-2") == 0
+            unit.history.append([_entry(record, 4, "sent", minutes=3, from_state="sent")])
+            assert unit.history.count(Side.BORROWING, "b-1") == 4
 
 
 class PatronRepositoryContract(StoreSuite):

@@ -284,6 +284,19 @@ def test_koha_recalls_through_renew_item_and_posts_text_xml(ils: LoopbackIls) ->
     assert {h.get("Content-Type") for h in ils.state.headers} == {"text/xml"}
 
 
+def test_a_renewal_after_a_restart_renews_for_the_patron_the_step_names(
+    ils: LoopbackIls,
+) -> None:
+    before = _adapter(ils)
+    before.create_temporary_item(_receive(), key="c")
+    before.check_out_to_patron(CheckOutToPatron("B-1", "T-1", _ADA, _DUE), key="o")
+    later = _DUE + timedelta(days=14)
+    restarted = _adapter(ils)  # remembers no patron of any barcode
+    restarted.renew_patron_loan(RenewPatronLoan("B-1", "T-1", later, _ADA), key="r")
+    assert ils.state.loans["T-1"].due == later
+    assert ils.state.received[-1] == ("RenewItem", "r")
+
+
 def test_a_renewal_without_a_known_patron_becomes_a_task(ils: LoopbackIls) -> None:
     with pytest.raises(DeliveryError, match="no longer remembers") as caught:
         _adapter(ils).renew_patron_loan(RenewPatronLoan("B-1", "T-1", _DUE), key="r")

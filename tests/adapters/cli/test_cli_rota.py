@@ -14,7 +14,7 @@ from resource_sharing.rota import DropReason, build_rota
 from resource_sharing_adapters.cli import rota as rota_cli
 from resource_sharing_adapters.rota_json import load_directory, load_request, parse_directory
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rota"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "rota"
 DIRECTORY = EXAMPLES / "directory.json"
 REQUEST = EXAMPLES / "request.json"
 
@@ -132,3 +132,14 @@ def test_loader_errors_are_the_librarys_typed_errors() -> None:
         parse_directory('{"partners": [{}]}', "inline")
     assert caught.value.field == "inline"
     assert not isinstance(caught.value, KeyError)
+
+
+def test_json_prints_the_rota_and_every_candidate(capsys: pytest.CaptureFixture[str]) -> None:
+    from resource_sharing_adapters.cli import main
+
+    argv = ["rota", "explain", "--directory", str(EXAMPLES / "directory.json")]
+    assert main([*argv, "--request", str(EXAMPLES / "request.json"), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    kept = [c for c in shown["candidates"] if c["kept"]]
+    assert [c["rank"] for c in kept] == list(range(1, len(kept) + 1))
+    assert all(c["dropped"] and c["why"] is not None for c in shown["candidates"] if not c["kept"])
