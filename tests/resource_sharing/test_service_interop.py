@@ -22,7 +22,12 @@ from resource_sharing.directory import Partner
 from resource_sharing.effects import TaskList
 from resource_sharing.events import DeliveryRefused
 from resource_sharing.iso18626 import ErrorType, MessageStatus
-from resource_sharing.messages import Confirmation, ErrorData, PeerMessage
+from resource_sharing.messages import (
+    Confirmation,
+    ErrorData,
+    PeerMessage,
+    SupplyingAgencyMessage,
+)
 from resource_sharing.ports import Holding
 from resource_sharing.records import (
     AgencyId,
@@ -33,7 +38,7 @@ from resource_sharing.records import (
     PatronRef,
     Side,
 )
-from resource_sharing.service import DeliveryPolicy, Settings
+from resource_sharing.service import DeliveryPolicy, RetryPolicy, Settings
 from resource_sharing.testing.consortium import Consortium, Member
 
 A, B, C = AgencyId("US-A"), AgencyId("US-B"), AgencyId("US-C")
@@ -179,3 +184,69 @@ def test_an_answer_the_borrower_refuses_is_a_task_with_the_peers_words() -> None
     (task,) = c.institution.tasks_of(Side.LENDING, incoming.request_id)
     assert "UnrecognisedDataValue" in task.error
     assert "not served here" in task.error
+
+
+# -- item 2: our first answer races the peer ---------------------------------------------
+
+
+class StoresLate:
+    """A borrower that knows its request only after it read our confirmation (a while).
+
+    It answers the first ``races`` supplying agency messages with "unknown request id",
+    then hands every message to the real inbox.
+    """
+
+    def __init__(self, inbox: Any, races: int) -> None:
+        self.inbox = inbox
+        self.races = races
+        self.refused = 0
+
+    def __call__(self, message: PeerMessage, **kwargs: Any) -> Confirmation:
+        if isinstance(message, SupplyingAgencyMessage) and self.refused < self.races:
+            self.refused += 1
+            value = f"requestingAgencyRequestId: {message.header.requesting_agency_request_id}"
+            return Refuser(ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, value))(message)
+        confirmation: Confirmation = self.inbox(message, **kwargs)
+        return confirmation
+
+
+def test_an_unknown_request_answer_to_our_first_answer_is_retried_until_it_goes_through() -> None:
+    net, a, c = network()
+    racer = StoresLate(a.institution.inbox.receive, races=2)
+    net.network.attach(A, racer)
+    placed = a.institution.borrowing.place_request(PATRON, BOOK, pickup_location="Main", rota=[C])
+    net.settle()
+    assert racer.refused == 1
+    for _ in range(3):
+        net.clock.advance(timedelta(seconds=30))
+        net.settle()
+    assert racer.refused == 2
+    assert borrowing(a, placed.id).state.value == "will_supply"
+    assert c.institution.tasks(TaskList.DELIVERY_PROBLEMS) == []
+
+
+def test_an_unknown_request_answer_gives_up_after_its_window_with_a_task() -> None:
+    net, a, c = network()
+    net.network.attach(A, StoresLate(a.institution.inbox.receive, races=10_000))
+    a.institution.borrowing.place_request(PATRON, BOOK, pickup_location="Main", rota=[C])
+    net.settle()
+    window = DeliveryPolicy().unknown_request.window
+    assert window is not None
+    for _ in range(40):
+        net.clock.advance(timedelta(minutes=1))
+        net.settle()
+    (line,) = c.institution.tasks(TaskList.DELIVERY_PROBLEMS)
+    (task,) = c.institution.tasks_of(Side.LENDING, line.request_id)
+    assert "requestingAgencyRequestId" in task.error
+    assert task.attempts <= DeliveryPolicy().unknown_request.max_attempts
+
+
+def test_a_retry_window_bounds_the_retries_whatever_the_attempts() -> None:
+    policy = RetryPolicy(
+        max_attempts=100, base_delay=timedelta(minutes=1), jitter=0.0, window=timedelta(minutes=10)
+    )
+    created = START
+    assert policy.next_attempt(START, 1, 0.5, since=created) == START + timedelta(minutes=1)
+    late = START + timedelta(minutes=9)
+    assert policy.next_attempt(late, 2, 0.5, since=created) is None
+    assert policy.next_attempt(late, 2, 0.5) == late + timedelta(minutes=2)

@@ -47,7 +47,8 @@ from resource_sharing.messages import Request
 from resource_sharing.ports import OutboxEntry, OutboxStatus, Port, RequestKey, UnitOfWork
 from resource_sharing.records import Actor, Side
 from resource_sharing.service._core import Shell
-from resource_sharing.service._routing import route_of
+from resource_sharing.service._retry import RetryPolicy
+from resource_sharing.service._routing import NotYetKnown, route_of
 from resource_sharing.service._tasks import note_give_up, raise_task
 
 __all__ = ["Delivered", "DispatchReport", "Dispatcher"]
@@ -148,6 +149,8 @@ class Dispatcher:
                 answer = route_of(entry.effect).deliver(
                     ports, shell.settings.directory, entry.effect, entry.key
                 )
+            except NotYetKnown as error:
+                result = self._failed(entry, error.reason, True, started, delivery.unknown_request)
             except DeliveryError as error:
                 result = self._failed(entry, error.reason, error.retryable, started)
             except ResourceSharingError as error:
@@ -173,11 +176,20 @@ class Dispatcher:
         )
         return report, [Delivered(r.entry, r.answer) for r in sent]
 
-    def _failed(self, entry: OutboxEntry, error: str, retryable: bool, now: datetime) -> _Result:
+    def _failed(
+        self,
+        entry: OutboxEntry,
+        error: str,
+        retryable: bool,
+        now: datetime,
+        policy: RetryPolicy | None = None,
+    ) -> _Result:
         ports = self._shell.ports
-        policy = self._shell.settings.delivery.for_port(entry.port)
+        policy = policy or self._shell.settings.delivery.for_port(entry.port)
         attempts = entry.attempts + 1
-        retry_at = policy.next_attempt(now, attempts, ports.random.random(), retryable=retryable)
+        retry_at = policy.next_attempt(
+            now, attempts, ports.random.random(), retryable=retryable, since=entry.created_at
+        )
         if retry_at is not None:
             changes = {"attempts": attempts, "last_error": error, "next_attempt_at": retry_at}
             return _Result(evolve(entry, changes), OutboxStatus.PENDING)
