@@ -34,6 +34,7 @@ from resource_sharing.events import (
     CheckOutItem,
     DeclineRetry,
     DeliverCopy,
+    DeliveryRefused,
     DenyRenewal,
     LendingEvent,
     LocalHoldPlaced,
@@ -359,6 +360,10 @@ BORROWING_EVENTS: dict[str, BorrowingMaker] = {
     "patron_overdue": const(TimerFired(TimerKind.PATRON_OVERDUE)),
     "return_unconfirmed": const(TimerFired(TimerKind.RETURN_UNCONFIRMED)),
     "hold_shelf_expired": const(TimerFired(TimerKind.HOLD_SHELF_EXPIRY)),
+    "delivery_refused": lambda request: DeliveryRefused(
+        request.attempts[-1].request_id if request.attempts else "none",
+        "ERROR confirmation: UnrecognisedDataValue: not served here",
+    ),
 }
 
 

@@ -65,6 +65,7 @@ from resource_sharing.events import (
     CheckOutItem,
     DeclineRetry,
     DeliverCopy,
+    DeliveryRefused,
     DenyRenewal,
     ReceiveItem,
     RejectConditions,
@@ -210,6 +211,8 @@ class BorrowingTrigger(StrEnum):
     """Loaned from a lender the rota had moved past, before anyone else supplied."""
     LATE_COPY = "late_copy"
     """CopyCompleted from a lender the rota had moved past, before anyone else supplied."""
+    DELIVERY_REFUSED = "delivery_refused"
+    """Our request to the lender was refused for good (ERROR, HTTP refusal, give-up)."""
     LENDER_NOTE = "lender_note"
     """A notification, or a status we already knew: recorded, no transition."""
     LENDER_ANSWER_EXPIRED = "lender_answer_expired"
@@ -404,6 +407,7 @@ _BY_COMMAND: dict[type, BorrowingTrigger] = {
     ShipReturn: T.SHIP_RETURN,
     ReportLost: T.REPORT_LOST,
     ReportDamaged: T.REPORT_DAMAGED,
+    DeliveryRefused: T.DELIVERY_REFUSED,
 }
 
 
@@ -601,8 +605,9 @@ def _start_attempt(
     request_type: RequestType = RequestType.NEW,
     closing: AttemptOutcome | None = None,
     rota: tuple[RotaEntry, ...] | None = None,
+    reason: str | None = None,
 ) -> Changes:
-    attempts = _close_current(request, ctx, closing) if closing else request.attempts
+    attempts = _close_current(request, ctx, closing, reason) if closing else request.attempts
     attempt = Attempt(
         number=len(attempts) + 1,
         lender=lender,
@@ -625,12 +630,18 @@ def _start_attempt(
 
 
 def _close_current(
-    request: BorrowingRequest, ctx: BorrowingContext, outcome: AttemptOutcome
+    request: BorrowingRequest,
+    ctx: BorrowingContext,
+    outcome: AttemptOutcome,
+    reason: str | None = None,
 ) -> tuple[Attempt, ...]:
     current = request.current_attempt
     if current is None:
         return request.attempts
-    closed = evolve(current, {"outcome": outcome, "ended_at": ctx.now})
+    changes: dict[str, Any] = {"outcome": outcome, "ended_at": ctx.now}
+    if reason is not None:
+        changes["reason"] = reason
+    closed = evolve(current, changes)
     return (*request.attempts[:-1], closed)
 
 
@@ -660,6 +671,16 @@ def _record_rota(request: BorrowingRequest, event: AssignRota, ctx: BorrowingCon
     return {"rota": event.entries}, ()
 
 
+def _ending_reason(event: object) -> str | None:
+    """The words an attempt ends with: a refusal's reason, a lender's unfilled reason."""
+    if isinstance(event, DeliveryRefused):
+        return event.reason
+    if isinstance(event, SupplierMessageReceived):
+        message = event.message
+        return message.reason_unfilled or message.note
+    return None
+
+
 def _advancing(outcome: AttemptOutcome, *, tell_lender: str | None = None) -> dict[str, Any]:
     """The four advance actions for one way an attempt can end."""
 
@@ -671,22 +692,26 @@ def _advancing(outcome: AttemptOutcome, *, tell_lender: str | None = None) -> di
     def to_next(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
         entry = _next_entry(request)
         assert entry is not None  # guarded by has_next_lender
-        changes, effects = _start_attempt(request, entry.agency, ctx, closing=outcome)
+        changes, effects = _start_attempt(
+            request, entry.agency, ctx, closing=outcome, reason=_ending_reason(event)
+        )
         return changes, closing_effects(request, ctx) + effects
 
     def to_fallback(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
         fallback = ctx.policy.fallback
         assert fallback is not None  # guarded by end_of_rota_fallback
         rota = (*request.rota, RotaEntry(fallback, "end-of-rota fallback", fallback=True))
-        changes, effects = _start_attempt(request, fallback, ctx, closing=outcome, rota=rota)
+        changes, effects = _start_attempt(
+            request, fallback, ctx, closing=outcome, rota=rota, reason=_ending_reason(event)
+        )
         return changes, closing_effects(request, ctx) + effects
 
     def to_review(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
-        attempts = _close_current(request, ctx, outcome)
+        attempts = _close_current(request, ctx, outcome, _ending_reason(event))
         return {"attempts": attempts, "conditions": ()}, closing_effects(request, ctx)
 
     def to_unfilled(request: BorrowingRequest, event: object, ctx: BorrowingContext) -> Changes:
-        attempts = _close_current(request, ctx, outcome)
+        attempts = _close_current(request, ctx, outcome, _ending_reason(event))
         notice = NotifyPatron(request.patron, NoticeKind.UNFILLED, request.id)
         return {"attempts": attempts, "conditions": ()}, (*closing_effects(request, ctx), notice)
 
@@ -1330,7 +1355,7 @@ STATES: dict[S, StateInfo] = {
         "Rejected by partner (end of rota)",
         needs_attention=True,
         task_list=_A.BORROWING_REQUESTS,
-        instruction="Every lender was tried: add lenders or cancel the request",
+        instruction="Every lender was tried ({tried}): add lenders or cancel the request",
         iso_status=Status.UNFILLED,
     ),
     S.COMPLETED: StateInfo("Request completed", terminal=True, iso_status=Status.LOAN_COMPLETED),
@@ -1342,6 +1367,7 @@ STATES: dict[S, StateInfo] = {
 }
 
 _UNFILLED = _advancing(AttemptOutcome.UNFILLED)
+_REFUSED = _advancing(AttemptOutcome.REFUSED)
 _LENDER_CANCELLED = _advancing(AttemptOutcome.CANCELLED_BY_LENDER)
 _EXPIRED = _advancing(AttemptOutcome.EXPIRED, tell_lender="No answer in time: request withdrawn")
 _RETRY_DECLINED = _advancing(AttemptOutcome.RETRY_DECLINED)
@@ -1409,6 +1435,8 @@ EDGES: list[Edge] = [
         )
     ),
     *_advance_edges(S.SENT, T.LENDER_ANSWER_EXPIRED, _EXPIRED),
+    # our request never reached the lender (refused, or the dispatcher gave up)
+    *_advance_edges(S.SENT, T.DELIVERY_REFUSED, _REFUSED),
     *(Edge(state, T.RECEIVE_ITEM, S.RECEIVED, None, _receive) for state in (S.SENT, S.WILL_SUPPLY)),
     *(
         Edge(state, T.CANCEL, S.CANCEL_PENDING, None, _ask_cancel)
@@ -1627,7 +1655,18 @@ def _render(request: BorrowingRequest, template: str) -> str:
         conditions=", ".join(request.conditions) or "none given",
         pickup=request.pickup_location or "the pick-up desk",
         barcode=request.item_barcode or "",
+        tried=_tried_summary(request),
     )
+
+
+def _tried_summary(request: BorrowingRequest) -> str:
+    """How each attempt of the current rota ended, with its reason: why it is over."""
+    parts = []
+    for attempt in request.attempts[request.rota_start :]:
+        outcome = attempt.outcome.value.replace("_", " ") if attempt.outcome else "open"
+        reason = f": {attempt.reason}" if attempt.reason else ""
+        parts.append(f"{attempt.lender} {outcome}{reason}")
+    return "; ".join(parts) or "none asked"
 
 
 BORROWING: Lifecycle[BorrowingRequest, BorrowingEvent, BorrowingContext] = Lifecycle(
@@ -1685,6 +1724,12 @@ def handle_borrowing(
         status, info = event.message.status, BORROWING.info(request.state)
         if info.terminal and status is not None and status.value == info.iso_status:
             trigger = T.LENDER_NOTE  # the lender confirms the end we already reached
+    elif isinstance(event, DeliveryRefused):
+        refused = request.attempt_for(event.request_id)
+        if refused is None or refused is not request.current_attempt:
+            # the rota moved past that attempt already: nothing to end
+            return Outcome(request, (), "superseded_attempt", applied=False)
+        trigger = T.DELIVERY_REFUSED
     elif isinstance(event, TimerFired):
         request, trigger = BORROWING.take_timer(request, event.kind, _BY_TIMER)
     else:

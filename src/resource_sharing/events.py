@@ -34,6 +34,7 @@ __all__ = [
     "CheckOutItem",
     "DeclineRetry",
     "DeliverCopy",
+    "DeliveryRefused",
     "DenyRenewal",
     "LendingEvent",
     "LocalHoldPlaced",
@@ -412,6 +413,22 @@ class TimerFired:
     """Which deadline."""
 
 
+@final
+@attrs.frozen
+class DeliveryRefused:
+    """Our message to the lender was refused for good, so the attempt it opened is dead.
+
+    Fed back by the dispatcher when a Request (new or retry) gives up: the peer's ERROR
+    confirmation, an HTTP refusal, or the last retry. ``reason`` is the peer's
+    errorType and errorValue, or the HTTP status and an excerpt of the body.
+    """
+
+    request_id: str
+    """The attempt's requestingAgencyRequestId (a later attempt is never ended by it)."""
+    reason: str
+    """Why, in the peer's words or the transport's."""
+
+
 BorrowingEvent = (
     SubmitRequest
     | ApproveRequest
@@ -433,6 +450,7 @@ BorrowingEvent = (
     | ReportDamaged
     | SupplierMessageReceived
     | TimerFired
+    | DeliveryRefused
 )
 """Any event of the borrowing lifecycle."""
 

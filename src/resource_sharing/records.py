@@ -202,6 +202,8 @@ class AttemptOutcome(StrEnum):
     """The request ended with the item lost."""
     WITHDRAWN = "withdrawn"
     """Withdrawn because an earlier lender supplied the item after the rota moved on."""
+    REFUSED = "refused"
+    """The lender refused our request (ERROR confirmation, HTTP refusal, or no delivery)."""
 
 
 @final
@@ -246,6 +248,8 @@ class Attempt:
     """How it ended; ``None`` while it is the current one."""
     ended_at: datetime | None = None
     """When it ended."""
+    reason: str | None = None
+    """Why it ended, when the ending has words (a refusal's errorType and errorValue)."""
 
 
 class TimerKind(StrEnum):

@@ -12,6 +12,16 @@ they happen:
 - ``resource_sharing_http_request_duration_seconds{route, method, status}``: HTTP
   latency, by route group (``iso18626``, ``/staff/tasks``..., ``/health``, ``/metrics``).
 
+Read from the node's security counters at every scrape (issue 19's lock-outs and limits):
+
+- ``resource_sharing_auth_failures_total{kind}``: failed peer or staff authentications;
+- ``resource_sharing_lockouts_total{kind}``: credentials locked out after repeated failures;
+- ``resource_sharing_requests_refused_total{kind, reason}``: requests refused unread
+  (``rate_limited`` or ``locked_out``);
+- ``resource_sharing_connection_events_total{event}``: connections cut at the edge
+  (``header_timeout``, ``body_timeout``, ``too_large``) or dropped by the client
+  (``disconnected``).
+
 Read from the store at every scrape (so several processes on one database agree):
 
 - ``resource_sharing_outbox_messages{status, port}``: outbox entries (peer messages,
@@ -33,7 +43,7 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from resource_sharing.directory import Partner
@@ -68,6 +78,10 @@ METRIC_NAMES = (
     "resource_sharing_outbox_oldest_pending_age_seconds",
     "resource_sharing_timers_due",
     "resource_sharing_requests",
+    "resource_sharing_auth_failures_total",
+    "resource_sharing_lockouts_total",
+    "resource_sharing_requests_refused_total",
+    "resource_sharing_connection_events_total",
 )
 """Every metric a node exports (the names dashboards and alerts use)."""
 
@@ -122,6 +136,34 @@ class _StoreCollector(Collector):
         yield from (outbox, oldest, timers, requests)
 
 
+_SECURITY = (
+    # (counter name in SecurityCounters, metric name, help, label names)
+    ("auth_failures", "resource_sharing_auth_failures", "Failed authentications", ("kind",)),
+    ("lockouts", "resource_sharing_lockouts", "Credentials locked out", ("kind",)),
+    ("refused", "resource_sharing_requests_refused", "Requests refused unread", ("kind", "reason")),
+    ("connections", "resource_sharing_connection_events", "Connections cut or dropped", ("event",)),
+)
+
+
+class _SecurityCollector(Collector):
+    """The security counters (lock-outs, rate limits, connection events) as counters."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = weakref.ref(node)
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        node = self._node()
+        if node is None:
+            return
+        counts = node.authenticator.guard.counters.snapshot()
+        for name, metric, text, labels in _SECURITY:
+            family = CounterMetricFamily(metric, text, labels=list(labels))
+            for found, values, count in counts:
+                if found == name:
+                    family.add_metric([values.get(label, "") for label in labels], count)
+            yield family
+
+
 def _by_state(node: Node, uow: Any) -> Tally[tuple[str, str]]:
     counter = getattr(node.raw_store, "count_by_state", None)
     if callable(counter):
@@ -158,6 +200,7 @@ class NodeMetrics:
             registry=self.registry,
         )
         self.registry.register(_StoreCollector(node))
+        self.registry.register(_SecurityCollector(node))
         self._iso_path = node.config.server.path
 
     def received(self, confirmation: Confirmation, *, badly_formed: bool = False) -> None:

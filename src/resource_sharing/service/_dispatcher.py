@@ -34,13 +34,22 @@ from typing import final
 
 import attrs
 
-from resource_sharing.errors import DeliveryError, LeaseLost, ResourceSharingError
+from resource_sharing.effects import SendMessage
+from resource_sharing.errors import (
+    DeliveryError,
+    IllegalTransition,
+    LeaseLost,
+    ResourceSharingError,
+)
+from resource_sharing.events import DeliveryRefused
 from resource_sharing.lifecycle import evolve
+from resource_sharing.messages import Request
 from resource_sharing.ports import OutboxEntry, OutboxStatus, Port, RequestKey, UnitOfWork
-from resource_sharing.records import Actor
+from resource_sharing.records import Actor, Side
 from resource_sharing.service._core import Shell
-from resource_sharing.service._routing import route_of
-from resource_sharing.service._tasks import raise_task
+from resource_sharing.service._retry import RetryPolicy
+from resource_sharing.service._routing import NotYetKnown, route_of
+from resource_sharing.service._tasks import note_give_up, raise_task
 
 __all__ = ["Delivered", "DispatchReport", "Dispatcher"]
 
@@ -140,6 +149,8 @@ class Dispatcher:
                 answer = route_of(entry.effect).deliver(
                     ports, shell.settings.directory, entry.effect, entry.key
                 )
+            except NotYetKnown as error:
+                result = self._failed(entry, error.reason, True, started, delivery.unknown_request)
             except DeliveryError as error:
                 result = self._failed(entry, error.reason, error.retryable, started)
             except ResourceSharingError as error:
@@ -165,11 +176,20 @@ class Dispatcher:
         )
         return report, [Delivered(r.entry, r.answer) for r in sent]
 
-    def _failed(self, entry: OutboxEntry, error: str, retryable: bool, now: datetime) -> _Result:
+    def _failed(
+        self,
+        entry: OutboxEntry,
+        error: str,
+        retryable: bool,
+        now: datetime,
+        policy: RetryPolicy | None = None,
+    ) -> _Result:
         ports = self._shell.ports
-        policy = self._shell.settings.delivery.for_port(entry.port)
+        policy = policy or self._shell.settings.delivery.for_port(entry.port)
         attempts = entry.attempts + 1
-        retry_at = policy.next_attempt(now, attempts, ports.random.random(), retryable=retryable)
+        retry_at = policy.next_attempt(
+            now, attempts, ports.random.random(), retryable=retryable, since=entry.created_at
+        )
         if retry_at is not None:
             changes = {"attempts": attempts, "last_error": error, "next_attempt_at": retry_at}
             return _Result(evolve(entry, changes), OutboxStatus.PENDING)
@@ -206,8 +226,37 @@ class Dispatcher:
 
     def _store(self, uow: UnitOfWork, result: _Result, now: datetime) -> None:
         uow.outbox.update(result.entry, owner=self.owner)
-        if result.outcome is OutboxStatus.GIVEN_UP:
+        if result.outcome is OutboxStatus.GIVEN_UP and not self._attempt_ended(
+            uow, result.entry, now
+        ):
             raise_task(self._shell, uow, result.entry, now)
+
+    def _attempt_ended(self, uow: UnitOfWork, entry: OutboxEntry, now: datetime) -> bool:
+        """Feed a given-up borrowing Request back to its lifecycle; True when it took it.
+
+        The borrowing table decides (``delivery_refused`` from ``sent``): the attempt ends
+        with the refusal's words and the rota moves on, in this unit of work. Anything
+        the table does not take (another state, an attempt already past) stays a task.
+        """
+        effect = entry.effect
+        if entry.side is not Side.BORROWING or not isinstance(effect, SendMessage):
+            return False
+        if not isinstance(effect.message, Request):
+            return False
+        record = uow.requests.get(entry.side, entry.request_id)
+        if record is None:
+            return False
+        reason = entry.last_error or "refused"
+        event = DeliveryRefused(effect.message.header.requesting_agency_request_id, reason)
+        try:
+            outcome = self._shell.decide(record, event, now)
+        except IllegalTransition:
+            return False
+        if not outcome.applied:
+            return False
+        note_give_up(uow, entry, now, record.state.value, route_of(effect).describe(effect))
+        self._shell.persist(uow, record, outcome, event, now, SYSTEM)
+        return True
 
 
 _UNTRIED = None

@@ -51,6 +51,9 @@ class RetryPolicy:
     """How far a delay is spread either way, as a fraction of it (0: not at all)."""
     timeout: timedelta = attrs.field(default=timedelta(seconds=30), validator=_positive)
     """The most one attempt may take."""
+    window: timedelta | None = None
+    """The longest time from the effect's creation in which it is retried (None: only
+    ``max_attempts`` bounds it); the first failure past it gives up."""
 
     @max_attempts.validator
     def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -74,12 +77,25 @@ class RetryPolicy:
         return timedelta(seconds=raw * (1.0 - self.jitter + 2.0 * self.jitter * draw))
 
     def next_attempt(
-        self, now: datetime, failures: int, draw: float, *, retryable: bool = True
+        self,
+        now: datetime,
+        failures: int,
+        draw: float,
+        *,
+        retryable: bool = True,
+        since: datetime | None = None,
     ) -> datetime | None:
-        """When to try again after ``failures`` failed attempts, or None to give up."""
+        """When to try again after ``failures`` failed attempts, or None to give up.
+
+        With ``since`` (when the effect was created) and a ``window``, a next attempt
+        that would fall past the window's end gives up instead.
+        """
         if not retryable or failures >= self.max_attempts:
             return None
-        return now + self.delay(failures, draw)
+        at = now + self.delay(failures, draw)
+        if self.window is not None and since is not None and at > since + self.window:
+            return None
+        return at
 
 
 @final
@@ -87,8 +103,16 @@ class RetryPolicy:
 class DeliveryPolicy:
     """An institution's delivery settings: a retry policy per port, the lease, batches."""
 
-    peer: RetryPolicy = RetryPolicy()
-    """ISO 18626 messages to partners."""
+    peer: RetryPolicy = RetryPolicy(window=timedelta(hours=24))
+    """ISO 18626 messages to partners (5xx, timeouts and network errors are retried)."""
+    unknown_request: RetryPolicy = RetryPolicy(
+        max_attempts=10,
+        base_delay=timedelta(seconds=5),
+        max_delay=timedelta(minutes=2),
+        window=timedelta(minutes=15),
+    )
+    """Our lending answers the borrower refused as "unknown request id" (it may store its
+    request only after reading our confirmation): retried quickly, for a short window."""
     circulation: RetryPolicy = RetryPolicy(base_delay=timedelta(seconds=15))
     """Commands to the host system's circulation."""
     notifier: RetryPolicy = RetryPolicy(base_delay=timedelta(minutes=1))
@@ -118,6 +142,7 @@ class DeliveryPolicy:
         return attrs.evolve(
             self,
             peer=attrs.evolve(self.peer, **changes),  # type: ignore[arg-type]
+            unknown_request=attrs.evolve(self.unknown_request, **changes),  # type: ignore[arg-type]
             circulation=attrs.evolve(self.circulation, **changes),  # type: ignore[arg-type]
             notifier=attrs.evolve(self.notifier, **changes),  # type: ignore[arg-type]
             printer=attrs.evolve(self.printer, **changes),  # type: ignore[arg-type]

@@ -35,9 +35,19 @@ from resource_sharing.effects import (
     SendMessage,
 )
 from resource_sharing.errors import DeliveryError, UsageError
+from resource_sharing.iso18626 import ErrorType
+from resource_sharing.messages import ErrorData, PeerMessage, SupplyingAgencyMessage
 from resource_sharing.ports import Circulation, Notifier, PeerTransport, Port, Printer
 
-__all__ = ["ROUTES", "Recipients", "Route", "UnknownEffect", "route_of", "stream_of"]
+__all__ = [
+    "ROUTES",
+    "NotYetKnown",
+    "Recipients",
+    "Route",
+    "UnknownEffect",
+    "route_of",
+    "stream_of",
+]
 
 
 class Recipients(Protocol):
@@ -77,6 +87,36 @@ class UnknownEffect(UsageError):
         """The effect."""
 
 
+class NotYetKnown(DeliveryError):
+    """The peer answered our lending message with "unknown request id".
+
+    Some peers store a request they sent us only after they have read our confirmation,
+    so our first answer can race them. The dispatcher retries this with
+    ``DeliveryPolicy.unknown_request`` (short backoff, a bounded window) before giving up.
+    """
+
+    def __init__(self, recipient: str, reason: str) -> None:
+        super().__init__(recipient, reason, retryable=True)
+
+
+_REQUEST_ID_WORDS = ("requestingagencyrequestid", "request id", "unknown request", "not found")
+
+
+def is_unknown_request(message: PeerMessage, error: ErrorData) -> bool:
+    """Whether an ERROR about our lending message says the peer does not know the request.
+
+    Peers word it differently; it is UnrecognisedDataValue (or a 2021 peer's
+    BadlyFormedMessage) naming the request id field, the id itself, or "unknown request".
+    """
+    if not isinstance(message, SupplyingAgencyMessage):
+        return False
+    if error.type not in (ErrorType.UNRECOGNISED_DATA_VALUE, ErrorType.BADLY_FORMED_MESSAGE):
+        return False
+    value = (error.value or "").casefold()
+    request_id = message.header.requesting_agency_request_id.casefold()
+    return any(word in value for word in _REQUEST_ID_WORDS) or request_id in value
+
+
 @final
 @attrs.frozen
 class Route:
@@ -96,8 +136,14 @@ def _send(ports: Recipients, directory: Directory, effect: SendMessage, key: str
         raise DeliveryError(str(effect.to), "not in the directory", retryable=False)
     confirmation = ports.transport.send(partner, effect.message, key)
     if not confirmation.ok:
-        detail = confirmation.error.value if confirmation.error else "ERROR"
-        raise DeliveryError(str(effect.to), f"refused: {detail}", retryable=False)
+        error = confirmation.error
+        detail = "ERROR"
+        if error is not None:
+            detail = f"{error.type.value}: {error.value}" if error.value else error.type.value
+        reason = f"ERROR confirmation: {detail}"
+        if error is not None and is_unknown_request(effect.message, error):
+            raise NotYetKnown(str(effect.to), reason)
+        raise DeliveryError(str(effect.to), reason, retryable=False)
 
 
 def _print(ports: Recipients, directory: Directory, effect: Any, key: str) -> None:

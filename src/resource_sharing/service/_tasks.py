@@ -15,8 +15,9 @@ named actor (on the task, and as a history entry of the request):
 - **mark as done by hand**: staff did it themselves; the entry is ``done_by_hand``;
 - **drop**: it is not needed; the entry is ``dropped`` and nothing is delivered.
 
-For a peer message the give-up's consequence for the request (the rota moving on) is the
-interoperability issue's; the task is raised the same way.
+A borrowing Request (new or retry) that gives up is not a task: the dispatcher feeds a
+``DeliveryRefused`` event to the borrowing table, the attempt ends with the refusal's
+words and the rota moves on (see :mod:`._dispatcher`); the history shows the give-up.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from resource_sharing.service._routing import route_of
 if TYPE_CHECKING:
     from resource_sharing.service._dispatcher import Dispatcher
 
-__all__ = ["PORT_NAMES", "TaskDesk", "raise_task"]
+__all__ = ["PORT_NAMES", "TaskDesk", "note_give_up", "raise_task"]
 
 PORT_NAMES = {
     Port.PEER: "Peer message",
@@ -91,6 +92,20 @@ def raise_task(shell: Shell, uow: UnitOfWork, entry: OutboxEntry, now: datetime)
         reason=task.error,
     )
     return task
+
+
+def note_give_up(uow: UnitOfWork, entry: OutboxEntry, now: datetime, state: str, what: str) -> None:
+    """Record a give-up the lifecycle took over (no task: the request moved on)."""
+    _note(
+        uow,
+        entry,
+        now,
+        Actor.system("dispatcher"),
+        state,
+        event="DeliveryGaveUp",
+        detail=f"{what} failed after {entry.attempts} attempt(s); the attempt ends",
+        reason=entry.last_error or "unknown error",
+    )
 
 
 def _note(

@@ -256,6 +256,22 @@ def test_health_is_503_when_the_store_cannot_be_read(
     assert "the store cannot be read: OSError: disk I/O error" in answer.json()["problems"]
 
 
+def test_failed_authentications_and_lockouts_are_counted(a: tuple[Node, TestClient]) -> None:
+    node, client = a
+    wrong = {"Authorization": "Bearer not-the-token"}
+    limit = node.config.security.max_failures
+    for _ in range(limit + 1):
+        assert client.get("/staff/tasks/borrowing_requests", headers=wrong).status_code in (
+            401,
+            429,
+        )
+    found = samples(client)
+    assert found["resource_sharing_auth_failures_total"] == [({"kind": "staff"}, float(limit))]
+    assert found["resource_sharing_lockouts_total"] == [({"kind": "staff"}, 1.0)]
+    refused = found["resource_sharing_requests_refused_total"]
+    assert refused == [({"kind": "staff", "reason": "locked_out"}, 1.0)]
+
+
 def test_inbound_messages_are_counted_by_kind_and_status() -> None:
     node = Node(parse_config(lender()))
     try:
