@@ -13,8 +13,11 @@ request goes back to locating and on to C), the ISO 18626 messages that passed b
 the institutions (``A -> B  request``, ``B -> A  supplyingAgencyMessage Unfilled
 (StatusChange)``), the patron notices and the operator's next instruction.
 
-    python examples/http_demo.py [--json PATH] [--keep DIR] [--ports 8701,8702,8703]
+    python examples/http_demo.py [--json PATH] [--keep DIR] [--ports 8701,8702,8703] [--console]
 
+``--console`` does not tell the story: it adds demo staff users (``resource-sharing staff
+add``), starts the three nodes, prints their consoles' URLs and logins and keeps them
+running until Ctrl-C, for a newcomer to click the story through (``docs/console.md``).
 ``--json PATH`` also writes the timeline as JSON lines (one object per request change:
 institution, side, request, state, label, event, partner, tasks, notices, instruction,
 messages),
@@ -81,6 +84,73 @@ def write_configs(root: Path, ports: Mapping[str, int]) -> dict[str, Path]:
         path.write_text(text, encoding="utf-8")
         written[agency] = path
     return written
+
+
+DEMO_USERS = {  # institution: (user, roles, desk)
+    "US-A": ("abby", ("borrowing",), "Main"),
+    "US-B": ("bert", ("lending",), "Main desk"),
+    "US-C": ("cleo", ("lending",), "Main desk"),
+}
+DEMO_PASSWORD = "demo-password"
+
+
+def add_demo_users(configs: Mapping[str, Path]) -> None:
+    """One staff user per institution (``resource-sharing staff add``), plus ``admin``."""
+    for agency, config in configs.items():
+        user, roles, desk = DEMO_USERS[agency]
+        for name, given in ((user, roles), ("admin", ("admin",))):
+            role_args = [arg for role in given for arg in ("--role", role)]
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    SERVE_CLI,
+                    "staff",
+                    "--config",
+                    str(config),
+                    "add",
+                    name,
+                    *role_args,
+                    "--desk",
+                    desk,
+                    "--password-stdin",
+                ],
+                input=DEMO_PASSWORD.encode() + b"\n",
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+
+
+def run_consoles(root: Path) -> int:
+    """Start the three nodes with demo users; print the consoles' URLs; wait for Ctrl-C."""
+    ports = {agency: free_port() for agency in CONFIGS}
+    configs = write_configs(root, ports)
+    add_demo_users(configs)
+    processes = Processes(root)
+    try:
+        for agency, config in configs.items():
+            processes.start(agency, config)
+        processes.wait_ready(ports)
+        print("The staff consoles of the three institutions (Ctrl-C stops them):")
+        for agency, port in ports.items():
+            user = DEMO_USERS[agency][0]
+            print(
+                f"  {agency}  http://127.0.0.1:{port}/   log in as {user} or admin,"
+                f" password {DEMO_PASSWORD}"
+            )
+        print(
+            "Start at A: New request (patron p-1, a title, rota 'ISIL:US-B ISIL:US-C');"
+            " docs/console.md walks through the rest."
+        )
+        while all(child.poll() is None for child in processes.children.values()):
+            time.sleep(0.5)
+        print(processes.logs(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping the consoles")
+        return 0
+    finally:
+        processes.stop()
 
 
 class Processes:
@@ -369,7 +439,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="A,B,C",
         help="the ports of A, B and C (default: free ones), e.g. 8701,8702,8703",
     )
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="leave the three consoles running with demo users (Ctrl-C stops them)",
+    )
     args = parser.parse_args(argv)
+    if args.console:
+        root = args.keep or Path(tempfile.mkdtemp(prefix="rs-console-demo-"))
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            return run_consoles(root)
+        finally:
+            if args.keep is None:
+                shutil.rmtree(root, ignore_errors=True)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
         return run(args.keep, args.json, args.ports)

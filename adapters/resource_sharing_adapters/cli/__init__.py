@@ -18,14 +18,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from resource_sharing import __version__
-from resource_sharing_adapters.cli import desk, iso18626, ncip, node, rota, simulate, states
+from resource_sharing_adapters.cli import desk, iso18626, ncip, node, rota, simulate, staff, states
 from resource_sharing_adapters.cli._extras import EXIT_MISSING_EXTRA, missing_extra
 
 __all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
-_FAMILIES = (states, iso18626, ncip, rota, node, desk, simulate)
+_FAMILIES = (states, iso18626, ncip, rota, node, desk, simulate, staff)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,7 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from resource_sharing.effects import SendMessage, TaskList
 from resource_sharing.errors import (
@@ -342,10 +342,12 @@ class _Staff:
 
     def guard(self, handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
         async def guarded(request: HttpRequest) -> Response:
-            if not self._auth.enabled:
+            request.state.staff_user = user = await self._user_of(request)
+            if user is None and not self._auth.enabled:
                 return _error(404, "StaffApiOff", "no staff token is configured")
             try:
-                self._auth.check(request.headers.get("authorization"), _origin(request).address)
+                if user is None:
+                    self._auth.check(request.headers.get("authorization"), _origin(request).address)
             except Throttled as exc:
                 detail = "too many requests or failed attempts; try again later"
                 response = _error(429, "TooManyRequests", detail)
@@ -370,6 +372,16 @@ class _Staff:
 
     async def body(self, request: HttpRequest) -> dict[str, Any]:
         return await json_body(request)
+
+    async def _user_of(self, request: HttpRequest) -> str | None:
+        """The staff user whose own API token the request carries (``rs_...``), or None."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.startswith("rs_"):
+            return None
+        from resource_sharing_adapters.console import accounts_of
+
+        user = await run_in_threadpool(accounts_of(self.node).by_token, token.strip())
+        return user.username if user is not None else None
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         result = await run_in_threadpool(fn, *args, **kwargs)
@@ -514,7 +526,9 @@ class _Staff:
             raise InvalidInput("body", f"unknown key(s): {', '.join(sorted(unknown))}")
         kwargs = {k: params[k](v, k) for k, v in data.items() if v is not None}
         inst = self.node.institution
-        desk = inst.borrowing if side is Side.BORROWING else inst.lending
+        desk: Any = inst.borrowing if side is Side.BORROWING else inst.lending
+        if request.state.staff_user is not None:
+            desk = desk.by(request.state.staff_user)  # the history names the token's user
         method = getattr(desk, method_name)
         record = await self.run(method, request.path_params["id"], **kwargs)
         return _Json(summary(record))
@@ -580,8 +594,11 @@ class _Staff:
         return _Json({"now": now})
 
 
-def create_app(node: Node, *, background: bool = True) -> Starlette:
-    """The node's ASGI app; with ``background`` its lifespan runs the dispatcher and timers."""
+def create_app(node: Node, *, background: bool = True, console: bool = True) -> Starlette:
+    """The node's ASGI app; with ``background`` its lifespan runs the dispatcher and timers.
+
+    With ``console`` the staff console is served at ``/`` (``docs/console.md``).
+    """
     staff = _Staff(node)
     g = staff.guard
 
@@ -593,7 +610,7 @@ def create_app(node: Node, *, background: bool = True) -> Starlette:
         text = await run_in_threadpool(metrics_of(node).render)
         return Response(text, media_type=CONTENT_TYPE)
 
-    routes = [
+    routes: list[Route | Mount] = [
         Route(node.config.server.path, _iso_endpoint(node), methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -614,6 +631,13 @@ def create_app(node: Node, *, background: bool = True) -> Starlette:
         Route("/staff/requests/{side}/{id}", g(staff.show), methods=["GET"]),
         Route("/staff/{side}/{id}/{action}", g(staff.act), methods=["POST"]),
     ]
+    if console:
+        try:
+            from resource_sharing_adapters.console import create_console
+        except ImportError as exc:  # the console extra is not installed
+            log.info("staff console off (install resource-sharing[console]): %s", exc)
+        else:
+            routes.append(Mount("/", app=create_console(node)))  # the staff console's pages
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-
 from lxml import etree
 
-__all__ = ["UnsafeXml", "local_name", "parse_untrusted"]
+from resource_sharing_adapters._xml import parse_untrusted as _parse
 
-_local = threading.local()
+__all__ = ["UnsafeXml", "local_name", "parse_untrusted"]
 
 
 class UnsafeXml(ValueError):
     """The bytes are not well-formed XML, or declare a DOCTYPE or entities."""
 
 
-def _parser() -> etree.XMLParser:
-    # lxml parsers are not thread-safe: the partner look-ups run in a thread pool.
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
-    if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-        )
-        _local.parser = parser
-    return parser
-
-
 def parse_untrusted(data: bytes) -> etree._Element:
     """The root element of ``data``; :class:`UnsafeXml` when it is malformed or has a DTD."""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise UnsafeXml("DOCTYPE and entity declarations are not accepted")
-    try:
-        return etree.fromstring(data, _parser())
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise UnsafeXml(f"not well-formed XML: {exc}") from None
+    return _parse(data, UnsafeXml, utf8_only=False)
 
 
 def local_name(element: etree._Element) -> str:

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -49,7 +50,13 @@ def _toml(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _write_config(path: Path, port: int, store: dict[str, Any], ports: dict[str, Any]) -> None:
+def _write_config(
+    path: Path,
+    port: int,
+    store: dict[str, Any],
+    ports: dict[str, Any],
+    extra: dict[str, dict[str, Any]] | None = None,
+) -> None:
     tables: dict[str, dict[str, Any]] = {
         "institution": {"agency": "ISIL:US-C", "name": "Gamma"},
         "server": {"port": port, "staff_token": TOKEN},
@@ -66,6 +73,8 @@ def _write_config(path: Path, port: int, store: dict[str, Any], ports: dict[str,
         "clock": {"start": "2026-09-07T09:00:00Z"},
         **{f"ports.{name}": settings for name, settings in ports.items()},
     }
+    for name, table in (extra or {}).items():
+        tables[name] = {**tables.get(name, {}), **table}
     lines = []
     for name, table in tables.items():
         lines.append(f"[{name}]")
@@ -249,6 +258,59 @@ def test_two_processes_on_one_schema_deliver_each_effect_once_and_share_one_feed
         journals = [node.staff.journal(0) for node in nodes]
         assert journals[0] == journals[1]
         assert sorted(e["key"] for e in journals[0] if e["key"] in delivered) == sorted(delivered)
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+@pytest.mark.postgres
+def test_two_processes_on_one_schema_fire_each_timer_once(
+    tmp_path: Path, postgres_schema: str
+) -> None:
+    store = {"postgres": URL, "schema": postgres_schema}
+    extra = {
+        "institution": {"auto_locate": False},  # new requests wait, their expiry timer set
+        "clock": {"adjustable": True},
+    }
+    nodes = []
+    for n in (1, 2):
+        port = free_port()
+        config = tmp_path / f"c{n}.toml"
+        _write_config(config, port, store, _flaky("host.log"), extra)
+        nodes.append(Serve(tmp_path, f"c{n}", config, port))
+    try:
+        for node in nodes:
+            node.start()
+        rids = [f"a-{n}" for n in range(4)]
+        for n, rid in enumerate(rids):
+            nodes[n % 2].post_request(rid)
+        ids = [nodes[0].lending_id(rid) for rid in rids]
+        for request_id in ids:
+            nodes[0].wait_state(request_id, "new")
+        for node in nodes:  # each process has its own clock: both move past the expiry
+            node.staff.advance_clock(14 * 86_400)
+        start = threading.Barrier(2)
+        fired: list[int] = []
+
+        def tick(node: Serve) -> None:
+            start.wait(timeout=30)
+            fired.append(node.staff.tick())
+
+        threads = [threading.Thread(target=tick, args=(node,)) for node in nodes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert sum(fired) == len(ids)  # between them, each timer once
+        for request_id in ids:
+            shown = nodes[1].staff.request("lending", request_id)
+            assert shown["state"] == "expired"
+            steps = [h for h in shown["history"] if h["to_state"] == "expired"]
+            assert len(steps) == 1
+        feeds = [node.staff.changes(0) for node in nodes]
+        assert feeds[0] == feeds[1]
+        expired = [c["request_id"] for c in feeds[0] if c["state"] == "expired"]
+        assert sorted(expired) == sorted(ids)
     finally:
         for node in nodes:
             node.stop()
