@@ -2,6 +2,8 @@
 
 - :func:`json_argument` reads a JSON argument given inline or as ``@path`` (``-`` or
   ``@-``: standard input), with one-line errors naming the argument.
+- :func:`read_file` reads a message file for ``decode`` and ``validate``, saying in one
+  line on standard error why it could not.
 - :func:`print_json` is what ``--json`` means in every command: one JSON document on
   standard output (indented, UTF-8 kept), and nothing else there.
 - :func:`state_label` gives a state's label as staff know it (the Alma wording of the
@@ -20,7 +22,7 @@ from resource_sharing.errors import InvalidInput
 from resource_sharing.lending import LENDING
 from resource_sharing.states import BorrowingState, LendingState
 
-__all__ = ["json_argument", "print_json", "state_label"]
+__all__ = ["json_argument", "print_json", "read_file", "state_label"]
 
 
 def json_argument(text: str, name: str) -> Any:
@@ -37,6 +39,15 @@ def json_argument(text: str, name: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise InvalidInput(where, f"not valid JSON ({exc})") from None
+
+
+def read_file(path: Path) -> bytes | None:
+    """The file's bytes, or None after printing why it cannot be read (the caller exits 2)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return None
 
 
 def print_json(value: Any) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import cattrs
 
 from resource_sharing.messages import Authentication
+from resource_sharing_adapters.cli._io import read_file
 
 __all__ = ["VERSIONS", "register", "to_json"]
 
@@ -78,19 +78,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate_parser.set_defaults(handler=run_validate)
 
 
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return None
-
-
 def run_decode(args: argparse.Namespace) -> int:
     """Decode the file and print it as JSON; exit 2 with the ISO error when it fails."""
     from resource_sharing_adapters.iso18626 import DecodeError, decode
 
-    data = _read(args.file)
+    data = read_file(args.file)
     if data is None:
         return 2
     try:
@@ -122,7 +114,7 @@ def run_validate(args: argparse.Namespace) -> int:
     """Validate the file; exit 0 when valid, 1 when invalid, 2 when it is not even XML."""
     from resource_sharing_adapters.iso18626 import DecodeError, validate
 
-    data = _read(args.file)
+    data = read_file(args.file)
     if data is None:
         return 2
     try:

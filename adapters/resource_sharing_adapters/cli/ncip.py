@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+
+from resource_sharing_adapters.cli._io import read_file
 
 __all__ = ["register"]
 
@@ -36,19 +37,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate_parser.set_defaults(handler=run_validate)
 
 
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return None
-
-
 def run_decode(args: argparse.Namespace) -> int:
     """Decode the file leniently and print it as JSON; exit 2 with the Problem when it fails."""
     from resource_sharing_adapters.ncip import MalformedNcip, decode  # the ncip extra
 
-    data = _read(args.file)
+    data = read_file(args.file)
     if data is None:
         return 2
     try:
@@ -64,7 +57,7 @@ def run_validate(args: argparse.Namespace) -> int:
     """Validate the file; exit 0 when valid, 1 when invalid, 2 when it is not even XML."""
     from resource_sharing_adapters.ncip import MalformedNcip, validate  # the ncip extra
 
-    data = _read(args.file)
+    data = read_file(args.file)
     if data is None:
         return 2
     try:
