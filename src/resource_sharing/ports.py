@@ -334,16 +334,18 @@ class OutboxRepository(Protocol):
 
     Rules every store keeps:
 
-    - ``claim`` takes entries of one port that are pending, due (``next_attempt_at <=
-      now``) and not leased (``lease_until`` None or ``<= now``), oldest first by
-      ``(created_at, id)``; it takes an entry only when every earlier pending entry of its
-      ``stream`` is taken in the same claim (so a stream is never split, and one entry
-      waiting for its retry holds back the later ones of its stream). Taken entries get
+    - ``claim`` takes entries of one port (of every port when ``port`` is None) that are
+      pending, due (``next_attempt_at <= now``) and not leased (``lease_until`` None or
+      ``<= now``), oldest first by ``(created_at, id)``; it takes an entry only when
+      every earlier pending entry of its ``stream`` is taken in the same claim (so a
+      stream is never split, and one entry waiting for its retry holds back the later
+      ones of its stream). Taken entries get
       ``claimed_by = owner`` and ``lease_until = now + lease``, in the store and in the
       returned values. Two concurrent claims must never both take an entry, nor split a
       stream between them.
     - ``update`` writes the entry's new delivery fields (status, attempts,
-      next_attempt_at, last_error, finished_at) and clears its claim; given an
+      next_attempt_at, last_error, finished_at) and clears its claim (the entry is one
+      read from the store, its other fields unchanged); given an
       ``owner``, it refuses with :class:`~resource_sharing.errors.LeaseLost` when the
       stored entry is not claimed by that owner any more (its lease ended and another
       dispatcher took it).
@@ -357,7 +359,7 @@ class OutboxRepository(Protocol):
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,
@@ -365,7 +367,10 @@ class OutboxRepository(Protocol):
         owner: str,
         request: RequestKey | None = None,
     ) -> Sequence[OutboxEntry]:
-        """Take up to ``limit`` deliverable entries of ``port`` (of one request if given)."""
+        """Take up to ``limit`` deliverable entries of ``port`` (None: any port).
+
+        With ``request``, only that request's entries.
+        """
         ...
 
     def update(self, entry: OutboxEntry, *, owner: str | None = None) -> None:

@@ -122,7 +122,7 @@ class DeliveryPolicy:
     lease: timedelta = attrs.field(default=timedelta(minutes=5), validator=_positive)
     """How long a dispatcher's claim holds before others may take the entries."""
     batch: int = 100
-    """Entries claimed per port and round."""
+    """Entries claimed per round (every port together)."""
     conflict_retries: int = 3
     """How often an inbound message or a timer is tried again after a concurrency
     conflict (another process changed the request meanwhile) before it fails."""
