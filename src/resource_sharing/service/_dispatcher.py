@@ -17,6 +17,8 @@ before that delivers the round again after its restart, under the same keys):
   :class:`~resource_sharing.ports.StaffTask` on its request says what failed, the last
   error, and the choices (see :mod:`._tasks`), in the same unit of work.
 
+Every attempt lasts at most its port's ``timeout`` (:mod:`._attempts`: the adapter call
+runs on a worker thread; one that overruns is a failed attempt, "timed out after N s").
 A dispatcher releases its own claims left from before a restart on its first round
 (others would wait for the lease); it never starts an attempt whose timeout could run
 past its lease, and gives back, untried, the claimed entries it did not attempt (the
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import final
 
 import attrs
@@ -46,6 +49,7 @@ from resource_sharing.lifecycle import evolve
 from resource_sharing.messages import Request
 from resource_sharing.ports import OutboxEntry, OutboxStatus, Port, RequestKey, UnitOfWork
 from resource_sharing.records import Actor, Side
+from resource_sharing.service._attempts import attempt
 from resource_sharing.service._core import Shell
 from resource_sharing.service._retry import RetryPolicy
 from resource_sharing.service._routing import NotYetKnown, route_of
@@ -144,9 +148,9 @@ class Dispatcher:
                 results.append(_Result(entry, _UNTRIED))
                 continue
             try:
-                answer = route_of(entry.effect).deliver(
-                    ports, shell.settings.directory, entry.effect, entry.key
-                )
+                deliver = route_of(entry.effect).deliver
+                call = partial(deliver, ports, shell.settings.directory, entry.effect, entry.key)
+                answer = attempt(call, timeout, entry.port.value)
             except NotYetKnown as error:
                 result = self._failed(entry, error.reason, True, started, delivery.unknown_request)
             except DeliveryError as error:
