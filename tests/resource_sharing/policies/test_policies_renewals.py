@@ -28,7 +28,7 @@ from resource_sharing.policies import (
     staff_renewal,
 )
 from resource_sharing.states import BorrowingState
-from strategies_policies import (
+from tests.strategies.policies import (
     WEEKEND,
     borrowing_request,
     calendars,
