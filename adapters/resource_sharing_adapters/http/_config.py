@@ -24,7 +24,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, TypeVar, cast, final
+from typing import TYPE_CHECKING, Any, TypeVar, cast, final
 
 import attrs
 
@@ -44,6 +44,9 @@ from resource_sharing_adapters.http._consortium import with_consortium
 from resource_sharing_adapters.http._limits import SecurityConfig
 from resource_sharing_adapters.http._tls import ServerTLS, parse_client_tls, parse_server_tls
 from resource_sharing_adapters.rota_json import parse_directory
+
+if TYPE_CHECKING:
+    from resource_sharing_adapters.sru import SruTarget
 
 __all__ = [
     "DEFAULT_PATH",
@@ -194,6 +197,8 @@ class NodeConfig:
     """How rotas are built."""
     credentials: Mapping[AgencyId, PeerCredentials] = attrs.field(factory=dict)
     """Credentials exchanged with each partner."""
+    partner_sru: Mapping[AgencyId, SruTarget] = attrs.field(factory=dict)
+    """Each partner's SRU catalogue (``[partners.sru]``), asked at intake for the rota."""
     calendar: Calendar = attrs.field(factory=Calendar)
     """Our opening days and time zone."""
     borrowing: BorrowingPolicy = attrs.field(factory=BorrowingPolicy)
@@ -307,11 +312,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _partner_sru(partners: list[Any]) -> tuple[list[Any], dict[AgencyId, SruTarget]]:
+    """The partners without their ``sru`` tables, and those tables as SRU targets."""
+    if not any(isinstance(p, dict) and "sru" in p for p in partners):
+        return partners, {}
+    try:
+        from resource_sharing_adapters.sru import split_partner_sru
+    except ImportError as exc:  # the sru extra (httpx, lxml) is not installed
+        raise InvalidInput(
+            "partners.sru", f"needs the sru extra (pip install 'resource-sharing[sru]'): {exc}"
+        ) from None
+    rest, targets = split_partner_sru(partners)
+    return rest, targets
+
+
 def _directory(
     partners: Any, rota: _Table, base: Path
-) -> tuple[Directory, RotaPolicy, dict[AgencyId, PeerCredentials]]:
+) -> tuple[Directory, RotaPolicy, dict[AgencyId, PeerCredentials], dict[AgencyId, SruTarget]]:
     if not isinstance(partners, list):
         raise InvalidInput("partners", "expected an array of tables ([[partners]])")
+    partners, sru = _partner_sru(partners)
     documents: list[dict[str, Any]] = []
     credentials: dict[AgencyId, PeerCredentials] = {}
     for n, raw in enumerate(partners):
@@ -331,7 +351,7 @@ def _directory(
         documents.append(entry)
     document = {"partners": documents, **rota.data}
     directory, policy = parse_directory(json.dumps(_jsonable(document)), "partners/rota")
-    return directory, policy, credentials
+    return directory, policy, credentials, sru
 
 
 def _holdings(rows: Any) -> dict[str, Holding]:
@@ -522,7 +542,7 @@ def parse_config(
     partners = with_consortium(
         top.data.pop("consortium", None), top.data.pop("partners", []), base, agency
     )
-    directory, rota, credentials = _directory(partners, top.table("rota"), base)
+    directory, rota, credentials, partner_sru = _directory(partners, top.table("rota"), base)
     security = structure(top.data.pop("security", {}), SecurityConfig, "security")
     holdings = _holdings(top.data.pop("holdings", []))
     top.done()
@@ -535,6 +555,7 @@ def parse_config(
         directory=directory,
         rota=rota,
         credentials=credentials,
+        partner_sru=partner_sru,
         calendar=calendar,
         borrowing=borrowing,
         lending=lending,

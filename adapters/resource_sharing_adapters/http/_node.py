@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar, final
+from typing import TYPE_CHECKING, TypeVar, final
 
 import attrs
 
@@ -66,6 +66,9 @@ from resource_sharing_adapters.http._metrics import ObservedTransport
 from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import confirm_error
 from resource_sharing_adapters.storage import Change, Feeds, MemoryFeeds, change_of
+
+if TYPE_CHECKING:
+    from resource_sharing_adapters.sru import PartnerHoldings
 
 __all__ = [
     "ChangeFeed",
@@ -361,6 +364,16 @@ class UniqueIds:
         return f"{self._namespace}{prefix}-{self._run}-{n:09d}-{self._salt}"
 
 
+def _partner_holdings(config: NodeConfig) -> PartnerHoldings | None:
+    """The look-up of the partners' catalogues, when any partner has ``[partners.sru]``."""
+    if not config.partner_sru:
+        return None
+    from resource_sharing_adapters.sru import partner_holdings
+
+    log.info("partners' catalogues asked at intake: %s", ", ".join(map(str, config.partner_sru)))
+    return partner_holdings(config.partner_sru)
+
+
 # -- the node --------------------------------------------------------------------------
 
 
@@ -417,11 +430,13 @@ class Node:
             delivery=delivery_policy(config.delivery),
         )
         try:
-            self.ports = build_ports(config, self.journal, self.clock)
+            self.ports = build_ports(config, self.journal, self.clock, self._request)
             """The host-system ports, by name (the journal versions unless configured)."""
         except BaseException:
             self._close_store()
             raise
+        self.partner_holdings = _partner_holdings(config)
+        """The partners' SRU catalogues asked at intake (None: no partner has one)."""
         ports = Ports(
             store=self.store,
             transport=ObservedTransport(self.transport, self),
@@ -432,6 +447,7 @@ class Node:
             ids=UniqueIds(f"{config.agency.value}:"),
             printer=self.ports["printer"],  # type: ignore[arg-type]
             patrons=self.ports["patron_validator"],  # type: ignore[arg-type]
+            partner_holdings=self.partner_holdings,
         )
         self.owner = owner_of(config)
         """This process's name in the outbox's claims (stable across its restarts)."""
@@ -542,10 +558,21 @@ class Node:
         self._threads = []
 
     def close(self) -> None:
-        """Stop, and close the transport and the store."""
+        """Stop, and close the transport, the partners' catalogues and the store."""
         self.stop()
         self.transport.close()
+        if self.partner_holdings is not None:
+            self.partner_holdings.close()
         self._close_store()
+
+    def _request(self, request_id: str) -> AnyRequest | None:
+        """A stored request by id, on whichever side it is (for the ports' look-ups)."""
+        with self.store.transaction() as uow:
+            for side in Side:
+                found = uow.requests.get(side, request_id)
+                if found is not None:
+                    return found
+        return None
 
     def _close_store(self) -> None:
         closer = getattr(self.raw_store, "close", None)
