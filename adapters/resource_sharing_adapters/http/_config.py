@@ -172,6 +172,9 @@ class DeliveryConfig:
     """First retry delay (doubles every failure)."""
     retry_max_seconds: float = 6 * 3600.0
     """Longest retry delay."""
+    window_seconds: float | None = None
+    """The longest time from a message's creation in which it is retried (None: only
+    ``max_attempts`` bounds it)."""
     dispatch_interval_seconds: float = 1.0
     """How often the dispatcher looks at the outbox (it is also woken after each change)."""
     tick_interval_seconds: float = 60.0
@@ -185,7 +188,8 @@ class DeliveryConfig:
     given: frozenset[str] = frozenset()
     """The retry keys given in ``[delivery]`` itself (they apply to every port)."""
     per_port: Mapping[str, Mapping[str, float]] = attrs.field(factory=dict)
-    """``[delivery.PORT]`` retry keys by port (``peer``, ``circulation``, ...)."""
+    """``[delivery.PORT]`` retry keys by port (``peer``, ``circulation``, ...), and
+    ``[delivery.unknown_request]`` for the "unknown request id" retries."""
 
 
 @final
@@ -429,8 +433,14 @@ def _pool(low: int | None, high: int | None, postgres: bool) -> tuple[int, int]:
     return pool
 
 
-_RETRY_KEYS = ("max_attempts", "retry_base_seconds", "retry_max_seconds", "timeout_seconds")
-_DELIVERY_PORTS = ("peer", "circulation", "notifier", "printer")
+_RETRY_KEYS = (
+    "max_attempts",
+    "retry_base_seconds",
+    "retry_max_seconds",
+    "timeout_seconds",
+    "window_seconds",
+)
+_DELIVERY_PORTS = ("peer", "unknown_request", "circulation", "notifier", "printer")
 
 
 def _retry_table(table: _Table) -> dict[str, float]:
@@ -552,6 +562,7 @@ def parse_config(
         max_attempts=dly.take("max_attempts", int, 8),
         retry_base_seconds=dly.take("retry_base_seconds", float, 30.0),
         retry_max_seconds=dly.take("retry_max_seconds", float, 6 * 3600.0),
+        window_seconds=dly.take("window_seconds", float, None),
         dispatch_interval_seconds=dly.take("dispatch_interval_seconds", float, 1.0),
         tick_interval_seconds=dly.take("tick_interval_seconds", float, 60.0),
         lease_seconds=dly.take("lease_seconds", float, 300.0),
@@ -564,6 +575,8 @@ def parse_config(
         raise InvalidInput("delivery", "max_attempts must be >= 1 and timeout_seconds > 0")
     if delivery.lease_seconds <= 0:
         raise InvalidInput("delivery.lease_seconds", "must be > 0")
+    if delivery.window_seconds is not None and delivery.window_seconds <= 0:
+        raise InvalidInput("delivery.window_seconds", "must be > 0")
 
     clk = top.table("clock")
     start = clk.data.pop("start", None)

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, TypeVar, final
 
 import attrs
 
@@ -229,34 +229,48 @@ def open_store(config: NodeConfig) -> RequestStore:
     return MemoryStore()
 
 
+_T = TypeVar("_T")
+
+
 def delivery_policy(delivery: DeliveryConfig) -> DeliveryPolicy:
     """The service's delivery policy from ``[delivery]``.
 
     The peer port takes the retry keys of ``[delivery]`` (with their defaults); the other
-    ports keep the library's own defaults unless ``[delivery]`` gives a key (then it
-    applies to every port); ``[delivery.PORT]`` overrides for one port.
+    ports, and the "unknown request id" retries (``unknown_request``), keep the library's
+    own defaults unless ``[delivery]`` gives a key (then it applies to every one of them);
+    ``[delivery.PORT]`` (or ``[delivery.unknown_request]``) overrides for one.
     """
     defaults = DeliveryPolicy()
-    common = {
+    common: dict[str, float] = {
         "max_attempts": delivery.max_attempts,
         "retry_base_seconds": delivery.retry_base_seconds,
         "retry_max_seconds": delivery.retry_max_seconds,
         "timeout_seconds": delivery.timeout_seconds,
     }
+    if delivery.window_seconds is not None:
+        common["window_seconds"] = delivery.window_seconds
     policies: dict[str, RetryPolicy] = {}
-    for port in Port:
-        keys = common if port is Port.PEER else {k: common[k] for k in delivery.given}
-        keys = {**keys, **delivery.per_port.get(port.value, {})}
-        base = defaults.for_port(port)
-        policies[port.value] = attrs.evolve(
+    for name, base in (
+        *((port.value, defaults.for_port(port)) for port in Port),
+        ("unknown_request", defaults.unknown_request),
+    ):
+        keys = (
+            common
+            if name == Port.PEER.value
+            else {k: common[k] for k in delivery.given if k in common}
+        )
+        keys = {**keys, **delivery.per_port.get(name, {})}
+        policies[name] = attrs.evolve(
             base,
             max_attempts=int(keys.get("max_attempts", base.max_attempts)),
             base_delay=_seconds(keys, "retry_base_seconds", base.base_delay),
             max_delay=_seconds(keys, "retry_max_seconds", base.max_delay),
             timeout=_seconds(keys, "timeout_seconds", base.timeout),
+            window=_seconds(keys, "window_seconds", base.window),
         )
     return DeliveryPolicy(
         peer=policies["peer"],
+        unknown_request=policies["unknown_request"],
         circulation=policies["circulation"],
         notifier=policies["notifier"],
         printer=policies["printer"],
@@ -264,7 +278,7 @@ def delivery_policy(delivery: DeliveryConfig) -> DeliveryPolicy:
     )
 
 
-def _seconds(keys: Mapping[str, float], key: str, default: timedelta) -> timedelta:
+def _seconds(keys: Mapping[str, float], key: str, default: _T) -> timedelta | _T:
     return timedelta(seconds=keys[key]) if key in keys else default
 
 
