@@ -21,11 +21,11 @@ same on every retry. A delivery that gives up becomes a :class:`StaffTask`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, final
+from typing import Protocol, TypeVar, final
 
 import attrs
 
@@ -62,6 +62,7 @@ from resource_sharing.rota import HoldingsAnswer
 
 __all__ = [
     "AnyRequest",
+    "AttemptRunner",
     "Circulation",
     "Clock",
     "HistoryRepository",
@@ -97,6 +98,8 @@ __all__ = [
 
 AnyRequest = BorrowingRequest | LendingRequest
 """A request of either side."""
+
+T = TypeVar("T")
 
 RequestKey = tuple[Side, str]
 """A stored request's identity: its side and its id."""
@@ -689,6 +692,24 @@ class PartnerDirectory(Protocol):
 
     def partners(self) -> Sequence[Partner]:
         """Every partner."""
+        ...
+
+
+class AttemptRunner(Protocol):
+    """How the dispatcher makes each adapter call: bounded by the port's timeout, or not.
+
+    The core cannot interrupt a call (that needs a thread), so this comes from outside:
+    ``resource_sharing_adapters.attempts.ThreadedAttempts`` (what a node runs) bounds
+    every call; :class:`~resource_sharing.memory.InlineAttempts` (the default) makes the
+    call in the caller's thread and leaves the bound to the adapter's own timeouts.
+    """
+
+    def run(self, call: Callable[[], T], *, timeout: timedelta, port: str) -> T:
+        """``call()``'s answer, or its exception.
+
+        Past ``timeout``: a retryable :class:`~resource_sharing.errors.DeliveryError`
+        "timed out after N s" (a runner that cannot stop a call waits for it).
+        """
         ...
 
 

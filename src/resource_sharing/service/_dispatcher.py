@@ -17,8 +17,10 @@ before that delivers the round again after its restart, under the same keys):
   :class:`~resource_sharing.ports.StaffTask` on its request says what failed, the last
   error, and the choices (see :mod:`._tasks`), in the same unit of work.
 
-Every attempt lasts at most its port's ``timeout`` (:mod:`._attempts`: the adapter call
-runs on a worker thread; one that overruns is a failed attempt, "timed out after N s").
+Every adapter call goes through the ``attempts`` port
+(:class:`~resource_sharing.ports.AttemptRunner`), given the port's ``timeout``: a node's
+runs it on a worker thread and makes one that overruns a failed attempt ("timed out
+after N s").
 A dispatcher releases its own claims left from before a restart on its first round
 (others would wait for the lease); it never starts an attempt whose timeout could run
 past its lease, and gives back, untried, the claimed entries it did not attempt (the
@@ -49,7 +51,6 @@ from resource_sharing.lifecycle import evolve
 from resource_sharing.messages import Request
 from resource_sharing.ports import OutboxEntry, OutboxStatus, Port, RequestKey, UnitOfWork
 from resource_sharing.records import Actor, Side
-from resource_sharing.service._attempts import attempt
 from resource_sharing.service._core import Shell
 from resource_sharing.service._retry import RetryPolicy
 from resource_sharing.service._routing import NotYetKnown, route_of
@@ -150,7 +151,7 @@ class Dispatcher:
             try:
                 deliver = route_of(entry.effect).deliver
                 call = partial(deliver, ports, shell.settings.directory, entry.effect, entry.key)
-                answer = attempt(call, timeout, entry.port.value)
+                answer = ports.attempts.run(call, timeout=timeout, port=entry.port.value)
             except NotYetKnown as error:
                 result = self._failed(entry, error.reason, True, started, delivery.unknown_request)
             except DeliveryError as error:

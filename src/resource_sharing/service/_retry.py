@@ -11,13 +11,13 @@ first refusal that retrying cannot fix (``retryable=False``), the entry gives up
 becomes a staff task.
 
 ``timeout`` is the most one attempt may take: the dispatcher abandons an attempt that
-overruns it (a failed attempt, "timed out after N s", retried as any other; see
-:mod:`._attempts`), never starts one whose end could fall after its claim's lease (it
-stops the round and releases the rest), and the composition root gives the adapters
-that can enforce it themselves (an HTTP or NCIP client) the same figure. ``lease`` is
-how long a claim holds, so that a dispatcher that died leaves its entries to the others
-after it; a restarted dispatcher releases its own at once (see
-:class:`~resource_sharing.ports.OutboxRepository`).
+overruns it (a failed attempt, "timed out after N s", retried as any other) when its
+``attempts`` port can (:class:`~resource_sharing.ports.AttemptRunner`), never starts one
+whose end could fall after its claim's lease (it stops the round and releases the rest),
+and the composition root gives the adapters that can enforce it themselves (an HTTP or
+NCIP client) the same figure. ``lease`` is how long a claim holds, so that a dispatcher
+that died leaves its entries to the others after it; a restarted dispatcher releases its
+own at once (see :class:`~resource_sharing.ports.OutboxRepository`).
 """
 
 from __future__ import annotations

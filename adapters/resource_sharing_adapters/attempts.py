@@ -1,10 +1,12 @@
-"""Each adapter call of the dispatcher lasts at most its port's timeout.
+"""Every adapter call of a node's dispatcher lasts at most its port's timeout.
 
-Theory of operation. A port can hang (an ILS that takes the connection and never answers,
-a stalled SMTP server, a blocked print queue), and Python cannot interrupt a call in
-progress. So the dispatcher hands every call to a worker thread and waits at most the
-port's :attr:`~resource_sharing.service.RetryPolicy.timeout` for it. A call that overruns
-is abandoned: the attempt fails with "timed out after N s" (a retryable
+:class:`ThreadedAttempts` is the :class:`~resource_sharing.ports.AttemptRunner` a node
+runs (``Ports(attempts=ThreadedAttempts())``). Theory of operation. A port can hang (an
+ILS that takes the connection and never answers, a stalled SMTP server, a blocked print
+queue), and Python cannot interrupt a call in progress. So every call goes to a worker
+thread, and the dispatcher waits at most the port's
+:attr:`~resource_sharing.service.RetryPolicy.timeout` for it. A call that overruns is
+abandoned: the attempt fails with "timed out after N s" (a retryable
 :class:`~resource_sharing.errors.DeliveryError`) and is retried under the port's policy
 like any other failure, until it gives up into a staff task. The port gets the same
 idempotency key on the retry, so it can drop a repeat if the abandoned call got through
@@ -30,7 +32,7 @@ from typing import TypeVar, final
 
 from resource_sharing.errors import DeliveryError
 
-__all__ = ["attempt"]
+__all__ = ["ThreadedAttempts"]
 
 T = TypeVar("T")
 
@@ -87,16 +89,20 @@ def _take() -> _Worker:
     return _Worker()
 
 
-def attempt(call: Callable[[], T], timeout: timedelta, port: str) -> T:
-    """``call()`` on a worker, or :class:`DeliveryError` "timed out after N s" past ``timeout``.
+@final
+class ThreadedAttempts:
+    """Makes each call on a worker thread, for at most its timeout (see the module)."""
 
-    An exception of the call is raised here, in the caller's thread.
-    """
-    job = _Job(call)
-    _take().jobs.put(job)
-    seconds = timeout.total_seconds()
-    if not job.done.wait(seconds):
-        raise DeliveryError(port, f"timed out after {seconds:g} s")
-    if job.error is not None:
-        raise job.error
-    return job.answer  # type: ignore[return-value]  # what ``call`` returned
+    def run(self, call: Callable[[], T], *, timeout: timedelta, port: str) -> T:
+        """``call()``'s answer or its exception (raised here, in the caller's thread).
+
+        Past ``timeout``: :class:`DeliveryError` "timed out after N s", retryable.
+        """
+        job = _Job(call)
+        _take().jobs.put(job)
+        seconds = timeout.total_seconds()
+        if not job.done.wait(seconds):
+            raise DeliveryError(port, f"timed out after {seconds:g} s")
+        if job.error is not None:
+            raise job.error
+        return job.answer  # type: ignore[return-value]  # what ``call`` returned

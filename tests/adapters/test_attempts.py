@@ -1,9 +1,9 @@
-"""Every adapter call of the dispatcher lasts at most its port's timeout.
+"""Every adapter call of a node's dispatcher lasts at most its port's timeout.
 
-A printer that hangs (it never answers until the test lets it go) stands for any port
-that takes a call and stalls. Each test lets the hung calls go at its end, so no worker
-thread outlives it; the timeouts are a fifth of a second, so the suite waits a second at
-most.
+The dispatcher runs on :class:`ThreadedAttempts`, as a node's does. A printer that hangs
+(it never answers until the test lets it go) stands for any port that takes a call and
+stalls. Each test lets the hung calls go at its end, so no worker thread outlives it; the
+timeouts are a fifth of a second, so the suite waits a second at most.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from resource_sharing.memory import MemoryPrinter
 from resource_sharing.ports import Holding, OutboxStatus, Port
 from resource_sharing.records import AgencyId, Citation, ItemRef, PatronRef, Side
 from resource_sharing.service import DeliveryPolicy, RetryPolicy, Settings
-from resource_sharing.service._attempts import attempt
 from resource_sharing.testing.consortium import Consortium, Member
+from resource_sharing_adapters.attempts import ThreadedAttempts
 
 A, C = AgencyId("US-A"), AgencyId("US-C")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -69,6 +69,7 @@ def lender(printer: HangingPrinter, max_attempts: int) -> tuple[Consortium, Memb
         partners=partners,
         holdings={"the art of computer programming": Holding(ITEM)},
         printer=printer,
+        attempts=ThreadedAttempts(),
     )
     a = net.members[A].institution
     placed = a.borrowing.place_request(PatronRef("p-1", "Ada"), BOOK, rota=[C])
@@ -118,11 +119,12 @@ def test_a_port_that_keeps_hanging_gives_up_into_a_task(hanging: list[HangingPri
 
 
 def test_an_attempt_returns_the_answer_or_raises_the_ports_error_in_the_caller() -> None:
-    assert attempt(lambda: "Reshelve", TIMEOUT, "circulation") == "Reshelve"
+    attempts = ThreadedAttempts()
+    assert attempts.run(lambda: "Reshelve", timeout=TIMEOUT, port="circulation") == "Reshelve"
 
     def refuse() -> None:
         raise DeliveryError("circulation", "no such item", retryable=False)
 
     with pytest.raises(DeliveryError, match="no such item") as raised:
-        attempt(refuse, TIMEOUT, "circulation")
+        attempts.run(refuse, timeout=TIMEOUT, port="circulation")
     assert raised.value.retryable is False
