@@ -11,7 +11,8 @@ processed, the staff tasks it raises) is written through one :class:`UnitOfWork`
 committed together or not at all. A unit of work hands out small repositories
 (:class:`RequestRepository`, :class:`HistoryRepository`, :class:`OutboxRepository`,
 :class:`InboxRepository`, :class:`TaskRepository`, :class:`PatronRepository`,
-:class:`TimerRepository`), so a store or a wrapper implements only what it needs.
+:class:`TimerRepository`, :class:`SweepRepository`), so a store or a wrapper implements
+only what it needs.
 
 Every effect that leaves the core (peer messages, circulation commands, notices, print
 jobs) is an :class:`OutboxEntry` written in the same unit of work as its step, then
@@ -85,6 +86,7 @@ __all__ = [
     "RequestRepository",
     "RequestStore",
     "StaffTask",
+    "SweepRepository",
     "Task",
     "TaskChoice",
     "TaskRepository",
@@ -478,6 +480,29 @@ class TimerRepository(Protocol):
         ...
 
 
+class SweepRepository(Protocol):
+    """What the consistency sweep needs: a run claim per job, and the idle requests."""
+
+    def claim(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        """Take this period's run of ``job``: True for one caller per ``every``.
+
+        True when the job has no run yet, or its next run is due (``<= now``), or
+        ``force``; the next run is then due at ``now + every`` and ``owner`` is noted.
+        Two units claiming at once: one wins, the other gets False (or
+        :class:`~resource_sharing.errors.ConcurrencyConflict` from the store's commit).
+        """
+        ...
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[RequestKey]:
+        """Open requests of ``side`` whose state has not changed since ``before``.
+
+        Oldest change first (the time a task list shows, ``Task.updated_at``).
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """Everything one service call reads and writes, committed together or not at all.
 
@@ -517,6 +542,11 @@ class UnitOfWork(Protocol):
     @property
     def timers(self) -> TimerRepository:
         """Due timers."""
+        ...
+
+    @property
+    def sweep(self) -> SweepRepository:
+        """The consistency sweep's run claims and idle requests."""
         ...
 
 

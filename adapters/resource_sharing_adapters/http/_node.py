@@ -160,6 +160,7 @@ class _RecordingUnit:
         self.tasks = uow.tasks
         self.patrons = uow.patrons
         self.timers = uow.timers
+        self.sweep = uow.sweep
 
     @property
     def steps(self) -> list[Change]:

@@ -134,6 +134,8 @@ class SqlUnit:
         """Patron queries."""
         self.timers = _Timers(self)
         """Due timers."""
+        self.sweep = _Sweep(self)
+        """The sweep's run claims and idle requests."""
 
     # -- dialect ---------------------------------------------------------------------------
 
@@ -381,6 +383,29 @@ class SqlUnit:
             (self._ts(now), limit),
         )
         return [(Side(side), request_id) for side, request_id in rows]
+
+    def claim_job(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        """Take this period's run of ``job`` (one caller per period, see the port)."""
+        due = self._ts(now + every)
+        taken = self._one(
+            "INSERT INTO rs_jobs (job, next_run_at, owner, claimed_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (job) DO UPDATE SET next_run_at = excluded.next_run_at,"
+            " owner = excluded.owner, claimed_at = excluded.claimed_at"
+            " WHERE rs_jobs.next_run_at <= ? OR ? RETURNING job",
+            (job, due, owner, self._ts(now), self._ts(now), force),
+        )
+        return taken is not None
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[RequestKey]:
+        """Open requests of a side whose state has not changed since ``before``."""
+        rows = self._all(
+            "SELECT side, id FROM rs_requests WHERE side = ? AND terminal = ?"
+            " AND updated_at <= ? ORDER BY updated_at, id LIMIT ?",
+            (side.value, False, self._ts(before), limit),
+        )
+        return [(Side(row[0]), row[1]) for row in rows]
 
     # -- outbox ----------------------------------------------------------------------------
 
@@ -892,6 +917,16 @@ class _Patrons(_View):
 class _Timers(_View):
     def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
         return self._u.due(now, limit)
+
+
+class _Sweep(_View):
+    def claim(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        return self._u.claim_job(job, now=now, every=every, owner=owner, force=force)
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[RequestKey]:
+        return self._u.idle(side, before=before, limit=limit)
 
 
 def statements(script: str, complete: Any) -> Iterator[str]:
