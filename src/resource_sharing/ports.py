@@ -80,6 +80,7 @@ __all__ = [
     "Port",
     "Printer",
     "RandomSource",
+    "ReceivedMessage",
     "RequestIndex",
     "RequestKey",
     "RequestRepository",
@@ -169,6 +170,33 @@ class OutboxEntry:
     """Until when that claim holds; after it any dispatcher may claim the entry."""
     finished_at: datetime | None = None
     """When it left ``pending`` (delivered, given up, done by hand, dropped)."""
+
+
+@final
+@attrs.frozen
+class ReceivedMessage:
+    """One peer message applied to a request, kept as it arrived (the request's message log).
+
+    The inbox writes it in the unit of work that applied the message, so a request's
+    page can show every message that came in, decoded, beside the ones that went out.
+    """
+
+    side: Side
+    """The side of the request it was applied to."""
+    request_id: str
+    """That request."""
+    at: datetime
+    """When it was applied (the node's clock)."""
+    sender: AgencyId
+    """The agency that sent it (as the message names it, checked against the transport)."""
+    message: PeerMessage
+    """The message, decoded."""
+    confirmation: Confirmation
+    """What the node answered."""
+    message_id: str | None = None
+    """The sender's id of the message (its outbox id), when the transport gave one."""
+    raw: str | None = None
+    """The message as it came over the wire (ISO 18626 XML), when the transport had it."""
 
 
 @final
@@ -395,7 +423,7 @@ class OutboxRepository(Protocol):
 
 
 class InboxRepository(Protocol):
-    """The identities of processed peer messages (idempotent receipt)."""
+    """Processed peer messages: their identities (idempotent receipt) and each request's log."""
 
     def processed(self, key: str) -> Confirmation | None:
         """The confirmation given for an already processed peer message, if any."""
@@ -406,6 +434,14 @@ class InboxRepository(Protocol):
 
         Raises :class:`~resource_sharing.errors.ConcurrencyConflict` when it already was.
         """
+        ...
+
+    def log(self, message: ReceivedMessage) -> None:
+        """Keep a message applied to a request in the request's message log."""
+        ...
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        """The messages applied to a request, in the order they were applied."""
         ...
 
 
