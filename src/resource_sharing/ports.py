@@ -58,6 +58,7 @@ from resource_sharing.records import (
     PatronRef,
     Side,
 )
+from resource_sharing.rota import HoldingsAnswer
 
 __all__ = [
     "AnyRequest",
@@ -73,6 +74,7 @@ __all__ = [
     "OutboxRepository",
     "OutboxStatus",
     "PartnerDirectory",
+    "PartnerHoldingsLocator",
     "PatronRepository",
     "PatronStanding",
     "PatronValidator",
@@ -692,6 +694,20 @@ class HoldingsLocator(Protocol):
 
     def locate(self, citation: Citation) -> Holding | None:
         """The best item for this citation, or None when we do not hold it."""
+        ...
+
+
+class PartnerHoldingsLocator(Protocol):
+    """Asks partners' catalogues who holds a citation (the borrowing rota's locate).
+
+    Asked once per request, before its rota is built. A partner whose catalogue answered
+    without a matching record is left out of the answer (the rota drops it as not
+    holding); one that could not be asked is listed with ``unknown`` set to why (it stays
+    in the rota). It must not raise for a partner's outage.
+    """
+
+    def answer(self, citation: Citation, partners: Sequence[AgencyId]) -> HoldingsAnswer:
+        """Who of ``partners`` holds ``citation``."""
         ...
 
 

@@ -45,6 +45,7 @@ from resource_sharing.events import (
     OfferConditions,
     ReceiveItem,
     RejectConditions,
+    RequestRenewal,
     SubmitRequest,
     SupplyItem,
     TimerFired,
@@ -127,6 +128,12 @@ def _borrowing_case(edge: Edge) -> tuple[Any, Any, Any]:
         elif guard is not None and guard.startswith("was_"):
             before = BS(guard.removeprefix("was_"))
         request = walk_borrowing([const(command)], ctx, borrowing_in(before, bctx(), rota))
+    elif guard == "was_overdue":
+        # a renewal of a loan the lender reported Overdue (mediated, or sent at once)
+        mediated = bctx(loan=renewals(mediated=True))
+        how = mediated if source is BS.RENEW_PENDING_REVIEW else bctx()
+        overdue = borrowing_in(BS.OVERDUE, bctx(), rota)
+        request = walk_borrowing([const(RequestRenewal())], how, overdue)
     elif source is BS.RECEIVED and trigger == "lender_shipped":
         # received before the lender's Loaned arrived
         request = walk_borrowing([const(ReceiveItem("TEMP-1"))], ctx, borrowing_in(BS.SENT))

@@ -184,7 +184,9 @@ class BorrowingDesk(_Desk):
         carrying its reason, and nothing is stored. Over the patron's limit of open
         requests, or a duplicate of an open one, the request goes to staff review, as it
         does when mediation is configured. ``rota`` is a staff-given list of lenders;
-        ``holdings`` an optional locate answer for the rota.
+        ``holdings`` an optional locate answer for the rota; without it (and without a
+        staff rota) the ``partner_holdings`` port, when there is one, is asked once, before
+        the request is stored.
         """
         if not citation.title and not citation.item_ids and not citation.record_ids:
             raise InvalidInput("citation", "needs a title or an identifier")
@@ -207,6 +209,8 @@ class BorrowingDesk(_Desk):
             need_before=need_before,
         )
         actor = self.actor if self.actor is not STAFF else Actor.patron(patron.id)
+        if holdings is None and rota is None:
+            holdings = shell.partner_holdings(citation)
         hints = Hints(tuple(rota) if rota is not None else None, holdings)
         with shell.ports.store.transaction() as uow:
             review = _review_reason(uow.patrons.open_requests(patron.id), request, settings)
@@ -220,8 +224,16 @@ class BorrowingDesk(_Desk):
         return current
 
     def approve(self, request_id: str, *, rota: Sequence[AgencyId] | None = None) -> AnyRequest:
-        """Approve a request under review and send it on to its rota."""
-        hints = Hints(tuple(rota) if rota is not None else None)
+        """Approve a request under review and send it on to its rota.
+
+        Without a staff ``rota``, the partners' catalogues are asked for it, as at intake.
+        """
+        holdings = None
+        if rota is None and self._shell.ports.partner_holdings is not None:
+            with self._shell.ports.store.transaction() as uow:
+                record = self._shell.load(uow, Side.BORROWING, request_id)
+            holdings = self._shell.partner_holdings(record.citation)
+        hints = Hints(tuple(rota) if rota is not None else None, holdings)
         return self._act(request_id, ApproveRequest(), hints=hints)
 
     def add_lenders(

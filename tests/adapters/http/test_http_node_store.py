@@ -230,6 +230,26 @@ def test_delivery_keys_make_the_policy_of_each_port_and_the_lease(tmp_path: Path
     untouched = delivery_policy(parse_config({"institution": {"agency": "US-A"}}).delivery)
     assert untouched.circulation == library.circulation
     assert untouched.peer.timeout == timedelta(seconds=10)  # [delivery] timeout's default
+    assert untouched.unknown_request == library.unknown_request
+
+
+def test_the_retry_window_and_the_unknown_request_retries_are_configured(tmp_path: Path) -> None:
+    data: dict[str, Any] = {
+        "institution": {"agency": "ISIL:US-A"},
+        "delivery": {
+            "window_seconds": 7200.0,
+            "unknown_request": {"max_attempts": 4, "retry_base_seconds": 1.0},
+            "circulation": {"window_seconds": 60.0},
+        },
+    }
+    policy = delivery_policy(parse_config(data, base=tmp_path).delivery)
+    assert policy.peer.window == timedelta(hours=2)
+    assert policy.notifier.window == timedelta(hours=2)  # given in [delivery]: every port
+    assert policy.circulation.window == timedelta(minutes=1)
+    unknown = policy.unknown_request
+    assert (unknown.max_attempts, unknown.base_delay) == (4, timedelta(seconds=1))
+    assert unknown.window == timedelta(hours=2)
+    assert unknown.max_delay == DeliveryPolicy().unknown_request.max_delay
 
 
 @pytest.mark.parametrize(
@@ -238,6 +258,8 @@ def test_delivery_keys_make_the_policy_of_each_port_and_the_lease(tmp_path: Path
         ({"lease_seconds": 0}, "lease_seconds"),
         ({"notifier": {"max_attempts": 0}}, "delivery.notifier.max_attempts"),
         ({"printer": {"colour": True}}, "colour"),
+        ({"window_seconds": 0}, "window_seconds"),
+        ({"unknown_request": {"window_seconds": -1}}, "delivery.unknown_request.window_seconds"),
     ],
 )
 def test_bad_delivery_keys_are_refused(table: dict[str, Any], says: str) -> None:
