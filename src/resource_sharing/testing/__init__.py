@@ -38,6 +38,8 @@ from resource_sharing.testing.port_contracts import (
     IdSourceContract,
     NotifierContract,
     PeerTransportContract,
+    PrinterContract,
+    PrintSeen,
 )
 
 __all__ = [
@@ -61,6 +63,8 @@ __all__ = [
     "OutboxRepositoryContract",
     "PatronRepositoryContract",
     "PeerTransportContract",
+    "PrintSeen",
+    "PrinterContract",
     "RecordingNotifier",
     "RequestRepositoryContract",
     "RequestStoreContract",
