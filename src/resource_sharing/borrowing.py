@@ -579,7 +579,12 @@ def _resumes(state: S) -> Callable[[BorrowingRequest, object, BorrowingContext],
 def _patron_renewal(
     request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
 ) -> PatronRenewalDecision:
-    """The borrower's own rules on a renewal request: refuse, mediate, or ask the lender."""
+    """The borrower's own rules on a renewal request: refuse, mediate, or ask the lender.
+
+    The lender's terms say whether a loan it reported Overdue may be renewed.
+    """
+    lender = request.current_lender
+    partner = ctx.directory.get(lender) if lender is not None else None
     return check_patron_renewal(
         request,
         policy=ctx.policy.loan,
@@ -587,6 +592,7 @@ def _patron_renewal(
         now=ctx.now,
         by=RenewalRequester.STAFF if event.by_staff else RenewalRequester.PATRON,
         refused_before=request.renewal_refused,
+        lender_terms=partner.terms if partner is not None else None,
     )
 
 
@@ -972,7 +978,7 @@ def _hold_renewal(
     request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
 ) -> Changes:
     wanted = event.requested_due or _patron_renewal(request, event, ctx).requested_due
-    return {"requested_due": wanted}, ()
+    return {"requested_due": wanted, "resume_state": request.state}, ()
 
 
 def _ask_renewal(
@@ -980,7 +986,7 @@ def _ask_renewal(
 ) -> Changes:
     wanted = event.requested_due or _patron_renewal(request, event, ctx).requested_due
     return (
-        {"requested_due": wanted},
+        {"requested_due": wanted, "resume_state": request.state},
         (_tell_lender(request, ctx, Action.RENEW),),
     )
 
@@ -996,7 +1002,7 @@ def _deny_renewal(request: BorrowingRequest, event: DenyRenewal, ctx: BorrowingC
     notice = NotifyPatron(
         request.patron, NoticeKind.RENEWAL_REFUSED, request.id, request.patron_due, reason
     )
-    return {"requested_due": None}, (notice,)
+    return {"requested_due": None, "resume_state": None}, (notice,)
 
 
 def _renewed(
@@ -1026,6 +1032,7 @@ def _renewed(
             "patron_due": patron_due,
             "renewal_count": request.renewal_count + 1,
             "requested_due": None,
+            "resume_state": None,
             "deadlines": _loan_timers(ctx, patron_due),
         },
         (
@@ -1058,6 +1065,7 @@ def _not_renewed(
     changes = {
         "attempts": _update_attempt(request, event.message),
         "requested_due": None,
+        "resume_state": None,
         "renewal_refused": True,
     }
     return changes, (notice,)
@@ -1387,10 +1395,11 @@ _LENDER_CANCELLED = _advancing(AttemptOutcome.CANCELLED_BY_LENDER)
 _EXPIRED = _advancing(AttemptOutcome.EXPIRED, tell_lender="No answer in time: request withdrawn")
 _RETRY_DECLINED = _advancing(AttemptOutcome.RETRY_DECLINED)
 _CONDITIONS_REJECTED = _advancing(AttemptOutcome.CONDITIONS_REJECTED)
-_WAS_SENT, _WAS_WILL_SUPPLY, _WAS_CONDITIONAL = (
+_WAS_SENT, _WAS_WILL_SUPPLY, _WAS_CONDITIONAL, _WAS_OVERDUE = (
     _resumes(S.SENT),
     _resumes(S.WILL_SUPPLY),
     _resumes(S.CONDITIONAL),
+    _resumes(S.OVERDUE),
 )
 _LOANED = (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED, S.RECALLED, S.OVERDUE)
 _BEFORE_SENDING = (S.CREATED, S.PENDING_REVIEW, S.LOCATING, S.LOCATE_FAILED, S.END_OF_ROTA)
@@ -1517,9 +1526,15 @@ EDGES: list[Edge] = [
     Edge(S.ON_LOAN, T.REQUEST_RENEWAL, S.ON_LOAN, _renewal_refused, _refuse_renewal),
     Edge(S.ON_LOAN, T.REQUEST_RENEWAL, S.RENEW_PENDING_REVIEW, _renewal_mediated, _hold_renewal),
     Edge(S.ON_LOAN, T.REQUEST_RENEWAL, S.RENEW_REQUESTED, None, _ask_renewal),
+    # an overdue loan: renewed when the lender reported it Overdue and renews overdue loans
+    Edge(S.OVERDUE, T.REQUEST_RENEWAL, S.OVERDUE, _renewal_refused, _refuse_renewal),
+    Edge(S.OVERDUE, T.REQUEST_RENEWAL, S.RENEW_PENDING_REVIEW, _renewal_mediated, _hold_renewal),
+    Edge(S.OVERDUE, T.REQUEST_RENEWAL, S.RENEW_REQUESTED, None, _ask_renewal),
     Edge(S.RENEW_PENDING_REVIEW, T.APPROVE_RENEWAL, S.RENEW_REQUESTED, None, _send_renewal),
+    Edge(S.RENEW_PENDING_REVIEW, T.DENY_RENEWAL, S.OVERDUE, _WAS_OVERDUE, _deny_renewal),
     Edge(S.RENEW_PENDING_REVIEW, T.DENY_RENEWAL, S.ON_LOAN, None, _deny_renewal),
     Edge(S.RENEW_REQUESTED, T.RENEW_ACCEPTED, S.ON_LOAN, None, _renewed),
+    Edge(S.RENEW_REQUESTED, T.RENEW_REJECTED, S.OVERDUE, _WAS_OVERDUE, _not_renewed),
     Edge(S.RENEW_REQUESTED, T.RENEW_REJECTED, S.ON_LOAN, None, _not_renewed),
     *(
         Edge(state, T.DUE_REMINDER, state, None, _remind)

@@ -265,10 +265,12 @@ class SupplyItem:
 @final
 @attrs.frozen
 class LocateFailed:
-    """Our holdings do not have it (or none is available)."""
+    """Our holdings do not have it (or none is available), or could not be asked."""
 
     reason: str | None = None
     """Why, for staff."""
+    catalogue_failed: bool = False
+    """Our catalogue could not be asked (an outage): never an automatic "not held"."""
 
 
 @final

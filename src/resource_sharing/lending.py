@@ -414,8 +414,8 @@ def _recall_decision(request: LendingRequest, ctx: LendingContext) -> LenderReca
 # -- guards ----------------------------------------------------------------------------
 
 
-def _auto_reject(request: LendingRequest, event: object, ctx: LendingContext) -> bool:
-    return ctx.policy.auto_reject_not_held
+def _auto_reject(request: LendingRequest, event: LocateFailed, ctx: LendingContext) -> bool:
+    return ctx.policy.auto_reject_not_held and not event.catalogue_failed
 
 
 def _item_located(request: LendingRequest, event: object, ctx: LendingContext) -> bool:

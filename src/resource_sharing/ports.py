@@ -59,6 +59,7 @@ from resource_sharing.records import (
     PatronRef,
     Side,
 )
+from resource_sharing.rota import HoldingsAnswer
 
 __all__ = [
     "AnyRequest",
@@ -74,6 +75,7 @@ __all__ = [
     "OutboxRepository",
     "OutboxStatus",
     "PartnerDirectory",
+    "PartnerHoldingsLocator",
     "PatronRepository",
     "PatronStanding",
     "PatronValidator",
@@ -81,6 +83,7 @@ __all__ = [
     "Port",
     "Printer",
     "RandomSource",
+    "ReceivedMessage",
     "RequestIndex",
     "RequestKey",
     "RequestRepository",
@@ -171,6 +174,33 @@ class OutboxEntry:
     """Until when that claim holds; after it any dispatcher may claim the entry."""
     finished_at: datetime | None = None
     """When it left ``pending`` (delivered, given up, done by hand, dropped)."""
+
+
+@final
+@attrs.frozen
+class ReceivedMessage:
+    """One peer message applied to a request, kept as it arrived (the request's message log).
+
+    The inbox writes it in the unit of work that applied the message, so a request's
+    page can show every message that came in, decoded, beside the ones that went out.
+    """
+
+    side: Side
+    """The side of the request it was applied to."""
+    request_id: str
+    """That request."""
+    at: datetime
+    """When it was applied (the node's clock)."""
+    sender: AgencyId
+    """The agency that sent it (as the message names it, checked against the transport)."""
+    message: PeerMessage
+    """The message, decoded."""
+    confirmation: Confirmation
+    """What the node answered."""
+    message_id: str | None = None
+    """The sender's id of the message (its outbox id), when the transport gave one."""
+    raw: str | None = None
+    """The message as it came over the wire (ISO 18626 XML), when the transport had it."""
 
 
 @final
@@ -397,7 +427,7 @@ class OutboxRepository(Protocol):
 
 
 class InboxRepository(Protocol):
-    """The identities of processed peer messages (idempotent receipt)."""
+    """Processed peer messages: their identities (idempotent receipt) and each request's log."""
 
     def processed(self, key: str) -> Confirmation | None:
         """The confirmation given for an already processed peer message, if any."""
@@ -408,6 +438,14 @@ class InboxRepository(Protocol):
 
         Raises :class:`~resource_sharing.errors.ConcurrencyConflict` when it already was.
         """
+        ...
+
+    def log(self, message: ReceivedMessage) -> None:
+        """Keep a message applied to a request in the request's message log."""
+        ...
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        """The messages applied to a request, in the order they were applied."""
         ...
 
 
@@ -686,6 +724,20 @@ class HoldingsLocator(Protocol):
 
     def locate(self, citation: Citation) -> Holding | None:
         """The best item for this citation, or None when we do not hold it."""
+        ...
+
+
+class PartnerHoldingsLocator(Protocol):
+    """Asks partners' catalogues who holds a citation (the borrowing rota's locate).
+
+    Asked once per request, before its rota is built. A partner whose catalogue answered
+    without a matching record is left out of the answer (the rota drops it as not
+    holding); one that could not be asked is listed with ``unknown`` set to why (it stays
+    in the rota). It must not raise for a partner's outage.
+    """
+
+    def answer(self, citation: Citation, partners: Sequence[AgencyId]) -> HoldingsAnswer:
+        """Who of ``partners`` holds ``citation``."""
         ...
 
 

@@ -5,12 +5,13 @@
 - :class:`SmtpSettings`, :class:`NoticeDetails`, :func:`message_id`.
 - :class:`Templates`: the notice templates (``templates/{language}/{kind}.txt|.html``,
   English and German shipped), overridable from a folder.
-- :func:`from_config`: the ``[ports.notifier]`` factory (``docs/integration.md``, "E-mail").
+- :func:`from_config`: the ``[ports.notifier]`` factory (``docs/integration.md``, "E-mail");
+  :func:`request_lookups`: its notice details and staff desk from stored requests.
 """
 
 from __future__ import annotations
 
-from resource_sharing_adapters.email._config import from_config
+from resource_sharing_adapters.email._config import from_config, request_lookups
 from resource_sharing_adapters.email._notifier import (
     KEY_HEADER,
     NOTICE_HEADER,
@@ -34,4 +35,5 @@ __all__ = [
     "Templates",
     "from_config",
     "message_id",
+    "request_lookups",
 ]

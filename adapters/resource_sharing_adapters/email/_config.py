@@ -36,11 +36,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from resource_sharing.effects import NotifyPatron, NotifyStaff
 from resource_sharing.errors import InvalidInput
-from resource_sharing_adapters.email._notifier import EmailNotifier, SmtpSettings
+from resource_sharing.records import BorrowingRequest, TimerKind
+from resource_sharing_adapters.email._notifier import EmailNotifier, NoticeDetails, SmtpSettings
 from resource_sharing_adapters.email._templates import Templates
 
-__all__ = ["from_config", "load_callable"]
+__all__ = ["from_config", "load_callable", "request_lookups"]
 
 
 def _at(where: str, key: str) -> str:
@@ -89,6 +91,43 @@ def load_callable(spec: str, where: str) -> Callable[..., Any]:
     return found  # type: ignore[no-any-return]
 
 
+RequestLookup = Callable[[str], Any]
+"""A stored request by id, or None (the node's ``PortContext.request``)."""
+
+
+def request_lookups(
+    request: RequestLookup,
+) -> tuple[Callable[[NotifyPatron], NoticeDetails | None], Callable[[NotifyStaff], str | None]]:
+    """The notifier's ``details`` and ``staff_desk`` callables, read from stored requests.
+
+    ``details`` gives a patron notice the request's title, its pickup location and the
+    last day on the hold shelf; ``staff_desk`` gives a staff notice the desk of its
+    request (a borrowing request's pickup location, a lent item's desk).
+    """
+
+    def details(notice: NotifyPatron) -> NoticeDetails | None:
+        record = request(notice.request_id)
+        if not isinstance(record, BorrowingRequest):
+            return None
+        expiry = [d.at for d in record.deadlines if d.kind is TimerKind.HOLD_SHELF_EXPIRY]
+        return NoticeDetails(
+            title=record.citation.title,
+            pickup_location=record.pickup_location,
+            pickup_by=min(expiry, default=None),
+        )
+
+    def staff_desk(notice: NotifyStaff) -> str | None:
+        record = request(notice.request_id)
+        if record is None:
+            return None
+        if isinstance(record, BorrowingRequest):
+            return record.pickup_location
+        item = getattr(record, "item", None)
+        return getattr(item, "desk", None)
+
+    return details, staff_desk
+
+
 def _str(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str | None:
     value = table.get(key, default)
     if value is not None and not isinstance(value, str):
@@ -135,8 +174,9 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
 
     ``context`` is the node's port context (``resource_sharing_adapters.http.PortContext``:
     its ``name`` is the default institution name and ``base`` the folder relative paths
-    start from; a ``calendar.tz``, where the context has one, the default time zone), or
-    None.
+    start from; a ``calendar.tz``, where the context has one, the default time zone; its
+    ``request`` look-up gives the notices their title, pickup location and pickup-by
+    date, and staff notices their desk: :func:`request_lookups`), or None.
     """
     where = ""
     unknown = set(table) - _KEYS
@@ -176,6 +216,8 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
         load_callable(language_spec, _at(where, "patron_language")) if language_spec else None
     )
     smtp = _smtp(table.get("smtp", {}))
+    lookup = getattr(context, "request", None)
+    details, staff_desk = request_lookups(lookup) if callable(lookup) else (None, None)
     try:
         return EmailNotifier(
             smtp,
@@ -185,6 +227,8 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
             default_language=_str(table, "default_language", where, "en") or "en",
             staff_language=_str(table, "staff_language", where),
             patron_language=patron_language,
+            details=details,
+            staff_desk=staff_desk,
             templates=templates,
         )
     except ValueError as exc:

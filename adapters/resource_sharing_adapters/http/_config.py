@@ -24,7 +24,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, TypeVar, cast, final
+from typing import TYPE_CHECKING, Any, TypeVar, cast, final
 
 import attrs
 
@@ -45,10 +45,14 @@ from resource_sharing_adapters.http._limits import SecurityConfig
 from resource_sharing_adapters.http._tls import ServerTLS, parse_client_tls, parse_server_tls
 from resource_sharing_adapters.rota_json import parse_directory
 
+if TYPE_CHECKING:
+    from resource_sharing_adapters.sru import SruTarget
+
 __all__ = [
     "DEFAULT_PATH",
     "PORT_NAMES",
     "DeliveryConfig",
+    "NcipInboundConfig",
     "NodeConfig",
     "PortConfig",
     "ServerConfig",
@@ -125,6 +129,21 @@ class StoreConfig:
         return "memory (nothing survives the process)"
 
 
+@final
+@attrs.frozen
+class NcipInboundConfig:
+    """``[ncip_inbound]``: where the ILS posts a local patron's hold on a lent item (NCIP)."""
+
+    path: str = "/ncip"
+    """The path the ILS POSTs to (RequestItem, ItemRequested or ItemRecalled)."""
+    api_key: str = attrs.field(default="", repr=False)
+    """The key the ILS sends in ``api_key_header`` (required: no key, no route)."""
+    api_key_header: str = "X-Api-Key"
+    """The header that carries the key."""
+    agency: str | None = None
+    """Our FromAgencyId in the answers (None: the node's agency)."""
+
+
 PORT_NAMES = ("circulation", "notifier", "holdings", "printer", "patron_validator")
 """The ports ``[ports]`` may name a factory for, in the order the node builds them."""
 
@@ -153,6 +172,9 @@ class DeliveryConfig:
     """First retry delay (doubles every failure)."""
     retry_max_seconds: float = 6 * 3600.0
     """Longest retry delay."""
+    window_seconds: float | None = None
+    """The longest time from a message's creation in which it is retried (None: only
+    ``max_attempts`` bounds it)."""
     dispatch_interval_seconds: float = 1.0
     """How often the dispatcher looks at the outbox (it is also woken after each change)."""
     tick_interval_seconds: float = 60.0
@@ -166,7 +188,8 @@ class DeliveryConfig:
     given: frozenset[str] = frozenset()
     """The retry keys given in ``[delivery]`` itself (they apply to every port)."""
     per_port: Mapping[str, Mapping[str, float]] = attrs.field(factory=dict)
-    """``[delivery.PORT]`` retry keys by port (``peer``, ``circulation``, ...)."""
+    """``[delivery.PORT]`` retry keys by port (``peer``, ``circulation``, ...), and
+    ``[delivery.unknown_request]`` for the "unknown request id" retries."""
 
 
 @final
@@ -190,6 +213,8 @@ class NodeConfig:
     """How rotas are built."""
     credentials: Mapping[AgencyId, PeerCredentials] = attrs.field(factory=dict)
     """Credentials exchanged with each partner."""
+    partner_sru: Mapping[AgencyId, SruTarget] = attrs.field(factory=dict)
+    """Each partner's SRU catalogue (``[partners.sru]``), asked at intake for the rota."""
     calendar: Calendar = attrs.field(factory=Calendar)
     """Our opening days and time zone."""
     borrowing: BorrowingPolicy = attrs.field(factory=BorrowingPolicy)
@@ -212,6 +237,8 @@ class NodeConfig:
     """``[security]``: rate limits and lock-outs of peer credentials and staff tokens."""
     ports: Mapping[str, PortConfig] = attrs.field(factory=dict)
     """The factories of the ports the integrator replaces, by port name."""
+    ncip_inbound: NcipInboundConfig | None = None
+    """``[ncip_inbound]``: the NCIP route the ILS posts local holds to (None: off)."""
     base: Path | None = None
     """The folder relative paths are relative to (the configuration file's)."""
     source: Path | None = None
@@ -303,11 +330,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _partner_sru(partners: list[Any]) -> tuple[list[Any], dict[AgencyId, SruTarget]]:
+    """The partners without their ``sru`` tables, and those tables as SRU targets."""
+    if not any(isinstance(p, dict) and "sru" in p for p in partners):
+        return partners, {}
+    try:
+        from resource_sharing_adapters.sru import split_partner_sru
+    except ImportError as exc:  # the sru extra (httpx, lxml) is not installed
+        raise InvalidInput(
+            "partners.sru", f"needs the sru extra (pip install 'resource-sharing[sru]'): {exc}"
+        ) from None
+    rest, targets = split_partner_sru(partners)
+    return rest, targets
+
+
 def _directory(
     partners: Any, rota: _Table, base: Path
-) -> tuple[Directory, RotaPolicy, dict[AgencyId, PeerCredentials]]:
+) -> tuple[Directory, RotaPolicy, dict[AgencyId, PeerCredentials], dict[AgencyId, SruTarget]]:
     if not isinstance(partners, list):
         raise InvalidInput("partners", "expected an array of tables ([[partners]])")
+    partners, sru = _partner_sru(partners)
     documents: list[dict[str, Any]] = []
     credentials: dict[AgencyId, PeerCredentials] = {}
     for n, raw in enumerate(partners):
@@ -327,7 +369,7 @@ def _directory(
         documents.append(entry)
     document = {"partners": documents, **rota.data}
     directory, policy = parse_directory(json.dumps(_jsonable(document)), "partners/rota")
-    return directory, policy, credentials
+    return directory, policy, credentials, sru
 
 
 def _holdings(rows: Any) -> dict[str, Holding]:
@@ -391,8 +433,14 @@ def _pool(low: int | None, high: int | None, postgres: bool) -> tuple[int, int]:
     return pool
 
 
-_RETRY_KEYS = ("max_attempts", "retry_base_seconds", "retry_max_seconds", "timeout_seconds")
-_DELIVERY_PORTS = ("peer", "circulation", "notifier", "printer")
+_RETRY_KEYS = (
+    "max_attempts",
+    "retry_base_seconds",
+    "retry_max_seconds",
+    "timeout_seconds",
+    "window_seconds",
+)
+_DELIVERY_PORTS = ("peer", "unknown_request", "circulation", "notifier", "printer")
 
 
 def _retry_table(table: _Table) -> dict[str, float]:
@@ -426,6 +474,34 @@ def _ports(table: _Table) -> dict[str, PortConfig]:
     if table.data:
         names = ", ".join(sorted(table.data))
         raise InvalidInput("ports", f"unknown port(s): {names} (known: {', '.join(PORT_NAMES)})")
+    return found
+
+
+_RESERVED_PATHS = ("/staff", "/health", "/metrics", "/live", "/login", "/static")
+
+
+def _ncip_inbound(table: _Table, server: ServerConfig) -> NcipInboundConfig | None:
+    if not table.data:
+        return None
+    found = NcipInboundConfig(
+        path=table.take("path", str, "/ncip"),
+        api_key=table.secret("api_key") or "",
+        api_key_header=table.take("api_key_header", str, "X-Api-Key"),
+        agency=table.take("agency", str, None),
+    )
+    table.done()
+    if not found.path.startswith("/") or found.path == server.path:
+        raise InvalidInput(
+            "ncip_inbound.path", f"must start with '/' and not be {server.path!r} (ISO 18626)"
+        )
+    if found.path.startswith(_RESERVED_PATHS):
+        raise InvalidInput("ncip_inbound.path", f"{found.path!r} is taken by the node")
+    if len(found.api_key) < 16:
+        raise InvalidInput(
+            "ncip_inbound.api_key",
+            "required, at least 16 characters (api_key, api_key_env or api_key_file):"
+            " the ILS must prove who it is",
+        )
     return found
 
 
@@ -476,6 +552,7 @@ def parse_config(
 
     store = _store(top.table("store"), base, stem)
     ports = _ports(top.table("ports"))
+    ncip_inbound = _ncip_inbound(top.table("ncip_inbound"), server)
 
     dly = top.table("delivery")
     given = frozenset(k for k in _RETRY_KEYS if k in dly.data)
@@ -485,6 +562,7 @@ def parse_config(
         max_attempts=dly.take("max_attempts", int, 8),
         retry_base_seconds=dly.take("retry_base_seconds", float, 30.0),
         retry_max_seconds=dly.take("retry_max_seconds", float, 6 * 3600.0),
+        window_seconds=dly.take("window_seconds", float, None),
         dispatch_interval_seconds=dly.take("dispatch_interval_seconds", float, 1.0),
         tick_interval_seconds=dly.take("tick_interval_seconds", float, 60.0),
         lease_seconds=dly.take("lease_seconds", float, 300.0),
@@ -497,6 +575,8 @@ def parse_config(
         raise InvalidInput("delivery", "max_attempts must be >= 1 and timeout_seconds > 0")
     if delivery.lease_seconds <= 0:
         raise InvalidInput("delivery.lease_seconds", "must be > 0")
+    if delivery.window_seconds is not None and delivery.window_seconds <= 0:
+        raise InvalidInput("delivery.window_seconds", "must be > 0")
 
     clk = top.table("clock")
     start = clk.data.pop("start", None)
@@ -509,7 +589,7 @@ def parse_config(
     partners = with_consortium(
         top.data.pop("consortium", None), top.data.pop("partners", []), base, agency
     )
-    directory, rota, credentials = _directory(partners, top.table("rota"), base)
+    directory, rota, credentials, partner_sru = _directory(partners, top.table("rota"), base)
     security = structure(top.data.pop("security", {}), SecurityConfig, "security")
     holdings = _holdings(top.data.pop("holdings", []))
     top.done()
@@ -522,6 +602,7 @@ def parse_config(
         directory=directory,
         rota=rota,
         credentials=credentials,
+        partner_sru=partner_sru,
         calendar=calendar,
         borrowing=borrowing,
         lending=lending,
@@ -533,6 +614,7 @@ def parse_config(
         clock_adjustable=adjustable,
         security=security,
         ports=ports,
+        ncip_inbound=ncip_inbound,
         base=base,
     )
 

@@ -23,6 +23,7 @@ by the factories ``[ports]`` names, the journal versions by default
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import socket
 import threading
@@ -31,7 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import final
+from typing import TYPE_CHECKING, TypeVar, final
 
 import attrs
 
@@ -67,6 +68,9 @@ from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import confirm_error
 from resource_sharing_adapters.storage import Change, Feeds, MemoryFeeds, change_of
 
+if TYPE_CHECKING:
+    from resource_sharing_adapters.sru import PartnerHoldings
+
 __all__ = [
     "ChangeFeed",
     "Node",
@@ -77,6 +81,15 @@ __all__ = [
 ]
 
 log = logging.getLogger("resource_sharing.node")
+
+_SECURITY_CODE = re.compile(
+    r"(<(?:[A-Za-z_][\w.-]*:)?securityCode\s*>)[^<]*(</(?:[A-Za-z_][\w.-]*:)?securityCode\s*>)"
+)
+
+
+def _without_security_code(raw: bytes) -> str:
+    """The body as a message log keeps it: text, the sender's security code blanked."""
+    return _SECURITY_CODE.sub(r"\1(not kept)\2", raw.decode("utf-8", errors="replace"))
 
 
 # -- the change feed ------------------------------------------------------------------
@@ -227,34 +240,48 @@ def open_store(config: NodeConfig) -> RequestStore:
     return MemoryStore()
 
 
+_T = TypeVar("_T")
+
+
 def delivery_policy(delivery: DeliveryConfig) -> DeliveryPolicy:
     """The service's delivery policy from ``[delivery]``.
 
     The peer port takes the retry keys of ``[delivery]`` (with their defaults); the other
-    ports keep the library's own defaults unless ``[delivery]`` gives a key (then it
-    applies to every port); ``[delivery.PORT]`` overrides for one port.
+    ports, and the "unknown request id" retries (``unknown_request``), keep the library's
+    own defaults unless ``[delivery]`` gives a key (then it applies to every one of them);
+    ``[delivery.PORT]`` (or ``[delivery.unknown_request]``) overrides for one.
     """
     defaults = DeliveryPolicy()
-    common = {
+    common: dict[str, float] = {
         "max_attempts": delivery.max_attempts,
         "retry_base_seconds": delivery.retry_base_seconds,
         "retry_max_seconds": delivery.retry_max_seconds,
         "timeout_seconds": delivery.timeout_seconds,
     }
+    if delivery.window_seconds is not None:
+        common["window_seconds"] = delivery.window_seconds
     policies: dict[str, RetryPolicy] = {}
-    for port in Port:
-        keys = common if port is Port.PEER else {k: common[k] for k in delivery.given}
-        keys = {**keys, **delivery.per_port.get(port.value, {})}
-        base = defaults.for_port(port)
-        policies[port.value] = attrs.evolve(
+    for name, base in (
+        *((port.value, defaults.for_port(port)) for port in Port),
+        ("unknown_request", defaults.unknown_request),
+    ):
+        keys = (
+            common
+            if name == Port.PEER.value
+            else {k: common[k] for k in delivery.given if k in common}
+        )
+        keys = {**keys, **delivery.per_port.get(name, {})}
+        policies[name] = attrs.evolve(
             base,
             max_attempts=int(keys.get("max_attempts", base.max_attempts)),
             base_delay=_seconds(keys, "retry_base_seconds", base.base_delay),
             max_delay=_seconds(keys, "retry_max_seconds", base.max_delay),
             timeout=_seconds(keys, "timeout_seconds", base.timeout),
+            window=_seconds(keys, "window_seconds", base.window),
         )
     return DeliveryPolicy(
         peer=policies["peer"],
+        unknown_request=policies["unknown_request"],
         circulation=policies["circulation"],
         notifier=policies["notifier"],
         printer=policies["printer"],
@@ -262,7 +289,7 @@ def delivery_policy(delivery: DeliveryConfig) -> DeliveryPolicy:
     )
 
 
-def _seconds(keys: Mapping[str, float], key: str, default: timedelta) -> timedelta:
+def _seconds(keys: Mapping[str, float], key: str, default: _T) -> timedelta | _T:
     return timedelta(seconds=keys[key]) if key in keys else default
 
 
@@ -348,6 +375,16 @@ class UniqueIds:
         return f"{self._namespace}{prefix}-{self._run}-{n:09d}-{self._salt}"
 
 
+def _partner_holdings(config: NodeConfig) -> PartnerHoldings | None:
+    """The look-up of the partners' catalogues, when any partner has ``[partners.sru]``."""
+    if not config.partner_sru:
+        return None
+    from resource_sharing_adapters.sru import partner_holdings
+
+    log.info("partners' catalogues asked at intake: %s", ", ".join(map(str, config.partner_sru)))
+    return partner_holdings(config.partner_sru)
+
+
 # -- the node --------------------------------------------------------------------------
 
 
@@ -404,11 +441,13 @@ class Node:
             delivery=delivery_policy(config.delivery),
         )
         try:
-            self.ports = build_ports(config, self.journal, self.clock)
+            self.ports = build_ports(config, self.journal, self.clock, self._request)
             """The host-system ports, by name (the journal versions unless configured)."""
         except BaseException:
             self._close_store()
             raise
+        self.partner_holdings = _partner_holdings(config)
+        """The partners' SRU catalogues asked at intake (None: no partner has one)."""
         ports = Ports(
             store=self.store,
             transport=ObservedTransport(self.transport, self),
@@ -419,6 +458,7 @@ class Node:
             ids=UniqueIds(f"{config.agency.value}:"),
             printer=self.ports["printer"],  # type: ignore[arg-type]
             patrons=self.ports["patron_validator"],  # type: ignore[arg-type]
+            partner_holdings=self.partner_holdings,
         )
         self.owner = owner_of(config)
         """This process's name in the outbox's claims (stable across its restarts)."""
@@ -443,6 +483,7 @@ class Node:
         message_id: str | None = None,
         authorization: str | None = None,
         origin: Origin | None = None,
+        raw: bytes | None = None,
     ) -> Confirmation:
         """Authenticate and apply one inbound message; returns its confirmation.
 
@@ -451,6 +492,8 @@ class Node:
         a re-delivery idempotent; it is scoped by the authenticated sender. ``origin`` (the
         client's address and TLS certificate) feeds the lock-out and mutual TLS; a sender
         locked out or over its rate raises :class:`~resource_sharing_adapters.http.Throttled`.
+        ``raw`` (the body as received) is kept in the request's message log, its
+        ``securityCode`` blanked.
         """
         now = self.clock.now()
         try:
@@ -459,7 +502,10 @@ class Node:
             log.warning("refused a message: %s", getattr(error, "detail", error))
             return confirm_error(message, error, timestamp=now, received=now)
         key = f"{sender}|{message_id}" if message_id else None
-        confirmation = self.institution.inbox.receive(message, message_id=key, sender=sender)
+        text = _without_security_code(raw) if raw is not None else None
+        confirmation = self.institution.inbox.receive(
+            message, message_id=key, sender=sender, raw=text
+        )
         self.wake()
         return confirmation
 
@@ -529,10 +575,21 @@ class Node:
         self._threads = []
 
     def close(self) -> None:
-        """Stop, and close the transport and the store."""
+        """Stop, and close the transport, the partners' catalogues and the store."""
         self.stop()
         self.transport.close()
+        if self.partner_holdings is not None:
+            self.partner_holdings.close()
         self._close_store()
+
+    def _request(self, request_id: str) -> AnyRequest | None:
+        """A stored request by id, on whichever side it is (for the ports' look-ups)."""
+        with self.store.transaction() as uow:
+            for side in Side:
+                found = uow.requests.get(side, request_id)
+                if found is not None:
+                    return found
+        return None
 
     def _close_store(self) -> None:
         closer = getattr(self.raw_store, "close", None)

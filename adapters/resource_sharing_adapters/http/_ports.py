@@ -30,6 +30,7 @@ from typing import Any, final
 
 import attrs
 
+from resource_sharing.calendar import Calendar
 from resource_sharing.directory import Directory
 from resource_sharing.effects import (
     CheckIn,
@@ -49,6 +50,7 @@ from resource_sharing.effects import (
 from resource_sharing.errors import InvalidInput
 from resource_sharing.memory import MemoryHoldings
 from resource_sharing.ports import (
+    AnyRequest,
     Circulation,
     Clock,
     Holding,
@@ -237,6 +239,10 @@ class PortContext:
     """The node's clock."""
     holdings: Mapping[str, Holding]
     """The catalogue of ``[[holdings]]``, by identifier or casefolded title."""
+    calendar: Calendar = attrs.field(factory=Calendar)
+    """Our opening days and time zone (a notifier's or printer's default zone)."""
+    request: Callable[[str], AnyRequest | None] = lambda request_id: None
+    """A stored request by id, either side (a notice's title and pickup location)."""
 
 
 PortFactory = Callable[[Mapping[str, Any], PortContext], object]
@@ -342,8 +348,17 @@ def build_port(name: str, spec: PortConfig | None, context: PortContext) -> obje
     return port
 
 
-def build_ports(config: NodeConfig, journal: Journal, clock: Clock) -> dict[str, object]:
-    """Every host-system port of the node, by name (see :data:`PORT_NAMES`)."""
+def build_ports(
+    config: NodeConfig,
+    journal: Journal,
+    clock: Clock,
+    request: Callable[[str], AnyRequest | None] | None = None,
+) -> dict[str, object]:
+    """Every host-system port of the node, by name (see :data:`PORT_NAMES`).
+
+    ``request`` reads a stored request by id (the node's store), for ports that show
+    more than their effect carries.
+    """
     context = PortContext(
         agency=config.agency,
         name=config.name,
@@ -353,5 +368,7 @@ def build_ports(config: NodeConfig, journal: Journal, clock: Clock) -> dict[str,
         journal=journal,
         clock=clock,
         holdings=config.holdings,
+        calendar=config.calendar,
+        request=request or (lambda request_id: None),
     )
     return {name: build_port(name, config.ports.get(name), context) for name in PORT_NAMES}

@@ -12,7 +12,8 @@
   holdings=...)`` takes. The rota then drops exactly the partners whose catalogue
   answered and holds no matching record. A partner without an endpoint, or whose
   catalogue failed or timed out, is listed as a holder without identifiers, so it is kept:
-  only a real answer removes a lender, never an outage.
+  only a real answer removes a lender, never an outage. A failed one carries the reason
+  (``Holding.unknown``), which its rota entry shows ("holdings unknown: ...").
 """
 
 from __future__ import annotations
@@ -77,9 +78,14 @@ class SruHoldingsLocator:
 
     def candidates(self, citation: Citation) -> list[tuple[CatalogueRecord, CatalogueItem]]:
         """Our copies of the citation, best first (see the module's ranking)."""
+        try:
+            records = self.client.find(citation)
+        except SruError as exc:  # the shell turns it into "locate failed" with the reason
+            _log.warning("our catalogue could not be asked: %s", exc)
+            raise
         found = [
             (record, item)
-            for record in self.client.find(citation)
+            for record in records
             for item in record.items
             if self._ours(item) and (item.barcode or item.local_id or record.record_id)
         ]
@@ -191,6 +197,7 @@ class PartnerHoldings:
                 lookup.agency,
                 identifiers=keys if lookup.outcome is LookupOutcome.HELD else (),
                 available=lookup.available,
+                unknown=lookup.reason if lookup.outcome is LookupOutcome.FAILED else None,
             )
             for lookup in self.lookups(citation, partners)
             if lookup.outcome is not LookupOutcome.NOT_HELD

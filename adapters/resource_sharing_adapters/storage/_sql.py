@@ -55,6 +55,7 @@ from resource_sharing.ports import (
     OutboxEntry,
     OutboxStatus,
     Port,
+    ReceivedMessage,
     RequestIndex,
     RequestKey,
     StaffTask,
@@ -752,6 +753,22 @@ class SqlUnit:
         if added != 1:
             raise ConcurrencyConflict(key, 0, 1)
 
+    def log_received(self, message: ReceivedMessage) -> None:
+        """Keep a message applied to a request in its message log."""
+        self._run(
+            "INSERT INTO rs_received (side, request_id, at, document)"
+            f" VALUES (?, ?, ?, {self.doc_param})",
+            (message.side.value, message.request_id, self._ts(message.at), dumps(message)),
+        )
+
+    def received_of(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        """A request's message log, in the order the messages were applied."""
+        rows = self._all(
+            "SELECT document FROM rs_received WHERE side = ? AND request_id = ? ORDER BY position",
+            (side.value, request_id),
+        )
+        return [self._load(row[0], ReceivedMessage) for row in rows]
+
 
 class StoreFeeds:
     """The :class:`~resource_sharing_adapters.storage.Feeds` of an SQL store.
@@ -872,6 +889,12 @@ class _Inbox(_View):
 
     def remember(self, key: str, confirmation: Confirmation) -> None:
         self._u.remember(key, confirmation)
+
+    def log(self, message: ReceivedMessage) -> None:
+        self._u.log_received(message)
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        return self._u.received_of(side, request_id)
 
 
 class _Tasks(_View):

@@ -27,6 +27,7 @@ from resource_sharing.ports import (
     OutboxEntry,
     OutboxStatus,
     Port,
+    ReceivedMessage,
     RequestIndex,
     RequestKey,
     StaffTask,
@@ -68,6 +69,7 @@ class _State:
     pending: dict[Port, dict[str, list[str]]] = attrs.field(factory=dict)
     claimed: dict[str, set[str]] = attrs.field(factory=dict)  # owner -> entry ids
     processed: dict[str, Confirmation] = attrs.field(factory=dict)
+    received: dict[_Key, list[ReceivedMessage]] = attrs.field(factory=dict)
     tasks: dict[str, StaffTask] = attrs.field(factory=dict)
     tasks_of: dict[_Key, list[str]] = attrs.field(factory=dict)
     jobs: dict[str, _Job] = attrs.field(factory=dict)
@@ -183,6 +185,7 @@ class _MemoryUnit:
         "_jobs",
         "_outbox",
         "_processed",
+        "_received",
         "_rows",
         "_state",
         "_tasks",
@@ -204,6 +207,7 @@ class _MemoryUnit:
         self._outbox: dict[str, OutboxEntry] = {}
         self._base_entries: dict[str, OutboxEntry | None] = {}
         self._processed: dict[str, Confirmation] = {}
+        self._received: list[ReceivedMessage] = []
         self._tasks: dict[str, StaffTask] = {}
         self._base_tasks: dict[str, StaffTask | None] = {}
         self._jobs: dict[str, _Job] = {}
@@ -252,6 +256,8 @@ class _MemoryUnit:
         for entry in self._outbox.values():
             state.post(entry)
         state.processed.update(self._processed)
+        for message in self._received:
+            state.received.setdefault((message.side, message.request_id), []).append(message)
         for task in self._tasks.values():
             state.keep_task(task)
         state.jobs.update(self._jobs)
@@ -515,6 +521,14 @@ class _Inbox:
         if self.processed(key) is not None:
             raise ConcurrencyConflict(key, 0, 1)
         self._u._processed[key] = confirmation
+
+    def log(self, message: ReceivedMessage) -> None:
+        self._u._received.append(message)
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        u = self._u
+        staged = [m for m in u._received if (m.side, m.request_id) == (side, request_id)]
+        return [*u._state.received.get((side, request_id), ()), *staged]
 
 
 class _Tasks:

@@ -222,6 +222,9 @@ class Holding:
     """The identifiers of its matching record; empty: the locate matched without them."""
     available: bool = True
     """False when it holds the item but none is available for resource sharing now."""
+    unknown: str | None = None
+    """Why its holdings are not known (its catalogue could not be asked): it is kept, and
+    the reason is shown with its rota entry. Such a holding carries no identifiers."""
 
 
 @final

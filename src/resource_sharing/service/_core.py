@@ -33,7 +33,7 @@ from resource_sharing.calendar import Calendar
 from resource_sharing.consistency import SweepPolicy
 from resource_sharing.directory import Directory
 from resource_sharing.effects import AddTask, LocateInHoldings, LocateLenders, RemoveTask
-from resource_sharing.errors import ConcurrencyConflict, NotFound
+from resource_sharing.errors import ConcurrencyConflict, InfrastructureError, NotFound
 from resource_sharing.events import AssignRota, LocateFailed, SupplyItem
 from resource_sharing.lending import LENDING, LendingContext, LendingPolicy, handle_lending
 from resource_sharing.lifecycle import Lifecycle, Outcome, evolve
@@ -46,6 +46,7 @@ from resource_sharing.ports import (
     IdSource,
     Notifier,
     OutboxEntry,
+    PartnerHoldingsLocator,
     PatronValidator,
     PeerTransport,
     Printer,
@@ -58,7 +59,9 @@ from resource_sharing.records import (
     Actor,
     AgencyId,
     BorrowingRequest,
+    Citation,
     HistoryEntry,
+    RotaEntry,
     Side,
 )
 from resource_sharing.rota import HoldingsAnswer, RotaContext, RotaPolicy, build_rota
@@ -105,6 +108,8 @@ class Ports:
     """Asked about a patron before a borrowing request is taken (default: everyone)."""
     random: RandomSource = attrs.field(factory=SeededRandom)
     """The dispatcher's backoff jitter (default: seeded, repeatable)."""
+    partner_holdings: PartnerHoldingsLocator | None = None
+    """Partners' catalogues, asked once per new request for its rota (None: not asked)."""
 
 
 @final
@@ -342,18 +347,40 @@ class Shell:
             own_agencies=frozenset({settings.agency}),
         )
         rota = build_rota(record, settings.directory, context, settings.rota)
-        return AssignRota(rota.entries), Actor.system("rota")
+        return AssignRota(_with_unknown(rota.entries, context.holdings)), Actor.system("rota")
 
     def _locate_in_holdings(
         self, record: AnyRequest, effect: LocateInHoldings, now: datetime, hints: Hints | None
     ) -> tuple[Any, Actor]:
-        holding = self.ports.holdings.locate(effect.citation)
+        actor = Actor.system("auto-locate")
+        try:
+            holding = self.ports.holdings.locate(effect.citation)
+        except ConcurrencyConflict:
+            raise
+        except InfrastructureError as error:  # an outage is a task for staff, not a failure
+            reason = f"our catalogue could not be asked: {error}"
+            return LocateFailed(reason, catalogue_failed=True), actor
         event: Any = (
             SupplyItem(holding.item)
             if holding is not None and holding.available
             else LocateFailed("not found in our holdings")
         )
-        return event, Actor.system("auto-locate")
+        return event, actor
+
+    def partner_holdings(self, citation: Citation) -> HoldingsAnswer | None:
+        """The partners' catalogues' answer for a new request's rota (None: none asked).
+
+        Every active partner but ourselves is named; the locator asks those it has a
+        catalogue for, once each.
+        """
+        locator = self.ports.partner_holdings
+        if locator is None:
+            return None
+        settings = self.settings
+        partners = [
+            p.agency for p in settings.directory if p.active and p.agency != settings.agency
+        ]
+        return locator.answer(citation, partners)
 
     def step(
         self,
@@ -413,6 +440,21 @@ class Shell:
             except ConcurrencyConflict:
                 continue
         return work()
+
+
+def _with_unknown(
+    entries: tuple[RotaEntry, ...], holdings: HoldingsAnswer | None
+) -> tuple[RotaEntry, ...]:
+    """The rota's entries, each lender whose holdings are unknown saying why."""
+    unknown = {h.agency: h.unknown for h in holdings.holdings if h.unknown} if holdings else {}
+    if not unknown:
+        return entries
+    return tuple(
+        attrs.evolve(e, reason=f"{e.reason}; holdings unknown: {unknown[e.agency]}")
+        if e.agency in unknown
+        else e
+        for e in entries
+    )
 
 
 def effects_of(entries: Sequence[OutboxEntry], kind: type[T]) -> list[T]:

@@ -80,7 +80,16 @@ from resource_sharing.messages import (
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
 )
-from resource_sharing.ports import AnyRequest, OutboxStatus, Port, StaffTask, Task, UnitOfWork
+from resource_sharing.ports import (
+    AnyRequest,
+    OutboxStatus,
+    Port,
+    ReceivedMessage,
+    RequestKey,
+    StaffTask,
+    Task,
+    UnitOfWork,
+)
 from resource_sharing.records import (
     Actor,
     AgencyId,
@@ -180,7 +189,9 @@ class BorrowingDesk(_Desk):
         carrying its reason, and nothing is stored. Over the patron's limit of open
         requests, or a duplicate of an open one, the request goes to staff review, as it
         does when mediation is configured. ``rota`` is a staff-given list of lenders;
-        ``holdings`` an optional locate answer for the rota.
+        ``holdings`` an optional locate answer for the rota; without it (and without a
+        staff rota) the ``partner_holdings`` port, when there is one, is asked once, before
+        the request is stored.
         """
         if not citation.title and not citation.item_ids and not citation.record_ids:
             raise InvalidInput("citation", "needs a title or an identifier")
@@ -203,6 +214,8 @@ class BorrowingDesk(_Desk):
             need_before=need_before,
         )
         actor = self.actor if self.actor is not STAFF else Actor.patron(patron.id)
+        if holdings is None and rota is None:
+            holdings = shell.partner_holdings(citation)
         hints = Hints(tuple(rota) if rota is not None else None, holdings)
         with shell.ports.store.transaction() as uow:
             review = _review_reason(uow.patrons.open_requests(patron.id), request, settings)
@@ -216,8 +229,16 @@ class BorrowingDesk(_Desk):
         return current
 
     def approve(self, request_id: str, *, rota: Sequence[AgencyId] | None = None) -> AnyRequest:
-        """Approve a request under review and send it on to its rota."""
-        hints = Hints(tuple(rota) if rota is not None else None)
+        """Approve a request under review and send it on to its rota.
+
+        Without a staff ``rota``, the partners' catalogues are asked for it, as at intake.
+        """
+        holdings = None
+        if rota is None and self._shell.ports.partner_holdings is not None:
+            with self._shell.ports.store.transaction() as uow:
+                record = self._shell.load(uow, Side.BORROWING, request_id)
+            holdings = self._shell.partner_holdings(record.citation)
+        hints = Hints(tuple(rota) if rota is not None else None, holdings)
         return self._act(request_id, ApproveRequest(), hints=hints)
 
     def add_lenders(
@@ -460,14 +481,21 @@ class PeerInbox:
         self._shell = shell
 
     def receive(
-        self, message: PeerMessage, *, message_id: str | None = None, sender: AgencyId | None = None
+        self,
+        message: PeerMessage,
+        *,
+        message_id: str | None = None,
+        sender: AgencyId | None = None,
+        raw: str | None = None,
     ) -> Confirmation:
         """Apply one incoming message; idempotent by ``message_id`` (or its content).
 
         ``sender`` is the authenticated agency (from the transport); a message about a
         request is accepted only from that request's counterpart. A concurrency conflict
         (another process changed the request meanwhile) is retried from the start a few
-        times, so the peer gets an answer, not a server error.
+        times, so the peer gets an answer, not a server error. An applied message is kept
+        in its request's message log (:class:`~resource_sharing.ports.ReceivedMessage`),
+        with ``raw``, the text that came over the wire, when the transport has it.
         """
         shell = self._shell
         key = message_id or _content_key(message)
@@ -485,9 +513,21 @@ class PeerInbox:
                             ErrorType.UNRECOGNISED_DATA_VALUE,
                             f"agency {claimed} does not match the authenticated sender {sender}",
                         )
-                    self._apply(uow, message, now, message_id)
+                    applied_to = self._apply(uow, message, now, message_id)
                     confirmation = _confirm(message, now, None)
                     uow.inbox.remember(key, confirmation)
+                    uow.inbox.log(
+                        ReceivedMessage(
+                            side=applied_to[0],
+                            request_id=applied_to[1],
+                            at=now,
+                            sender=claimed,
+                            message=_without_credentials(message),
+                            confirmation=confirmation,
+                            message_id=message_id,
+                            raw=raw,
+                        )
+                    )
             except (PeerError, IllegalTransition) as error:
                 return _confirm(message, now, _error_data(error))
             return confirmation
@@ -496,16 +536,18 @@ class PeerInbox:
 
     def _apply(
         self, uow: UnitOfWork, message: PeerMessage, now: datetime, message_id: str | None
-    ) -> None:
+    ) -> RequestKey:
+        """Apply the message to its request; returns that request's key."""
         shell = self._shell
         settings = shell.settings
         header = message.header
         actor = Actor.peer(_claimed_sender(message))
         if isinstance(message, Request):
-            if uow.requests.find(
+            known = uow.requests.find(
                 Side.LENDING, header.requesting_agency_request_id, header.requesting_agency
-            ):
-                return  # the same request again: confirmed, nothing new
+            )
+            if known:
+                return (Side.LENDING, known)  # the same request again: confirmed, nothing new
             record = new_lending_request(
                 message,
                 id=shell.ports.ids.new_id("L"),
@@ -517,7 +559,7 @@ class PeerInbox:
             locate = (LocateInHoldings(record.id, record.citation),) if settings.auto_locate else ()
             arrived = Outcome(record, locate, "request_received")
             shell.persist(uow, None, arrived, message, now, actor, message_id=message_id)
-            return
+            return (Side.LENDING, record.id)
         if isinstance(message, SupplyingAgencyMessage):
             if header.requesting_agency != settings.agency:
                 raise PeerError(
@@ -554,6 +596,16 @@ class PeerInbox:
             answer_status(shell, uow, stored, event, now, actor, message_id=message_id)
             return
         shell.step(uow, stored, event, now, actor, message_id=message_id)
+        return (side, request_id)
+
+
+def _without_credentials(message: PeerMessage) -> PeerMessage:
+    """The message as its log keeps it: the sender's security code is not stored."""
+    header = message.header
+    if header.authentication is None:
+        return message
+    kept = attrs.evolve(header.authentication, security_code=None)
+    return attrs.evolve(message, header=attrs.evolve(header, authentication=kept))
 
 
 def _claimed_sender(message: PeerMessage) -> AgencyId:
@@ -654,6 +706,11 @@ class Institution:
         """A request's history."""
         with self.shell.ports.store.transaction() as uow:
             return uow.history.of(side, request_id)
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        """The peer messages applied to a request, as they arrived, oldest first."""
+        with self.shell.ports.store.transaction() as uow:
+            return uow.inbox.received(side, request_id)
 
     def tasks(
         self, task_list: TaskList, *, desk: str | None = None, limit: int = 50, offset: int = 0

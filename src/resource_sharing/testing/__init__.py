@@ -39,6 +39,8 @@ from resource_sharing.testing.port_contracts import (
     IdSourceContract,
     NotifierContract,
     PeerTransportContract,
+    PrinterContract,
+    PrintSeen,
 )
 
 __all__ = [
@@ -62,6 +64,8 @@ __all__ = [
     "OutboxRepositoryContract",
     "PatronRepositoryContract",
     "PeerTransportContract",
+    "PrintSeen",
+    "PrinterContract",
     "RecordingNotifier",
     "RequestRepositoryContract",
     "RequestStoreContract",

@@ -28,6 +28,7 @@ from resource_sharing.ports import (
     Holding,
     HoldingsLocator,
     Notifier,
+    PartnerHoldingsLocator,
     PatronValidator,
     PeerTransport,
     Printer,
@@ -144,6 +145,7 @@ class Consortium:
         holdings_locator: HoldingsLocator | None = None,
         printer: Printer | None = None,
         patrons: PatronValidator | None = None,
+        partner_holdings: PartnerHoldingsLocator | None = None,
     ) -> Member:
         """Add an institution (its directory is completed with ``partners``).
 
@@ -154,7 +156,8 @@ class Consortium:
         dispatcher. ``transport``, ``notifier``, ``circulation``, ``holdings_locator``,
         ``printer`` and ``patrons`` replace the fakes with adapters of your own (a
         ``transport`` of its own sends around the shared network; the network still
-        delivers to this member's inbox).
+        delivers to this member's inbox). ``partner_holdings`` is asked at intake for the
+        rota (none by default).
         """
         agency = settings.agency
         store = store if store is not None else MemoryStore()
@@ -170,6 +173,7 @@ class Consortium:
             clock=self.clock,
             ids=SequentialIds(f"{agency.value}:"),
             printer=printer or MemoryPrinter(),
+            partner_holdings=partner_holdings,
         )
         if patrons is not None:
             ports = attrs.evolve(ports, patrons=patrons)

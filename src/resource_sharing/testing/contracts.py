@@ -64,6 +64,7 @@ from resource_sharing.ports import (
     OutboxEntry,
     OutboxStatus,
     Port,
+    ReceivedMessage,
     RequestIndex,
     RequestKey,
     RequestStore,
@@ -255,6 +256,23 @@ def _task(
         port=Port.CIRCULATION,
         attempts=8,
         desk=desk,
+    )
+
+
+def _received(request_id: str, note: str, minutes: int = 0) -> ReceivedMessage:
+    """A borrower's message applied to the lending request ``request_id``."""
+    at = T0 + minutes * MINUTE
+    return ReceivedMessage(
+        side=Side.LENDING,
+        request_id=request_id,
+        at=at,
+        sender=HOME,
+        message=RequestingAgencyMessage(
+            Header(HOME, LENDER, f"{request_id}-1", at), Action.RECEIVED, note=note
+        ),
+        confirmation=_confirmation(minutes),
+        message_id=f"m-{note}",
+        raw=f"<ISO18626Message><note>{note}</note></ISO18626Message>",
     )
 
 
@@ -1131,6 +1149,42 @@ class InboxRepositoryContract(StoreSuite):
         self._raises(ConcurrencyConflict, again)
         with store.transaction() as unit:
             assert unit.inbox.processed("peer-1") == _confirmation()
+
+    # -- the message log -----------------------------------------------------------------
+
+    def test_a_requests_message_log_keeps_its_messages_in_order_and_equal(self) -> None:
+        """A request's message log keeps its messages in order and reads them back equal."""
+        store = self.make_store()
+        first, second = _received("l-1", "one"), _received("l-1", "two", 1)
+        other = _received("l-2", "x")
+        with store.transaction() as unit:
+            assert unit.inbox.received(Side.LENDING, "l-1") == []
+            unit.inbox.log(first)
+            assert unit.inbox.received(Side.LENDING, "l-1") == [first]  # its own writes
+            unit.inbox.log(other)
+        with store.transaction() as unit:
+            unit.inbox.log(second)
+        with store.transaction() as unit:
+            assert list(unit.inbox.received(Side.LENDING, "l-1")) == [first, second]
+            assert list(unit.inbox.received(Side.LENDING, "l-2")) == [other]
+            assert list(unit.inbox.received(Side.BORROWING, "l-1")) == []
+        again = self.reopen(store)
+        if again is not None:
+            with again.transaction() as unit:
+                assert list(unit.inbox.received(Side.LENDING, "l-1")) == [first, second]
+
+    def test_a_message_logged_in_a_unit_that_fails_is_not_kept(self) -> None:
+        """A message logged in a unit that fails is not kept."""
+        store = self.make_store()
+
+        def fail() -> None:
+            with store.transaction() as unit:
+                unit.inbox.log(_received("l-1", "lost"))
+                raise InvalidInput("test", "the unit fails after the log")
+
+        self._raises(InvalidInput, fail)
+        with store.transaction() as unit:
+            assert list(unit.inbox.received(Side.LENDING, "l-1")) == []
 
 
 class UnitOfWorkContract(StoreSuite):

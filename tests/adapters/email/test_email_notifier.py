@@ -11,7 +11,6 @@ from typing import Any
 import attrs
 import pytest
 
-from mail_server import PASSWORD, USER, MailServer, free_port
 from resource_sharing.effects import NoticeKind, NotifyPatron, NotifyStaff
 from resource_sharing.errors import DeliveryError
 from resource_sharing.records import PatronRef
@@ -22,6 +21,7 @@ from resource_sharing_adapters.email import (
     Templates,
     message_id,
 )
+from tests.adapters.mail_server import PASSWORD, USER, MailServer, free_port
 
 ADA = PatronRef("p-1815", "Ada Lovelace", email="ada@patrons.example")
 DUE = datetime(2026, 10, 7, 12, tzinfo=UTC)
@@ -262,3 +262,73 @@ def test_a_broken_override_is_a_permanent_failure(server: MailServer, tmp_path: 
         notifier.notify_patron(NotifyPatron(ADA, NoticeKind.RENEWED, "B-13"), key="k")
     assert raised.value.retryable is False
     assert "no_such_thing" in raised.value.reason
+
+
+def test_the_node_context_gives_notices_their_title_pickup_and_desk(server: MailServer) -> None:
+    """``from_config`` with a port context that reads stored requests (as a node's does)."""
+    from resource_sharing.directory import Directory
+    from resource_sharing.records import (
+        AgencyId,
+        BorrowingRequest,
+        Citation,
+        Deadline,
+        ItemRef,
+        LendingRequest,
+        TimerKind,
+    )
+    from resource_sharing_adapters.email import from_config
+
+    shelf_until = datetime(2026, 9, 21, 21, 59, tzinfo=UTC)
+    borrowed = BorrowingRequest(
+        id="B-1",
+        agency=AgencyId("US-A"),
+        patron=ADA,
+        citation=Citation(title="Sketch of the Analytical Engine"),
+        created_at=DUE,
+        pickup_location="West Branch",
+        deadlines=(Deadline(shelf_until, TimerKind.HOLD_SHELF_EXPIRY),),
+    )
+    lent = LendingRequest(
+        id="L-1",
+        agency=AgencyId("US-A"),
+        requester=AgencyId("US-B"),
+        requester_request_id="B-9",
+        citation=Citation(title="Another"),
+        created_at=DUE,
+        item=ItemRef("A-1", desk="special"),
+    )
+    stored = {"B-1": borrowed, "L-1": lent}
+
+    @attrs.frozen
+    class Context:
+        name: str = "Example University Library"
+        base: Path = attrs.field(factory=Path.cwd)
+        directory: Directory = attrs.field(factory=Directory)
+
+        def request(self, request_id: str) -> object:
+            return stored.get(request_id)
+
+    table = {
+        "sender": "ill@library.example",
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": server.port,
+            "username": USER,
+            "password": PASSWORD,
+            "ca_file": str(server.cert_file),
+        },
+        "staff": {"*": ["ill@library.example"], "special": ["special@library.example"]},
+    }
+    notifier = from_config(table, Context())
+    notifier.notify_patron(NotifyPatron(ADA, NoticeKind.ITEM_AVAILABLE, "B-1"), key="k-1")
+    notifier.notify_staff(NotifyStaff("L-1", "Check the item for damage"), key="k-2")
+    notifier.notify_staff(NotifyStaff("B-1", "Call the patron"), key="k-3")
+    patron, special, other = (m.message for m in server.messages)
+    body = patron.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "Sketch of the Analytical Engine" in text
+    assert "West Branch" in text
+    assert "September 21, 2026" in text
+    assert special["To"] == "special@library.example"
+    assert other["To"] == "ill@library.example"  # West Branch has no addresses: "*"

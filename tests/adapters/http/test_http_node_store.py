@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-import port_factories
 from resource_sharing.effects import NoticeKind, NotifyPatron
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import AgencyId, Citation, PatronRef
@@ -25,6 +24,7 @@ from resource_sharing_adapters.http import (
 from resource_sharing_adapters.http._node import delivery_policy, owner_of
 from resource_sharing_adapters.storage import MemoryFeeds
 from resource_sharing_adapters.storage.sqlite import SQLiteStore
+from tests.adapters.http import port_factories
 
 STAFF = {"Authorization": "Bearer t0ken"}
 
@@ -156,7 +156,13 @@ def test_a_port_factory_is_called_with_its_table_and_the_node_context(tmp_path: 
     port_factories.MADE.clear()
     config = _ports(
         tmp_path,
-        {"circulation": {"factory": "port_factories:recording_circulation", "url": "x", "n": 2}},
+        {
+            "circulation": {
+                "factory": "tests.adapters.http.port_factories:recording_circulation",
+                "url": "x",
+                "n": 2,
+            }
+        },
     )
     node = Node(config)
     try:
@@ -192,9 +198,18 @@ def test_a_port_may_be_named_by_a_string_and_defaults_are_the_journal(tmp_path: 
     ("table", "says"),
     [
         ({"circulation": {"factory": "no_such_module:make"}}, "cannot import 'no_such_module'"),
-        ({"circulation": {"factory": "port_factories:nothing"}}, "has no 'nothing'"),
-        ({"circulation": {"factory": "port_factories:broken"}}, "the ILS is down"),
-        ({"circulation": {"factory": "port_factories:incomplete"}}, "without check_in"),
+        (
+            {"circulation": {"factory": "tests.adapters.http.port_factories:nothing"}},
+            "has no 'nothing'",
+        ),
+        (
+            {"circulation": {"factory": "tests.adapters.http.port_factories:broken"}},
+            "the ILS is down",
+        ),
+        (
+            {"circulation": {"factory": "tests.adapters.http.port_factories:incomplete"}},
+            "without check_in",
+        ),
         ({"circulation": {"factory": "no-such-entry-point"}}, "resource_sharing.ports"),
         ({"circulation": {"url": "x"}}, "ports.circulation.factory"),
         ({"ils": {"factory": "x:y"}}, "unknown port"),
@@ -230,6 +245,26 @@ def test_delivery_keys_make_the_policy_of_each_port_and_the_lease(tmp_path: Path
     untouched = delivery_policy(parse_config({"institution": {"agency": "US-A"}}).delivery)
     assert untouched.circulation == library.circulation
     assert untouched.peer.timeout == timedelta(seconds=10)  # [delivery] timeout's default
+    assert untouched.unknown_request == library.unknown_request
+
+
+def test_the_retry_window_and_the_unknown_request_retries_are_configured(tmp_path: Path) -> None:
+    data: dict[str, Any] = {
+        "institution": {"agency": "ISIL:US-A"},
+        "delivery": {
+            "window_seconds": 7200.0,
+            "unknown_request": {"max_attempts": 4, "retry_base_seconds": 1.0},
+            "circulation": {"window_seconds": 60.0},
+        },
+    }
+    policy = delivery_policy(parse_config(data, base=tmp_path).delivery)
+    assert policy.peer.window == timedelta(hours=2)
+    assert policy.notifier.window == timedelta(hours=2)  # given in [delivery]: every port
+    assert policy.circulation.window == timedelta(minutes=1)
+    unknown = policy.unknown_request
+    assert (unknown.max_attempts, unknown.base_delay) == (4, timedelta(seconds=1))
+    assert unknown.window == timedelta(hours=2)
+    assert unknown.max_delay == DeliveryPolicy().unknown_request.max_delay
 
 
 @pytest.mark.parametrize(
@@ -238,6 +273,8 @@ def test_delivery_keys_make_the_policy_of_each_port_and_the_lease(tmp_path: Path
         ({"lease_seconds": 0}, "lease_seconds"),
         ({"notifier": {"max_attempts": 0}}, "delivery.notifier.max_attempts"),
         ({"printer": {"colour": True}}, "colour"),
+        ({"window_seconds": 0}, "window_seconds"),
+        ({"unknown_request": {"window_seconds": -1}}, "delivery.unknown_request.window_seconds"),
     ],
 )
 def test_bad_delivery_keys_are_refused(table: dict[str, Any], says: str) -> None:

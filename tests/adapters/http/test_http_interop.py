@@ -1,0 +1,100 @@
+"""Working with other implementations, over loopback HTTP, against a scripted peer.
+
+Each test runs a real node (:mod:`tests.nodes_http`) beside a
+:class:`~tests.adapters.http.scripted_peer.ScriptedPeer` that behaves as an independent ISO 18626
+implementation does (issue 14): it refuses, stores our requests late, or reuses ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from resource_sharing.iso18626 import ErrorType, Status
+from resource_sharing.messages import PeerMessage, Request, SupplyingAgencyMessage
+from resource_sharing.records import Citation, Identifier
+from tests.adapters.http.scripted_peer import Answer, error, http, scripted_peer
+from tests.adapters.nodes_http import BOOK, PATRON, Cluster, cluster, wait_until
+
+
+@pytest.fixture
+def net(tmp_path: Path) -> Iterator[Cluster]:
+    with cluster(tmp_path) as made:
+        yield made
+
+
+def _requests(message: PeerMessage) -> bool:
+    return isinstance(message, Request)
+
+
+def _status(status: Status) -> Callable[[PeerMessage], bool]:
+    def match(message: PeerMessage) -> bool:
+        return isinstance(message, SupplyingAgencyMessage) and message.status is status
+
+    return match
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        error(ErrorType.UNRECOGNISED_DATA_VALUE, "bibliographicInfo: no such title"),
+        http(404, "no such endpoint"),
+    ],
+    ids=["ERROR", "4xx"],
+)
+def test_a_refusing_lender_moves_the_rota_on(net: Cluster, refusal: Answer) -> None:
+    with scripted_peer(net, "US-P") as p, scripted_peer(net, "US-Q") as q:
+        net.define("US-A", ["US-P", "US-Q"])
+        net.start("US-A")
+        p.script(refusal)
+        placed = net.staff["US-A"].place(
+            {"patron": PATRON, "citation": BOOK, "rota": ["ISIL:US-P", "ISIL:US-Q"]}
+        )
+        first = p.wait_for(_requests)[0]
+        second = q.wait_for(_requests)[0]
+        assert first.request_id != second.request_id  # a new attempt, a new id
+        shown = net.staff["US-A"].request("borrowing", placed["id"])
+        assert shown["state"] == "sent"
+        attempts = shown["record"]["attempts"]
+        assert [a["lender"]["value"] for a in attempts] == ["US-P", "US-Q"]
+        assert attempts[0]["outcome"] == "refused"
+        assert "no such" in attempts[0]["reason"]
+        assert len(p.messages()) == 1
+
+
+def test_a_lender_failing_with_5xx_until_the_give_up_leaves_a_delivery_task(net: Cluster) -> None:
+    # the Request may have arrived (only its confirmation lost): staff decide, the rota waits
+    with scripted_peer(net, "US-P") as p, scripted_peer(net, "US-Q") as q:
+        net.define("US-A", ["US-P", "US-Q"], delivery={"max_attempts": 3})
+        net.start("US-A")
+        p.default = lambda message, known: http(503, "down for maintenance")
+        placed = net.staff["US-A"].place(
+            {"patron": PATRON, "citation": BOOK, "rota": ["ISIL:US-P", "ISIL:US-Q"]}
+        )
+        tasks = wait_until(lambda: net.staff["US-A"].tasks("delivery_problems"), what="a task")
+        assert tasks[0]["request_id"] == placed["id"]
+        assert "HTTP 503: down for maintenance" in tasks[0]["instruction"]
+        assert len(p.messages(_requests)) == 3
+        assert q.messages() == []
+
+
+def test_our_unfilled_reaches_a_peer_that_stores_its_request_late(net: Cluster) -> None:
+    with scripted_peer(net, "US-P") as p:
+        net.define("US-C", ["US-P"], lending={"auto_reject_not_held": True})
+        net.start("US-C")
+        p.store_late("P-1", messages=2)  # "unknown request id" twice after our confirmation
+        citation = Citation(title="Not here", item_ids=(Identifier("ISBN", "9780000000002"),))
+        sent = p.send(net.url("US-C"), p.request("US-C", "P-1", citation))
+        assert sent.ok
+        answers = p.wait_for(_status(Status.UNFILLED), count=3)
+        assert answers[-1].known
+        assert [a.answer.error is None for a in answers] == [False, False, True]
+        net.settled()
+        c_id = net.lending_id("US-C", "US-P", "P-1")
+        assert net.state("US-C", "lending", c_id) == "unfilled"
+        assert net.staff["US-C"].outbox("given_up") == []
+        assert [e["gist"] for e in net.staff["US-C"].outbox("delivered")] == [
+            "Unfilled (RequestResponse)"
+        ]
