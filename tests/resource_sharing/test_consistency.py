@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import attrs
 import pytest
 
-from builders_lifecycle import T0, bctx, borrowing_in, from_lender
 from resource_sharing.borrowing import BORROWING, handle_borrowing
 from resource_sharing.consistency import (
     CONSISTENT,
@@ -24,6 +23,7 @@ from resource_sharing.errors import IllegalTransition, PeerError
 from resource_sharing.iso18626 import ReasonForMessage, Status
 from resource_sharing.records import AgencyId, AttemptOutcome, BorrowingRequest
 from resource_sharing.states import BorrowingState as S
+from tests.resource_sharing.builders_lifecycle import T0, bctx, borrowing_in, from_lender
 
 ST = Status
 _LOAN = {ST.LOANED, ST.OVERDUE, ST.RECALLED, ST.HOLD_RETURN, ST.RELEASE_HOLD_RETURN}

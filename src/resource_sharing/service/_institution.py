@@ -594,7 +594,7 @@ class PeerInbox:
             and message.reason is ReasonForMessage.STATUS_REQUEST_RESPONSE
         ):
             answer_status(shell, uow, stored, event, now, actor, message_id=message_id)
-            return
+            return (side, request_id)
         shell.step(uow, stored, event, now, actor, message_id=message_id)
         return (side, request_id)
 

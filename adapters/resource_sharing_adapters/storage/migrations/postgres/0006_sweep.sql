@@ -1,4 +1,4 @@
--- The consistency sweep, version 5 (PostgreSQL).
+-- The consistency sweep, version 6 (PostgreSQL).
 -- rs_jobs: one row per scheduled job; a run is claimed by moving next_run_at forward in
 -- the claiming transaction (the row stays locked until it commits), so one process runs
 -- each period.

@@ -1,4 +1,4 @@
--- The consistency sweep, version 5 (SQLite). Times are integer microseconds since
+-- The consistency sweep, version 6 (SQLite). Times are integer microseconds since
 -- 1970-01-01 UTC.
 -- rs_jobs: one row per scheduled job; a run is claimed by moving next_run_at forward in
 -- the claiming transaction, so one process runs each period.
