@@ -6,16 +6,25 @@ is refused) and, with one attempt allowed, gives up into a staff task at once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from resource_sharing_adapters.cli import main
 from resource_sharing_adapters.console import Role, accounts_of
 from resource_sharing_adapters.http import StaffClient
 from resource_sharing_adapters.http._staff_client import StaffError
-from tests.adapters.nodes_http import BOOK, PATRON, Cluster, cluster, wait_until
+from tests.adapters.nodes_http import (
+    BOOK,
+    PATRON,
+    STAFF_TOKEN,
+    Cluster,
+    cluster,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -110,3 +119,19 @@ def test_bad_input_and_wrong_state_are_4xx_with_a_reason(node: Cluster) -> None:
     assert "limit" in refused(lambda: staff.get("/staff/delivery-tasks", limit=0), 400)
     staff.post(f"{path}/drop", {"by": "erin"})
     assert "resolved" in refused(lambda: staff.post(f"{path}/mark-done", {"by": "erin"}), 400)
+
+
+def test_the_desk_cli_lists_and_resolves_them(
+    node: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, task = gave_up(node)
+    base = ["desk", "--url", f"http://127.0.0.1:{node.ports['US-A']}", "--token", STAFF_TOKEN]
+    assert main([*base, "problems"]) == 0
+    assert "Delivery problems: 1" in capsys.readouterr().out
+    assert main([*base, "--json", "problems"]) == 0
+    assert [t["id"] for t in json.loads(capsys.readouterr().out)] == [task["id"]]
+    done = ["resolve", task["id"], "mark-done", "--by", "frank", "--note", "phoned"]
+    assert main([*base, *done]) == 0
+    assert "mark done by staff:frank" in capsys.readouterr().out
+    assert main([*base, "--json", "problems"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
