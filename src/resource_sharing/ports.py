@@ -11,7 +11,8 @@ processed, the staff tasks it raises) is written through one :class:`UnitOfWork`
 committed together or not at all. A unit of work hands out small repositories
 (:class:`RequestRepository`, :class:`HistoryRepository`, :class:`OutboxRepository`,
 :class:`InboxRepository`, :class:`TaskRepository`, :class:`PatronRepository`,
-:class:`TimerRepository`), so a store or a wrapper implements only what it needs.
+:class:`TimerRepository`, :class:`SweepRepository`), so a store or a wrapper implements
+only what it needs.
 
 Every effect that leaves the core (peer messages, circulation commands, notices, print
 jobs) is an :class:`OutboxEntry` written in the same unit of work as its step, then
@@ -82,11 +83,13 @@ __all__ = [
     "Port",
     "Printer",
     "RandomSource",
+    "ReceivedMessage",
     "RequestIndex",
     "RequestKey",
     "RequestRepository",
     "RequestStore",
     "StaffTask",
+    "SweepRepository",
     "Task",
     "TaskChoice",
     "TaskRepository",
@@ -171,6 +174,33 @@ class OutboxEntry:
     """Until when that claim holds; after it any dispatcher may claim the entry."""
     finished_at: datetime | None = None
     """When it left ``pending`` (delivered, given up, done by hand, dropped)."""
+
+
+@final
+@attrs.frozen
+class ReceivedMessage:
+    """One peer message applied to a request, kept as it arrived (the request's message log).
+
+    The inbox writes it in the unit of work that applied the message, so a request's
+    page can show every message that came in, decoded, beside the ones that went out.
+    """
+
+    side: Side
+    """The side of the request it was applied to."""
+    request_id: str
+    """That request."""
+    at: datetime
+    """When it was applied (the node's clock)."""
+    sender: AgencyId
+    """The agency that sent it (as the message names it, checked against the transport)."""
+    message: PeerMessage
+    """The message, decoded."""
+    confirmation: Confirmation
+    """What the node answered."""
+    message_id: str | None = None
+    """The sender's id of the message (its outbox id), when the transport gave one."""
+    raw: str | None = None
+    """The message as it came over the wire (ISO 18626 XML), when the transport had it."""
 
 
 @final
@@ -397,7 +427,7 @@ class OutboxRepository(Protocol):
 
 
 class InboxRepository(Protocol):
-    """The identities of processed peer messages (idempotent receipt)."""
+    """Processed peer messages: their identities (idempotent receipt) and each request's log."""
 
     def processed(self, key: str) -> Confirmation | None:
         """The confirmation given for an already processed peer message, if any."""
@@ -408,6 +438,14 @@ class InboxRepository(Protocol):
 
         Raises :class:`~resource_sharing.errors.ConcurrencyConflict` when it already was.
         """
+        ...
+
+    def log(self, message: ReceivedMessage) -> None:
+        """Keep a message applied to a request in the request's message log."""
+        ...
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        """The messages applied to a request, in the order they were applied."""
         ...
 
 
@@ -480,6 +518,29 @@ class TimerRepository(Protocol):
         ...
 
 
+class SweepRepository(Protocol):
+    """What the consistency sweep needs: a run claim per job, and the idle requests."""
+
+    def claim(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        """Take this period's run of ``job``: True for one caller per ``every``.
+
+        True when the job has no run yet, or its next run is due (``<= now``), or
+        ``force``; the next run is then due at ``now + every`` and ``owner`` is noted.
+        Two units claiming at once: one wins, the other gets False (or
+        :class:`~resource_sharing.errors.ConcurrencyConflict` from the store's commit).
+        """
+        ...
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[RequestKey]:
+        """Open requests of ``side`` whose state has not changed since ``before``.
+
+        Oldest change first (the time a task list shows, ``Task.updated_at``).
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """Everything one service call reads and writes, committed together or not at all.
 
@@ -519,6 +580,11 @@ class UnitOfWork(Protocol):
     @property
     def timers(self) -> TimerRepository:
         """Due timers."""
+        ...
+
+    @property
+    def sweep(self) -> SweepRepository:
+        """The consistency sweep's run claims and idle requests."""
         ...
 
 

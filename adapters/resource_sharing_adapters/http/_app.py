@@ -158,6 +158,7 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
                 message_id=request.headers.get(MESSAGE_ID_HEADER),
                 authorization=request.headers.get("authorization"),
                 origin=_origin(request),
+                raw=body,
             )
         except Throttled as exc:
             text = "429 Too Many Requests: try again later\n"

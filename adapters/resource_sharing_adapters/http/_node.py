@@ -23,6 +23,7 @@ by the factories ``[ports]`` names, the journal versions by default
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import socket
 import threading
@@ -80,6 +81,15 @@ __all__ = [
 ]
 
 log = logging.getLogger("resource_sharing.node")
+
+_SECURITY_CODE = re.compile(
+    r"(<(?:[A-Za-z_][\w.-]*:)?securityCode\s*>)[^<]*(</(?:[A-Za-z_][\w.-]*:)?securityCode\s*>)"
+)
+
+
+def _without_security_code(raw: bytes) -> str:
+    """The body as a message log keeps it: text, the sender's security code blanked."""
+    return _SECURITY_CODE.sub(r"\1(not kept)\2", raw.decode("utf-8", errors="replace"))
 
 
 # -- the change feed ------------------------------------------------------------------
@@ -163,6 +173,7 @@ class _RecordingUnit:
         self.tasks = uow.tasks
         self.patrons = uow.patrons
         self.timers = uow.timers
+        self.sweep = uow.sweep
 
     @property
     def steps(self) -> list[Change]:
@@ -472,6 +483,7 @@ class Node:
         message_id: str | None = None,
         authorization: str | None = None,
         origin: Origin | None = None,
+        raw: bytes | None = None,
     ) -> Confirmation:
         """Authenticate and apply one inbound message; returns its confirmation.
 
@@ -480,6 +492,8 @@ class Node:
         a re-delivery idempotent; it is scoped by the authenticated sender. ``origin`` (the
         client's address and TLS certificate) feeds the lock-out and mutual TLS; a sender
         locked out or over its rate raises :class:`~resource_sharing_adapters.http.Throttled`.
+        ``raw`` (the body as received) is kept in the request's message log, its
+        ``securityCode`` blanked.
         """
         now = self.clock.now()
         try:
@@ -488,7 +502,10 @@ class Node:
             log.warning("refused a message: %s", getattr(error, "detail", error))
             return confirm_error(message, error, timestamp=now, received=now)
         key = f"{sender}|{message_id}" if message_id else None
-        confirmation = self.institution.inbox.receive(message, message_id=key, sender=sender)
+        text = _without_security_code(raw) if raw is not None else None
+        confirmation = self.institution.inbox.receive(
+            message, message_id=key, sender=sender, raw=text
+        )
         self.wake()
         return confirmation
 

@@ -55,6 +55,7 @@ from resource_sharing.ports import (
     OutboxEntry,
     OutboxStatus,
     Port,
+    ReceivedMessage,
     RequestIndex,
     RequestKey,
     StaffTask,
@@ -134,6 +135,8 @@ class SqlUnit:
         """Patron queries."""
         self.timers = _Timers(self)
         """Due timers."""
+        self.sweep = _Sweep(self)
+        """The sweep's run claims and idle requests."""
 
     # -- dialect ---------------------------------------------------------------------------
 
@@ -381,6 +384,29 @@ class SqlUnit:
             (self._ts(now), limit),
         )
         return [(Side(side), request_id) for side, request_id in rows]
+
+    def claim_job(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        """Take this period's run of ``job`` (one caller per period, see the port)."""
+        due = self._ts(now + every)
+        taken = self._one(
+            "INSERT INTO rs_jobs (job, next_run_at, owner, claimed_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (job) DO UPDATE SET next_run_at = excluded.next_run_at,"
+            " owner = excluded.owner, claimed_at = excluded.claimed_at"
+            " WHERE rs_jobs.next_run_at <= ? OR ? RETURNING job",
+            (job, due, owner, self._ts(now), self._ts(now), force),
+        )
+        return taken is not None
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[RequestKey]:
+        """Open requests of a side whose state has not changed since ``before``."""
+        rows = self._all(
+            "SELECT side, id FROM rs_requests WHERE side = ? AND terminal = ?"
+            " AND updated_at <= ? ORDER BY updated_at, id LIMIT ?",
+            (side.value, False, self._ts(before), limit),
+        )
+        return [(Side(row[0]), row[1]) for row in rows]
 
     # -- outbox ----------------------------------------------------------------------------
 
@@ -727,6 +753,22 @@ class SqlUnit:
         if added != 1:
             raise ConcurrencyConflict(key, 0, 1)
 
+    def log_received(self, message: ReceivedMessage) -> None:
+        """Keep a message applied to a request in its message log."""
+        self._run(
+            "INSERT INTO rs_received (side, request_id, at, document)"
+            f" VALUES (?, ?, ?, {self.doc_param})",
+            (message.side.value, message.request_id, self._ts(message.at), dumps(message)),
+        )
+
+    def received_of(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        """A request's message log, in the order the messages were applied."""
+        rows = self._all(
+            "SELECT document FROM rs_received WHERE side = ? AND request_id = ? ORDER BY position",
+            (side.value, request_id),
+        )
+        return [self._load(row[0], ReceivedMessage) for row in rows]
+
 
 class StoreFeeds:
     """The :class:`~resource_sharing_adapters.storage.Feeds` of an SQL store.
@@ -848,6 +890,12 @@ class _Inbox(_View):
     def remember(self, key: str, confirmation: Confirmation) -> None:
         self._u.remember(key, confirmation)
 
+    def log(self, message: ReceivedMessage) -> None:
+        self._u.log_received(message)
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        return self._u.received_of(side, request_id)
+
 
 class _Tasks(_View):
     def listed(
@@ -892,6 +940,16 @@ class _Patrons(_View):
 class _Timers(_View):
     def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
         return self._u.due(now, limit)
+
+
+class _Sweep(_View):
+    def claim(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        return self._u.claim_job(job, now=now, every=every, owner=owner, force=force)
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[RequestKey]:
+        return self._u.idle(side, before=before, limit=limit)
 
 
 def statements(script: str, complete: Any) -> Iterator[str]:

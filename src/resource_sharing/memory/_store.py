@@ -27,6 +27,7 @@ from resource_sharing.ports import (
     OutboxEntry,
     OutboxStatus,
     Port,
+    ReceivedMessage,
     RequestIndex,
     RequestKey,
     StaffTask,
@@ -48,6 +49,12 @@ class _Row:
     updated_at: datetime
 
 
+@attrs.frozen
+class _Job:
+    next_run_at: datetime
+    owner: str
+
+
 @attrs.define
 class _State:
     rows: dict[_Key, _Row] = attrs.field(factory=dict)
@@ -62,8 +69,10 @@ class _State:
     pending: dict[Port, dict[str, list[str]]] = attrs.field(factory=dict)
     claimed: dict[str, set[str]] = attrs.field(factory=dict)  # owner -> entry ids
     processed: dict[str, Confirmation] = attrs.field(factory=dict)
+    received: dict[_Key, list[ReceivedMessage]] = attrs.field(factory=dict)
     tasks: dict[str, StaffTask] = attrs.field(factory=dict)
     tasks_of: dict[_Key, list[str]] = attrs.field(factory=dict)
+    jobs: dict[str, _Job] = attrs.field(factory=dict)
 
     def put(self, key: _Key, row: _Row) -> None:
         """Store a row and keep the look-up indexes in step with it."""
@@ -169,11 +178,14 @@ class _MemoryUnit:
 
     __slots__ = (
         "_base_entries",
+        "_base_jobs",
         "_base_rows",
         "_base_tasks",
         "_history",
+        "_jobs",
         "_outbox",
         "_processed",
+        "_received",
         "_rows",
         "_state",
         "_tasks",
@@ -182,6 +194,7 @@ class _MemoryUnit:
         "outbox",
         "patrons",
         "requests",
+        "sweep",
         "tasks",
         "timers",
     )
@@ -194,8 +207,11 @@ class _MemoryUnit:
         self._outbox: dict[str, OutboxEntry] = {}
         self._base_entries: dict[str, OutboxEntry | None] = {}
         self._processed: dict[str, Confirmation] = {}
+        self._received: list[ReceivedMessage] = []
         self._tasks: dict[str, StaffTask] = {}
         self._base_tasks: dict[str, StaffTask | None] = {}
+        self._jobs: dict[str, _Job] = {}
+        self._base_jobs: dict[str, _Job | None] = {}
         self.requests = _Requests(self)
         """Stored requests."""
         self.history = _History(self)
@@ -210,6 +226,8 @@ class _MemoryUnit:
         """Patron queries."""
         self.timers = _Timers(self)
         """Due timers."""
+        self.sweep = _Sweep(self)
+        """The sweep's run claims and idle requests."""
 
     def apply(self) -> None:
         """Commit: check what this unit's writes were based on, then apply them."""
@@ -228,6 +246,9 @@ class _MemoryUnit:
         for message_key in self._processed:
             if message_key in state.processed:
                 raise ConcurrencyConflict(message_key, 0, 1)
+        for job, seen_job in self._base_jobs.items():
+            if state.jobs.get(job) is not seen_job:
+                raise ConcurrencyConflict(job, 0, 1)
         for key, row in self._rows.items():
             state.put(key, row)
         for key, entries in self._history.items():
@@ -235,8 +256,11 @@ class _MemoryUnit:
         for entry in self._outbox.values():
             state.post(entry)
         state.processed.update(self._processed)
+        for message in self._received:
+            state.received.setdefault((message.side, message.request_id), []).append(message)
         for task in self._tasks.values():
             state.keep_task(task)
+        state.jobs.update(self._jobs)
 
     # -- shared reads ------------------------------------------------------------------
 
@@ -498,6 +522,14 @@ class _Inbox:
             raise ConcurrencyConflict(key, 0, 1)
         self._u._processed[key] = confirmation
 
+    def log(self, message: ReceivedMessage) -> None:
+        self._u._received.append(message)
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        u = self._u
+        staged = [m for m in u._received if (m.side, m.request_id) == (side, request_id)]
+        return [*u._state.received.get((side, request_id), ()), *staged]
+
 
 class _Tasks:
     __slots__ = ("_u",)
@@ -628,6 +660,38 @@ class _Timers:
                 found.append((at, key))
         found.sort()
         return [key for _, key in found[:limit]]
+
+
+class _Sweep:
+    __slots__ = ("_u",)
+
+    def __init__(self, unit: _MemoryUnit) -> None:
+        self._u = unit
+
+    def claim(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        u = self._u
+        if job not in u._base_jobs and job not in u._jobs:
+            u._base_jobs[job] = u._state.jobs.get(job)
+        current = u._jobs.get(job) or u._state.jobs.get(job)
+        if current is not None and current.next_run_at > now and not force:
+            return False
+        u._jobs[job] = _Job(now + every, owner)
+        return True
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[_Key]:
+        u = self._u
+        keys = {key for key in u._state.rows if key[0] is side} | {
+            key for key in u._rows if key[0] is side
+        }
+        found = []
+        for key in keys:
+            row = u.row(key)
+            if row is not None and not row.index.terminal and row.updated_at <= before:
+                found.append((row.updated_at, key[1], key))
+        found.sort()
+        return [key for _, _, key in found[:limit]]
 
 
 def _check_page(limit: int, offset: int) -> None:

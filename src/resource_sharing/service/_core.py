@@ -30,6 +30,7 @@ from resource_sharing.borrowing import (
     handle_borrowing,
 )
 from resource_sharing.calendar import Calendar
+from resource_sharing.consistency import SweepPolicy
 from resource_sharing.directory import Directory
 from resource_sharing.effects import AddTask, LocateInHoldings, LocateLenders, RemoveTask
 from resource_sharing.errors import ConcurrencyConflict, InfrastructureError, NotFound
@@ -136,6 +137,8 @@ class Settings:
     """Borrowing: every new request goes to staff review first."""
     delivery: DeliveryPolicy = attrs.field(factory=DeliveryPolicy)
     """Retries per port, the claim lease, conflict retries."""
+    sweep: SweepPolicy = attrs.field(factory=SweepPolicy)
+    """The consistency sweep: which requests count as idle, how often, how many per lender."""
 
 
 @final

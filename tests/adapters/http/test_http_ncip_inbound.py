@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nodes_http import BOOK, HOLDING, PATRON, cluster
 from resource_sharing.errors import InvalidInput
 from resource_sharing_adapters.http import parse_config
 from resource_sharing_adapters.ncip import Header, RequestItem, decode, encode, validate
+from tests.adapters.nodes_http import BOOK, HOLDING, PATRON, cluster
 
 KEY = "ils-inbound-key-0123456789"
 _ILS = Header("ILS-C", "US-C")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from documents_jobs import pdf_barcodes, pdf_text
 from resource_sharing.directory import Directory
 from resource_sharing.ports import Printer
 from resource_sharing.records import AgencyId
@@ -22,6 +21,7 @@ from resource_sharing_adapters.documents import DocumentRenderer, Institution
 from resource_sharing_adapters.http import Journal, JournalPrinter
 from resource_sharing_adapters.printing import CupsPrinter, FolderPrinter
 from resource_sharing_adapters.storage import MemoryFeeds
+from tests.adapters.documents_jobs import pdf_barcodes, pdf_text
 
 HOME = Institution("Contract Library", "1 Home Road\nHometown", AgencyId("CONTRACT-US"))
 

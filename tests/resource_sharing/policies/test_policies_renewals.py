@@ -30,7 +30,7 @@ from resource_sharing.policies import (
 )
 from resource_sharing.records import AgencyId, Attempt
 from resource_sharing.states import BorrowingState, LendingState
-from strategies_policies import (
+from tests.strategies.policies import (
     WEEKEND,
     borrowing_request,
     calendars,
