@@ -25,14 +25,14 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from corpus_ncip import require_ncip
-from host_systems import EXAMPLES, HostCluster, HostSystems, example_ports, localise
-from loopback_ils import Item, User
-from nodes_http import BOOK, PATRON, free_port
 from resource_sharing.records import BorrowingRequest, Side
 from resource_sharing_adapters.http import StaffClient, parse_config
 from resource_sharing_adapters.ncip import Header, RequestItem, decode, encode, validate
-from sru_catalogue import Book, Copy, SruCatalogue
+from tests.adapters.host_systems import EXAMPLES, HostCluster, HostSystems, example_ports, localise
+from tests.adapters.ncip.corpus_ncip import require_ncip
+from tests.adapters.ncip.loopback_ils import Item, User
+from tests.adapters.nodes_http import BOOK, PATRON, free_port
+from tests.adapters.sru_catalogue import Book, Copy, SruCatalogue
 
 DAY = 86_400.0
 ISBN = "9780201896831"

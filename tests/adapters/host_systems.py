@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loopback_ils import LoopbackIls
-from mail_server import MailServer
-from nodes_http import FAST_DELIVERY, START, Cluster, free_port
 from resource_sharing_adapters.http import NodeConfig, parse_config
-from sru_catalogue import SruCatalogue
+from tests.adapters.mail_server import MailServer
+from tests.adapters.ncip.loopback_ils import LoopbackIls
+from tests.adapters.nodes_http import FAST_DELIVERY, START, Cluster, free_port
+from tests.adapters.sru_catalogue import SruCatalogue
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "host"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "host"
 
 
 @dataclass
