@@ -21,7 +21,10 @@ conditions). A message about an attempt the rota has moved past is answered but 
 applied (``Outcome.applied`` is False); a message that repeats the status already known
 is a note, not a transition; one that cannot apply in the current state raises
 :class:`~resource_sharing.errors.IllegalTransition`, which the inbox answers with an
-ISO 18626 error. Nothing here reads a clock: ``context.now`` is the time.
+ISO 18626 error. Wherever a lender has the request, staff or the consistency sweep may
+ask it for its status (``ask_status``: a StatusRequest, the time noted on the attempt);
+the answer is compared with our state by the service (:mod:`resource_sharing.consistency`).
+Nothing here reads a clock: ``context.now`` is the time.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from resource_sharing.events import (
     AcceptRetry,
     ApproveRenewal,
     ApproveRequest,
+    AskLenderStatus,
     AssignRota,
     BorrowingEvent,
     CancelRequest,
@@ -213,6 +217,8 @@ class BorrowingTrigger(StrEnum):
     """CopyCompleted from a lender the rota had moved past, before anyone else supplied."""
     DELIVERY_REFUSED = "delivery_refused"
     """Our request to the lender was refused for good (ERROR, HTTP refusal, give-up)."""
+    ASK_STATUS = "ask_status"
+    """Staff or the consistency sweep ask the lender for its status (StatusRequest)."""
     LENDER_NOTE = "lender_note"
     """A notification, or a status we already knew: recorded, no transition."""
     LENDER_ANSWER_EXPIRED = "lender_answer_expired"
@@ -408,6 +414,7 @@ _BY_COMMAND: dict[type, BorrowingTrigger] = {
     ReportLost: T.REPORT_LOST,
     ReportDamaged: T.REPORT_DAMAGED,
     DeliveryRefused: T.DELIVERY_REFUSED,
+    AskLenderStatus: T.ASK_STATUS,
 }
 
 
@@ -572,7 +579,12 @@ def _resumes(state: S) -> Callable[[BorrowingRequest, object, BorrowingContext],
 def _patron_renewal(
     request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
 ) -> PatronRenewalDecision:
-    """The borrower's own rules on a renewal request: refuse, mediate, or ask the lender."""
+    """The borrower's own rules on a renewal request: refuse, mediate, or ask the lender.
+
+    The lender's terms say whether a loan it reported Overdue may be renewed.
+    """
+    lender = request.current_lender
+    partner = ctx.directory.get(lender) if lender is not None else None
     return check_patron_renewal(
         request,
         policy=ctx.policy.loan,
@@ -580,6 +592,7 @@ def _patron_renewal(
         now=ctx.now,
         by=RenewalRequester.STAFF if event.by_staff else RenewalRequester.PATRON,
         refused_before=request.renewal_refused,
+        lender_terms=partner.terms if partner is not None else None,
     )
 
 
@@ -965,7 +978,7 @@ def _hold_renewal(
     request: BorrowingRequest, event: RequestRenewal, ctx: BorrowingContext
 ) -> Changes:
     wanted = event.requested_due or _patron_renewal(request, event, ctx).requested_due
-    return {"requested_due": wanted}, ()
+    return {"requested_due": wanted, "resume_state": request.state}, ()
 
 
 def _ask_renewal(
@@ -973,7 +986,7 @@ def _ask_renewal(
 ) -> Changes:
     wanted = event.requested_due or _patron_renewal(request, event, ctx).requested_due
     return (
-        {"requested_due": wanted},
+        {"requested_due": wanted, "resume_state": request.state},
         (_tell_lender(request, ctx, Action.RENEW),),
     )
 
@@ -989,7 +1002,7 @@ def _deny_renewal(request: BorrowingRequest, event: DenyRenewal, ctx: BorrowingC
     notice = NotifyPatron(
         request.patron, NoticeKind.RENEWAL_REFUSED, request.id, request.patron_due, reason
     )
-    return {"requested_due": None}, (notice,)
+    return {"requested_due": None, "resume_state": None}, (notice,)
 
 
 def _renewed(
@@ -1019,6 +1032,7 @@ def _renewed(
             "patron_due": patron_due,
             "renewal_count": request.renewal_count + 1,
             "requested_due": None,
+            "resume_state": None,
             "deadlines": _loan_timers(ctx, patron_due),
         },
         (
@@ -1051,6 +1065,7 @@ def _not_renewed(
     changes = {
         "attempts": _update_attempt(request, event.message),
         "requested_due": None,
+        "resume_state": None,
         "renewal_refused": True,
     }
     return changes, (notice,)
@@ -1186,6 +1201,14 @@ def _chase_return(request: BorrowingRequest, event: TimerFired, ctx: BorrowingCo
         NotifyStaff(request.id, text),
         _tell_lender(request, ctx, Action.STATUS_REQUEST),
     )
+
+
+def _ask_status(
+    request: BorrowingRequest, event: AskLenderStatus, ctx: BorrowingContext
+) -> Changes:
+    current = request.attempts[-1]
+    attempts = (*request.attempts[:-1], attrs.evolve(current, status_asked_at=ctx.now))
+    return {"attempts": attempts}, (_tell_lender(request, ctx, Action.STATUS_REQUEST, event.note),)
 
 
 def _note(
@@ -1372,13 +1395,29 @@ _LENDER_CANCELLED = _advancing(AttemptOutcome.CANCELLED_BY_LENDER)
 _EXPIRED = _advancing(AttemptOutcome.EXPIRED, tell_lender="No answer in time: request withdrawn")
 _RETRY_DECLINED = _advancing(AttemptOutcome.RETRY_DECLINED)
 _CONDITIONS_REJECTED = _advancing(AttemptOutcome.CONDITIONS_REJECTED)
-_WAS_SENT, _WAS_WILL_SUPPLY, _WAS_CONDITIONAL = (
+_WAS_SENT, _WAS_WILL_SUPPLY, _WAS_CONDITIONAL, _WAS_OVERDUE = (
     _resumes(S.SENT),
     _resumes(S.WILL_SUPPLY),
     _resumes(S.CONDITIONAL),
+    _resumes(S.OVERDUE),
 )
 _LOANED = (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED, S.RECALLED, S.OVERDUE)
 _BEFORE_SENDING = (S.CREATED, S.PENDING_REVIEW, S.LOCATING, S.LOCATE_FAILED, S.END_OF_ROTA)
+_WITH_LENDER = (
+    S.SENT,
+    S.WILL_SUPPLY,
+    S.CONDITIONAL,
+    S.RETRY_OFFERED,
+    S.CANCEL_PENDING,
+    S.SHIPPED,
+    S.RECEIVED,
+    S.COPY_RECEIVED,
+    *_LOANED,
+    S.RETURNED_BY_PATRON,
+    S.RETURN_SHIPPED,
+    S.DAMAGED,
+)
+"""Open states in which a lender has the request (its attempt is open): it can be asked."""
 _ADOPTABLE = frozenset(
     {
         S.SENT,
@@ -1487,9 +1526,15 @@ EDGES: list[Edge] = [
     Edge(S.ON_LOAN, T.REQUEST_RENEWAL, S.ON_LOAN, _renewal_refused, _refuse_renewal),
     Edge(S.ON_LOAN, T.REQUEST_RENEWAL, S.RENEW_PENDING_REVIEW, _renewal_mediated, _hold_renewal),
     Edge(S.ON_LOAN, T.REQUEST_RENEWAL, S.RENEW_REQUESTED, None, _ask_renewal),
+    # an overdue loan: renewed when the lender reported it Overdue and renews overdue loans
+    Edge(S.OVERDUE, T.REQUEST_RENEWAL, S.OVERDUE, _renewal_refused, _refuse_renewal),
+    Edge(S.OVERDUE, T.REQUEST_RENEWAL, S.RENEW_PENDING_REVIEW, _renewal_mediated, _hold_renewal),
+    Edge(S.OVERDUE, T.REQUEST_RENEWAL, S.RENEW_REQUESTED, None, _ask_renewal),
     Edge(S.RENEW_PENDING_REVIEW, T.APPROVE_RENEWAL, S.RENEW_REQUESTED, None, _send_renewal),
+    Edge(S.RENEW_PENDING_REVIEW, T.DENY_RENEWAL, S.OVERDUE, _WAS_OVERDUE, _deny_renewal),
     Edge(S.RENEW_PENDING_REVIEW, T.DENY_RENEWAL, S.ON_LOAN, None, _deny_renewal),
     Edge(S.RENEW_REQUESTED, T.RENEW_ACCEPTED, S.ON_LOAN, None, _renewed),
+    Edge(S.RENEW_REQUESTED, T.RENEW_REJECTED, S.OVERDUE, _WAS_OVERDUE, _not_renewed),
     Edge(S.RENEW_REQUESTED, T.RENEW_REJECTED, S.ON_LOAN, None, _not_renewed),
     *(
         Edge(state, T.DUE_REMINDER, state, None, _remind)
@@ -1556,6 +1601,8 @@ EDGES: list[Edge] = [
         Edge(state, T.LENDER_CHECKED_IN, S.COMPLETED, None, _checked_in)
         for state in (S.RETURN_SHIPPED, S.RETURNED_BY_PATRON, S.DAMAGED)
     ),
+    # staff or the sweep ask the lender where it stands, whenever a lender has the request
+    *(Edge(state, T.ASK_STATUS, state, None, _ask_status) for state in _WITH_LENDER),
     # notes and repeated statuses are recorded in every state, terminal ones included
     *(Edge(state, T.LENDER_NOTE, state, None, _note) for state in S),
 ]

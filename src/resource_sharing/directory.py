@@ -90,6 +90,10 @@ class PartnerTerms:
     """No renewal may run past this date (the lender's maximum renew date; None: none)."""
     truncate_renewals: bool = False
     """Cap a renewal that would pass a limit at that limit, instead of refusing it."""
+    renew_overdue: bool = True
+    """A loan the lender has reported Overdue may still be renewed: the borrower sends a
+    Renew for it and the lender considers one (many lenders expect exactly that); False:
+    an overdue loan must come back."""
 
 
 @final

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from documents_jobs import CITATION, pdf_text
-from mail_server import PASSWORD, USER, MailServer
 from resource_sharing.effects import NoticeKind, NotifyPatron, PrintShippingLabel
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import AgencyId, Citation, Identifier, PatronRef
@@ -19,7 +17,9 @@ from resource_sharing_adapters.http import Journal, build_ports, parse_config
 from resource_sharing_adapters.printing import FolderPrinter
 from resource_sharing_adapters.sru import SruHoldingsLocator
 from resource_sharing_adapters.storage import MemoryFeeds
-from sru_catalogue import Book, Copy, SruCatalogue
+from tests.adapters.documents_jobs import CITATION, pdf_text
+from tests.adapters.mail_server import PASSWORD, USER, MailServer
+from tests.adapters.sru_catalogue import Book, Copy, SruCatalogue
 
 
 def test_the_node_builds_the_host_ports_from_their_entry_point_names(tmp_path: Path) -> None:

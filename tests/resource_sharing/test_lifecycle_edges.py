@@ -13,7 +13,28 @@ from typing import Any
 
 import pytest
 
-from builders_lifecycle import (
+from resource_sharing.borrowing import BORROWING, EndOfRota, handle_borrowing
+from resource_sharing.directory import PartnerTerms
+from resource_sharing.errors import PeerError
+from resource_sharing.events import (
+    AnswerCancel,
+    AnswerRenewal,
+    AssignRota,
+    CancelRequest,
+    OfferConditions,
+    ReceiveItem,
+    RejectConditions,
+    RequestRenewal,
+    SubmitRequest,
+    SupplyItem,
+    TimerFired,
+)
+from resource_sharing.iso18626 import Action, ServiceType
+from resource_sharing.lending import LENDING, handle_lending
+from resource_sharing.lifecycle import Edge
+from resource_sharing.records import RotaEntry, TimerKind
+from resource_sharing.states import BorrowingState, LendingState
+from tests.resource_sharing.builders_lifecycle import (
     BORROWING_EVENTS,
     FALLBACK,
     LAST_ONLY,
@@ -34,26 +55,6 @@ from builders_lifecycle import (
     walk_borrowing,
     walk_lending,
 )
-from resource_sharing.borrowing import BORROWING, EndOfRota, handle_borrowing
-from resource_sharing.directory import PartnerTerms
-from resource_sharing.errors import PeerError
-from resource_sharing.events import (
-    AnswerCancel,
-    AnswerRenewal,
-    AssignRota,
-    CancelRequest,
-    OfferConditions,
-    ReceiveItem,
-    RejectConditions,
-    SubmitRequest,
-    SupplyItem,
-    TimerFired,
-)
-from resource_sharing.iso18626 import Action, ServiceType
-from resource_sharing.lending import LENDING, handle_lending
-from resource_sharing.lifecycle import Edge
-from resource_sharing.records import RotaEntry, TimerKind
-from resource_sharing.states import BorrowingState, LendingState
 
 BS = BorrowingState
 LS = LendingState
@@ -127,6 +128,12 @@ def _borrowing_case(edge: Edge) -> tuple[Any, Any, Any]:
         elif guard is not None and guard.startswith("was_"):
             before = BS(guard.removeprefix("was_"))
         request = walk_borrowing([const(command)], ctx, borrowing_in(before, bctx(), rota))
+    elif guard == "was_overdue":
+        # a renewal of a loan the lender reported Overdue (mediated, or sent at once)
+        mediated = bctx(loan=renewals(mediated=True))
+        how = mediated if source is BS.RENEW_PENDING_REVIEW else bctx()
+        overdue = borrowing_in(BS.OVERDUE, bctx(), rota)
+        request = walk_borrowing([const(RequestRenewal())], how, overdue)
     elif source is BS.RECEIVED and trigger == "lender_shipped":
         # received before the lender's Loaned arrived
         request = walk_borrowing([const(ReceiveItem("TEMP-1"))], ctx, borrowing_in(BS.SENT))

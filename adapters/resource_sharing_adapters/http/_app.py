@@ -158,6 +158,7 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
                 message_id=request.headers.get(MESSAGE_ID_HEADER),
                 authorization=request.headers.get("authorization"),
                 origin=_origin(request),
+                raw=body,
             )
         except Throttled as exc:
             text = "429 Too Many Requests: try again later\n"
@@ -594,6 +595,35 @@ class _Staff:
         return _Json({"now": now})
 
 
+def _ncip_route(node: Node) -> Route:
+    """``[ncip_inbound]``: the ILS posts a local hold on a lent item; the loan is recalled."""
+    from resource_sharing_adapters.ncip import inbound_route
+
+    settings = node.config.ncip_inbound
+    assert settings is not None
+    desk = node.institution.lending.by("ils")
+
+    def on_local_hold(barcode: str, patron_id: str | None) -> object:
+        try:
+            found = node.institution.shell.retrying(lambda: desk.local_hold(barcode, patron_id))
+        except InvalidInput as exc:
+            if exc.field == "barcode":  # not an item we lent: the ILS hears "Unknown Item"
+                raise NotFound("lent item", barcode) from exc
+            raise
+        node.wake()  # the Recalled message goes out now
+        return found
+
+    log.info("NCIP holds from the ILS taken at %s", settings.path)
+    return inbound_route(
+        settings.path,
+        on_local_hold,
+        agency=settings.agency or node.agency.value,
+        api_key=settings.api_key,
+        api_key_header=settings.api_key_header,
+        max_bytes=node.config.server.max_body_bytes,
+    )
+
+
 def create_app(node: Node, *, background: bool = True, console: bool = True) -> Starlette:
     """The node's ASGI app; with ``background`` its lifespan runs the dispatcher and timers.
 
@@ -631,6 +661,8 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/requests/{side}/{id}", g(staff.show), methods=["GET"]),
         Route("/staff/{side}/{id}/{action}", g(staff.act), methods=["POST"]),
     ]
+    if node.config.ncip_inbound is not None:
+        routes.append(_ncip_route(node))
     if console:
         try:
             from resource_sharing_adapters.console import create_console

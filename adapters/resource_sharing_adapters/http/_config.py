@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_PATH",
     "PORT_NAMES",
     "DeliveryConfig",
+    "NcipInboundConfig",
     "NodeConfig",
     "PortConfig",
     "ServerConfig",
@@ -126,6 +127,21 @@ class StoreConfig:
             where = f"schema {self.schema}" if self.schema else "the default schema"
             return f"PostgreSQL, {where}"
         return "memory (nothing survives the process)"
+
+
+@final
+@attrs.frozen
+class NcipInboundConfig:
+    """``[ncip_inbound]``: where the ILS posts a local patron's hold on a lent item (NCIP)."""
+
+    path: str = "/ncip"
+    """The path the ILS POSTs to (RequestItem, ItemRequested or ItemRecalled)."""
+    api_key: str = attrs.field(default="", repr=False)
+    """The key the ILS sends in ``api_key_header`` (required: no key, no route)."""
+    api_key_header: str = "X-Api-Key"
+    """The header that carries the key."""
+    agency: str | None = None
+    """Our FromAgencyId in the answers (None: the node's agency)."""
 
 
 PORT_NAMES = ("circulation", "notifier", "holdings", "printer", "patron_validator")
@@ -221,6 +237,8 @@ class NodeConfig:
     """``[security]``: rate limits and lock-outs of peer credentials and staff tokens."""
     ports: Mapping[str, PortConfig] = attrs.field(factory=dict)
     """The factories of the ports the integrator replaces, by port name."""
+    ncip_inbound: NcipInboundConfig | None = None
+    """``[ncip_inbound]``: the NCIP route the ILS posts local holds to (None: off)."""
     base: Path | None = None
     """The folder relative paths are relative to (the configuration file's)."""
     source: Path | None = None
@@ -459,6 +477,34 @@ def _ports(table: _Table) -> dict[str, PortConfig]:
     return found
 
 
+_RESERVED_PATHS = ("/staff", "/health", "/metrics", "/live", "/login", "/static")
+
+
+def _ncip_inbound(table: _Table, server: ServerConfig) -> NcipInboundConfig | None:
+    if not table.data:
+        return None
+    found = NcipInboundConfig(
+        path=table.take("path", str, "/ncip"),
+        api_key=table.secret("api_key") or "",
+        api_key_header=table.take("api_key_header", str, "X-Api-Key"),
+        agency=table.take("agency", str, None),
+    )
+    table.done()
+    if not found.path.startswith("/") or found.path == server.path:
+        raise InvalidInput(
+            "ncip_inbound.path", f"must start with '/' and not be {server.path!r} (ISO 18626)"
+        )
+    if found.path.startswith(_RESERVED_PATHS):
+        raise InvalidInput("ncip_inbound.path", f"{found.path!r} is taken by the node")
+    if len(found.api_key) < 16:
+        raise InvalidInput(
+            "ncip_inbound.api_key",
+            "required, at least 16 characters (api_key, api_key_env or api_key_file):"
+            " the ILS must prove who it is",
+        )
+    return found
+
+
 def parse_config(
     data: Mapping[str, Any], *, base: Path | None = None, stem: str = "resource-sharing"
 ) -> NodeConfig:
@@ -506,6 +552,7 @@ def parse_config(
 
     store = _store(top.table("store"), base, stem)
     ports = _ports(top.table("ports"))
+    ncip_inbound = _ncip_inbound(top.table("ncip_inbound"), server)
 
     dly = top.table("delivery")
     given = frozenset(k for k in _RETRY_KEYS if k in dly.data)
@@ -567,6 +614,7 @@ def parse_config(
         clock_adjustable=adjustable,
         security=security,
         ports=ports,
+        ncip_inbound=ncip_inbound,
         base=base,
     )
 

@@ -23,6 +23,7 @@ by the factories ``[ports]`` names, the journal versions by default
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import socket
 import threading
@@ -58,6 +59,7 @@ from resource_sharing.service import (
     RetryPolicy,
     Settings,
 )
+from resource_sharing_adapters.attempts import ThreadedAttempts
 from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
@@ -80,6 +82,15 @@ __all__ = [
 ]
 
 log = logging.getLogger("resource_sharing.node")
+
+_SECURITY_CODE = re.compile(
+    r"(<(?:[A-Za-z_][\w.-]*:)?securityCode\s*>)[^<]*(</(?:[A-Za-z_][\w.-]*:)?securityCode\s*>)"
+)
+
+
+def _without_security_code(raw: bytes) -> str:
+    """The body as a message log keeps it: text, the sender's security code blanked."""
+    return _SECURITY_CODE.sub(r"\1(not kept)\2", raw.decode("utf-8", errors="replace"))
 
 
 # -- the change feed ------------------------------------------------------------------
@@ -163,6 +174,7 @@ class _RecordingUnit:
         self.tasks = uow.tasks
         self.patrons = uow.patrons
         self.timers = uow.timers
+        self.sweep = uow.sweep
 
     @property
     def steps(self) -> list[Change]:
@@ -448,6 +460,7 @@ class Node:
             printer=self.ports["printer"],  # type: ignore[arg-type]
             patrons=self.ports["patron_validator"],  # type: ignore[arg-type]
             partner_holdings=self.partner_holdings,
+            attempts=ThreadedAttempts(),
         )
         self.owner = owner_of(config)
         """This process's name in the outbox's claims (stable across its restarts)."""
@@ -472,6 +485,7 @@ class Node:
         message_id: str | None = None,
         authorization: str | None = None,
         origin: Origin | None = None,
+        raw: bytes | None = None,
     ) -> Confirmation:
         """Authenticate and apply one inbound message; returns its confirmation.
 
@@ -481,6 +495,8 @@ class Node:
         content (:meth:`~resource_sharing.service.PeerInbox.receive`). ``origin`` (the
         client's address and TLS certificate) feeds the lock-out and mutual TLS; a sender
         locked out or over its rate raises :class:`~resource_sharing_adapters.http.Throttled`.
+        ``raw`` (the body as received) is kept in the request's message log, its
+        ``securityCode`` blanked.
         """
         now = self.clock.now()
         try:
@@ -488,7 +504,10 @@ class Node:
         except PeerError as error:
             log.warning("refused a message: %s", getattr(error, "detail", error))
             return confirm_error(message, error, timestamp=now, received=now)
-        confirmation = self.institution.inbox.receive(message, message_id=message_id, sender=sender)
+        text = _without_security_code(raw) if raw is not None else None
+        confirmation = self.institution.inbox.receive(
+            message, message_id=message_id, sender=sender, raw=text
+        )
         self.wake()
         return confirmation
 

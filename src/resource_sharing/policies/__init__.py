@@ -54,6 +54,7 @@ from resource_sharing.policies.renewals import (
     apply_renewal_answer,
     check_patron_renewal,
     decide_renewal,
+    lender_reported_overdue,
     staff_refuse_renewal,
     staff_renewal,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "hold_shelf_expiry",
     "lender_due_date",
     "lender_overdue",
+    "lender_reported_overdue",
     "next_wakeup",
     "not_received_claim",
     "patron_due_date",

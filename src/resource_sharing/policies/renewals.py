@@ -6,7 +6,9 @@ A renewal crosses both institutions, and each applies its own rules:
 
 1. **The borrower** (:func:`check_patron_renewal`) checks a patron's (or staff's) request
    against its own rules in :class:`~resource_sharing.policies.config.PatronRenewalRules`:
-   the loan must be with the patron, not overdue or recalled; the patron's group must be
+   the loan must be with the patron, not recalled, and not overdue unless the lender
+   reported it Overdue and its terms renew overdue loans (``PartnerTerms.renew_overdue``,
+   the default: such lenders expect a Renew); the patron's group must be
    allowed; the borrower's own renewal limit; no second try after the lender said no
    (unless configured); and the renewal window (only so many days before the patron due
    date). The result routes the request: refused with a reason, sent to the lender, or
@@ -14,10 +16,11 @@ A renewal crosses both institutions, and each applies its own rules:
 2. **The lender** (:func:`decide_renewal`) applies its terms for that borrower
    (:class:`~resource_sharing.directory.PartnerTerms`). Refusals come first and are the
    same in automatic and manual mode, because the system already knows the answer:
-   renewals not allowed, a local hold or request on the item (always no, as in Alma),
-   maximum renewals reached. Otherwise the new due date is proposed and checked against
-   the maximum renew date and the maximum loan duration; with ``truncate_renewals`` it is
-   capped at the tighter limit instead (still a renewal only if it extends the loan).
+   renewals not allowed, an overdue loan when ``renew_overdue`` is off, a local hold or
+   request on the item (always no, as in Alma), maximum renewals reached. Otherwise the
+   new due date is proposed and checked against the maximum renew date and the maximum
+   loan duration; with ``truncate_renewals`` it is capped at the tighter limit instead
+   (still a renewal only if it extends the loan).
    ``auto_renew`` then decides who says yes: the policy (APPROVED) or staff
    (STAFF_DECIDES, with the proposed date; staff answer through :func:`staff_renewal`,
    which re-checks their chosen date against the same limits, or
@@ -47,11 +50,12 @@ import attrs
 from resource_sharing.calendar import Calendar
 from resource_sharing.directory import PartnerTerms
 from resource_sharing.errors import InvalidInput
+from resource_sharing.iso18626 import Status
 from resource_sharing.policies._checks import not_negative, utc, wire_date, wire_due
 from resource_sharing.policies.config import PatronLoanRules
 from resource_sharing.policies.due_dates import patron_due_date
 from resource_sharing.records import BorrowingRequest, LendingRequest
-from resource_sharing.states import BorrowingState
+from resource_sharing.states import BorrowingState, LendingState
 
 __all__ = [
     "LenderRenewalDecision",
@@ -65,6 +69,7 @@ __all__ = [
     "apply_renewal_answer",
     "check_patron_renewal",
     "decide_renewal",
+    "lender_reported_overdue",
     "staff_refuse_renewal",
     "staff_renewal",
 ]
@@ -92,6 +97,8 @@ class RenewalReason(StrEnum):
 
     RENEWALS_NOT_ALLOWED = "renewals_not_allowed"
     """The lender does not renew loans to this partner."""
+    OVERDUE_NOT_RENEWED = "overdue_not_renewed"
+    """The loan is overdue and the lender does not renew overdue loans to this partner."""
     LOCAL_HOLD = "local_hold"
     """A local patron has a hold or request on the item: always no, as in Alma."""
     MAX_RENEWALS_REACHED = "max_renewals_reached"
@@ -106,6 +113,7 @@ class RenewalReason(StrEnum):
 
 _EXPLAIN = {
     RenewalReason.RENEWALS_NOT_ALLOWED: "renewals are not allowed for this partner",
+    RenewalReason.OVERDUE_NOT_RENEWED: "overdue loans are not renewed for this partner",
     RenewalReason.LOCAL_HOLD: "the item has a local hold or request",
     RenewalReason.MAX_RENEWALS_REACHED: "the maximum number of renewals is reached",
     RenewalReason.BEYOND_MAX_RENEWAL_DATE: "the new due date is past the maximum renew date",
@@ -245,6 +253,8 @@ def decide_renewal(
     loan = _loan(request, calendar, now)
     if not terms.renewals_allowed:
         return _refused(RenewalReason.RENEWALS_NOT_ALLOWED)
+    if request.state is LendingState.OVERDUE and not terms.renew_overdue:
+        return _refused(RenewalReason.OVERDUE_NOT_RENEWED)
     if local_hold:
         return _refused(RenewalReason.LOCAL_HOLD)
     if loan.count >= not_negative("max_renewals", terms.max_renewals):
@@ -335,7 +345,8 @@ class PatronRenewalReason(StrEnum):
     RECALLED = "recalled"
     """The lender recalled the item: it must come back."""
     OVERDUE = "overdue"
-    """The loan is overdue."""
+    """The loan is overdue (and the lender did not report it Overdue, or does not renew
+    overdue loans: ``PartnerTerms.renew_overdue``)."""
     PATRON_GROUP_NOT_ALLOWED = "patron_group_not_allowed"
     """The patron's group may not renew interlibrary loans."""
     MAX_RENEWALS_REACHED = "max_renewals_reached"
@@ -399,12 +410,23 @@ class PatronRenewalOutcome:
 
 
 _RENEWING = frozenset({BorrowingState.RENEW_PENDING_REVIEW, BorrowingState.RENEW_REQUESTED})
+_RENEWABLE = frozenset({BorrowingState.ON_LOAN, BorrowingState.OVERDUE})
 
 
 def _refuse_patron(
     reason: PatronRenewalReason, opens: datetime | None = None
 ) -> PatronRenewalDecision:
     return PatronRenewalDecision(PatronRenewalRoute.REFUSED, reason, None, opens)
+
+
+def lender_reported_overdue(request: BorrowingRequest) -> bool:
+    """The request is overdue because its lender said so (its last status is Overdue)."""
+    attempt = request.current_attempt
+    return (
+        request.state is BorrowingState.OVERDUE
+        and attempt is not None
+        and attempt.last_status is Status.OVERDUE
+    )
 
 
 def check_patron_renewal(
@@ -415,12 +437,15 @@ def check_patron_renewal(
     now: datetime,
     by: RenewalRequester = RenewalRequester.PATRON,
     refused_before: bool = False,
+    lender_terms: PartnerTerms | None = None,
 ) -> PatronRenewalDecision:
     """Check a renewal request against the borrower's own rules and route it.
 
     ``calendar`` is the borrower's; ``refused_before`` says the lender already refused a
-    renewal of this loan. Reasons are checked in :class:`PatronRenewalReason` order and
-    the first one wins. Staff requests are checked by the same rules but never mediated.
+    renewal of this loan; ``lender_terms`` are the terms the lender advertises (default
+    :class:`PartnerTerms`): with ``renew_overdue`` a loan the lender reported Overdue may
+    be renewed. Reasons are checked in :class:`PatronRenewalReason` order and the first
+    one wins. Staff requests are checked by the same rules but never mediated.
     """
     rules = policy.renewal
     moment = utc("now", now)
@@ -431,12 +456,15 @@ def check_patron_renewal(
         return _refuse_patron(PatronRenewalReason.ALREADY_REQUESTED)
     if state is BorrowingState.RECALLED:
         return _refuse_patron(PatronRenewalReason.RECALLED)
-    if state is BorrowingState.OVERDUE:
+    overdue_renewable = (
+        lender_reported_overdue(request) and (lender_terms or PartnerTerms()).renew_overdue
+    )
+    if state is BorrowingState.OVERDUE and not overdue_renewable:
         return _refuse_patron(PatronRenewalReason.OVERDUE)
-    if state is not BorrowingState.ON_LOAN or request.patron_due is None:
+    if state not in _RENEWABLE or request.patron_due is None:
         return _refuse_patron(PatronRenewalReason.NOT_ON_LOAN)
     patron_due = utc("request.patron_due", request.patron_due)
-    if moment > patron_due:
+    if moment > patron_due and not overdue_renewable:
         return _refuse_patron(PatronRenewalReason.OVERDUE)
     if rules.allowed_groups is not None and request.patron.group not in rules.allowed_groups:
         return _refuse_patron(PatronRenewalReason.PATRON_GROUP_NOT_ALLOWED)

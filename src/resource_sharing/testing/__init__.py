@@ -14,6 +14,7 @@ from resource_sharing.testing.contracts import (
     PatronRepositoryContract,
     RequestRepositoryContract,
     RequestStoreContract,
+    SweepRepositoryContract,
     TaskRepositoryContract,
     TimerRepositoryContract,
     UnitOfWorkContract,
@@ -38,6 +39,8 @@ from resource_sharing.testing.port_contracts import (
     IdSourceContract,
     NotifierContract,
     PeerTransportContract,
+    PrinterContract,
+    PrintSeen,
 )
 
 __all__ = [
@@ -61,12 +64,15 @@ __all__ = [
     "OutboxRepositoryContract",
     "PatronRepositoryContract",
     "PeerTransportContract",
+    "PrintSeen",
+    "PrinterContract",
     "RecordingNotifier",
     "RequestRepositoryContract",
     "RequestStoreContract",
     "SentMessage",
     "SequenceRandom",
     "SequentialIds",
+    "SweepRepositoryContract",
     "TaskRepositoryContract",
     "TimerRepositoryContract",
     "UnitOfWorkContract",

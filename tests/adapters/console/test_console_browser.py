@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
 
-from documents_jobs import pdf_barcodes, pdf_text
-from nodes_http import HOLDING, Cluster, seed_cluster, wait_until
 from resource_sharing_adapters.console import Role, accounts_of
+from tests.adapters.documents_jobs import pdf_barcodes, pdf_text
+from tests.adapters.nodes_http import HOLDING, Cluster, seed_cluster, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

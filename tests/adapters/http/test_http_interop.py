@@ -1,7 +1,7 @@
 """Working with other implementations, over loopback HTTP, against a scripted peer.
 
 Each test runs a real node (:mod:`tests.nodes_http`) beside a
-:class:`~tests.scripted_peer.ScriptedPeer` that behaves as an independent ISO 18626
+:class:`~tests.adapters.http.scripted_peer.ScriptedPeer` that behaves as an independent ISO 18626
 implementation does (issue 14): it refuses, stores our requests late, or reuses ids.
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from nodes_http import BOOK, PATRON, Cluster, cluster, wait_until
 from resource_sharing.iso18626 import Action, ErrorType, Status
 from resource_sharing.messages import PeerMessage, Request, SupplyingAgencyMessage
 from resource_sharing.records import Citation, Identifier
-from scripted_peer import Answer, error, http, scripted_peer
+from tests.adapters.http.scripted_peer import Answer, error, http, scripted_peer
+from tests.adapters.nodes_http import BOOK, PATRON, Cluster, cluster, wait_until
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from corpus_ncip import require_ncip
-from loopback_ils import Item, LoopbackIls, User, config_for
 from resource_sharing.ports import Circulation
 from resource_sharing.testing.port_contracts import CirculationContract, ItemSeen
 from resource_sharing_adapters.ncip import NcipCirculation, NcipClient
+from tests.adapters.ncip.corpus_ncip import require_ncip
+from tests.adapters.ncip.loopback_ils import Item, LoopbackIls, User, config_for
 
 
 class TestNcipCirculationContract(CirculationContract):

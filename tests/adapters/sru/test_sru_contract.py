@@ -9,7 +9,7 @@ import pytest
 from resource_sharing.records import ItemRef
 from resource_sharing.testing.port_contracts import HoldingsLocatorContract
 from resource_sharing_adapters.sru import SruClient, SruHoldingsLocator, SruTarget
-from sru_catalogue import Book, Copy, SruCatalogue
+from tests.adapters.sru_catalogue import Book, Copy, SruCatalogue
 
 
 class TestSruHoldingsLocatorContract(HoldingsLocatorContract):

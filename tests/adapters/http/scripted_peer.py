@@ -20,12 +20,12 @@ implementations of issue 14 (peers that refuse, race, or reuse message ids).
   project's codec, in arrival order, with its ``X-Message-ID`` and the answer given;
   :meth:`ScriptedPeer.wait_for` waits (bounded) for one that matches.
 - **Sending.** :meth:`ScriptedPeer.send` POSTs a message to one of our nodes (a
-  :class:`~tests.nodes_http.Cluster` node or a ``serve`` child) with a chosen
+  :class:`~tests.adapters.nodes_http.Cluster` node or a ``serve`` child) with a chosen
   ``X-Message-ID`` (or none) and extra headers; :meth:`request`, :meth:`supplying` and
   :meth:`requesting` build the messages with our node's credentials filled in
   (:func:`tests.nodes_http.secret`).
 
-Wire it into a :class:`~tests.nodes_http.Cluster` with :func:`scripted_peer` before the
+Wire it into a :class:`~tests.adapters.nodes_http.Cluster` with :func:`scripted_peer` before the
 node that talks to it is defined, so its partner entry points at the peer's port::
 
     with cluster(tmp_path) as net, scripted_peer(net, "US-P") as peer:
@@ -50,7 +50,6 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from nodes_http import Cluster, free_port, secret, wait_until
 from resource_sharing.iso18626 import Action, ErrorType, ReasonForMessage, Status
 from resource_sharing.messages import (
     Authentication,
@@ -64,6 +63,7 @@ from resource_sharing.messages import (
 )
 from resource_sharing.records import AgencyId, Citation
 from resource_sharing_adapters.iso18626 import confirm_error, confirm_ok, decode, encode
+from tests.adapters.nodes_http import Cluster, free_port, secret, wait_until
 
 __all__ = [
     "Answer",

@@ -32,8 +32,8 @@ from resource_sharing.records import (
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOME, LENDER = AgencyId("US-HOME"), AgencyId("US-LENDER")
-SRC = str(Path(__file__).resolve().parents[1] / "src")
-ADAPTERS = str(Path(__file__).resolve().parents[1] / "adapters")
+ROOT = Path(__file__).resolve().parents[3]
+SRC, ADAPTERS = str(ROOT / "src"), str(ROOT / "adapters")
 
 
 def index(record: BorrowingRequest, note: str | None = None) -> RequestIndex:
@@ -91,7 +91,7 @@ _CHILD = """
 import sys, time
 import attrs
 from resource_sharing.records import HistoryEntry, Side
-from storage_scenarios import T0, confirmation, index, message
+from tests.adapters.storage.storage_scenarios import T0, confirmation, index, message
 {opener}
 commit_first = sys.argv[1] == "after"
 
@@ -120,7 +120,7 @@ def kill_in_unit_of_work(make_store: Callable[[], RequestStore], opener: str, *,
     """
     store = make_store()
     seed(store)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, ADAPTERS, str(Path(__file__).parent)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, ADAPTERS, str(ROOT)])}
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD.format(opener=opener), when],
         stdout=subprocess.PIPE,

@@ -66,6 +66,7 @@ def partner_terms(draw: st.DrawFn) -> PartnerTerms:
         max_renewal_date=draw(st.none() | days_in_range),
         truncate_renewals=draw(st.booleans()),
         answer_days=draw(st.integers(0, 10)),
+        renew_overdue=draw(st.booleans()),
     )
 
 

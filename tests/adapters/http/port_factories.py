@@ -1,4 +1,4 @@
-"""Port factories for node tests, named in configurations as ``port_factories:NAME``.
+"""Port factories for node tests, named in configurations as ``MODULE:NAME``.
 
 ``recording_circulation`` journals like the default and also keeps what the factory was
 given; ``broken`` raises; ``incomplete`` returns an object without the port's methods;
@@ -163,12 +163,12 @@ class FlakyPrinter(_Flaky):
 
 
 def flaky_circulation(settings: Mapping[str, Any], context: PortContext) -> object:
-    """``[ports.circulation] factory = "port_factories:flaky_circulation"``."""
+    """``[ports.circulation] factory = "tests.adapters.http.port_factories:flaky_circulation"``."""
     return FlakyCirculation(settings, context)
 
 
 def flaky_printer(settings: Mapping[str, Any], context: PortContext) -> object:
-    """``[ports.printer] factory = "port_factories:flaky_printer"``."""
+    """``[ports.printer] factory = "tests.adapters.http.port_factories:flaky_printer"``."""
     return FlakyPrinter(settings, context)
 
 

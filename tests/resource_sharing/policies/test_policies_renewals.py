@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from resource_sharing.calendar import Calendar
 from resource_sharing.directory import PartnerTerms
 from resource_sharing.errors import InvalidInput
+from resource_sharing.iso18626 import Status
 from resource_sharing.policies import (
     LenderRenewalDecision,
     PatronLoanRules,
@@ -27,8 +28,9 @@ from resource_sharing.policies import (
     staff_refuse_renewal,
     staff_renewal,
 )
-from resource_sharing.states import BorrowingState
-from strategies_policies import (
+from resource_sharing.records import AgencyId, Attempt
+from resource_sharing.states import BorrowingState, LendingState
+from tests.strategies.policies import (
     WEEKEND,
     borrowing_request,
     calendars,
@@ -92,8 +94,21 @@ def test_manual_renewals_go_to_staff_with_the_proposed_date() -> None:
             RenewalReason.BEYOND_MAX_RENEWAL_DATE,
         ),
         (attrs.evolve(TERMS, max_loan_days=40), {}, RenewalReason.BEYOND_MAX_LOAN_DURATION),
+        (
+            attrs.evolve(TERMS, renew_overdue=False),
+            {"state": LendingState.OVERDUE},
+            RenewalReason.OVERDUE_NOT_RENEWED,
+        ),
     ],
-    ids=["not-allowed", "local-hold", "max-renewals", "max-date", "requested-date", "duration"],
+    ids=[
+        "not-allowed",
+        "local-hold",
+        "max-renewals",
+        "max-date",
+        "requested-date",
+        "duration",
+        "overdue",
+    ],
 )
 def test_each_refusal_reason(
     terms: PartnerTerms, overrides: dict[str, Any], reason: RenewalReason
@@ -228,6 +243,7 @@ def renewal_cases(draw: st.DrawFn) -> dict[str, Any]:
     )
     return {
         "request": lending_request(
+            state=draw(st.sampled_from([LendingState.RECEIVED_BY_PARTNER, LendingState.OVERDUE])),
             shipped_at=datetime(shipped.year, shipped.month, shipped.day, 12, tzinfo=UTC),
             lender_due=due_at(due),
             renewal_count=draw(st.integers(0, 2)),
@@ -264,6 +280,7 @@ def test_an_approved_renewal_never_passes_the_limits(case: dict[str, Any]) -> No
         assert decision.reason is not None
         return
     assert case["terms"].renewals_allowed
+    assert case["request"].state is not LendingState.OVERDUE or case["terms"].renew_overdue
     assert not case["local_hold"]
     assert (decision.verdict is RenewalVerdict.APPROVED) == case["terms"].auto_renew
     _within_limits(decision, case)
@@ -440,3 +457,75 @@ def test_patron_renewal_routing_is_deterministic_and_never_renews_a_refused_loan
         assert (decision.route is PatronRenewalRoute.MEDIATE) == (by is RenewalRequester.PATRON)
     else:
         assert decision.reason is not None
+
+
+# --- an overdue loan (issue 14.4) ----------------------------------------------------------
+
+
+def _reported(status: Status | None, **kw: Any) -> Any:
+    """A borrowing request whose current lender last reported ``status``."""
+    request = borrowing_request(**kw)
+    attempt = Attempt(1, AgencyId("ISIL:L"), "B-1-1", request.created_at, last_status=status)
+    return attrs.evolve(request, attempts=(attempt,))
+
+
+LATE = datetime(2025, 4, 10, tzinfo=UTC)  # past both due dates
+
+
+def test_a_loan_the_lender_reports_overdue_is_sent_for_renewal_by_default() -> None:
+    request = _reported(Status.OVERDUE, state=BorrowingState.OVERDUE)
+    args: dict[str, Any] = {"policy": POLICY, "calendar": CAL, "now": LATE}
+    assert check_patron_renewal(request, **args).route is PatronRenewalRoute.SEND_TO_LENDER
+    mediated = check_patron_renewal(request, **{**args, "policy": _rules(mediated=True)})
+    assert mediated.route is PatronRenewalRoute.MEDIATE
+    # the lender's terms say it does not renew overdue loans: the patron is told why
+    strict = PartnerTerms(renew_overdue=False)
+    refused = check_patron_renewal(request, lender_terms=strict, **args)
+    assert refused.reason is PatronRenewalReason.OVERDUE
+
+
+def test_an_overdue_the_lender_did_not_report_stays_refused() -> None:
+    # our own patron-overdue timer (the lender still says Loaned)
+    request = _reported(Status.LOANED, state=BorrowingState.OVERDUE)
+    decision = check_patron_renewal(request, policy=POLICY, calendar=CAL, now=LATE)
+    assert decision.reason is PatronRenewalReason.OVERDUE
+
+
+def test_the_lender_side_considers_an_overdue_renewal_unless_its_terms_say_no() -> None:
+    assert decide(state=LendingState.OVERDUE).approved
+    strict = attrs.evolve(TERMS, renew_overdue=False)
+    assert decide(strict, state=LendingState.OVERDUE).reason is RenewalReason.OVERDUE_NOT_RENEWED
+    assert decide(strict).approved  # a loan that is not overdue is not affected
+
+
+@given(
+    st.sampled_from(list(BorrowingState)),
+    st.none() | st.sampled_from(list(Status)),
+    partner_terms(),
+    st.integers(-20, 20),
+    st.booleans(),
+)
+def test_an_overdue_loan_is_renewed_only_when_the_lender_reported_it_and_allows_it(
+    state: BorrowingState,
+    status: Status | None,
+    terms: PartnerTerms,
+    offset: int,
+    mediated: bool,
+) -> None:
+    request = _reported(status, state=state)
+    assert request.patron_due is not None
+    now = request.patron_due + timedelta(days=offset)
+    args: dict[str, Any] = {"calendar": CAL, "now": now, "lender_terms": terms}
+    policy = _rules(mediated=mediated, window_days=None)
+    decision = check_patron_renewal(request, policy=policy, **args)
+    assert decision == check_patron_renewal(request, policy=policy, **args)
+    event(f"{state.value} {decision.route.value}")
+    overdue = state is BorrowingState.OVERDUE or now > request.patron_due
+    if decision.route is not PatronRenewalRoute.REFUSED:
+        assert state in (BorrowingState.ON_LOAN, BorrowingState.OVERDUE)
+        if overdue:
+            assert state is BorrowingState.OVERDUE
+            assert status is Status.OVERDUE
+            assert terms.renew_overdue
+    elif state is BorrowingState.OVERDUE and status is Status.OVERDUE and terms.renew_overdue:
+        raise AssertionError(f"refused a renewable overdue loan: {decision}")

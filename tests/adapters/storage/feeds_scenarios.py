@@ -13,7 +13,7 @@ import pytest
 
 from resource_sharing.records import HistoryEntry, Side
 from resource_sharing_adapters.storage import Feeds
-from storage_scenarios import T0, index, seed
+from tests.adapters.storage.storage_scenarios import T0, index, seed
 
 _Store = Any  # a RequestStore that is also Feeds
 

@@ -16,7 +16,7 @@ from resource_sharing.policies import (
     lender_due_date,
     patron_due_date,
 )
-from strategies_policies import WEEKEND, calendars, moments, partner_terms, patron_loan_rules
+from tests.strategies.policies import WEEKEND, calendars, moments, partner_terms, patron_loan_rules
 
 CPH = Calendar(tz=ZoneInfo("Europe/Copenhagen"), closed_weekdays=WEEKEND)
 NYC = Calendar(tz=ZoneInfo("America/New_York"), closed_weekdays=WEEKEND)

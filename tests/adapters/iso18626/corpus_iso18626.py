@@ -1,7 +1,8 @@
 """Where the shared corpus of real ISO 18626 messages is, and what its MANIFEST says.
 
-The corpus is read from ``$RS_ISO18626_CORPUS`` (never copied into the repository). When
-it is missing, a test fails under CI and is skipped, with the reason, elsewhere.
+The corpus is read from ``$RS_ISO18626_CORPUS``, else from ``../shared/iso18626/samples``
+beside the repository (never copied into it). When it is missing, a test fails under CI
+(``CI`` set; ``.ci/run`` sets it) and is skipped, with the reason, elsewhere.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 CORPUS_ENV = "RS_ISO18626_CORPUS"
+_DEFAULT = Path(__file__).resolve().parents[3].parent / "shared" / "iso18626" / "samples"
 
 HEADER_REFUSED = {
     "crosslink_example.xml": "BadlyFormedMessage",  # requestingAgencyRequestId empty
@@ -30,18 +32,16 @@ instead; the MANIFEST was written before that rule.
 
 
 def corpus_dir() -> Path | None:
-    """The corpus directory, if the environment names one that holds a MANIFEST."""
-    value = os.environ.get(CORPUS_ENV)
-    if value and Path(value, "MANIFEST.tsv").is_file():
-        return Path(value)
-    return None
+    """The corpus directory, if it holds a MANIFEST."""
+    found = Path(os.environ.get(CORPUS_ENV) or _DEFAULT)
+    return found if (found / "MANIFEST.tsv").is_file() else None
 
 
 def require_corpus() -> Path:
     """The corpus directory; fails the test under CI, skips it elsewhere, when missing."""
     found = corpus_dir()
     if found is None:
-        reason = f"{CORPUS_ENV} does not name the ISO 18626 samples directory"
+        reason = f"no ../shared/iso18626/samples (or ${CORPUS_ENV}) with a MANIFEST.tsv"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)

@@ -33,7 +33,7 @@ from resource_sharing.policies import (
     without_deadlines,
 )
 from resource_sharing.records import Deadline, TimerKind
-from strategies_policies import (
+from tests.strategies.policies import (
     EPOCH,
     WEEKEND,
     borrowing_request,

@@ -21,7 +21,7 @@ from resource_sharing.simulation import (
 from resource_sharing_adapters.cli import main
 from resource_sharing_adapters.simulation_json import parse_scenario
 
-EXAMPLES = Path(__file__).parents[2] / "examples" / "simulation"
+EXAMPLES = Path(__file__).parents[3] / "examples" / "simulation"
 
 
 def test_splitmix64_matches_the_reference_sequence() -> None:

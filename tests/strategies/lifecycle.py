@@ -13,7 +13,20 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from builders_lifecycle import (
+from resource_sharing.borrowing import BorrowingContext, BorrowingPolicy, EndOfRota
+from resource_sharing.directory import PartnerTerms
+from resource_sharing.events import (
+    AnswerCancel,
+    AnswerRenewal,
+    AssignRota,
+    RequestRenewal,
+    SubmitRequest,
+    TimerFired,
+)
+from resource_sharing.iso18626 import Action, ReasonForMessage, Status
+from resource_sharing.lending import LendingContext, LendingPolicy
+from resource_sharing.records import AgencyId, RotaEntry, TimerKind
+from tests.resource_sharing.builders_lifecycle import (
     BORROWING_EVENTS,
     FALLBACK,
     HOME,
@@ -32,19 +45,6 @@ from builders_lifecycle import (
     renewals,
     with_conditions,
 )
-from resource_sharing.borrowing import BorrowingContext, BorrowingPolicy, EndOfRota
-from resource_sharing.directory import PartnerTerms
-from resource_sharing.events import (
-    AnswerCancel,
-    AnswerRenewal,
-    AssignRota,
-    RequestRenewal,
-    SubmitRequest,
-    TimerFired,
-)
-from resource_sharing.iso18626 import Action, ReasonForMessage, Status
-from resource_sharing.lending import LendingContext, LendingPolicy
-from resource_sharing.records import AgencyId, RotaEntry, TimerKind
 
 STRANGER = AgencyId("US-STRANGER")
 

@@ -8,17 +8,18 @@ from typing import Any
 import attrs
 import pytest
 
-from resource_sharing.directory import Partner
-from resource_sharing.effects import NotifyPatron, NotifyStaff
+from resource_sharing.directory import Directory, Partner
+from resource_sharing.effects import NotifyPatron, NotifyStaff, PrintJob
 from resource_sharing.errors import DeliveryError
 from resource_sharing.iso18626 import MessageStatus
 from resource_sharing.messages import Confirmation, PeerMessage
-from resource_sharing.ports import Circulation, Holding, Notifier
+from resource_sharing.ports import Circulation, Holding, Notifier, Printer
 from resource_sharing.records import AgencyId, ItemRef
 from resource_sharing.testing import (
     FixedClock,
     MemoryCirculation,
     MemoryHoldings,
+    MemoryPrinter,
     MemoryTransport,
     Network,
     RecordingNotifier,
@@ -33,6 +34,8 @@ from resource_sharing.testing.port_contracts import (
     NoticeSeen,
     NotifierContract,
     PeerTransportContract,
+    PrinterContract,
+    PrintSeen,
 )
 
 THEM = AgencyId("CONTRACT-THEM")
@@ -221,3 +224,43 @@ class TestFixedClock(ClockContract):
 class TestSequentialIds(IdSourceContract):
     def make_ids(self) -> SequentialIds:
         return SequentialIds("X:")
+
+
+class TestMemoryPrinter(PrinterContract):
+    def make_printer(self, directory: Directory) -> MemoryPrinter:
+        return MemoryPrinter()
+
+    def printed(self, printer: Printer) -> list[PrintSeen]:
+        assert isinstance(printer, MemoryPrinter)
+        return [PrintSeen(key, repr(job)) for key, job in printer.jobs.items()]
+
+
+class BlankPrinter:
+    """Prints a page per job under its key, but a blank one (a broken layout)."""
+
+    def __init__(self) -> None:
+        self.pages: list[PrintSeen] = []
+
+    def print_document(self, job: PrintJob, *, key: str) -> None:
+        self.pages.append(PrintSeen(key, type(job).__name__))
+
+
+class _BlankKit(PrinterContract):
+    def make_printer(self, directory: Directory) -> Printer:
+        return BlankPrinter()
+
+    def printed(self, printer: Printer) -> list[PrintSeen]:
+        assert isinstance(printer, BlankPrinter)
+        return printer.pages
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "test_every_document_is_printed_once_saying_what_its_job_says",
+        "test_a_repeated_key_prints_nothing_new",
+    ],
+)
+def test_the_printer_kit_fails_a_printer_that_prints_blank_pages(check: str) -> None:
+    with pytest.raises(AssertionError):
+        getattr(_BlankKit(), check)()

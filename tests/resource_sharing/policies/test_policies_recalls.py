@@ -20,7 +20,7 @@ from resource_sharing.policies import (
     recall_patron_loan,
 )
 from resource_sharing.states import BorrowingState, LendingState
-from strategies_policies import (
+from tests.strategies.policies import (
     WEEKEND,
     borrowing_request,
     calendars,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 NCIP_ENV = "RS_NCIP_DIR"
-_DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "ncip"
+_DEFAULT = Path(__file__).resolve().parents[3].parent / "shared" / "ncip"
 
 
 def ncip_dir() -> Path | None:
