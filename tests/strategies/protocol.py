@@ -197,6 +197,7 @@ class _TrackingUnit:
         self.tasks = unit.tasks
         self.patrons = unit.patrons
         self.timers = unit.timers
+        self.sweep = unit.sweep
 
 
 class TrackingStore:

@@ -40,6 +40,7 @@ __all__ = ["MemoryStore"]
 
 _Key = RequestKey
 _PENDING = OutboxStatus.PENDING
+_PORTS = tuple(Port)
 
 
 @attrs.define
@@ -47,6 +48,12 @@ class _Row:
     record: AnyRequest
     index: RequestIndex
     updated_at: datetime
+
+
+@attrs.frozen
+class _Job:
+    next_run_at: datetime
+    owner: str
 
 
 @attrs.define
@@ -66,6 +73,7 @@ class _State:
     received: dict[_Key, list[ReceivedMessage]] = attrs.field(factory=dict)
     tasks: dict[str, StaffTask] = attrs.field(factory=dict)
     tasks_of: dict[_Key, list[str]] = attrs.field(factory=dict)
+    jobs: dict[str, _Job] = attrs.field(factory=dict)
 
     def put(self, key: _Key, row: _Row) -> None:
         """Store a row and keep the look-up indexes in step with it."""
@@ -171,9 +179,11 @@ class _MemoryUnit:
 
     __slots__ = (
         "_base_entries",
+        "_base_jobs",
         "_base_rows",
         "_base_tasks",
         "_history",
+        "_jobs",
         "_outbox",
         "_processed",
         "_received",
@@ -185,6 +195,7 @@ class _MemoryUnit:
         "outbox",
         "patrons",
         "requests",
+        "sweep",
         "tasks",
         "timers",
     )
@@ -200,6 +211,8 @@ class _MemoryUnit:
         self._received: list[ReceivedMessage] = []
         self._tasks: dict[str, StaffTask] = {}
         self._base_tasks: dict[str, StaffTask | None] = {}
+        self._jobs: dict[str, _Job] = {}
+        self._base_jobs: dict[str, _Job | None] = {}
         self.requests = _Requests(self)
         """Stored requests."""
         self.history = _History(self)
@@ -214,6 +227,8 @@ class _MemoryUnit:
         """Patron queries."""
         self.timers = _Timers(self)
         """Due timers."""
+        self.sweep = _Sweep(self)
+        """The sweep's run claims and idle requests."""
 
     def apply(self) -> None:
         """Commit: check what this unit's writes were based on, then apply them."""
@@ -232,6 +247,9 @@ class _MemoryUnit:
         for message_key in self._processed:
             if message_key in state.processed:
                 raise ConcurrencyConflict(message_key, 0, 1)
+        for job, seen_job in self._base_jobs.items():
+            if state.jobs.get(job) is not seen_job:
+                raise ConcurrencyConflict(job, 0, 1)
         for key, row in self._rows.items():
             state.put(key, row)
         for key, entries in self._history.items():
@@ -243,6 +261,7 @@ class _MemoryUnit:
             state.received.setdefault((message.side, message.request_id), []).append(message)
         for task in self._tasks.values():
             state.keep_task(task)
+        state.jobs.update(self._jobs)
 
     # -- shared reads ------------------------------------------------------------------
 
@@ -401,7 +420,7 @@ class _Outbox:
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,
@@ -412,15 +431,17 @@ class _Outbox:
         if limit < 0:
             raise InvalidInput("limit", "must not be negative")
         u = self._u
-        if not u._state.pending.get(port) and not u._outbox:
-            return []  # nothing of this port waits (the common case of a quiet round)
+        asked = (port,) if port is not None else _PORTS
+        if not u._outbox and not any(u._state.pending.get(p) for p in asked):
+            return []  # nothing waits (the common case of a quiet round)
         ready: list[OutboxEntry] = []
-        for entries in self._streams(port, request).values():
-            for entry in entries:
-                leased = entry.lease_until is not None and entry.lease_until > now
-                if entry.next_attempt_at > now or leased:
-                    break
-                ready.append(entry)
+        for each in asked:
+            for entries in self._streams(each, request).values():
+                for entry in entries:
+                    leased = entry.lease_until is not None and entry.lease_until > now
+                    if entry.next_attempt_at > now or leased:
+                        break
+                    ready.append(entry)
         ready.sort(key=_order)
         until = now + lease
         claim = {"claimed_by": owner, "lease_until": until}
@@ -642,6 +663,38 @@ class _Timers:
                 found.append((at, key))
         found.sort()
         return [key for _, key in found[:limit]]
+
+
+class _Sweep:
+    __slots__ = ("_u",)
+
+    def __init__(self, unit: _MemoryUnit) -> None:
+        self._u = unit
+
+    def claim(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        u = self._u
+        if job not in u._base_jobs and job not in u._jobs:
+            u._base_jobs[job] = u._state.jobs.get(job)
+        current = u._jobs.get(job) or u._state.jobs.get(job)
+        if current is not None and current.next_run_at > now and not force:
+            return False
+        u._jobs[job] = _Job(now + every, owner)
+        return True
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[_Key]:
+        u = self._u
+        keys = {key for key in u._state.rows if key[0] is side} | {
+            key for key in u._rows if key[0] is side
+        }
+        found = []
+        for key in keys:
+            row = u.row(key)
+            if row is not None and not row.index.terminal and row.updated_at <= before:
+                found.append((row.updated_at, key[1], key))
+        found.sort()
+        return [key for _, _, key in found[:limit]]
 
 
 def _check_page(limit: int, offset: int) -> None:

@@ -38,6 +38,7 @@ from resource_sharing.events import (
     ApproveRenewal,
     ApproveRequest,
     ArriveAtRsLibrary,
+    AskLenderStatus,
     AssignRota,
     CancelledBy,
     CancelRequest,
@@ -68,7 +69,7 @@ from resource_sharing.events import (
     SupplyItem,
     WillSupply,
 )
-from resource_sharing.iso18626 import ErrorType, MessageStatus, ServiceType
+from resource_sharing.iso18626 import ErrorType, MessageStatus, ReasonForMessage, ServiceType
 from resource_sharing.lending import new_lending_request
 from resource_sharing.lifecycle import Outcome
 from resource_sharing.messages import (
@@ -102,6 +103,7 @@ from resource_sharing.records import (
     Side,
 )
 from resource_sharing.rota import HoldingsAnswer
+from resource_sharing.service._consistency import ConsistencySweep, answer_status
 from resource_sharing.service._core import Hints, Ports, Settings, Shell, effects_of, lifecycle_of
 from resource_sharing.service._dispatcher import Dispatcher, DispatchReport
 from resource_sharing.service._tasks import TaskDesk, instruction_of
@@ -114,6 +116,9 @@ __all__ = [
     "PeerInbox",
     "ScanResult",
 ]
+
+STORED_TASK_LISTS = frozenset({TaskList.DELIVERY_PROBLEMS, TaskList.OUT_OF_STEP})
+"""The task lists of stored staff tasks (the others show requests by their state)."""
 
 STAFF = Actor.staff("staff")
 """The actor of a desk that was not told which staff user it acts for."""
@@ -327,6 +332,19 @@ class BorrowingDesk(_Desk):
     def report_damaged(self, request_id: str, note: str | None = None) -> AnyRequest:
         """The item is damaged."""
         return self._act(request_id, ReportDamaged(note))
+
+    def ask_lender_status(self, request_id: str, note: str | None = None) -> AnyRequest:
+        """Ask the lender for its status now (ISO 18626 StatusRequest), as this desk's staff user.
+
+        Any open request a lender holds (from ``sent`` until the lender checks the item
+        in); :class:`~resource_sharing.errors.IllegalTransition` before a lender has it or
+        once it is closed. The history records the question with the staff user; the
+        lender's answer (StatusRequestResponse) is recorded when it comes and compared
+        with our state: a mismatch is a task on the ``out_of_step`` list. There is no
+        lending-side counterpart: ISO 18626 gives a lender no message that asks the
+        borrower for its status.
+        """
+        return self._act(request_id, AskLenderStatus(note))
 
     def _patron_of(self, request_id: str) -> Actor:
         with self._shell.ports.store.transaction() as uow:
@@ -570,6 +588,13 @@ class PeerInbox:
                 f"{header.requesting_agency_request_id!r} with {_claimed_sender(message)}",
             )
         stored = shell.load(uow, side, request_id)
+        if (
+            isinstance(stored, BorrowingRequest)
+            and isinstance(message, SupplyingAgencyMessage)
+            and message.reason is ReasonForMessage.STATUS_REQUEST_RESPONSE
+        ):
+            answer_status(shell, uow, stored, event, now, actor, message_id=message_id)
+            return (side, request_id)
         shell.step(uow, stored, event, now, actor, message_id=message_id)
         return (side, request_id)
 
@@ -664,6 +689,8 @@ class Institution:
         """Where peer messages arrive."""
         self.task_desk = TaskDesk(self.shell, self.dispatcher)
         """Staff choices on deliveries that gave up."""
+        self.sweep = ConsistencySweep(self.shell, settings.sweep, owner=owner)
+        """The consistency sweep (:meth:`ConsistencySweep.run` once per ``interval``)."""
 
     @property
     def agency(self) -> AgencyId:
@@ -688,9 +715,9 @@ class Institution:
     def tasks(
         self, task_list: TaskList, *, desk: str | None = None, limit: int = 50, offset: int = 0
     ) -> Sequence[Task]:
-        """A page of a staff task list (``delivery_problems``: the stored staff tasks)."""
+        """A page of a staff task list (``delivery_problems``, ``out_of_step``: stored tasks)."""
         with self.shell.ports.store.transaction() as uow:
-            if task_list is TaskList.DELIVERY_PROBLEMS:
+            if task_list in STORED_TASK_LISTS:
                 stored = uow.tasks.open(task_list=task_list, desk=desk, limit=limit, offset=offset)
                 return [_task_line(task, uow) for task in stored]
             return uow.tasks.listed(task_list, desk=desk, limit=limit, offset=offset)
