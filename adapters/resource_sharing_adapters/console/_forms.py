@@ -89,6 +89,9 @@ ACTION_TRIGGERS: Mapping[tuple[Side, str], Action] = {
     ),
     (Side.BORROWING, "accept-retry"): Action("accept_retry", "Accept the retry"),
     (Side.BORROWING, "decline-retry"): Action("decline_retry", "Decline the retry"),
+    (Side.BORROWING, "status-request"): Action(
+        "ask_status", "Ask the lender for its status", (_NOTE,)
+    ),
     (Side.BORROWING, "ship-return"): Action("ship_return", "Ship back to the lender", (_NOTE,)),
     (Side.BORROWING, "cancel"): Action(
         "cancel", "Cancel the request", (Field("reason", "Reason"),), danger=True

@@ -321,3 +321,22 @@ def test_the_event_stream_says_where_the_feed_is_and_each_move() -> None:
     assert events[1:] == ["id: 4\nevent: change\ndata: 4\n\n", "id: 6\nevent: change\ndata: 6\n\n"]
     positions = iter([5, 5, 5, 5, 5])
     assert asyncio.run(collect(4))[0].startswith("retry: 2000\nid: 5\nevent: change")
+
+
+def test_staff_ask_the_lender_for_its_status_from_the_request(
+    pair: tuple[TestClient, Node],
+) -> None:
+    client, _ = pair
+    rid = _place(client)
+    page = client.get(f"/requests/borrowing/{rid}").text
+    assert "Ask the lender for its status" in page
+    asked = client.post(
+        f"/requests/borrowing/{rid}/status-request", data={"csrf": _csrf(page), "note": "where?"}
+    )
+    assert asked.status_code == 200, _error(asked.text)
+    after = client.get(f"/requests/borrowing/{rid}").text
+    messages = after[after.index('id="messages-title"') :]
+    assert "Requesting agency message: <strong>StatusRequest</strong>" in messages
+    history = after[after.index('id="history-title"') : after.index('id="messages-title"')]
+    assert "staff:ada" in history
+    assert "where?" in history
