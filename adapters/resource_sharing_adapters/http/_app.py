@@ -229,6 +229,7 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
     (Side.BORROWING, "ship-return"): ("ship_return", _NOTE),
     (Side.BORROWING, "report-lost"): ("report_lost", _NOTE),
     (Side.BORROWING, "report-damaged"): ("report_damaged", _NOTE),
+    (Side.BORROWING, "status-request"): ("ask_lender_status", _NOTE),
     (Side.LENDING, "supply"): ("supply", {"item": _item}),
     (Side.LENDING, "locate-failed"): ("locate_failed", {"reason": _text}),
     (Side.LENDING, "will-supply"): ("will_supply", _NOTE),

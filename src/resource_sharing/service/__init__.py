@@ -16,6 +16,7 @@ from resource_sharing.service._institution import (
     LendingDesk,
     PeerInbox,
     ScanResult,
+    content_digest,
 )
 from resource_sharing.service._retry import DeliveryPolicy, RetryPolicy
 from resource_sharing.service._routing import ROUTES, Route, UnknownEffect, route_of
@@ -42,6 +43,7 @@ __all__ = [
     "TaskDesk",
     "TimerScheduler",
     "UnknownEffect",
+    "content_digest",
     "index_of",
     "instruction_of",
     "route_of",
