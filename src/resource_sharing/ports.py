@@ -22,11 +22,11 @@ same on every retry. A delivery that gives up becomes a :class:`StaffTask`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, final
+from typing import Protocol, TypeVar, final
 
 import attrs
 
@@ -63,6 +63,7 @@ from resource_sharing.rota import HoldingsAnswer
 
 __all__ = [
     "AnyRequest",
+    "AttemptRunner",
     "Circulation",
     "Clock",
     "HistoryRepository",
@@ -100,6 +101,8 @@ __all__ = [
 
 AnyRequest = BorrowingRequest | LendingRequest
 """A request of either side."""
+
+T = TypeVar("T")
 
 RequestKey = tuple[Side, str]
 """A stored request's identity: its side and its id."""
@@ -366,16 +369,18 @@ class OutboxRepository(Protocol):
 
     Rules every store keeps:
 
-    - ``claim`` takes entries of one port that are pending, due (``next_attempt_at <=
-      now``) and not leased (``lease_until`` None or ``<= now``), oldest first by
-      ``(created_at, id)``; it takes an entry only when every earlier pending entry of its
-      ``stream`` is taken in the same claim (so a stream is never split, and one entry
-      waiting for its retry holds back the later ones of its stream). Taken entries get
+    - ``claim`` takes entries of one port (of every port when ``port`` is None) that are
+      pending, due (``next_attempt_at <= now``) and not leased (``lease_until`` None or
+      ``<= now``), oldest first by ``(created_at, id)``; it takes an entry only when
+      every earlier pending entry of its ``stream`` is taken in the same claim (so a
+      stream is never split, and one entry waiting for its retry holds back the later
+      ones of its stream). Taken entries get
       ``claimed_by = owner`` and ``lease_until = now + lease``, in the store and in the
       returned values. Two concurrent claims must never both take an entry, nor split a
       stream between them.
     - ``update`` writes the entry's new delivery fields (status, attempts,
-      next_attempt_at, last_error, finished_at) and clears its claim; given an
+      next_attempt_at, last_error, finished_at) and clears its claim (the entry is one
+      read from the store, its other fields unchanged); given an
       ``owner``, it refuses with :class:`~resource_sharing.errors.LeaseLost` when the
       stored entry is not claimed by that owner any more (its lease ended and another
       dispatcher took it).
@@ -389,7 +394,7 @@ class OutboxRepository(Protocol):
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,
@@ -397,7 +402,10 @@ class OutboxRepository(Protocol):
         owner: str,
         request: RequestKey | None = None,
     ) -> Sequence[OutboxEntry]:
-        """Take up to ``limit`` deliverable entries of ``port`` (of one request if given)."""
+        """Take up to ``limit`` deliverable entries of ``port`` (None: any port).
+
+        With ``request``, only that request's entries.
+        """
         ...
 
     def update(self, entry: OutboxEntry, *, owner: str | None = None) -> None:
@@ -750,6 +758,24 @@ class PartnerDirectory(Protocol):
 
     def partners(self) -> Sequence[Partner]:
         """Every partner."""
+        ...
+
+
+class AttemptRunner(Protocol):
+    """How the dispatcher makes each adapter call: bounded by the port's timeout, or not.
+
+    The core cannot interrupt a call (that needs a thread), so this comes from outside:
+    ``resource_sharing_adapters.attempts.ThreadedAttempts`` (what a node runs) bounds
+    every call; :class:`~resource_sharing.memory.InlineAttempts` (the default) makes the
+    call in the caller's thread and leaves the bound to the adapter's own timeouts.
+    """
+
+    def run(self, call: Callable[[], T], *, timeout: timedelta, port: str) -> T:
+        """``call()``'s answer, or its exception.
+
+        Past ``timeout``: a retryable :class:`~resource_sharing.errors.DeliveryError`
+        "timed out after N s" (a runner that cannot stop a call waits for it).
+        """
         ...
 
 

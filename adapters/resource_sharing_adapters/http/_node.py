@@ -63,6 +63,7 @@ from resource_sharing.service import (
     Settings,
     SweepReport,
 )
+from resource_sharing_adapters.attempts import ThreadedAttempts
 from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
@@ -464,6 +465,7 @@ class Node:
             printer=self.ports["printer"],  # type: ignore[arg-type]
             patrons=self.ports["patron_validator"],  # type: ignore[arg-type]
             partner_holdings=self.partner_holdings,
+            attempts=ThreadedAttempts(),
         )
         self.owner = owner_of(config)
         """This process's name in the outbox's claims (stable across its restarts)."""

@@ -420,33 +420,40 @@ class SqlUnit:
         return attrs.evolve(entry, claimed_by=row[0], lease_until=lease)
 
     def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
-        """Add entries to the outbox."""
-        for entry in entries:
-            stored = attrs.evolve(entry, claimed_by=None, lease_until=None)
-            added = self._run(
+        """Add entries to the outbox (one statement for all of them)."""
+        if not entries:
+            return
+        rows = [
+            (
+                entry.id,
+                entry.side.value,
+                entry.request_id,
+                entry.port.value,
+                entry.stream,
+                entry.status.value,
+                self._ts(entry.created_at),
+                self._ts(entry.next_attempt_at),
+                entry.claimed_by,
+                None if entry.lease_until is None else self._ts(entry.lease_until),
+                dumps(attrs.evolve(entry, claimed_by=None, lease_until=None)),
+            )
+            for entry in entries
+        ]
+        self._cur.executemany(
+            self._sql(
                 "INSERT INTO rs_effects (id, side, request_id, port, stream, status, created_at,"
                 " next_attempt_at, claimed_by, lease_until, document) VALUES (?, ?, ?, ?, ?, ?,"
-                f" ?, ?, ?, ?, {self.doc_param}) ON CONFLICT DO NOTHING",
-                (
-                    entry.id,
-                    entry.side.value,
-                    entry.request_id,
-                    entry.port.value,
-                    entry.stream,
-                    entry.status.value,
-                    self._ts(entry.created_at),
-                    self._ts(entry.next_attempt_at),
-                    entry.claimed_by,
-                    None if entry.lease_until is None else self._ts(entry.lease_until),
-                    dumps(stored),
-                ),
-            ).rowcount
-            if added != 1:
-                raise InvalidInput("outbox id", f"{entry.id!r} is already queued")
+                f" ?, ?, ?, ?, {self.doc_param}) ON CONFLICT DO NOTHING"
+            ),
+            rows,
+        )
+        if self._cur.rowcount != len(rows):
+            ids = ", ".join(repr(entry.id) for entry in entries)
+            raise InvalidInput("outbox id", f"one of {ids} is already queued")
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,
@@ -454,18 +461,22 @@ class SqlUnit:
         owner: str,
         request: RequestKey | None = None,
     ) -> Sequence[OutboxEntry]:
-        """Take up to ``limit`` deliverable entries of ``port`` (oldest first, streams whole)."""
+        """Up to ``limit`` deliverable entries of a port (or all), oldest first, streams whole."""
         if limit < 0:
             raise InvalidInput("limit", "must not be negative")
-        self._lock_port(port)
+        for each in (port,) if port is not None else Port:
+            self._lock_port(each)
         at = self._ts(now)
         where = ""
-        params: list[Any] = [port.value, at, at]
+        params: list[Any] = [at, at]
+        if port is not None:
+            where += " AND o.port = ?"
+            params.append(port.value)
         if request is not None:
-            where = " AND o.side = ? AND o.request_id = ?"
+            where += " AND o.side = ? AND o.request_id = ?"
             params += [request[0].value, request[1]]
         rows = self._all(
-            "SELECT o.id, o.document FROM rs_effects o WHERE o.port = ? AND o.status = 'pending'"
+            "SELECT o.id, o.document FROM rs_effects o WHERE o.status = 'pending'"
             " AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)"
             f"{where} AND NOT EXISTS (SELECT 1 FROM rs_effects e WHERE e.stream = o.stream"
             " AND e.status = 'pending' AND (e.created_at < o.created_at OR"
@@ -495,25 +506,12 @@ class SqlUnit:
         ]
 
     def update(self, entry: OutboxEntry, *, owner: str | None = None) -> None:
-        """Store an entry's new delivery fields and clear its claim."""
-        row = self._one(
-            "SELECT claimed_by, lease_until, document FROM rs_effects WHERE id = ?", (entry.id,)
-        )
-        if row is None:
-            raise InvalidInput("outbox id", f"no entry {entry.id!r}")
-        stored = self._entry(row)
-        if owner is not None and stored.claimed_by != owner:
-            raise LeaseLost(entry.id, owner, stored.claimed_by)
-        changed = attrs.evolve(
-            stored,
-            status=entry.status,
-            attempts=entry.attempts,
-            next_attempt_at=entry.next_attempt_at,
-            last_error=entry.last_error,
-            finished_at=entry.finished_at,
-            claimed_by=None,
-            lease_until=None,
-        )
+        """Store an entry's new delivery fields and clear its claim.
+
+        One ``UPDATE`` guarded by the owner's claim; only when it writes nothing is the
+        entry read, to say why (an unknown id, or a lease another dispatcher took).
+        """
+        changed = attrs.evolve(entry, claimed_by=None, lease_until=None)
         guard, params = ("", ()) if owner is None else (" AND claimed_by = ?", (owner,))
         written = self._run(
             "UPDATE rs_effects SET status = ?, next_attempt_at = ?, claimed_by = NULL,"
@@ -526,8 +524,12 @@ class SqlUnit:
                 *params,
             ),
         ).rowcount
-        if written != 1:
-            raise LeaseLost(entry.id, owner or "", None)
+        if written == 1:
+            return
+        row = self._one("SELECT claimed_by FROM rs_effects WHERE id = ?", (entry.id,))
+        if row is None:
+            raise InvalidInput("outbox id", f"no entry {entry.id!r}")
+        raise LeaseLost(entry.id, owner or "", row[0])
 
     def release(self, owner: str) -> int:
         """Clear every claim held by ``owner``."""
@@ -854,7 +856,7 @@ class _Outbox(_View):
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,

@@ -40,6 +40,7 @@ __all__ = ["MemoryStore"]
 
 _Key = RequestKey
 _PENDING = OutboxStatus.PENDING
+_PORTS = tuple(Port)
 
 
 @attrs.define
@@ -419,7 +420,7 @@ class _Outbox:
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,
@@ -430,15 +431,17 @@ class _Outbox:
         if limit < 0:
             raise InvalidInput("limit", "must not be negative")
         u = self._u
-        if not u._state.pending.get(port) and not u._outbox:
-            return []  # nothing of this port waits (the common case of a quiet round)
+        asked = (port,) if port is not None else _PORTS
+        if not u._outbox and not any(u._state.pending.get(p) for p in asked):
+            return []  # nothing waits (the common case of a quiet round)
         ready: list[OutboxEntry] = []
-        for entries in self._streams(port, request).values():
-            for entry in entries:
-                leased = entry.lease_until is not None and entry.lease_until > now
-                if entry.next_attempt_at > now or leased:
-                    break
-                ready.append(entry)
+        for each in asked:
+            for entries in self._streams(each, request).values():
+                for entry in entries:
+                    leased = entry.lease_until is not None and entry.lease_until > now
+                    if entry.next_attempt_at > now or leased:
+                        break
+                    ready.append(entry)
         ready.sort(key=_order)
         until = now + lease
         claim = {"claimed_by": owner, "lease_until": until}

@@ -37,9 +37,10 @@ from resource_sharing.errors import ConcurrencyConflict, InfrastructureError, No
 from resource_sharing.events import AssignRota, LocateFailed, SupplyItem
 from resource_sharing.lending import LENDING, LendingContext, LendingPolicy, handle_lending
 from resource_sharing.lifecycle import Lifecycle, Outcome, evolve
-from resource_sharing.memory import EveryoneEligible, MemoryPrinter, SeededRandom
+from resource_sharing.memory import EveryoneEligible, InlineAttempts, MemoryPrinter, SeededRandom
 from resource_sharing.ports import (
     AnyRequest,
+    AttemptRunner,
     Circulation,
     Clock,
     HoldingsLocator,
@@ -108,6 +109,9 @@ class Ports:
     """Asked about a patron before a borrowing request is taken (default: everyone)."""
     random: RandomSource = attrs.field(factory=SeededRandom)
     """The dispatcher's backoff jitter (default: seeded, repeatable)."""
+    attempts: AttemptRunner = attrs.field(factory=InlineAttempts)
+    """How each adapter call is made (default: in the dispatcher's thread, bounded only by
+    the adapter's own timeouts; a node bounds every call by the port's ``timeout``)."""
     partner_holdings: PartnerHoldingsLocator | None = None
     """Partners' catalogues, asked once per new request for its rota (None: not asked)."""
 

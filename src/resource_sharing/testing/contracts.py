@@ -880,6 +880,33 @@ class OutboxRepositoryContract(StoreSuite):
             assert _claim(unit, T0 + 5 * MINUTE, port=Port.CIRCULATION) == ["c-1"]
             assert _claim(unit, T0 + 5 * MINUTE, port=Port.NOTIFIER) == []
 
+    def test_a_claim_of_every_port_takes_them_together_oldest_first(self) -> None:
+        """``port=None`` claims the due entries of every port in one go, in commit order."""
+        store = self.make_store()
+        with store.transaction() as unit:
+            unit.outbox.enqueue(
+                [
+                    _message("p-1", "b-1", minutes=2),
+                    _message("c-1", "b-1", minutes=0, port=Port.CIRCULATION),
+                    _message("n-1", "b-2", minutes=1, port=Port.NOTIFIER),
+                    _message("x-1", "b-3", minutes=3, port=Port.PRINTER),
+                    _message("p-2", "b-4", minutes=9),
+                ]
+            )
+        with store.transaction() as unit:
+            claimed = unit.outbox.claim(
+                None, now=T0 + 5 * MINUTE, limit=3, lease=MINUTE, owner=OWNER
+            )
+            assert [(e.id, e.port, e.claimed_by) for e in claimed] == [
+                ("c-1", Port.CIRCULATION, OWNER),
+                ("n-1", Port.NOTIFIER, OWNER),
+                ("p-1", Port.PEER, OWNER),
+            ]
+        with store.transaction() as unit:
+            assert _ids(
+                unit.outbox.claim(None, now=T0 + 5 * MINUTE, limit=9, lease=MINUTE, owner="b")
+            ) == ["x-1"]
+
     def test_claim_keeps_a_stream_whole_and_in_order(self) -> None:
         """A stream's entries come in order and are never split by the limit or a claim."""
         store = self.make_store()

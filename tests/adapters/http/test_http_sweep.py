@@ -116,7 +116,8 @@ def test_a_status_that_does_not_fit_is_a_task_with_both_sides(net: Cluster) -> N
             asked = ada.act("borrowing", request_id, "ask-status", {"note": "is it on its way?"})
             assert asked["record"]["attempts"][-1]["status_asked_at"] is not None
             (question,) = peer.wait_for(_status_requests)
-            assert question.message.note == "is it on its way?"  # type: ignore[attr-defined]
+            assert isinstance(question.message, RequestingAgencyMessage)
+            assert question.message.note == "is it on its way?"
         finally:
             ada.close()
         asking = [h for h in _history(net, request_id) if h["event"] == "AskLenderStatus"]
