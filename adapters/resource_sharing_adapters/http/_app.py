@@ -229,7 +229,7 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
     (Side.BORROWING, "ship-return"): ("ship_return", _NOTE),
     (Side.BORROWING, "report-lost"): ("report_lost", _NOTE),
     (Side.BORROWING, "report-damaged"): ("report_damaged", _NOTE),
-    (Side.BORROWING, "ask-status"): ("ask_lender_status", _NOTE),
+    (Side.BORROWING, "status-request"): ("ask_lender_status", _NOTE),
     (Side.LENDING, "supply"): ("supply", {"item": _item}),
     (Side.LENDING, "locate-failed"): ("locate_failed", {"reason": _text}),
     (Side.LENDING, "will-supply"): ("will_supply", _NOTE),
@@ -253,7 +253,7 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
 """Staff actions on one request: (side, URL name) to the desk method and its arguments."""
 
 NOT_IN_ISO18626: Mapping[tuple[Side, str], str] = {
-    (Side.LENDING, "ask-status"): (
+    (Side.LENDING, "status-request"): (
         "ISO 18626 has no message in which a lender asks the borrower for its status"
         " (StatusRequest is an action of the requesting agency): the borrower's side is"
         " known only from its own messages"

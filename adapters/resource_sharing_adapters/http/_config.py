@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PATH",
     "PORT_NAMES",
+    "ConsoleConfig",
     "DeliveryConfig",
     "NcipInboundConfig",
     "NodeConfig",
@@ -193,6 +194,47 @@ class DeliveryConfig:
     ``[delivery.unknown_request]`` for the "unknown request id" retries."""
 
 
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise InvalidInput(f"console.{attribute.name}", f"must be > 0, got {value!r}")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise InvalidInput(f"console.{attribute.name}", f"must be >= 0, got {value!r}")
+
+
+def _policies(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    if not value or any(not p.strip() or len(p) > 100 for p in value):
+        raise InvalidInput("console.item_policies", "one or more names of 1 to 100 characters")
+
+
+@final
+@attrs.frozen
+class ConsoleConfig:
+    """``[console]``: the staff console's sessions, lock-outs, templates and receiving."""
+
+    session_hours: float = attrs.field(default=8.0, validator=_positive)
+    """A session ends this long after its login (on the node's clock)."""
+    idle_minutes: float = attrs.field(default=60.0, validator=_not_negative)
+    """A session unused this long ends (0: no idle limit). The live lists' refreshes
+    do not count as use."""
+    max_failed_logins: int = attrs.field(default=5, validator=_positive)
+    """Wrong passwords in a row that lock an account."""
+    lockout_minutes: float = attrs.field(default=15.0, validator=_positive)
+    """How long such a lock lasts."""
+    templates: str | None = None
+    """A folder of templates that override the console's own (same file names); relative
+    to the configuration file."""
+    item_policies: tuple[str, ...] = attrs.field(
+        default=("Resource sharing loan",), validator=_policies
+    )
+    """The item policies staff choose from for a temporary item (the first is the default)."""
+    network_unique_barcodes: bool = False
+    """Receive by the lender's barcode alone (a consortium whose barcodes are unique
+    across the network): the scan receives the item, with no temporary-item page."""
+
+
 @final
 @attrs.frozen
 class NodeConfig:
@@ -238,6 +280,8 @@ class NodeConfig:
     """The staff API may move the clock forward (demos and tests only)."""
     security: SecurityConfig = attrs.field(factory=SecurityConfig)
     """``[security]``: rate limits and lock-outs of peer credentials and staff tokens."""
+    console: ConsoleConfig = attrs.field(factory=ConsoleConfig)
+    """``[console]``: the staff console's settings."""
     ports: Mapping[str, PortConfig] = attrs.field(factory=dict)
     """The factories of the ports the integrator replaces, by port name."""
     ncip_inbound: NcipInboundConfig | None = None
@@ -619,6 +663,9 @@ def parse_config(
     )
     directory, rota, credentials, partner_sru = _directory(partners, top.table("rota"), base)
     security = structure(top.data.pop("security", {}), SecurityConfig, "security")
+    console = structure(top.data.pop("console", {}), ConsoleConfig, "console")
+    if console.templates is not None:
+        console = attrs.evolve(console, templates=str(base / console.templates))
     holdings = _holdings(top.data.pop("holdings", []))
     top.done()
     return NodeConfig(
@@ -642,6 +689,7 @@ def parse_config(
         clock_start=clock_start,
         clock_adjustable=adjustable,
         security=security,
+        console=console,
         ports=ports,
         ncip_inbound=ncip_inbound,
         base=base,

@@ -440,7 +440,7 @@ ACTION_BODIES: Mapping[tuple[Side, str], Shape] = {
     (Side.BORROWING, "ship-return"): _NOTE_ONLY,
     (Side.BORROWING, "report-lost"): _NOTE_ONLY,
     (Side.BORROWING, "report-damaged"): _NOTE_ONLY,
-    (Side.BORROWING, "ask-status"): _NOTE_ONLY,
+    (Side.BORROWING, "status-request"): _NOTE_ONLY,
     (Side.LENDING, "supply"): _shape(item=ITEM),
     (Side.LENDING, "locate-failed"): _shape(reason=NOTE),
     (Side.LENDING, "will-supply"): _NOTE_ONLY,

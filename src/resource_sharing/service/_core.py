@@ -213,14 +213,19 @@ def desk_of(record: AnyRequest) -> str | None:
 def reason_of(event: object) -> str | None:
     """The reason code or note a step carried (a refusal's reason, a review reason...)."""
     message = getattr(event, "message", None)
-    for source in (event, message):
+    # a peer message's ``reason`` is its reasonForMessage (RequestResponse...), not a why
+    for source, names in ((event, _EVENT_REASONS), (message, _MESSAGE_REASONS)):
         if source is None:
             continue
-        for name in ("reason", "reason_unfilled", "reason_retry", "note"):
+        for name in names:
             value = getattr(source, name, None)
             if isinstance(value, str) and value:
                 return value
     return None
+
+
+_EVENT_REASONS = ("reason", "reason_unfilled", "reason_retry", "note")
+_MESSAGE_REASONS = ("reason_unfilled", "reason_retry", "note")
 
 
 class Shell:

@@ -113,7 +113,9 @@ def test_a_status_that_does_not_fit_is_a_task_with_both_sides(net: Cluster) -> N
         accounts.add("ada", "correct horse battery", [Role.BORROWING])
         ada = StaffClient(f"http://127.0.0.1:{net.ports['US-A']}", accounts.new_token("ada"))
         try:
-            asked = ada.act("borrowing", request_id, "ask-status", {"note": "is it on its way?"})
+            asked = ada.act(
+                "borrowing", request_id, "status-request", {"note": "is it on its way?"}
+            )
             assert asked["record"]["attempts"][-1]["status_asked_at"] is not None
             (question,) = peer.wait_for(_status_requests)
             assert isinstance(question.message, RequestingAgencyMessage)
@@ -147,18 +149,18 @@ def test_the_staff_api_refuses_what_it_cannot_ask_with_reasons(net: Cluster) -> 
         base = f"http://127.0.0.1:{net.ports['US-A']}"
         headers = {"Authorization": "Bearer staff-token"}
         wrong = httpx.post(
-            f"{base}/staff/borrowing/{request_id}/ask-status",
+            f"{base}/staff/borrowing/{request_id}/status-request",
             json={"urgent": True},
             headers=headers,
         )
         assert wrong.status_code == 400
         assert "urgent" in wrong.json()["detail"]
-        lending = httpx.post(f"{base}/staff/lending/L-1/ask-status", json={}, headers=headers)
+        lending = httpx.post(f"{base}/staff/lending/L-1/status-request", json={}, headers=headers)
         assert lending.status_code == 400
         assert "ISO 18626 has no message in which a lender asks" in lending.json()["detail"]
         unsent = net.staff["US-A"].place({"patron": PATRON, "citation": BOOK, "rota": []})
         refused = httpx.post(
-            f"{base}/staff/borrowing/{unsent['id']}/ask-status", json={}, headers=headers
+            f"{base}/staff/borrowing/{unsent['id']}/status-request", json={}, headers=headers
         )
         assert refused.status_code == 409
         assert "ask_status" in refused.json()["detail"]
