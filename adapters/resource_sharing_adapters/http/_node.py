@@ -495,8 +495,9 @@ class Node:
         """Authenticate and apply one inbound message; returns its confirmation.
 
         A refused message (not for us, unknown sender, bad credentials) gets an ERROR
-        confirmation and nothing is stored. ``message_id`` (the sender's outbox id) makes
-        a re-delivery idempotent; it is scoped by the authenticated sender. ``origin`` (the
+        confirmation and nothing is stored. ``message_id`` (the sender's ``X-Message-ID``)
+        names the message, scoped by the authenticated sender; its identity is its
+        content (:meth:`~resource_sharing.service.PeerInbox.receive`). ``origin`` (the
         client's address and TLS certificate) feeds the lock-out and mutual TLS; a sender
         locked out or over its rate raises :class:`~resource_sharing_adapters.http.Throttled`.
         ``raw`` (the body as received) is kept in the request's message log, its
@@ -508,10 +509,9 @@ class Node:
         except PeerError as error:
             log.warning("refused a message: %s", getattr(error, "detail", error))
             return confirm_error(message, error, timestamp=now, received=now)
-        key = f"{sender}|{message_id}" if message_id else None
         text = _without_security_code(raw) if raw is not None else None
         confirmation = self.institution.inbox.receive(
-            message, message_id=key, sender=sender, raw=text
+            message, message_id=message_id, sender=sender, raw=text
         )
         self.wake()
         return confirmation

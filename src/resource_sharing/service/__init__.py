@@ -17,6 +17,7 @@ from resource_sharing.service._institution import (
     LendingDesk,
     PeerInbox,
     ScanResult,
+    content_digest,
 )
 from resource_sharing.service._retry import DeliveryPolicy, RetryPolicy
 from resource_sharing.service._routing import ROUTES, Route, UnknownEffect, route_of
@@ -46,6 +47,7 @@ __all__ = [
     "TimerScheduler",
     "UnknownEffect",
     "answer_status",
+    "content_digest",
     "index_of",
     "route_of",
 ]
