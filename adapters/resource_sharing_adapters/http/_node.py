@@ -9,11 +9,13 @@ integrator would forward), the holdings from the configuration, a clock and uniq
 
 It authenticates inbound messages before the peer inbox sees them, and runs two
 background threads: the dispatcher (woken at once after every change, and at the
-configured interval for retries) and the timer tick. Every committed step is in the
-change feed, which the staff API serves so that desks and the demo can follow what
-happened. The SQL stores keep the feed and the journal themselves, numbered in commit
-order and shared by every process on the same database; with the memory store they live
-in the process (:class:`~resource_sharing_adapters.storage.MemoryFeeds`).
+configured interval for retries) and the timer tick, which also runs the consistency
+sweep when its run is due (``[sweep]``; claimed in the store, so once per institution).
+Every committed step is in the change feed, which the staff API serves so that desks and
+the demo can follow what happened. The SQL stores keep the feed and the journal
+themselves, numbered in commit order and shared by every process on the same database;
+with the memory store they live in the process
+(:class:`~resource_sharing_adapters.storage.MemoryFeeds`).
 
 The host-system ports (circulation, notices, holdings, printing, patron checks) are made
 by the factories ``[ports]`` names, the journal versions by default
@@ -52,19 +54,21 @@ from resource_sharing.ports import (
 )
 from resource_sharing.records import AgencyId, HistoryEntry, Side
 from resource_sharing.service import (
+    ConsistencySweep,
     DeliveryPolicy,
     DispatchReport,
     Institution,
     Ports,
     RetryPolicy,
     Settings,
+    SweepReport,
 )
 from resource_sharing_adapters.attempts import ThreadedAttempts
 from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
 from resource_sharing_adapters.http._limits import Guard
-from resource_sharing_adapters.http._metrics import ObservedTransport
+from resource_sharing_adapters.http._metrics import ObservedTransport, metrics_of
 from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import DecodeError, Version, check_version, confirm_error
 from resource_sharing_adapters.storage import Change, Feeds, MemoryFeeds, change_of
@@ -440,6 +444,7 @@ class Node:
             auto_locate=config.auto_locate,
             mediated_borrowing=config.mediated_borrowing,
             delivery=delivery_policy(config.delivery),
+            sweep=config.sweep,
         )
         try:
             self.ports = build_ports(config, self.journal, self.clock, self._request)
@@ -543,6 +548,21 @@ class Node:
             self.wake()
         return fired
 
+    def sweep(self, *, force: bool = False) -> SweepReport:
+        """Run the consistency sweep if its run is due (``force``: now); log and count it.
+
+        Each run is claimed in the store, so with several processes on one database only
+        one of them runs each ``[sweep] interval``.
+        """
+        sweep: ConsistencySweep = self.institution.sweep
+        report = sweep.run(force=force)
+        if report.ran:
+            log.info(report.describe())
+            metrics_of(self).swept(report)
+            if report.asked:
+                self.wake()
+        return report
+
     def _dispatch_loop(self) -> None:
         interval = self.config.delivery.dispatch_interval_seconds
         while not self._stop.is_set():
@@ -562,6 +582,10 @@ class Node:
                 self.tick()
             except Exception:
                 log.exception("timer tick failed")
+            try:
+                self.sweep()  # a claim per tick: only a due run does anything
+            except Exception:
+                log.exception("consistency sweep failed")
 
     def start(self) -> None:
         """Start the dispatcher and timer threads."""
