@@ -110,32 +110,61 @@ class Dispatcher:
         return released
 
     def run(self, limit: int | None = None) -> DispatchReport:
-        """One round over every port; returns what it did."""
-        return self._round(None, limit, None)[0]
+        """Deliver what every port has due, round after round; returns what it did.
+
+        Each round's results are written in the unit of work that claims the next round
+        (what became due meanwhile, such as the next lender's Request after a refusal), so
+        a quiet outbox costs one claim and a busy one a unit per round. It stops at a
+        claim that takes nothing, after a round that attempted nothing (all held back),
+        or after ``MAX_ROUNDS``.
+        """
+        if not self._recovered:
+            self.recover()
+        with self._shell.ports.store.transaction() as uow:
+            claimed = self._claim(uow, None, limit, None)
+        report = DispatchReport()
+        for number in range(1, self.MAX_ROUNDS + 1):
+            if not claimed:
+                break
+            results = self._attempt_all(claimed)
+            tried = any(r.outcome is not _UNTRIED for r in results)
+            more = tried and number < self.MAX_ROUNDS
+            written, claimed = self._write(results, claim_next=more, limit=limit)
+            report += _report_of(written)
+        return report
 
     def deliver_now(self, port: Port, request: RequestKey) -> list[Delivered]:
         """Deliver one request's deliverable entries of one port now (first attempts)."""
-        return self._round(port, None, request)[1]
-
-    def _round(
-        self, port: Port | None, limit: int | None, request: RequestKey | None
-    ) -> tuple[DispatchReport, list[Delivered]]:
         if not self._recovered:
             self.recover()
+        with self._shell.ports.store.transaction() as uow:
+            claimed = self._claim(uow, port, None, request)
+        written, _ = self._write(self._attempt_all(claimed), claim_next=False)
+        return [
+            Delivered(r.entry, r.answer) for r in written if r.outcome is OutboxStatus.DELIVERED
+        ]
+
+    MAX_ROUNDS = 100
+    """The most rounds one :meth:`run` makes (a call stays bounded on a busy outbox)."""
+
+    def _claim(
+        self, uow: UnitOfWork, port: Port | None, limit: int | None, request: RequestKey | None
+    ) -> Sequence[OutboxEntry]:
+        shell = self._shell
+        delivery = shell.settings.delivery
+        return uow.outbox.claim(
+            port,
+            now=shell.ports.clock.now(),
+            limit=limit if limit is not None else delivery.batch,
+            lease=delivery.lease,
+            owner=self.owner,
+            request=request,
+        )
+
+    def _attempt_all(self, claimed: Sequence[OutboxEntry]) -> list[_Result]:
+        """One attempt at each claimed entry, in order; a stream stops at its first failure."""
         shell = self._shell
         ports, delivery = shell.ports, shell.settings.delivery
-        now = ports.clock.now()
-        with ports.store.transaction() as uow:
-            claimed = uow.outbox.claim(
-                port,
-                now=now,
-                limit=limit if limit is not None else delivery.batch,
-                lease=delivery.lease,
-                owner=self.owner,
-                request=request,
-            )
-        if not claimed:
-            return DispatchReport(), []
         results: list[_Result] = []
         held: set[str] = set()  # streams whose earlier entry did not go: the rest waits
         for entry in claimed:
@@ -170,14 +199,7 @@ class Dispatcher:
             if result.outcome is not OutboxStatus.DELIVERED:
                 held.add(entry.stream)
             results.append(result)
-        written = self._write(results, ports.clock.now())
-        sent = [r for r in written if r.outcome is OutboxStatus.DELIVERED]
-        report = DispatchReport(
-            len(sent),
-            sum(r.outcome is OutboxStatus.PENDING for r in written),
-            sum(r.outcome is OutboxStatus.GIVEN_UP for r in written),
-        )
-        return report, [Delivered(r.entry, r.answer) for r in sent]
+        return results
 
     def _failed(
         self,
@@ -204,28 +226,38 @@ class Dispatcher:
         }
         return _Result(evolve(entry, changes), OutboxStatus.GIVEN_UP, refused=not retryable)
 
-    def _write(self, results: Sequence[_Result], now: datetime) -> list[_Result]:
-        """Store a round's results in one unit of work; returns those written.
+    def _write(
+        self, results: Sequence[_Result], *, claim_next: bool, limit: int | None = None
+    ) -> tuple[list[_Result], Sequence[OutboxEntry]]:
+        """Store a round's results in one unit of work, claiming the next round in it.
 
+        Returns the results written and (with ``claim_next``) the next round's entries.
         When another dispatcher took one of the entries over meanwhile (its lease ended)
-        the unit is rolled back and each result is written on its own, that one skipped.
+        the unit is rolled back and each result is written on its own, that one skipped,
+        then the next round claimed.
         """
         store = self._shell.ports.store
+        now = self._shell.ports.clock.now()
         try:
             with store.transaction() as uow:
                 for result in results:
                     self._store(uow, result, now)
+                claimed = self._claim(uow, None, limit, None) if claim_next else ()
+            return list(results), claimed
         except LeaseLost:
-            kept = []
-            for result in results:
-                try:
-                    with store.transaction() as uow:
-                        self._store(uow, result, now)
-                except LeaseLost:
-                    continue
-                kept.append(result)
-            return kept
-        return list(results)
+            pass
+        kept = []
+        for result in results:
+            try:
+                with store.transaction() as uow:
+                    self._store(uow, result, now)
+            except LeaseLost:
+                continue
+            kept.append(result)
+        if not claim_next:
+            return kept, ()
+        with store.transaction() as uow:
+            return kept, self._claim(uow, None, limit, None)
 
     def _store(self, uow: UnitOfWork, result: _Result, now: datetime) -> None:
         uow.outbox.update(result.entry, owner=self.owner)
@@ -263,6 +295,14 @@ class Dispatcher:
 
 
 _UNTRIED = None
+
+
+def _report_of(written: Sequence[_Result]) -> DispatchReport:
+    return DispatchReport(
+        sum(r.outcome is OutboxStatus.DELIVERED for r in written),
+        sum(r.outcome is OutboxStatus.PENDING for r in written),
+        sum(r.outcome is OutboxStatus.GIVEN_UP for r in written),
+    )
 
 
 @final

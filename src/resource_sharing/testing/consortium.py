@@ -195,9 +195,9 @@ class Consortium:
     def settle(self, rounds: int = 100) -> int:
         """Dispatch every outbox until nothing more goes out; returns entries delivered.
 
-        The first round dispatches every member; a later one only those that delivered
-        something in the round before or received a message since (the others have
-        nothing new: time does not pass while the network settles).
+        The first round dispatches every member; a later one only those that received a
+        message since (a dispatch delivers everything its member has due, so the others
+        have nothing new: time does not pass while the network settles).
         """
         delivered = 0
         busy = set(self.members)
@@ -205,15 +205,10 @@ class Consortium:
             if not busy:
                 break
             mark = len(self.network.log)
-            active: set[AgencyId] = set()
             for agency, member in self.members.items():
                 if agency in busy:
-                    sent = member.institution.dispatch().sent
-                    delivered += sent
-                    if sent:
-                        active.add(agency)
-            active.update(s.to for s in self.network.log[mark:] if s.confirmation is not None)
-            busy = active
+                    delivered += member.institution.dispatch().sent
+            busy = {s.to for s in self.network.log[mark:] if s.confirmation is not None}
         return delivered
 
     def __getitem__(self, agency: AgencyId) -> Member:
