@@ -21,7 +21,10 @@ conditions). A message about an attempt the rota has moved past is answered but 
 applied (``Outcome.applied`` is False); a message that repeats the status already known
 is a note, not a transition; one that cannot apply in the current state raises
 :class:`~resource_sharing.errors.IllegalTransition`, which the inbox answers with an
-ISO 18626 error. Nothing here reads a clock: ``context.now`` is the time.
+ISO 18626 error. Wherever a lender has the request, staff or the consistency sweep may
+ask it for its status (``ask_status``: a StatusRequest, the time noted on the attempt);
+the answer is compared with our state by the service (:mod:`resource_sharing.consistency`).
+Nothing here reads a clock: ``context.now`` is the time.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from resource_sharing.events import (
     AcceptRetry,
     ApproveRenewal,
     ApproveRequest,
+    AskLenderStatus,
     AssignRota,
     BorrowingEvent,
     CancelRequest,
@@ -213,6 +217,8 @@ class BorrowingTrigger(StrEnum):
     """CopyCompleted from a lender the rota had moved past, before anyone else supplied."""
     DELIVERY_REFUSED = "delivery_refused"
     """Our request to the lender was refused for good (ERROR, HTTP refusal, give-up)."""
+    ASK_STATUS = "ask_status"
+    """Staff or the consistency sweep ask the lender for its status (StatusRequest)."""
     LENDER_NOTE = "lender_note"
     """A notification, or a status we already knew: recorded, no transition."""
     LENDER_ANSWER_EXPIRED = "lender_answer_expired"
@@ -408,6 +414,7 @@ _BY_COMMAND: dict[type, BorrowingTrigger] = {
     ReportLost: T.REPORT_LOST,
     ReportDamaged: T.REPORT_DAMAGED,
     DeliveryRefused: T.DELIVERY_REFUSED,
+    AskLenderStatus: T.ASK_STATUS,
 }
 
 
@@ -1196,6 +1203,14 @@ def _chase_return(request: BorrowingRequest, event: TimerFired, ctx: BorrowingCo
     )
 
 
+def _ask_status(
+    request: BorrowingRequest, event: AskLenderStatus, ctx: BorrowingContext
+) -> Changes:
+    current = request.attempts[-1]
+    attempts = (*request.attempts[:-1], attrs.evolve(current, status_asked_at=ctx.now))
+    return {"attempts": attempts}, (_tell_lender(request, ctx, Action.STATUS_REQUEST, event.note),)
+
+
 def _note(
     request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
 ) -> Changes:
@@ -1388,6 +1403,21 @@ _WAS_SENT, _WAS_WILL_SUPPLY, _WAS_CONDITIONAL, _WAS_OVERDUE = (
 )
 _LOANED = (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED, S.RECALLED, S.OVERDUE)
 _BEFORE_SENDING = (S.CREATED, S.PENDING_REVIEW, S.LOCATING, S.LOCATE_FAILED, S.END_OF_ROTA)
+_WITH_LENDER = (
+    S.SENT,
+    S.WILL_SUPPLY,
+    S.CONDITIONAL,
+    S.RETRY_OFFERED,
+    S.CANCEL_PENDING,
+    S.SHIPPED,
+    S.RECEIVED,
+    S.COPY_RECEIVED,
+    *_LOANED,
+    S.RETURNED_BY_PATRON,
+    S.RETURN_SHIPPED,
+    S.DAMAGED,
+)
+"""Open states in which a lender has the request (its attempt is open): it can be asked."""
 _ADOPTABLE = frozenset(
     {
         S.SENT,
@@ -1571,6 +1601,8 @@ EDGES: list[Edge] = [
         Edge(state, T.LENDER_CHECKED_IN, S.COMPLETED, None, _checked_in)
         for state in (S.RETURN_SHIPPED, S.RETURNED_BY_PATRON, S.DAMAGED)
     ),
+    # staff or the sweep ask the lender where it stands, whenever a lender has the request
+    *(Edge(state, T.ASK_STATUS, state, None, _ask_status) for state in _WITH_LENDER),
     # notes and repeated statuses are recorded in every state, terminal ones included
     *(Edge(state, T.LENDER_NOTE, state, None, _note) for state in S),
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "ApproveRenewal",
     "ApproveRequest",
     "ArriveAtRsLibrary",
+    "AskLenderStatus",
     "AssignRota",
     "BorrowingEvent",
     "CancelRequest",
@@ -183,6 +184,19 @@ class RequestRenewal:
     """The due date wanted (None: one renewal period)."""
     by_staff: bool = False
     """Staff asked on the patron's behalf (skips mediation)."""
+
+
+@final
+@attrs.frozen
+class AskLenderStatus:
+    """Staff (or the consistency sweep) ask the lender for its status: a StatusRequest.
+
+    The lender's answer (reason StatusRequestResponse) arrives later as its own message;
+    the service compares it with our state (:mod:`resource_sharing.consistency`).
+    """
+
+    note: str | None = None
+    """A note for the lender."""
 
 
 @final
@@ -453,6 +467,7 @@ BorrowingEvent = (
     | SupplierMessageReceived
     | TimerFired
     | DeliveryRefused
+    | AskLenderStatus
 )
 """Any event of the borrowing lifecycle."""
 

@@ -30,6 +30,15 @@ from resource_sharing_adapters.http import (
 T = TypeVar("T")
 
 STAFF_TOKEN = "staff-token"
+FAST_DELIVERY = {
+    "timeout_seconds": 5.0,
+    "max_attempts": 200,
+    "retry_base_seconds": 0.1,
+    "retry_max_seconds": 0.5,
+    "dispatch_interval_seconds": 0.1,
+    "tick_interval_seconds": 3600.0,
+}
+"""Short timeouts and fast retries: a test node delivers within a second or two."""
 START = "2026-09-07T09:00:00Z"
 
 
@@ -124,15 +133,7 @@ class Cluster:
             "institution": {"agency": f"ISIL:{name}", "name": name, **(institution or {})},
             "server": {"port": port, "staff_token": STAFF_TOKEN},
             "store": {"sqlite": str(self.root / f"{name}.sqlite3")},
-            "delivery": {
-                "timeout_seconds": 5.0,
-                "max_attempts": 200,
-                "retry_base_seconds": 0.1,
-                "retry_max_seconds": 0.5,
-                "dispatch_interval_seconds": 0.1,
-                "tick_interval_seconds": 3600.0,
-                **(delivery or {}),
-            },
+            "delivery": {**FAST_DELIVERY, **(delivery or {})},
             "clock": {"start": START, "adjustable": True},
             "lending": dict(lending or {}),
             "borrowing": dict(borrowing or {}),

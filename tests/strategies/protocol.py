@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from resource_sharing.directory import Partner
 from resource_sharing.errors import DeliveryError
 from resource_sharing.messages import Confirmation, PeerMessage
-from resource_sharing.ports import AnyRequest, Holding, RequestIndex, RequestStore
+from resource_sharing.ports import AnyRequest, Holding, ReceivedMessage, RequestIndex, RequestStore
 from resource_sharing.records import AgencyId, Citation, Identifier, ItemRef, Side
 from resource_sharing.testing import MemoryStore
 
@@ -175,8 +175,17 @@ class _ForgetfulInbox:
     def processed(self, key: str) -> Confirmation | None:
         return None
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
+    def remember(self, key: str, confirmation: Confirmation, *, name: str | None = None) -> None:
         return None
+
+    def named(self, name: str) -> str | None:
+        return None
+
+    def log(self, message: ReceivedMessage) -> None:
+        return None
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        return ()
 
 
 class _TrackingUnit:
@@ -191,6 +200,7 @@ class _TrackingUnit:
         self.tasks = unit.tasks
         self.patrons = unit.patrons
         self.timers = unit.timers
+        self.sweep = unit.sweep
 
 
 class TrackingStore:

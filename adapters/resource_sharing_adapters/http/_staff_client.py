@@ -135,6 +135,11 @@ class StaffClient:
         """Run the timers now; returns how many fired."""
         return int(self.post("/staff/tick")["fired"])
 
+    def sweep(self) -> dict[str, Any]:
+        """Run the consistency sweep now; returns its counts."""
+        result: dict[str, Any] = self.post("/staff/sweep")
+        return result
+
     def advance_clock(self, seconds: float) -> str:
         """Move an adjustable clock forward; returns the new time."""
         return str(self.post("/staff/clock", {"advance_seconds": seconds})["now"])
@@ -142,6 +147,19 @@ class StaffClient:
     def outbox(self, status: str | None = None) -> list[dict[str, Any]]:
         """Outbox messages."""
         result: list[dict[str, Any]] = self.get("/staff/outbox", status=status)
+        return result
+
+    def delivery_tasks(self, desk: str | None = None) -> list[dict[str, Any]]:
+        """The open delivery tasks (effects that gave up), oldest first."""
+        result: list[dict[str, Any]] = self.get("/staff/delivery-tasks", desk=desk)
+        return result
+
+    def resolve_task(
+        self, task_id: str, choice: str, *, by: str | None = None, note: str | None = None
+    ) -> dict[str, Any]:
+        """A staff choice on a delivery task: ``retry-now``, ``mark-done`` or ``drop``."""
+        body = {k: v for k, v in (("by", by), ("note", note)) if v is not None}
+        result: dict[str, Any] = self.post(f"/staff/delivery-tasks/{task_id}/{choice}", body)
         return result
 
     def close(self) -> None:

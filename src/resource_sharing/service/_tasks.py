@@ -40,7 +40,7 @@ from resource_sharing.ports import (
     TaskResolution,
     UnitOfWork,
 )
-from resource_sharing.records import Actor, HistoryEntry
+from resource_sharing.records import Actor, HistoryEntry, Side
 from resource_sharing.service._core import Shell, desk_of
 from resource_sharing.service._routing import route_of
 
@@ -120,12 +120,37 @@ def _note(
     detail: str,
     reason: str | None,
 ) -> None:
+    _note_on(
+        uow,
+        entry.side,
+        entry.request_id,
+        now,
+        actor,
+        state,
+        event=event,
+        detail=detail,
+        reason=reason,
+    )
+
+
+def _note_on(
+    uow: UnitOfWork,
+    side: Side,
+    request_id: str,
+    now: datetime,
+    actor: Actor,
+    state: str,
+    *,
+    event: str,
+    detail: str,
+    reason: str | None,
+) -> None:
     uow.history.append(
         [
             HistoryEntry(
-                request_id=entry.request_id,
-                side=entry.side,
-                sequence=uow.history.count(entry.side, entry.request_id) + 1,
+                request_id=request_id,
+                side=side,
+                sequence=uow.history.count(side, request_id) + 1,
                 at=now,
                 event=event,
                 from_state=state,
@@ -139,8 +164,10 @@ def _note(
 
 
 def instruction_of(task: StaffTask) -> str:
-    """A task's line on its list: what failed, why, and what staff may do."""
+    """A task's line on its list: what failed (or is off), why, and what staff may do."""
     choices = ", ".join(choice.value.replace("_", " ") for choice in task.choices)
+    if task.entry_id is None:
+        return f"{task.title}; {task.error}. Choose: {choices}"
     return f"{task.title} failed: {task.error}. Choose: {choices}"
 
 
@@ -173,6 +200,8 @@ class TaskDesk:
         task if it gives up again).
         """
         entry = self._resolve(task_id, TaskChoice.RETRY_NOW, by, note)
+        if entry is None:
+            return False
         delivered = self._dispatcher.deliver_now(entry.port, (entry.side, entry.request_id))
         return any(d.entry.id == entry.id for d in delivered)
 
@@ -196,7 +225,9 @@ class TaskDesk:
             self._resolve(task_id, choice, by, note)
         return self.get(task_id)
 
-    def _resolve(self, task_id: str, choice: TaskChoice, by: str, note: str | None) -> OutboxEntry:
+    def _resolve(
+        self, task_id: str, choice: TaskChoice, by: str, note: str | None
+    ) -> OutboxEntry | None:
         if not by.strip():
             raise InvalidInput("by", "a staff action needs the name of the staff user")
         shell = self._shell
@@ -214,7 +245,24 @@ class TaskDesk:
                 )
             if choice not in task.choices:
                 raise InvalidInput("choice", f"{choice.value} is not offered by {task_id}")
-            entry = uow.outbox.get(task.entry_id) if task.entry_id else None
+            if task.entry_id is None:
+                # a task about the request itself (out of step with the lender): staff
+                # settled it by hand, or judged it not worth acting on
+                uow.tasks.resolve(task_id, TaskResolution(choice, actor, now, note))
+                record = uow.requests.get(task.side, task.request_id)
+                _note_on(
+                    uow,
+                    task.side,
+                    task.request_id,
+                    now,
+                    actor,
+                    record.state.value if record is not None else "-",
+                    event="ResolveTask",
+                    detail=f"{choice.value.replace('_', ' ')}: {task.title}",
+                    reason=note or choice.value,
+                )
+                return None
+            entry = uow.outbox.get(task.entry_id)
             if entry is None or entry.status is not OutboxStatus.GIVEN_UP:
                 raise InvalidInput("task", f"{task_id} has no given-up delivery to act on")
             if choice is TaskChoice.RETRY_NOW:
