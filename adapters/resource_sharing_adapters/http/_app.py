@@ -252,6 +252,15 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
 }
 """Staff actions on one request: (side, URL name) to the desk method and its arguments."""
 
+NOT_IN_ISO18626: Mapping[tuple[Side, str], str] = {
+    (Side.LENDING, "status-request"): (
+        "ISO 18626 has no message in which a lender asks the borrower for its status"
+        " (StatusRequest is an action of the requesting agency): the borrower's side is"
+        " known only from its own messages"
+    ),
+}
+"""Actions staff may look for that the protocol does not allow, with the reason."""
+
 
 def gist(message: PeerMessage) -> str:
     """A peer message in a few words: its status or action, and why (for staff and logs)."""
@@ -518,6 +527,11 @@ class _Staff:
         side = _side(request.path_params["side"])
         name = request.path_params["action"]
         spec = ACTIONS.get((side, name))
+        refused = NOT_IN_ISO18626.get((side, name))
+        if refused is not None:
+            raise InvalidInput(
+                "action", f"{name} is not possible on the {side.value} side: {refused}"
+            )
         if spec is None:
             known = ", ".join(sorted(n for s, n in ACTIONS if s is side))
             raise NotFound(f"{side.value} action", f"{name} (known: {known})")
@@ -579,6 +593,10 @@ class _Staff:
     async def tick(self, request: HttpRequest) -> Response:
         fired = await run_in_threadpool(self.node.tick)
         return _Json({"fired": fired})
+
+    async def sweep(self, request: HttpRequest) -> Response:
+        report = await run_in_threadpool(lambda: self.node.sweep(force=True))
+        return _Json(attrs.asdict(report))
 
     async def clock(self, request: HttpRequest) -> Response:
         if not self.node.config.clock_adjustable:
@@ -654,6 +672,7 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/scan", g(staff.scan), methods=["POST"]),
         Route("/staff/dispatch", g(staff.dispatch), methods=["POST"]),
         Route("/staff/tick", g(staff.tick), methods=["POST"]),
+        Route("/staff/sweep", g(staff.sweep), methods=["POST"]),
         Route("/staff/clock", g(staff.clock), methods=["POST"]),
         Route("/staff/borrowing/requests", g(staff.place), methods=["POST"]),
         Route("/staff/borrowing/return", g(staff.return_item), methods=["POST"]),

@@ -418,6 +418,7 @@ ENDPOINTS: Mapping[str, Endpoint] = {
     "local_hold": Endpoint(body=_shape("barcode", barcode=BARCODE, patron_id=ID)),
     "dispatch": Endpoint(body=_NOTHING),
     "tick": Endpoint(body=_NOTHING),
+    "sweep": Endpoint(body=_NOTHING),
     "clock": Endpoint(body=_shape(advance_seconds=Number(0, 100 * 366 * 86400.0), to=Moment())),
 }
 """Each staff handler's schema, by handler name."""

@@ -17,6 +17,7 @@ Every step's history entry names its actor: the staff user a desk acts for
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Self, final
@@ -103,6 +104,7 @@ from resource_sharing.records import (
     Side,
 )
 from resource_sharing.rota import HoldingsAnswer
+from resource_sharing.serialization import dumps
 from resource_sharing.service._consistency import ConsistencySweep, answer_status
 from resource_sharing.service._core import Hints, Ports, Settings, Shell, effects_of, lifecycle_of
 from resource_sharing.service._dispatcher import Dispatcher, DispatchReport
@@ -488,7 +490,14 @@ class PeerInbox:
         sender: AgencyId | None = None,
         raw: str | None = None,
     ) -> Confirmation:
-        """Apply one incoming message; idempotent by ``message_id`` (or its content).
+        """Apply one incoming message once; answer each delivery with its confirmation.
+
+        A message's identity is its sender plus its content (every field, the header's
+        timestamp included, its credentials left out): the same content is applied once,
+        whatever ``message_id`` it comes with, and a re-delivery gets the confirmation
+        the first one got. ``message_id`` (the sender's name for the message, its
+        ``X-Message-ID``) is remembered beside it: a name reused for different content
+        is refused with an ERROR (UnrecognisedDataValue), never applied or dropped.
 
         ``sender`` is the authenticated agency (from the transport); a message about a
         request is accepted only from that request's counterpart. A concurrency conflict
@@ -498,7 +507,9 @@ class PeerInbox:
         with ``raw``, the text that came over the wire, when the transport has it.
         """
         shell = self._shell
-        key = message_id or _content_key(message)
+        scope = sender or _claimed_sender(message)
+        key = f"{scope}|{content_digest(message)}"
+        name = f"{scope}|{message_id}" if message_id else None
 
         def receive_once() -> Confirmation:
             now = shell.ports.clock.now()
@@ -507,15 +518,21 @@ class PeerInbox:
                     earlier = uow.inbox.processed(key)
                     if earlier is not None:
                         return earlier
+                    if name is not None and uow.inbox.named(name) is not None:
+                        raise PeerError(
+                            ErrorType.UNRECOGNISED_DATA_VALUE,
+                            f"X-Message-ID: {message_id!r} already names another message "
+                            f"from {scope}; a different message needs a new id",
+                        )
                     claimed = _claimed_sender(message)
                     if sender is not None and claimed != sender:
                         raise PeerError(
                             ErrorType.UNRECOGNISED_DATA_VALUE,
                             f"agency {claimed} does not match the authenticated sender {sender}",
                         )
-                    applied_to = self._apply(uow, message, now, message_id)
+                    applied_to = self._apply(uow, message, now, name)
                     confirmation = _confirm(message, now, None)
-                    uow.inbox.remember(key, confirmation)
+                    uow.inbox.remember(key, confirmation, name=name)
                     uow.inbox.log(
                         ReceivedMessage(
                             side=applied_to[0],
@@ -524,7 +541,7 @@ class PeerInbox:
                             sender=claimed,
                             message=_without_credentials(message),
                             confirmation=confirmation,
-                            message_id=message_id,
+                            message_id=name,
                             raw=raw,
                         )
                     )
@@ -614,26 +631,15 @@ def _claimed_sender(message: PeerMessage) -> AgencyId:
     return message.header.requesting_agency
 
 
-def _content_key(message: PeerMessage) -> str:
-    header = message.header
-    detail: object
-    if isinstance(message, SupplyingAgencyMessage):
-        detail = (message.reason.value, message.status, message.answer, message.note)
-    elif isinstance(message, RequestingAgencyMessage):
-        detail = (message.action.value, message.note)
-    else:
-        detail = "request"
-    return "|".join(
-        str(part)
-        for part in (
-            message.kind.value,
-            header.requesting_agency,
-            header.supplying_agency,
-            header.requesting_agency_request_id,
-            header.timestamp.isoformat(),
-            detail,
-        )
-    )
+def content_digest(message: PeerMessage) -> str:
+    """A message's content as a SHA-256 hex digest: every field but its credentials.
+
+    Two deliveries of one message (a retry, a duplicate under another id) have the same
+    digest; two messages differ in some field, if only the header's timestamp.
+    """
+    header = attrs.evolve(message.header, authentication=None)
+    content = dumps(attrs.evolve(message, header=header))
+    return f"{message.kind.value}:{hashlib.sha256(content.encode()).hexdigest()}"
 
 
 def _error_data(error: PeerError | IllegalTransition) -> ErrorData:
