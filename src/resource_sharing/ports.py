@@ -435,17 +435,28 @@ class OutboxRepository(Protocol):
 
 
 class InboxRepository(Protocol):
-    """Processed peer messages: their identities (idempotent receipt) and each request's log."""
+    """Processed peer messages: their identities (idempotent receipt) and each request's log.
+
+    A message's identity (``key``) is its sender plus its content; the name the sender
+    gave it (its ``X-Message-ID``, scoped by sender) is remembered beside it, so that a
+    name reused for different content can be told apart from a re-delivery.
+    """
 
     def processed(self, key: str) -> Confirmation | None:
         """The confirmation given for an already processed peer message, if any."""
         ...
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
+    def remember(self, key: str, confirmation: Confirmation, *, name: str | None = None) -> None:
         """Record that the peer message ``key`` was processed, with its confirmation.
 
-        Raises :class:`~resource_sharing.errors.ConcurrencyConflict` when it already was.
+        ``name``, when given, is recorded as naming ``key`` (the first message given a
+        name keeps it). Raises :class:`~resource_sharing.errors.ConcurrencyConflict`
+        when ``key`` already was processed.
         """
+        ...
+
+    def named(self, name: str) -> str | None:
+        """The key of the processed message first given ``name``, if any."""
         ...
 
     def log(self, message: ReceivedMessage) -> None:

@@ -175,7 +175,10 @@ class _ForgetfulInbox:
     def processed(self, key: str) -> Confirmation | None:
         return None
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
+    def remember(self, key: str, confirmation: Confirmation, *, name: str | None = None) -> None:
+        return None
+
+    def named(self, name: str) -> str | None:
         return None
 
     def log(self, message: ReceivedMessage) -> None:

@@ -255,6 +255,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="JSON",
         help="the request as JSON or @request.json: patron, citation, rota, pickup_location...",
     )
+    problems = add("problems", "deliveries that gave up: the open delivery tasks")
+    problems.add_argument("--desk", help="only this desk's tasks")
+    resolve = add("resolve", "a staff choice on a delivery task (recorded with your name)")
+    resolve.add_argument("task_id", help="the task's id (from desk problems)")
+    resolve.add_argument(
+        "choice", choices=["retry-now", "mark-done", "drop"], help="what to do with it"
+    )
+    resolve.add_argument("--by", help="your staff user name (not needed with your own token)")
+    resolve.add_argument("--note", help="why, in words")
     changes = add("changes", "the change feed: every committed step, in order")
     changes.add_argument("--since", type=int, default=0, help="after this position (default 0)")
     journal = add("journal", "notices and circulation commands the node gave, in order")
@@ -268,6 +277,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("failed", "deliveries given up on (a partner or port that kept failing), with the reason")
     add("dispatch", "deliver the outbox now")
     add("tick", "fire the timers that are due now")
+    add("sweep", "ask lenders about idle requests now (the consistency sweep), with counts")
     desk.set_defaults(handler=run_desk)
 
 
@@ -607,6 +617,27 @@ def _failed(staff: StaffClient, args: argparse.Namespace) -> _Result:
     return _Result(messages, lambda c: c.print(_table(title, _OUTBOX_COLUMNS, rows)))
 
 
+def _problems(staff: StaffClient, args: argparse.Namespace) -> _Result:
+    tasks = staff.delivery_tasks(args.desk)
+    if not tasks:
+        return _Result(tasks, lambda c: c.print("no delivery problems"))
+    columns = ["task", "request", "what failed", "error", "tries", "desk"]
+    rows = [
+        (t["id"], t["request_id"], t["title"], t["error"], t["attempts"], t.get("desk"))
+        for t in tasks
+    ]
+    title = f"Delivery problems: {len(tasks)} (desk resolve TASK retry-now|mark-done|drop)"
+    return _Result(tasks, lambda c: c.print(_table(title, columns, rows)))
+
+
+def _resolve(staff: StaffClient, args: argparse.Namespace) -> _Result:
+    task = staff.resolve_task(args.task_id, args.choice, by=args.by, note=args.note)
+    words = f"{task['id']}: {args.choice.replace('-', ' ')} by {task['resolution']['by']}"
+    if task.get("delivered") is not None:
+        words += ", delivered" if task["delivered"] else ", failed again (it keeps retrying)"
+    return _Result(task, lambda c: c.print(words))
+
+
 def _dispatch(staff: StaffClient, args: argparse.Namespace) -> _Result:
     report = staff.dispatch()
     words = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.items())
@@ -616,6 +647,20 @@ def _dispatch(staff: StaffClient, args: argparse.Namespace) -> _Result:
 def _tick(staff: StaffClient, args: argparse.Namespace) -> _Result:
     fired = staff.tick()
     return _Result({"fired": fired}, lambda c: c.print(f"timers fired: {fired}"))
+
+
+def _sweep(staff: StaffClient, args: argparse.Namespace) -> _Result:
+    report = staff.sweep()
+    if not report.get("ran"):
+        return _Result(report, lambda c: c.print("sweep: another process is running it"))
+    lenders = report.get("per_lender") or {}
+    asked = ", ".join(f"{k} {v}" for k, v in sorted(lenders.items())) or "none"
+    words = (
+        f"sweep: {report['idle']} idle, {report['asked']} asked ({asked}),"
+        f" {report['asked_recently']} asked recently, {report['rate_limited']} rate-limited,"
+        f" {report['failed']} failed"
+    )
+    return _Result(report, lambda c: c.print(words))
 
 
 _COMMANDS: Mapping[str, Callable[[StaffClient, argparse.Namespace], _Result]] = {
@@ -633,6 +678,9 @@ _COMMANDS: Mapping[str, Callable[[StaffClient, argparse.Namespace], _Result]] = 
     "journal": _journal,
     "outbox": _outbox,
     "failed": _failed,
+    "problems": _problems,
+    "resolve": _resolve,
     "dispatch": _dispatch,
     "tick": _tick,
+    "sweep": _sweep,
 }

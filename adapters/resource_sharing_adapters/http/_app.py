@@ -43,6 +43,7 @@ from starlette.routing import Mount, Route
 
 from resource_sharing.effects import SendMessage, TaskList
 from resource_sharing.errors import (
+    AmbiguousBarcode,
     ConcurrencyConflict,
     IllegalTransition,
     InvalidInput,
@@ -58,10 +59,10 @@ from resource_sharing.messages import (
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
 )
-from resource_sharing.ports import AnyRequest, OutboxStatus
+from resource_sharing.ports import AnyRequest, OutboxStatus, StaffTask, TaskChoice
 from resource_sharing.records import AgencyId, Citation, ItemRef, Money, PatronRef, Side
 from resource_sharing.serialization import converter
-from resource_sharing.service import ScanResult, index_of
+from resource_sharing.service import ScanResult, index_of, instruction_of
 from resource_sharing_adapters.http._auth import (
     AuthenticationFailed,
     Origin,
@@ -252,6 +253,15 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
 }
 """Staff actions on one request: (side, URL name) to the desk method and its arguments."""
 
+NOT_IN_ISO18626: Mapping[tuple[Side, str], str] = {
+    (Side.LENDING, "status-request"): (
+        "ISO 18626 has no message in which a lender asks the borrower for its status"
+        " (StatusRequest is an action of the requesting agency): the borrower's side is"
+        " known only from its own messages"
+    ),
+}
+"""Actions staff may look for that the protocol does not allow, with the reason."""
+
 
 def gist(message: PeerMessage) -> str:
     """A peer message in a few words: its status or action, and why (for staff and logs)."""
@@ -292,6 +302,22 @@ def summary(record: AnyRequest) -> dict[str, Any]:
         "barcodes": list(index.barcodes),
         "record": converter.unstructure(record),
     }
+
+
+_TASK_CHOICES = {
+    "retry-now": TaskChoice.RETRY_NOW,
+    "mark-done": TaskChoice.DONE_BY_HAND,
+    "drop": TaskChoice.DROP,
+}
+"""The staff choices on a delivery task, by their name in the URL."""
+
+
+def _task(task: StaffTask) -> dict[str, Any]:
+    """A stored task as the staff API shows it: the task and its line's instruction."""
+    shown: dict[str, Any] = converter.unstructure(task)
+    shown["instruction"] = instruction_of(task)
+    shown["open"] = task.resolution is None
+    return shown
 
 
 def _scan(result: ScanResult) -> dict[str, Any]:
@@ -362,6 +388,10 @@ class _Staff:
                 result: Response = await handler(request)
             except NotFound as exc:
                 return _error(404, type(exc).__name__, str(exc))
+            except AmbiguousBarcode as exc:  # staff choose: the candidates, to scan again
+                candidates = [{"request": rid, "state": state} for rid, state in exc.candidates]
+                body = {"error": "AmbiguousBarcode", "detail": str(exc), "candidates": candidates}
+                return _Json(body, 409)
             except (IllegalTransition, ConcurrencyConflict) as exc:
                 return _error(409, type(exc).__name__, str(exc))
             except (UsageError, ValueError, TypeError) as exc:
@@ -518,6 +548,11 @@ class _Staff:
         side = _side(request.path_params["side"])
         name = request.path_params["action"]
         spec = ACTIONS.get((side, name))
+        refused = NOT_IN_ISO18626.get((side, name))
+        if refused is not None:
+            raise InvalidInput(
+                "action", f"{name} is not possible on the {side.value} side: {refused}"
+            )
         if spec is None:
             known = ", ".join(sorted(n for s, n in ACTIONS if s is side))
             raise NotFound(f"{side.value} action", f"{name} (known: {known})")
@@ -545,7 +580,10 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         result = await self.run(
-            self.node.institution.borrowing.return_item, barcode, data.get("desk")
+            self.node.institution.borrowing.return_item,
+            barcode,
+            data.get("desk"),
+            request_id=data.get("request_id"),
         )
         return _Json(_scan(result))
 
@@ -553,7 +591,9 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         mark = await run_in_threadpool(lambda: self.node.journal.last)
-        result = await self.run(self.node.institution.lending.check_in, barcode)
+        result = await self.run(
+            self.node.institution.lending.check_in, barcode, request_id=data.get("request_id")
+        )
         shown = _scan(result)
         entries = await run_in_threadpool(self.node.journal.since, mark)
         routes = [
@@ -569,8 +609,57 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         patron = data.get("patron_id")
-        record = await self.run(self.node.institution.lending.local_hold, barcode, patron)
+        record = await self.run(
+            self.node.institution.lending.local_hold,
+            barcode,
+            patron,
+            request_id=data.get("request_id"),
+        )
         return _Json(summary(record))
+
+    # -- deliveries that gave up: staff tasks --
+
+    async def delivery_tasks(self, request: HttpRequest) -> Response:
+        tasks = await run_in_threadpool(
+            self.node.institution.delivery_tasks,
+            desk=request.query_params.get("desk"),
+            limit=_int(request, "limit", 50),
+            offset=_int(request, "offset", 0),
+        )
+        return _Json([_task(t) for t in tasks])
+
+    async def delivery_task(self, request: HttpRequest) -> Response:
+        desk = self.node.institution.task_desk
+        task = await run_in_threadpool(desk.get, request.path_params["task_id"])
+        return _Json(_task(task))
+
+    async def request_tasks(self, request: HttpRequest) -> Response:
+        side = _side(request.path_params["side"])
+        inst = self.node.institution
+        await run_in_threadpool(inst.get, side, request.path_params["id"])  # 404 if unknown
+        tasks = await run_in_threadpool(inst.tasks_of, side, request.path_params["id"])
+        return _Json([_task(t) for t in tasks])
+
+    async def resolve_task(self, request: HttpRequest) -> Response:
+        data = await self.body(request)
+        user = request.state.staff_user or data.get("by")
+        if user is None:
+            raise InvalidInput("by", "name the staff user (or call with your own API token)")
+        if request.state.staff_user is not None and data.get("by") not in (None, user):
+            raise InvalidInput("by", f"this token is {user}'s; leave by out")
+        choice = _TASK_CHOICES[request.path_params["choice"]]
+        task_id = request.path_params["task_id"]
+        desk = self.node.institution.task_desk
+        delivered = None
+        if choice is TaskChoice.RETRY_NOW:
+            delivered = await self.run(desk.retry_now, task_id, by=user, note=data.get("note"))
+            task = await run_in_threadpool(desk.get, task_id)
+        else:
+            task = await self.run(desk.resolve, task_id, choice, by=user, note=data.get("note"))
+        shown = _task(task)
+        if delivered is not None:
+            shown["delivered"] = delivered
+        return _Json(shown)
 
     async def dispatch(self, request: HttpRequest) -> Response:
         report = await run_in_threadpool(self.node.dispatch)
@@ -579,6 +668,10 @@ class _Staff:
     async def tick(self, request: HttpRequest) -> Response:
         fired = await run_in_threadpool(self.node.tick)
         return _Json({"fired": fired})
+
+    async def sweep(self, request: HttpRequest) -> Response:
+        report = await run_in_threadpool(lambda: self.node.sweep(force=True))
+        return _Json(attrs.asdict(report))
 
     async def clock(self, request: HttpRequest) -> Response:
         if not self.node.config.clock_adjustable:
@@ -652,8 +745,13 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/find", g(staff.find), methods=["GET"]),
         Route("/staff/tasks/{task_list}", g(staff.tasks), methods=["GET"]),
         Route("/staff/scan", g(staff.scan), methods=["POST"]),
+        Route("/staff/delivery-tasks", g(staff.delivery_tasks), methods=["GET"]),
+        Route("/staff/delivery-tasks/{task_id}", g(staff.delivery_task), methods=["GET"]),
+        Route("/staff/delivery-tasks/{task_id}/{choice}", g(staff.resolve_task), methods=["POST"]),
+        Route("/staff/requests/{side}/{id}/tasks", g(staff.request_tasks), methods=["GET"]),
         Route("/staff/dispatch", g(staff.dispatch), methods=["POST"]),
         Route("/staff/tick", g(staff.tick), methods=["POST"]),
+        Route("/staff/sweep", g(staff.sweep), methods=["POST"]),
         Route("/staff/clock", g(staff.clock), methods=["POST"]),
         Route("/staff/borrowing/requests", g(staff.place), methods=["POST"]),
         Route("/staff/borrowing/return", g(staff.return_item), methods=["POST"]),

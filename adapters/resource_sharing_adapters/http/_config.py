@@ -22,7 +22,7 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, final
 
@@ -30,6 +30,7 @@ import attrs
 
 from resource_sharing.borrowing import BorrowingPolicy
 from resource_sharing.calendar import Calendar
+from resource_sharing.consistency import SweepPolicy
 from resource_sharing.directory import Directory
 from resource_sharing.errors import InvalidInput
 from resource_sharing.lending import LendingPolicy
@@ -43,6 +44,7 @@ from resource_sharing_adapters.http._connections import ConnectionLimits
 from resource_sharing_adapters.http._consortium import with_consortium
 from resource_sharing_adapters.http._limits import SecurityConfig
 from resource_sharing_adapters.http._tls import ServerTLS, parse_client_tls, parse_server_tls
+from resource_sharing_adapters.iso18626 import Version
 from resource_sharing_adapters.rota_json import parse_directory
 
 if TYPE_CHECKING:
@@ -249,6 +251,8 @@ class NodeConfig:
     """Where requests are kept."""
     delivery: DeliveryConfig = attrs.field(factory=DeliveryConfig)
     """Delivery, dispatcher and timer settings."""
+    sweep: SweepPolicy = attrs.field(factory=SweepPolicy)
+    """``[sweep]``: the consistency sweep (idle period, interval, questions per lender)."""
     directory: Directory = attrs.field(factory=Directory)
     """Our partners."""
     rota: RotaPolicy = attrs.field(factory=RotaPolicy)
@@ -413,6 +417,13 @@ def _directory(
         documents.append(entry)
     document = {"partners": documents, **rota.data}
     directory, policy = parse_directory(json.dumps(_jsonable(document)), "partners/rota")
+    for partner in directory.partners.values():
+        if partner.protocol.iso18626_version not in _VERSIONS:
+            raise InvalidInput(
+                f"partners ({partner.agency}).protocol.iso18626_version",
+                f"expected one of {', '.join(_VERSIONS)}, got "
+                f"{partner.protocol.iso18626_version!r}",
+            )
     return directory, policy, credentials, sru
 
 
@@ -476,6 +487,8 @@ def _pool(low: int | None, high: int | None, postgres: bool) -> tuple[int, int]:
         )
     return pool
 
+
+_VERSIONS = tuple(v.value for v in Version)
 
 _RETRY_KEYS = (
     "max_attempts",
@@ -547,6 +560,29 @@ def _ncip_inbound(table: _Table, server: ServerConfig) -> NcipInboundConfig | No
             " the ILS must prove who it is",
         )
     return found
+
+
+def _sweep(table: _Table) -> SweepPolicy:
+    """The consistency sweep's policy from ``[sweep]``.
+
+    Keys: ``enabled``, ``idle_after_days``, ``interval_minutes``, ``per_peer``,
+    ``scan_limit`` (the defaults are :class:`~resource_sharing.consistency.SweepPolicy`'s).
+    """
+    default = SweepPolicy()
+    days = table.take("idle_after_days", float, default.idle_after / timedelta(days=1))
+    minutes = table.take("interval_minutes", float, default.interval / timedelta(minutes=1))
+    try:
+        policy = SweepPolicy(
+            enabled=table.take("enabled", bool, default.enabled),
+            idle_after=timedelta(days=days),
+            interval=timedelta(minutes=minutes),
+            per_peer=table.take("per_peer", int, default.per_peer),
+            scan_limit=table.take("scan_limit", int, default.scan_limit),
+        )
+    except ValueError as exc:
+        raise InvalidInput("sweep", str(exc)) from None
+    table.done()
+    return policy
 
 
 def parse_config(
@@ -622,6 +658,8 @@ def parse_config(
     if delivery.window_seconds is not None and delivery.window_seconds <= 0:
         raise InvalidInput("delivery.window_seconds", "must be > 0")
 
+    sweep = _sweep(top.table("sweep"))
+
     clk = top.table("clock")
     start = clk.data.pop("start", None)
     clock_start = structure(start, datetime, "clock.start") if start is not None else None
@@ -646,6 +684,7 @@ def parse_config(
         server=server,
         store=store,
         delivery=delivery,
+        sweep=sweep,
         directory=directory,
         rota=rota,
         credentials=credentials,

@@ -9,11 +9,13 @@ integrator would forward), the holdings from the configuration, a clock and uniq
 
 It authenticates inbound messages before the peer inbox sees them, and runs two
 background threads: the dispatcher (woken at once after every change, and at the
-configured interval for retries) and the timer tick. Every committed step is in the
-change feed, which the staff API serves so that desks and the demo can follow what
-happened. The SQL stores keep the feed and the journal themselves, numbered in commit
-order and shared by every process on the same database; with the memory store they live
-in the process (:class:`~resource_sharing_adapters.storage.MemoryFeeds`).
+configured interval for retries) and the timer tick, which also runs the consistency
+sweep when its run is due (``[sweep]``; claimed in the store, so once per institution).
+Every committed step is in the change feed, which the staff API serves so that desks and
+the demo can follow what happened. The SQL stores keep the feed and the journal
+themselves, numbered in commit order and shared by every process on the same database;
+with the memory store they live in the process
+(:class:`~resource_sharing_adapters.storage.MemoryFeeds`).
 
 The host-system ports (circulation, notices, holdings, printing, patron checks) are made
 by the factories ``[ports]`` names, the journal versions by default
@@ -52,21 +54,23 @@ from resource_sharing.ports import (
 )
 from resource_sharing.records import AgencyId, HistoryEntry, Side
 from resource_sharing.service import (
+    ConsistencySweep,
     DeliveryPolicy,
     DispatchReport,
     Institution,
     Ports,
     RetryPolicy,
     Settings,
+    SweepReport,
 )
 from resource_sharing_adapters.attempts import ThreadedAttempts
 from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
 from resource_sharing_adapters.http._limits import Guard
-from resource_sharing_adapters.http._metrics import ObservedTransport
+from resource_sharing_adapters.http._metrics import ObservedTransport, metrics_of
 from resource_sharing_adapters.http._ports import Journal, build_ports
-from resource_sharing_adapters.iso18626 import confirm_error
+from resource_sharing_adapters.iso18626 import DecodeError, Version, check_version, confirm_error
 from resource_sharing_adapters.storage import Change, Feeds, MemoryFeeds, change_of
 
 if TYPE_CHECKING:
@@ -440,6 +444,7 @@ class Node:
             auto_locate=config.auto_locate,
             mediated_borrowing=config.mediated_borrowing,
             delivery=delivery_policy(config.delivery),
+            sweep=config.sweep,
         )
         try:
             self.ports = build_ports(config, self.journal, self.clock, self._request)
@@ -489,9 +494,11 @@ class Node:
     ) -> Confirmation:
         """Authenticate and apply one inbound message; returns its confirmation.
 
-        A refused message (not for us, unknown sender, bad credentials) gets an ERROR
-        confirmation and nothing is stored. ``message_id`` (the sender's outbox id) makes
-        a re-delivery idempotent; it is scoped by the authenticated sender. ``origin`` (the
+        A refused message (not for us, unknown sender, bad credentials, an action, status
+        or reason the sender's configured ISO 18626 version lacks) gets an ERROR
+        confirmation and nothing is stored. ``message_id`` (the sender's ``X-Message-ID``)
+        names the message, scoped by the authenticated sender; its identity is its
+        content (:meth:`~resource_sharing.service.PeerInbox.receive`). ``origin`` (the
         client's address and TLS certificate) feeds the lock-out and mutual TLS; a sender
         locked out or over its rate raises :class:`~resource_sharing_adapters.http.Throttled`.
         ``raw`` (the body as received) is kept in the request's message log, its
@@ -503,10 +510,16 @@ class Node:
         except PeerError as error:
             log.warning("refused a message: %s", getattr(error, "detail", error))
             return confirm_error(message, error, timestamp=now, received=now)
-        key = f"{sender}|{message_id}" if message_id else None
+        partner = self.config.directory.get(sender)
+        version = partner.protocol.iso18626_version if partner is not None else Version.V1_2
+        try:
+            check_version(message, version)
+        except DecodeError as error:  # before anything is applied: nothing to undo
+            log.warning("refused a message from %s: version %s %s", sender, version, error)
+            return confirm_error(message, error, timestamp=now, received=now)
         text = _without_security_code(raw) if raw is not None else None
         confirmation = self.institution.inbox.receive(
-            message, message_id=key, sender=sender, raw=text
+            message, message_id=message_id, sender=sender, raw=text
         )
         self.wake()
         return confirmation
@@ -535,6 +548,21 @@ class Node:
             self.wake()
         return fired
 
+    def sweep(self, *, force: bool = False) -> SweepReport:
+        """Run the consistency sweep if its run is due (``force``: now); log and count it.
+
+        Each run is claimed in the store, so with several processes on one database only
+        one of them runs each ``[sweep] interval``.
+        """
+        sweep: ConsistencySweep = self.institution.sweep
+        report = sweep.run(force=force)
+        if report.ran:
+            log.info(report.describe())
+            metrics_of(self).swept(report)
+            if report.asked:
+                self.wake()
+        return report
+
     def _dispatch_loop(self) -> None:
         interval = self.config.delivery.dispatch_interval_seconds
         while not self._stop.is_set():
@@ -554,6 +582,10 @@ class Node:
                 self.tick()
             except Exception:
                 log.exception("timer tick failed")
+            try:
+                self.sweep()  # a claim per tick: only a due run does anything
+            except Exception:
+                log.exception("consistency sweep failed")
 
     def start(self) -> None:
         """Start the dispatcher and timer threads."""

@@ -745,7 +745,7 @@ class SqlUnit:
         row = self._one("SELECT confirmation FROM rs_processed WHERE key = ?", (key,))
         return None if row is None else self._load(row[0], Confirmation)
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
+    def remember(self, key: str, confirmation: Confirmation, name: str | None = None) -> None:
         """Record that the peer message ``key`` was processed, with its confirmation."""
         added = self._run(
             f"INSERT INTO rs_processed (key, confirmation) VALUES (?, {self.doc_param})"
@@ -754,6 +754,16 @@ class SqlUnit:
         ).rowcount
         if added != 1:
             raise ConcurrencyConflict(key, 0, 1)
+        if name is not None:  # the first message given a name keeps it
+            self._run(
+                "INSERT INTO rs_message_names (name, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (name, key),
+            )
+
+    def named(self, name: str) -> str | None:
+        """The key of the processed message first given ``name``, if any."""
+        row = self._one("SELECT key FROM rs_message_names WHERE name = ?", (name,))
+        return None if row is None else str(row[0])
 
     def log_received(self, message: ReceivedMessage) -> None:
         """Keep a message applied to a request in its message log."""
@@ -889,8 +899,11 @@ class _Inbox(_View):
     def processed(self, key: str) -> Confirmation | None:
         return self._u.processed(key)
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
-        self._u.remember(key, confirmation)
+    def remember(self, key: str, confirmation: Confirmation, *, name: str | None = None) -> None:
+        self._u.remember(key, confirmation, name)
+
+    def named(self, name: str) -> str | None:
+        return self._u.named(name)
 
     def log(self, message: ReceivedMessage) -> None:
         self._u.log_received(message)

@@ -70,6 +70,7 @@ class _State:
     pending: dict[Port, dict[str, list[str]]] = attrs.field(factory=dict)
     claimed: dict[str, set[str]] = attrs.field(factory=dict)  # owner -> entry ids
     processed: dict[str, Confirmation] = attrs.field(factory=dict)
+    names: dict[str, str] = attrs.field(factory=dict)  # message name -> its key
     received: dict[_Key, list[ReceivedMessage]] = attrs.field(factory=dict)
     tasks: dict[str, StaffTask] = attrs.field(factory=dict)
     tasks_of: dict[_Key, list[str]] = attrs.field(factory=dict)
@@ -184,6 +185,7 @@ class _MemoryUnit:
         "_base_tasks",
         "_history",
         "_jobs",
+        "_names",
         "_outbox",
         "_processed",
         "_received",
@@ -208,6 +210,7 @@ class _MemoryUnit:
         self._outbox: dict[str, OutboxEntry] = {}
         self._base_entries: dict[str, OutboxEntry | None] = {}
         self._processed: dict[str, Confirmation] = {}
+        self._names: dict[str, str] = {}
         self._received: list[ReceivedMessage] = []
         self._tasks: dict[str, StaffTask] = {}
         self._base_tasks: dict[str, StaffTask | None] = {}
@@ -257,6 +260,8 @@ class _MemoryUnit:
         for entry in self._outbox.values():
             state.post(entry)
         state.processed.update(self._processed)
+        for name, message_key in self._names.items():
+            state.names.setdefault(name, message_key)
         for message in self._received:
             state.received.setdefault((message.side, message.request_id), []).append(message)
         for task in self._tasks.values():
@@ -520,10 +525,15 @@ class _Inbox:
     def processed(self, key: str) -> Confirmation | None:
         return self._u._processed.get(key) or self._u._state.processed.get(key)
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
+    def remember(self, key: str, confirmation: Confirmation, *, name: str | None = None) -> None:
         if self.processed(key) is not None:
             raise ConcurrencyConflict(key, 0, 1)
         self._u._processed[key] = confirmation
+        if name is not None and self.named(name) is None:
+            self._u._names[name] = key
+
+    def named(self, name: str) -> str | None:
+        return self._u._names.get(name) or self._u._state.names.get(name)
 
     def log(self, message: ReceivedMessage) -> None:
         self._u._received.append(message)

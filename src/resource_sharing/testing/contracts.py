@@ -1177,6 +1177,35 @@ class InboxRepositoryContract(StoreSuite):
         with store.transaction() as unit:
             assert unit.inbox.processed("peer-1") == _confirmation()
 
+    def test_a_name_keeps_the_message_it_was_first_given_to(self) -> None:
+        """A name keeps the message it was first given to."""
+        store = self.make_store()
+        with store.transaction() as unit:
+            assert unit.inbox.named("A|m-1") is None
+            unit.inbox.remember("A|content-1", _confirmation(), name="A|m-1")
+            assert unit.inbox.named("A|m-1") == "A|content-1"  # seen in its own unit
+        with store.transaction() as unit:
+            unit.inbox.remember("A|content-2", _confirmation(minutes=1), name="A|m-1")
+            unit.inbox.remember("A|content-3", _confirmation(minutes=2))
+        with store.transaction() as unit:
+            assert unit.inbox.named("A|m-1") == "A|content-1"
+            assert unit.inbox.named("B|m-1") is None
+            assert unit.inbox.processed("A|content-2") == _confirmation(minutes=1)
+
+    def test_a_name_given_in_a_failed_unit_is_not_kept(self) -> None:
+        """A name given in a failed unit is not kept."""
+        store = self.make_store()
+
+        def fail() -> None:
+            with store.transaction() as unit:
+                unit.inbox.remember("A|content-1", _confirmation(), name="A|m-1")
+                raise _Boom
+
+        self._raises(_Boom, fail)
+        with store.transaction() as unit:
+            assert unit.inbox.named("A|m-1") is None
+            assert unit.inbox.processed("A|content-1") is None
+
     # -- the message log -----------------------------------------------------------------
 
     def test_a_requests_message_log_keeps_its_messages_in_order_and_equal(self) -> None:

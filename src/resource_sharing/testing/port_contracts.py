@@ -48,6 +48,8 @@ from resource_sharing.ports import (
     HoldingsLocator,
     IdSource,
     Notifier,
+    PartnerHoldingsLocator,
+    PatronValidator,
     PeerTransport,
     Printer,
 )
@@ -61,6 +63,8 @@ __all__ = [
     "ItemSeen",
     "NoticeSeen",
     "NotifierContract",
+    "PartnerHoldingsLocatorContract",
+    "PatronValidatorContract",
     "PeerTransportContract",
     "PrintSeen",
     "PrinterContract",
@@ -394,6 +398,85 @@ class PrinterContract:
         assert all(s.text == again[0].text for s in again)
         assert all(word in again[0].text for word in says), again[0].text
         assert [s.key for s in seen if s.key != "k-1"] == ["k-2"]
+
+
+class PatronValidatorContract:
+    """A patron check says who may place a request, and why not in words staff read.
+
+    Subclasses provide a validator whose host system knows :attr:`ELIGIBLE` (in good
+    standing) and :attr:`REFUSED` (blocked), and nobody else. A validator without a host
+    system (it accepts everyone) sets :attr:`refuses` to False.
+    """
+
+    ELIGIBLE = PatronRef("contract-ok", "Ada Lovelace")
+    """A patron in good standing."""
+    REFUSED = PatronRef("contract-blocked", "Barred Reader")
+    """A patron the host system blocks."""
+    refuses = True
+    """False for a validator that accepts every patron."""
+
+    def make_validator(self) -> PatronValidator:
+        """The validator under test."""
+        raise NotImplementedError
+
+    def test_a_patron_in_good_standing_is_eligible(self) -> None:
+        """Eligible, no reason, and the patron (as the host knows them) is the one asked."""
+        standing = self.make_validator().validate(self.ELIGIBLE)
+        assert standing.eligible, standing
+        assert standing.reason is None, standing.reason
+        assert (standing.patron or self.ELIGIBLE).id == self.ELIGIBLE.id
+
+    def test_a_blocked_or_unknown_patron_is_refused_with_a_reason(self) -> None:
+        """Refused with a reason in words (an accepting validator accepts them as given)."""
+        validator = self.make_validator()
+        for patron in (self.REFUSED, PatronRef("contract-nobody")):
+            standing = validator.validate(patron)
+            if not self.refuses:
+                assert standing.eligible, standing
+                continue
+            assert not standing.eligible, f"{patron.id} is eligible: {standing}"
+            assert standing.reason, f"{patron.id} refused without a reason"
+            assert " " in standing.reason.strip(), f"not a reason in words: {standing.reason!r}"
+
+
+class PartnerHoldingsLocatorContract:
+    """Partners' catalogues at intake: holders kept, non-holders left out, outages kept.
+
+    Subclasses provide a locator over the catalogues of :attr:`HOLDER` (it holds
+    :attr:`ISBN`), :attr:`NON_HOLDER` (it answers, without it) and :attr:`DOWN` (it cannot be
+    asked); :attr:`NO_CATALOGUE` has none.
+    """
+
+    HOLDER, NON_HOLDER = AgencyId("CONTRACT-HOLDER"), AgencyId("CONTRACT-NONHOLDER")
+    DOWN, NO_CATALOGUE = AgencyId("CONTRACT-DOWN"), AgencyId("CONTRACT-NONE")
+    ISBN = "9780201896831"
+    """What the holder holds."""
+
+    def make_locator(self) -> PartnerHoldingsLocator:
+        """The look-up under test."""
+        raise NotImplementedError
+
+    def _citation(self) -> Citation:
+        return Citation(title="Contract Title", item_ids=(Identifier("ISBN", "0-201-89683-4"),))
+
+    def test_only_a_real_not_held_answer_leaves_a_partner_out(self) -> None:
+        """The holder and the partners that could not be asked stay; the non-holder goes."""
+        citation = self._citation()
+        partners = [self.HOLDER, self.NON_HOLDER, self.DOWN, self.NO_CATALOGUE]
+        answer = self.make_locator().answer(citation, partners)
+        holders = answer.holders(citation)
+        assert set(holders) == {self.HOLDER, self.DOWN, self.NO_CATALOGUE}, holders
+        unknown = {h.agency: h.unknown for h in answer.holdings}
+        assert unknown[self.DOWN], "the outage must say why the holdings are unknown"
+        assert unknown[self.HOLDER] is None
+        assert all(not h.identifiers for h in answer.holdings if h.agency == self.DOWN)
+
+    def test_only_the_partners_named_are_answered_for(self) -> None:
+        """Partners not named are not in the answer."""
+        citation = self._citation()
+        answer = self.make_locator().answer(citation, [self.HOLDER])
+        assert {h.agency for h in answer.holdings} == {self.HOLDER}
+        assert set(answer.holders(citation)) == {self.HOLDER}
 
 
 class ClockContract:

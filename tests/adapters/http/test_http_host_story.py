@@ -26,7 +26,7 @@ import pytest
 from pypdf import PdfReader
 
 from resource_sharing.records import BorrowingRequest, Side
-from resource_sharing_adapters.http import StaffClient, parse_config
+from resource_sharing_adapters.http import StaffClient, StaffError, parse_config
 from resource_sharing_adapters.ncip import Header, RequestItem, decode, encode, validate
 from tests.adapters.host_systems import EXAMPLES, HostCluster, HostSystems, example_ports, localise
 from tests.adapters.ncip.corpus_ncip import require_ncip
@@ -85,6 +85,7 @@ def story(
         delta = catalogues["D"].start()
         a_ils, b_ils, c_ils = (systems[x].ils.state for x in "ABC")
         a_ils.users["p-1"] = User("p-1", "Ada Lovelace", "ada@example.org", "faculty")
+        a_ils.users["p-8"] = User("p-8", "Barred Reader", blocked=True)
         for state in (b_ils, c_ils):
             state.users["INST-US-A"] = User("INST-US-A", "Alpha University Library", group="ILL")
         c_ils.items["C-39001"] = Item("C-39001", TITLE)
@@ -132,6 +133,13 @@ def test_the_seed_story_with_each_institutions_ils_catalogue_and_mail(
     made, systems, delta = story
     a, c = made.staff["US-A"], made.staff["US-C"]
     advance = made.advance
+
+    # 0. A patron the ILS blocks is refused at intake, the reason shown to staff.
+    with pytest.raises(StaffError) as refused:
+        a.place({"patron": {"id": "p-8"}, "citation": BOOK})
+    assert (refused.value.status, refused.value.kind) == (400, "PatronNotEligible")
+    assert "blocked in the ILS: Fines" in str(refused.value)
+    assert delta.requests == []  # refused before any catalogue was asked
 
     # 1. The patron asks at A; A's catalogues look-up builds the rota: B, C (D dropped).
     placed = a.place({"patron": PATRON, "citation": BOOK, "pickup_location": "Main"})

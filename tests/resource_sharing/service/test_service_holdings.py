@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from resource_sharing.directory import Partner
@@ -18,9 +17,8 @@ from resource_sharing.records import (
     PatronRef,
     Side,
 )
-from resource_sharing.rota import Holding as PartnerHolding
-from resource_sharing.rota import HoldingsAnswer
 from resource_sharing.service import Settings
+from resource_sharing.testing import MemoryPartnerHoldings
 from resource_sharing.testing.consortium import Consortium
 
 A, B, C, D = (AgencyId(f"US-{x}") for x in "ABCD")
@@ -29,23 +27,15 @@ BOOK = Citation(title="Introduction to Algorithms", item_ids=(Identifier("ISBN",
 PATRON = PatronRef("p-1", "Ada Lovelace")
 
 
-class Catalogues:
-    """B holds it, C does not (left out), D could not be asked; every call is kept."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Citation, tuple[AgencyId, ...]]] = []
-
-    def answer(self, citation: Citation, partners: Sequence[AgencyId]) -> HoldingsAnswer:
-        self.calls.append((citation, tuple(partners)))
-        return HoldingsAnswer(
-            (
-                PartnerHolding(B, identifiers=(Identifier("ISBN", ISBN),)),
-                PartnerHolding(D, unknown="SRU https://d.example/sru: no answer within 4 s"),
-            )
-        )
+def _catalogues() -> MemoryPartnerHoldings:
+    """B holds it, C does not (left out), D could not be asked."""
+    return MemoryPartnerHoldings(
+        {B: [Identifier("ISBN", ISBN)], C: [], D: []},
+        down={D: "SRU https://d.example/sru: no answer within 4 s"},
+    )
 
 
-def _net(catalogues: Catalogues, **settings: object) -> Consortium:
+def _net(catalogues: MemoryPartnerHoldings, **settings: object) -> Consortium:
     net = Consortium(datetime(2026, 3, 2, 9, tzinfo=UTC))
     partners = [Partner(x) for x in (A, B, C, D)]
     net.add(Settings(A, **settings), partners=partners, partner_holdings=catalogues)  # type: ignore[arg-type]
@@ -55,10 +45,10 @@ def _net(catalogues: Catalogues, **settings: object) -> Consortium:
 
 
 def test_intake_asks_the_catalogues_once_and_the_rota_keeps_unknown_holders() -> None:
-    catalogues = Catalogues()
+    catalogues = _catalogues()
     net = _net(catalogues)
     placed = net[A].institution.borrowing.place_request(PATRON, BOOK)
-    assert catalogues.calls == [(BOOK, (B, C, D))]  # every partner but us, once
+    assert catalogues.asked == [(BOOK, (B, C, D))]  # every partner but us, once
     rota = {entry.agency: entry.reason for entry in placed.rota}
     assert set(rota) == {B, D}  # C's catalogue answered "not held"
     assert rota[D].endswith("holdings unknown: SRU https://d.example/sru: no answer within 4 s")
@@ -67,15 +57,15 @@ def test_intake_asks_the_catalogues_once_and_the_rota_keeps_unknown_holders() ->
 
 
 def test_a_staff_rota_is_not_looked_up() -> None:
-    catalogues = Catalogues()
+    catalogues = _catalogues()
     net = _net(catalogues)
     placed = net[A].institution.borrowing.place_request(PATRON, BOOK, rota=[C])
-    assert catalogues.calls == []
+    assert catalogues.asked == []
     assert [e.agency for e in placed.rota] == [C]
 
 
 def test_approval_after_review_asks_the_catalogues() -> None:
-    catalogues = Catalogues()
+    catalogues = _catalogues()
     net = _net(catalogues, mediated_borrowing=True)
     desk = net[A].institution.borrowing
     placed = desk.place_request(PATRON, BOOK)
@@ -83,7 +73,7 @@ def test_approval_after_review_asks_the_catalogues() -> None:
     approved = desk.approve(placed.id)
     assert isinstance(approved, BorrowingRequest)
     assert [e.agency for e in approved.rota] == [B, D]
-    assert len(catalogues.calls) == 2  # at intake, and again for the rota at approval
+    assert len(catalogues.asked) == 2  # at intake, and again for the rota at approval
 
 
 class DownCatalogue:

@@ -12,13 +12,23 @@ from resource_sharing.directory import Directory, Partner
 from resource_sharing.effects import NotifyPatron, NotifyStaff, PrintJob
 from resource_sharing.errors import DeliveryError
 from resource_sharing.iso18626 import MessageStatus
+from resource_sharing.memory import EveryoneEligible
 from resource_sharing.messages import Confirmation, PeerMessage
-from resource_sharing.ports import Circulation, Holding, Notifier, Printer
-from resource_sharing.records import AgencyId, ItemRef
+from resource_sharing.ports import (
+    Circulation,
+    Holding,
+    Notifier,
+    PartnerHoldingsLocator,
+    PatronStanding,
+    PatronValidator,
+    Printer,
+)
+from resource_sharing.records import AgencyId, Identifier, ItemRef, PatronRef
 from resource_sharing.testing import (
     FixedClock,
     MemoryCirculation,
     MemoryHoldings,
+    MemoryPartnerHoldings,
     MemoryPrinter,
     MemoryTransport,
     Network,
@@ -33,6 +43,8 @@ from resource_sharing.testing.port_contracts import (
     ItemSeen,
     NoticeSeen,
     NotifierContract,
+    PartnerHoldingsLocatorContract,
+    PatronValidatorContract,
     PeerTransportContract,
     PrinterContract,
     PrintSeen,
@@ -264,3 +276,57 @@ class _BlankKit(PrinterContract):
 def test_the_printer_kit_fails_a_printer_that_prints_blank_pages(check: str) -> None:
     with pytest.raises(AssertionError):
         getattr(_BlankKit(), check)()
+
+
+class TestEveryoneEligible(PatronValidatorContract):
+    refuses = False
+
+    def make_validator(self) -> PatronValidator:
+        return EveryoneEligible()
+
+
+class ReasonlessValidator:
+    """Refuses the blocked patron, but says nothing staff could act on."""
+
+    def validate(self, patron: PatronRef) -> PatronStanding:
+        return PatronStanding(patron.id == PatronValidatorContract.ELIGIBLE.id, patron=patron)
+
+
+class _ReasonlessKit(PatronValidatorContract):
+    def make_validator(self) -> PatronValidator:
+        return ReasonlessValidator()
+
+
+def test_the_patron_kit_fails_a_refusal_without_a_reason() -> None:
+    with pytest.raises(AssertionError, match="refused without a reason"):
+        _ReasonlessKit().test_a_blocked_or_unknown_patron_is_refused_with_a_reason()
+
+
+class TestMemoryPartnerHoldings(PartnerHoldingsLocatorContract):
+    def make_locator(self) -> PartnerHoldingsLocator:
+        return MemoryPartnerHoldings(
+            {
+                self.HOLDER: [Identifier("ISBN", "978-0-201-89683-1")],
+                self.NON_HOLDER: [Identifier("ISBN", "9780262033848")],
+                self.DOWN: [],
+            },
+            down={self.DOWN: "the catalogue did not answer within 4 s"},
+        )
+
+
+class DroppingOutages(PartnerHoldingsLocatorContract):
+    """Leaves out a partner whose catalogue is down (an outage would remove a lender)."""
+
+    def make_locator(self) -> PartnerHoldingsLocator:
+        return MemoryPartnerHoldings(
+            {
+                self.HOLDER: [Identifier("ISBN", self.ISBN)],
+                self.NON_HOLDER: [],
+                self.DOWN: [],  # "answered" with nothing
+            }
+        )
+
+
+def test_the_partner_holdings_kit_fails_a_look_up_that_drops_an_outage() -> None:
+    with pytest.raises(AssertionError):
+        DroppingOutages().test_only_a_real_not_held_answer_leaves_a_partner_out()
