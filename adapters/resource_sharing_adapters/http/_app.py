@@ -58,10 +58,10 @@ from resource_sharing.messages import (
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
 )
-from resource_sharing.ports import AnyRequest, OutboxStatus
+from resource_sharing.ports import AnyRequest, OutboxStatus, StaffTask, TaskChoice
 from resource_sharing.records import AgencyId, Citation, ItemRef, Money, PatronRef, Side
 from resource_sharing.serialization import converter
-from resource_sharing.service import ScanResult, index_of
+from resource_sharing.service import ScanResult, index_of, instruction_of
 from resource_sharing_adapters.http._auth import (
     AuthenticationFailed,
     Origin,
@@ -301,6 +301,22 @@ def summary(record: AnyRequest) -> dict[str, Any]:
         "barcodes": list(index.barcodes),
         "record": converter.unstructure(record),
     }
+
+
+_TASK_CHOICES = {
+    "retry-now": TaskChoice.RETRY_NOW,
+    "mark-done": TaskChoice.DONE_BY_HAND,
+    "drop": TaskChoice.DROP,
+}
+"""The staff choices on a delivery task, by their name in the URL."""
+
+
+def _task(task: StaffTask) -> dict[str, Any]:
+    """A stored task as the staff API shows it: the task and its line's instruction."""
+    shown: dict[str, Any] = converter.unstructure(task)
+    shown["instruction"] = instruction_of(task)
+    shown["open"] = task.resolution is None
+    return shown
 
 
 def _scan(result: ScanResult) -> dict[str, Any]:
@@ -586,6 +602,50 @@ class _Staff:
         record = await self.run(self.node.institution.lending.local_hold, barcode, patron)
         return _Json(summary(record))
 
+    # -- deliveries that gave up: staff tasks --
+
+    async def delivery_tasks(self, request: HttpRequest) -> Response:
+        tasks = await run_in_threadpool(
+            self.node.institution.delivery_tasks,
+            desk=request.query_params.get("desk"),
+            limit=_int(request, "limit", 50),
+            offset=_int(request, "offset", 0),
+        )
+        return _Json([_task(t) for t in tasks])
+
+    async def delivery_task(self, request: HttpRequest) -> Response:
+        desk = self.node.institution.task_desk
+        task = await run_in_threadpool(desk.get, request.path_params["task_id"])
+        return _Json(_task(task))
+
+    async def request_tasks(self, request: HttpRequest) -> Response:
+        side = _side(request.path_params["side"])
+        inst = self.node.institution
+        await run_in_threadpool(inst.get, side, request.path_params["id"])  # 404 if unknown
+        tasks = await run_in_threadpool(inst.tasks_of, side, request.path_params["id"])
+        return _Json([_task(t) for t in tasks])
+
+    async def resolve_task(self, request: HttpRequest) -> Response:
+        data = await self.body(request)
+        user = request.state.staff_user or data.get("by")
+        if user is None:
+            raise InvalidInput("by", "name the staff user (or call with your own API token)")
+        if request.state.staff_user is not None and data.get("by") not in (None, user):
+            raise InvalidInput("by", f"this token is {user}'s; leave by out")
+        choice = _TASK_CHOICES[request.path_params["choice"]]
+        task_id = request.path_params["task_id"]
+        desk = self.node.institution.task_desk
+        delivered = None
+        if choice is TaskChoice.RETRY_NOW:
+            delivered = await self.run(desk.retry_now, task_id, by=user, note=data.get("note"))
+            task = await run_in_threadpool(desk.get, task_id)
+        else:
+            task = await self.run(desk.resolve, task_id, choice, by=user, note=data.get("note"))
+        shown = _task(task)
+        if delivered is not None:
+            shown["delivered"] = delivered
+        return _Json(shown)
+
     async def dispatch(self, request: HttpRequest) -> Response:
         report = await run_in_threadpool(self.node.dispatch)
         return _Json(attrs.asdict(report))
@@ -670,6 +730,10 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/find", g(staff.find), methods=["GET"]),
         Route("/staff/tasks/{task_list}", g(staff.tasks), methods=["GET"]),
         Route("/staff/scan", g(staff.scan), methods=["POST"]),
+        Route("/staff/delivery-tasks", g(staff.delivery_tasks), methods=["GET"]),
+        Route("/staff/delivery-tasks/{task_id}", g(staff.delivery_task), methods=["GET"]),
+        Route("/staff/delivery-tasks/{task_id}/{choice}", g(staff.resolve_task), methods=["POST"]),
+        Route("/staff/requests/{side}/{id}/tasks", g(staff.request_tasks), methods=["GET"]),
         Route("/staff/dispatch", g(staff.dispatch), methods=["POST"]),
         Route("/staff/tick", g(staff.tick), methods=["POST"]),
         Route("/staff/sweep", g(staff.sweep), methods=["POST"]),

@@ -149,6 +149,19 @@ class StaffClient:
         result: list[dict[str, Any]] = self.get("/staff/outbox", status=status)
         return result
 
+    def delivery_tasks(self, desk: str | None = None) -> list[dict[str, Any]]:
+        """The open delivery tasks (effects that gave up), oldest first."""
+        result: list[dict[str, Any]] = self.get("/staff/delivery-tasks", desk=desk)
+        return result
+
+    def resolve_task(
+        self, task_id: str, choice: str, *, by: str | None = None, note: str | None = None
+    ) -> dict[str, Any]:
+        """A staff choice on a delivery task: ``retry-now``, ``mark-done`` or ``drop``."""
+        body = {k: v for k, v in (("by", by), ("note", note)) if v is not None}
+        result: dict[str, Any] = self.post(f"/staff/delivery-tasks/{task_id}/{choice}", body)
+        return result
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()

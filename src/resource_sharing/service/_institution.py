@@ -728,6 +728,15 @@ class Institution:
                 return [_task_line(task, uow) for task in stored]
             return uow.tasks.listed(task_list, desk=desk, limit=limit, offset=offset)
 
+    def delivery_tasks(
+        self, *, desk: str | None = None, limit: int = 50, offset: int = 0
+    ) -> Sequence[StaffTask]:
+        """A page of the open stored tasks (deliveries that gave up), oldest first."""
+        with self.shell.ports.store.transaction() as uow:
+            return uow.tasks.open(
+                task_list=TaskList.DELIVERY_PROBLEMS, desk=desk, limit=limit, offset=offset
+            )
+
     def tasks_of(self, side: Side, request_id: str) -> Sequence[StaffTask]:
         """Every stored task of a request, open and resolved."""
         with self.shell.ports.store.transaction() as uow:
