@@ -43,6 +43,7 @@ from starlette.routing import Mount, Route
 
 from resource_sharing.effects import SendMessage, TaskList
 from resource_sharing.errors import (
+    AmbiguousBarcode,
     ConcurrencyConflict,
     IllegalTransition,
     InvalidInput,
@@ -387,6 +388,10 @@ class _Staff:
                 result: Response = await handler(request)
             except NotFound as exc:
                 return _error(404, type(exc).__name__, str(exc))
+            except AmbiguousBarcode as exc:  # staff choose: the candidates, to scan again
+                candidates = [{"request": rid, "state": state} for rid, state in exc.candidates]
+                body = {"error": "AmbiguousBarcode", "detail": str(exc), "candidates": candidates}
+                return _Json(body, 409)
             except (IllegalTransition, ConcurrencyConflict) as exc:
                 return _error(409, type(exc).__name__, str(exc))
             except (UsageError, ValueError, TypeError) as exc:
@@ -575,7 +580,10 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         result = await self.run(
-            self.node.institution.borrowing.return_item, barcode, data.get("desk")
+            self.node.institution.borrowing.return_item,
+            barcode,
+            data.get("desk"),
+            request_id=data.get("request_id"),
         )
         return _Json(_scan(result))
 
@@ -583,7 +591,9 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         mark = await run_in_threadpool(lambda: self.node.journal.last)
-        result = await self.run(self.node.institution.lending.check_in, barcode)
+        result = await self.run(
+            self.node.institution.lending.check_in, barcode, request_id=data.get("request_id")
+        )
         shown = _scan(result)
         entries = await run_in_threadpool(self.node.journal.since, mark)
         routes = [
@@ -599,7 +609,12 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         patron = data.get("patron_id")
-        record = await self.run(self.node.institution.lending.local_hold, barcode, patron)
+        record = await self.run(
+            self.node.institution.lending.local_hold,
+            barcode,
+            patron,
+            request_id=data.get("request_id"),
+        )
         return _Json(summary(record))
 
     # -- deliveries that gave up: staff tasks --

@@ -415,9 +415,9 @@ ENDPOINTS: Mapping[str, Endpoint] = {
     ),
     "act": Endpoint(path=_shape(("side", "id", "action"), side=SIDE, id=ID, action=Text(50))),
     "scan": Endpoint(body=_BARCODE_AT),
-    "return_item": Endpoint(body=_BARCODE_AT),
-    "check_in": Endpoint(body=_shape("barcode", barcode=BARCODE)),
-    "local_hold": Endpoint(body=_shape("barcode", barcode=BARCODE, patron_id=ID)),
+    "return_item": Endpoint(body=_shape("barcode", barcode=BARCODE, desk=NAME, request_id=ID)),
+    "check_in": Endpoint(body=_shape("barcode", barcode=BARCODE, request_id=ID)),
+    "local_hold": Endpoint(body=_shape("barcode", barcode=BARCODE, patron_id=ID, request_id=ID)),
     "delivery_tasks": Endpoint(
         query=_shape(desk=NAME, limit=Integer(1, 1000), offset=Integer(0, 10**9))
     ),

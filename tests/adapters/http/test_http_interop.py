@@ -15,6 +15,7 @@ import pytest
 from resource_sharing.iso18626 import Action, ErrorType, ReasonForMessage, Status
 from resource_sharing.messages import PeerMessage, Request, SupplyingAgencyMessage
 from resource_sharing.records import Citation, Identifier
+from resource_sharing_adapters.http import StaffError
 from resource_sharing_adapters.iso18626 import Version, exists_in, validate
 from tests.adapters.http.scripted_peer import (
     Answer,
@@ -186,3 +187,37 @@ def test_every_code_from_a_partner_is_checked_against_its_version_and_confirmed_
             assert sent.error.type is expected, code
             assert code.value in str(sent.error.value)
             assert staff.request(side, rid)["history"] == before, code  # nothing applied
+
+
+def test_a_scan_that_fits_several_loans_is_refused_with_the_candidates(net: Cluster) -> None:
+    with scripted_peer(net, "US-P") as p:
+        net.define("US-C", ["US-P"], institution={"auto_locate": False})
+        net.start("US-C")
+        url, staff = net.url("US-C"), net.staff["US-C"]
+        book = Citation(title="Concrete Mathematics")
+        lent = []
+        for rid in ("P-1", "P-2"):  # the same copy given to two requests
+            assert p.send(url, p.request("US-C", rid, book)).ok
+            c_id = net.lending_id("US-C", "US-P", rid)
+            staff.act("lending", c_id, "supply", {"item": {"barcode": "C-1", "desk": "Main"}})
+            lent.append(c_id)
+        with pytest.raises(StaffError) as on_shelf:
+            staff.check_in("C-1")
+        assert on_shelf.value.status == 409
+        assert on_shelf.value.kind == "IllegalTransition"  # neither can: the oldest says why
+        for rid, c_id in zip(("P-1", "P-2"), lent, strict=True):
+            staff.act("lending", c_id, "pick")
+            staff.act("lending", c_id, "ship")
+            assert p.send(url, p.requesting("US-C", rid, Action.SHIPPED_RETURN)).ok
+            assert net.state("US-C", "lending", c_id) == "returned_by_partner"
+        with pytest.raises(StaffError) as both:
+            staff.check_in("C-1")
+        assert both.value.status == 409
+        assert both.value.kind == "AmbiguousBarcode"
+        assert both.value.body["candidates"] == [
+            {"request": lent[0], "state": "returned_by_partner"},
+            {"request": lent[1], "state": "returned_by_partner"},
+        ]
+        assert staff.check_in("C-1", request_id=lent[1])["request"] == lent[1]
+        assert staff.check_in("C-1")["request"] == lent[0]
+        assert net.state("US-C", "lending", lent[0]) == "completed"
