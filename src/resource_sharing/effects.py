@@ -68,6 +68,9 @@ class TaskList(StrEnum):
     DELIVERY_PROBLEMS = "delivery_problems"
     """Effects the dispatcher gave up on (a notice, a circulation command, a print job, a
     peer message): retry now, mark as done by hand, or drop."""
+    PEER_MESSAGES = "peer_messages"
+    """Peer messages that did not fit their request's state (answered with an ERROR):
+    apply it where the table allows, ignore it, or ask the lender's status."""
 
 
 class NoticeKind(StrEnum):

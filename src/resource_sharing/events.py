@@ -23,9 +23,11 @@ __all__ = [
     "AcceptRetry",
     "AnswerCancel",
     "AnswerRenewal",
+    "ApplyLenderMessage",
     "ApproveRenewal",
     "ApproveRequest",
     "ArriveAtRsLibrary",
+    "AskLenderStatus",
     "AssignRota",
     "BorrowingEvent",
     "CancelRequest",
@@ -385,6 +387,33 @@ class MarkLost:
     """What happened."""
 
 
+@final
+@attrs.frozen
+class AskLenderStatus:
+    """Staff ask the lender for its status (a StatusRequest).
+
+    The answer arrives as a supplying agency message (StatusRequestResponse) and is
+    classified like any other.
+    """
+
+    note: str | None = None
+    """Why, for the lender."""
+
+
+@final
+@attrs.frozen
+class ApplyLenderMessage:
+    """Staff apply a lender's message that did not fit the request's state when it came.
+
+    Only where the borrowing table has a staff override for what the message says (its
+    ``confirm_...`` triggers, :data:`resource_sharing.borrowing.STAFF_OVERRIDES`); the
+    message must still be about the request's current attempt.
+    """
+
+    message: SupplyingAgencyMessage
+    """The stored message (from the task)."""
+
+
 # -- from peers, and from time -----------------------------------------------------------
 
 
@@ -450,6 +479,8 @@ BorrowingEvent = (
     | ShipReturn
     | ReportLost
     | ReportDamaged
+    | AskLenderStatus
+    | ApplyLenderMessage
     | SupplierMessageReceived
     | TimerFired
     | DeliveryRefused

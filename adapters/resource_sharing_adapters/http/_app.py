@@ -58,10 +58,10 @@ from resource_sharing.messages import (
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
 )
-from resource_sharing.ports import AnyRequest, OutboxStatus
+from resource_sharing.ports import AnyRequest, OutboxStatus, StaffTask, TaskChoice
 from resource_sharing.records import AgencyId, Citation, ItemRef, Money, PatronRef, Side
 from resource_sharing.serialization import converter
-from resource_sharing.service import ScanResult, index_of
+from resource_sharing.service import ScanResult, index_of, instruction_of
 from resource_sharing_adapters.http._auth import (
     AuthenticationFailed,
     Origin,
@@ -228,6 +228,7 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
     (Side.BORROWING, "ship-return"): ("ship_return", _NOTE),
     (Side.BORROWING, "report-lost"): ("report_lost", _NOTE),
     (Side.BORROWING, "report-damaged"): ("report_damaged", _NOTE),
+    (Side.BORROWING, "ask-status"): ("ask_status", _NOTE),
     (Side.LENDING, "supply"): ("supply", {"item": _item}),
     (Side.LENDING, "locate-failed"): ("locate_failed", {"reason": _text}),
     (Side.LENDING, "will-supply"): ("will_supply", _NOTE),
@@ -433,6 +434,28 @@ class _Staff:
         )
         return _Json([converter.unstructure(t) for t in tasks])
 
+    async def task(self, request: HttpRequest) -> Response:
+        """One stored task, with the peer message it is about."""
+        task_desk = self.node.institution.task_desk
+        task = await run_in_threadpool(task_desk.get, request.path_params["task_id"])
+        return _Json(_stored_task(task))
+
+    async def resolve_task(self, request: HttpRequest) -> Response:
+        """Carry out one of a stored task's choices, recorded with the staff user."""
+        data = await self.body(request)
+        choice = structure(data.get("choice"), TaskChoice, "choice")
+        by = request.state.staff_user or data.get("by")
+        if not by:
+            raise InvalidInput("by", "name the staff user (or use their own API token)")
+        task = await self.run(
+            self.node.institution.task_desk.resolve,
+            request.path_params["task_id"],
+            choice,
+            by=by,
+            note=data.get("note"),
+        )
+        return _Json(_stored_task(task))
+
     async def show(self, request: HttpRequest) -> Response:
         side = _side(request.path_params["side"])
         rid = request.path_params["id"]
@@ -594,6 +617,14 @@ class _Staff:
         return _Json({"now": now})
 
 
+def _stored_task(task: StaffTask) -> dict[str, Any]:
+    """A stored task as the staff API shows it: its fields, its line, its message's gist."""
+    shown: dict[str, Any] = converter.unstructure(task)
+    shown["instruction"] = instruction_of(task)
+    shown["gist"] = gist(task.message) if task.message is not None else None
+    return shown
+
+
 def create_app(node: Node, *, background: bool = True, console: bool = True) -> Starlette:
     """The node's ASGI app; with ``background`` its lifespan runs the dispatcher and timers.
 
@@ -629,6 +660,8 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/lending/check-in", g(staff.check_in), methods=["POST"]),
         Route("/staff/lending/local-hold", g(staff.local_hold), methods=["POST"]),
         Route("/staff/requests/{side}/{id}", g(staff.show), methods=["GET"]),
+        Route("/staff/task/{task_id}", g(staff.task), methods=["GET"]),
+        Route("/staff/task/{task_id}", g(staff.resolve_task), methods=["POST"]),
         Route("/staff/{side}/{id}/{action}", g(staff.act), methods=["POST"]),
     ]
     if console:

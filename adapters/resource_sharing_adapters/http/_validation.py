@@ -35,7 +35,7 @@ from resource_sharing.effects import TaskList
 from resource_sharing.errors import InvalidInput
 from resource_sharing.events import CancelledBy
 from resource_sharing.iso18626 import ServiceType
-from resource_sharing.ports import OutboxStatus
+from resource_sharing.ports import OutboxStatus, TaskChoice
 from resource_sharing.records import Side
 
 __all__ = [
@@ -398,6 +398,11 @@ ENDPOINTS: Mapping[str, Endpoint] = {
         query=_shape(desk=NAME, limit=Integer(1, 1000), offset=Integer(0, 10**9)),
     ),
     "show": Endpoint(path=_shape(("side", "id"), side=SIDE, id=ID)),
+    "task": Endpoint(path=_shape("task_id", task_id=ID)),
+    "resolve_task": Endpoint(
+        path=_shape("task_id", task_id=ID),
+        body=_shape("choice", choice=Choice.of(TaskChoice), note=NOTE, by=NAME),
+    ),
     "place": Endpoint(
         body=_shape(
             ("patron", "citation"),
@@ -438,6 +443,7 @@ ACTION_BODIES: Mapping[tuple[Side, str], Shape] = {
     (Side.BORROWING, "deny-renewal"): _shape(reason=NOTE),
     (Side.BORROWING, "ship-return"): _NOTE_ONLY,
     (Side.BORROWING, "report-lost"): _NOTE_ONLY,
+    (Side.BORROWING, "ask-status"): _NOTE_ONLY,
     (Side.BORROWING, "report-damaged"): _NOTE_ONLY,
     (Side.LENDING, "supply"): _shape(item=ITEM),
     (Side.LENDING, "locate-failed"): _shape(reason=NOTE),

@@ -19,7 +19,7 @@ from resource_sharing.service._institution import (
 )
 from resource_sharing.service._retry import DeliveryPolicy, RetryPolicy
 from resource_sharing.service._routing import ROUTES, Route, UnknownEffect, route_of
-from resource_sharing.service._tasks import TaskDesk
+from resource_sharing.service._tasks import TaskDesk, instruction_of
 from resource_sharing.service._timers import TimerScheduler
 
 __all__ = [
@@ -43,5 +43,6 @@ __all__ = [
     "TimerScheduler",
     "UnknownEffect",
     "index_of",
+    "instruction_of",
     "route_of",
 ]

@@ -216,6 +216,39 @@ def reason_of(event: object) -> str | None:
     return None
 
 
+def append_note(
+    uow: UnitOfWork,
+    side: Side,
+    request_id: str,
+    now: datetime,
+    actor: Actor,
+    state: str,
+    *,
+    event: str,
+    detail: str,
+    reason: str | None,
+    message_id: str | None = None,
+) -> None:
+    """Append a history entry that records a decision without a transition."""
+    uow.history.append(
+        [
+            HistoryEntry(
+                request_id=request_id,
+                side=side,
+                sequence=uow.history.count(side, request_id) + 1,
+                at=now,
+                event=event,
+                from_state=state,
+                to_state=state,
+                actor=actor,
+                detail=detail,
+                reason=reason,
+                message_id=message_id,
+            )
+        ]
+    )
+
+
 class Shell:
     """Applies events to stored requests in units of work; saves their effects to the outbox."""
 

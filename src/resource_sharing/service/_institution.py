@@ -38,6 +38,7 @@ from resource_sharing.events import (
     ApproveRenewal,
     ApproveRequest,
     ArriveAtRsLibrary,
+    AskLenderStatus,
     AssignRota,
     CancelledBy,
     CancelRequest,
@@ -95,6 +96,7 @@ from resource_sharing.records import (
 from resource_sharing.rota import HoldingsAnswer
 from resource_sharing.service._core import Hints, Ports, Settings, Shell, effects_of, lifecycle_of
 from resource_sharing.service._dispatcher import Dispatcher, DispatchReport
+from resource_sharing.service._misfits import keep_misfit
 from resource_sharing.service._tasks import TaskDesk, instruction_of
 from resource_sharing.service._timers import TimerScheduler
 
@@ -315,6 +317,10 @@ class BorrowingDesk(_Desk):
         """The item is lost."""
         return self._act(request_id, ReportLost(note))
 
+    def ask_status(self, request_id: str, note: str | None = None) -> AnyRequest:
+        """Ask the lender for its status (StatusRequest); its answer is a message."""
+        return self._act(request_id, AskLenderStatus(note))
+
     def report_damaged(self, request_id: str, note: str | None = None) -> AnyRequest:
         """The item is damaged."""
         return self._act(request_id, ReportDamaged(note))
@@ -482,11 +488,31 @@ class PeerInbox:
                     self._apply(uow, message, now, message_id)
                     confirmation = _confirm(message, now, None)
                     uow.inbox.remember(key, confirmation)
-            except (PeerError, IllegalTransition) as error:
+            except IllegalTransition as error:
+                if isinstance(message, Request):
+                    return _confirm(message, now, _error_data(error))
+                return self._not_applied(message, error, key, now, message_id)
+            except PeerError as error:
                 return _confirm(message, now, _error_data(error))
             return confirmation
 
         return shell.retrying(receive_once)
+
+    def _not_applied(
+        self,
+        message: SupplyingAgencyMessage | RequestingAgencyMessage,
+        error: IllegalTransition,
+        key: str,
+        now: datetime,
+        message_id: str | None,
+    ) -> Confirmation:
+        """Answer a message that does not fit its request's state, and keep it as a task."""
+        with self._shell.ports.store.transaction() as uow:
+            confirmation = _confirm(
+                message, now, keep_misfit(self._shell, uow, message, error, now, message_id)
+            )
+            uow.inbox.remember(key, confirmation)
+        return confirmation
 
     def _apply(
         self, uow: UnitOfWork, message: PeerMessage, now: datetime, message_id: str | None
@@ -643,9 +669,12 @@ class Institution:
     def tasks(
         self, task_list: TaskList, *, desk: str | None = None, limit: int = 50, offset: int = 0
     ) -> Sequence[Task]:
-        """A page of a staff task list (``delivery_problems``: the stored staff tasks)."""
+        """A page of a staff task list.
+
+        ``delivery_problems`` and ``peer_messages`` show the stored staff tasks.
+        """
         with self.shell.ports.store.transaction() as uow:
-            if task_list is TaskList.DELIVERY_PROBLEMS:
+            if task_list in _STORED_LISTS:
                 stored = uow.tasks.open(task_list=task_list, desk=desk, limit=limit, offset=offset)
                 return [_task_line(task, uow) for task in stored]
             return uow.tasks.listed(task_list, desk=desk, limit=limit, offset=offset)
@@ -676,6 +705,10 @@ class Institution:
         """Outbox entries waiting to be delivered (every port)."""
         with self.shell.ports.store.transaction() as uow:
             return len(uow.outbox.entries(status=OutboxStatus.PENDING))
+
+
+_STORED_LISTS = frozenset({TaskList.DELIVERY_PROBLEMS, TaskList.PEER_MESSAGES})
+"""The lists that show stored staff tasks rather than requests in a state."""
 
 
 def _task_line(task: StaffTask, uow: UnitOfWork) -> Task:

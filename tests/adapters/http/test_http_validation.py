@@ -169,7 +169,9 @@ def test_every_staff_route_refuses_an_unknown_query_parameter(
     staff = [r for r in app.routes if isinstance(r, Route) and r.path.startswith("/staff")]
     assert staff
     for route in staff:
-        path = route.path.format(side="borrowing", id="x", action="cancel", task_list="check_in")
+        path = route.path.format(
+            side="borrowing", id="x", action="cancel", task_list="check_in", task_id="t"
+        )
         method = sorted(route.methods or {"GET"} - {"HEAD"})[0]
         answer = client.request(method, path, params={"sneaky": "1"}, headers=STAFF)
         _refused(answer, "sneaky")
