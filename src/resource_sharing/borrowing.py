@@ -24,9 +24,11 @@ is a note, not a transition; one that cannot apply in the current state raises
 ISO 18626 error and keeps as a staff task (:mod:`resource_sharing.misfits`). Where a
 mature system would follow such a message once a person has looked, the table has a
 *staff override* for it (``STAFF_OVERRIDES``: the message's trigger, and the
-``confirm_...`` trigger whose edges say what applying it does); staff may also ask the
-lender's status (``ask_status``) while the request has a lender. Nothing here reads a
-clock: ``context.now`` is the time.
+``confirm_...`` trigger whose edges say what applying it does). Wherever a lender has the
+request, staff or the consistency sweep may ask it for its status (``ask_status``: a
+StatusRequest, the time noted on the attempt); the answer is compared with our state by
+the service (:mod:`resource_sharing.consistency`). Nothing here reads a clock:
+``context.now`` is the time.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from resource_sharing.effects import (
     SendMessage,
     TaskList,
 )
-from resource_sharing.errors import IllegalTransition, InvalidInput, PeerError, WrongCounterpart
+from resource_sharing.errors import IllegalTransition, PeerError, WrongCounterpart
 from resource_sharing.events import (
     AcceptConditions,
     AcceptRetry,
@@ -222,6 +224,8 @@ class BorrowingTrigger(StrEnum):
     """CopyCompleted from a lender the rota had moved past, before anyone else supplied."""
     DELIVERY_REFUSED = "delivery_refused"
     """Our request to the lender was refused for good (ERROR, HTTP refusal, give-up)."""
+    ASK_STATUS = "ask_status"
+    """Staff or the consistency sweep ask the lender for its status (StatusRequest)."""
     LENDER_NOTE = "lender_note"
     """A notification, or a status we already knew: recorded, no transition."""
     LENDER_ANSWER_EXPIRED = "lender_answer_expired"
@@ -238,8 +242,6 @@ class BorrowingTrigger(StrEnum):
     """Timer: shipped back long ago, the lender has not confirmed."""
     HOLD_SHELF_EXPIRED = "hold_shelf_expired"
     """Timer: the patron did not collect the item."""
-    ASK_STATUS = "ask_status"
-    """Staff ask the lender for its status (StatusRequest)."""
     CONFIRM_CLOSED = "confirm_closed"
     """Staff confirm a LoanCompleted (or CompletedWithoutReturn) that did not fit: the
     lender closed a request it never supplied, or has its item back another way."""
@@ -457,21 +459,25 @@ allowed and what it does (docs/iso18626.md, "A status that does not fit")."""
 def staff_override(request: BorrowingRequest, message: SupplyingAgencyMessage) -> BorrowingTrigger:
     """The ``confirm_...`` trigger that applies ``message`` to ``request`` for staff.
 
-    Raises :class:`InvalidInput` when the message is not about the current attempt any
-    more, :class:`IllegalTransition` when the table has no override for it in this state.
+    Raises :class:`IllegalTransition` when the message is not about the current attempt
+    any more, or the table has no override for it in this state.
     """
     attempt = request.attempt_for(message.header.requesting_agency_request_id)
-    if attempt is None or attempt is not request.current_attempt:
-        raise InvalidInput("message", "it is not about the request's current attempt any more")
-    fired = classify(message, attempt.last_status)
+    current = request.current_attempt
+    fired = classify(message, attempt.last_status if attempt is not None else None)
     override = STAFF_OVERRIDES.get(fired)
-    if override is None or not BORROWING.edges_for(request.state, override):
+    problem = None
+    if attempt is None or attempt is not current:
+        problem = "the message is not about the request's current attempt any more"
+    elif override is None or not BORROWING.edges_for(request.state, override):
+        problem = "staff may not apply it in this state"
+    if problem is not None or override is None:
         raise IllegalTransition(
             "borrowing",
             request.state.value,
             (override or fired).value,
             BORROWING.allowed(request.state),
-            reason="staff may not apply it in this state",
+            reason=problem,
         )
     return override
 
@@ -1264,7 +1270,9 @@ def _chase_return(request: BorrowingRequest, event: TimerFired, ctx: BorrowingCo
 def _ask_status(
     request: BorrowingRequest, event: AskLenderStatus, ctx: BorrowingContext
 ) -> Changes:
-    return {}, (_tell_lender(request, ctx, Action.STATUS_REQUEST, event.note),)
+    current = request.attempts[-1]
+    attempts = (*request.attempts[:-1], attrs.evolve(current, status_asked_at=ctx.now))
+    return {"attempts": attempts}, (_tell_lender(request, ctx, Action.STATUS_REQUEST, event.note),)
 
 
 def _closed_unsupplied(
@@ -1676,7 +1684,7 @@ EDGES: list[Edge] = [
     ),
     # notes and repeated statuses are recorded in every state, terminal ones included
     *(Edge(state, T.LENDER_NOTE, state, None, _note) for state in S),
-    # staff ask the lender's status, in every state with a lender
+    # staff or the sweep ask the lender where it stands, whenever a lender has the request
     Edge(S.SENT, T.ASK_STATUS, S.SENT, None, _ask_status),
     Edge(S.WILL_SUPPLY, T.ASK_STATUS, S.WILL_SUPPLY, None, _ask_status),
     Edge(S.CONDITIONAL, T.ASK_STATUS, S.CONDITIONAL, None, _ask_status),

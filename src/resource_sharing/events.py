@@ -189,6 +189,19 @@ class RequestRenewal:
 
 @final
 @attrs.frozen
+class AskLenderStatus:
+    """Staff (or the consistency sweep) ask the lender for its status: a StatusRequest.
+
+    The lender's answer (reason StatusRequestResponse) arrives later as its own message;
+    the service compares it with our state (:mod:`resource_sharing.consistency`).
+    """
+
+    note: str | None = None
+    """A note for the lender."""
+
+
+@final
+@attrs.frozen
 class ApproveRenewal:
     """Staff approve a mediated renewal request: it goes to the lender."""
 
@@ -389,19 +402,6 @@ class MarkLost:
 
 @final
 @attrs.frozen
-class AskLenderStatus:
-    """Staff ask the lender for its status (a StatusRequest).
-
-    The answer arrives as a supplying agency message (StatusRequestResponse) and is
-    classified like any other.
-    """
-
-    note: str | None = None
-    """Why, for the lender."""
-
-
-@final
-@attrs.frozen
 class ApplyLenderMessage:
     """Staff apply a lender's message that did not fit the request's state when it came.
 
@@ -479,11 +479,11 @@ BorrowingEvent = (
     | ShipReturn
     | ReportLost
     | ReportDamaged
-    | AskLenderStatus
     | ApplyLenderMessage
     | SupplierMessageReceived
     | TimerFired
     | DeliveryRefused
+    | AskLenderStatus
 )
 """Any event of the borrowing lifecycle."""
 

@@ -11,7 +11,8 @@ processed, the staff tasks it raises) is written through one :class:`UnitOfWork`
 committed together or not at all. A unit of work hands out small repositories
 (:class:`RequestRepository`, :class:`HistoryRepository`, :class:`OutboxRepository`,
 :class:`InboxRepository`, :class:`TaskRepository`, :class:`PatronRepository`,
-:class:`TimerRepository`), so a store or a wrapper implements only what it needs.
+:class:`TimerRepository`, :class:`SweepRepository`), so a store or a wrapper implements
+only what it needs.
 
 Every effect that leaves the core (peer messages, circulation commands, notices, print
 jobs) is an :class:`OutboxEntry` written in the same unit of work as its step, then
@@ -21,11 +22,11 @@ same on every retry. A delivery that gives up becomes a :class:`StaffTask`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, final
+from typing import Protocol, TypeVar, final
 
 import attrs
 
@@ -63,6 +64,7 @@ from resource_sharing.rota import HoldingsAnswer
 __all__ = [
     "DELIVERY_CHOICES",
     "AnyRequest",
+    "AttemptRunner",
     "Circulation",
     "Clock",
     "HistoryRepository",
@@ -83,11 +85,13 @@ __all__ = [
     "Port",
     "Printer",
     "RandomSource",
+    "ReceivedMessage",
     "RequestIndex",
     "RequestKey",
     "RequestRepository",
     "RequestStore",
     "StaffTask",
+    "SweepRepository",
     "Task",
     "TaskChoice",
     "TaskRepository",
@@ -98,6 +102,8 @@ __all__ = [
 
 AnyRequest = BorrowingRequest | LendingRequest
 """A request of either side."""
+
+T = TypeVar("T")
 
 RequestKey = tuple[Side, str]
 """A stored request's identity: its side and its id."""
@@ -172,6 +178,33 @@ class OutboxEntry:
     """Until when that claim holds; after it any dispatcher may claim the entry."""
     finished_at: datetime | None = None
     """When it left ``pending`` (delivered, given up, done by hand, dropped)."""
+
+
+@final
+@attrs.frozen
+class ReceivedMessage:
+    """One peer message applied to a request, kept as it arrived (the request's message log).
+
+    The inbox writes it in the unit of work that applied the message, so a request's
+    page can show every message that came in, decoded, beside the ones that went out.
+    """
+
+    side: Side
+    """The side of the request it was applied to."""
+    request_id: str
+    """That request."""
+    at: datetime
+    """When it was applied (the node's clock)."""
+    sender: AgencyId
+    """The agency that sent it (as the message names it, checked against the transport)."""
+    message: PeerMessage
+    """The message, decoded."""
+    confirmation: Confirmation
+    """What the node answered."""
+    message_id: str | None = None
+    """The sender's id of the message (its outbox id), when the transport gave one."""
+    raw: str | None = None
+    """The message as it came over the wire (ISO 18626 XML), when the transport had it."""
 
 
 @final
@@ -358,16 +391,18 @@ class OutboxRepository(Protocol):
 
     Rules every store keeps:
 
-    - ``claim`` takes entries of one port that are pending, due (``next_attempt_at <=
-      now``) and not leased (``lease_until`` None or ``<= now``), oldest first by
-      ``(created_at, id)``; it takes an entry only when every earlier pending entry of its
-      ``stream`` is taken in the same claim (so a stream is never split, and one entry
-      waiting for its retry holds back the later ones of its stream). Taken entries get
+    - ``claim`` takes entries of one port (of every port when ``port`` is None) that are
+      pending, due (``next_attempt_at <= now``) and not leased (``lease_until`` None or
+      ``<= now``), oldest first by ``(created_at, id)``; it takes an entry only when
+      every earlier pending entry of its ``stream`` is taken in the same claim (so a
+      stream is never split, and one entry waiting for its retry holds back the later
+      ones of its stream). Taken entries get
       ``claimed_by = owner`` and ``lease_until = now + lease``, in the store and in the
       returned values. Two concurrent claims must never both take an entry, nor split a
       stream between them.
     - ``update`` writes the entry's new delivery fields (status, attempts,
-      next_attempt_at, last_error, finished_at) and clears its claim; given an
+      next_attempt_at, last_error, finished_at) and clears its claim (the entry is one
+      read from the store, its other fields unchanged); given an
       ``owner``, it refuses with :class:`~resource_sharing.errors.LeaseLost` when the
       stored entry is not claimed by that owner any more (its lease ended and another
       dispatcher took it).
@@ -381,7 +416,7 @@ class OutboxRepository(Protocol):
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,
@@ -389,7 +424,10 @@ class OutboxRepository(Protocol):
         owner: str,
         request: RequestKey | None = None,
     ) -> Sequence[OutboxEntry]:
-        """Take up to ``limit`` deliverable entries of ``port`` (of one request if given)."""
+        """Take up to ``limit`` deliverable entries of ``port`` (None: any port).
+
+        With ``request``, only that request's entries.
+        """
         ...
 
     def update(self, entry: OutboxEntry, *, owner: str | None = None) -> None:
@@ -419,17 +457,36 @@ class OutboxRepository(Protocol):
 
 
 class InboxRepository(Protocol):
-    """The identities of processed peer messages (idempotent receipt)."""
+    """Processed peer messages: their identities (idempotent receipt) and each request's log.
+
+    A message's identity (``key``) is its sender plus its content; the name the sender
+    gave it (its ``X-Message-ID``, scoped by sender) is remembered beside it, so that a
+    name reused for different content can be told apart from a re-delivery.
+    """
 
     def processed(self, key: str) -> Confirmation | None:
         """The confirmation given for an already processed peer message, if any."""
         ...
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
+    def remember(self, key: str, confirmation: Confirmation, *, name: str | None = None) -> None:
         """Record that the peer message ``key`` was processed, with its confirmation.
 
-        Raises :class:`~resource_sharing.errors.ConcurrencyConflict` when it already was.
+        ``name``, when given, is recorded as naming ``key`` (the first message given a
+        name keeps it). Raises :class:`~resource_sharing.errors.ConcurrencyConflict`
+        when ``key`` already was processed.
         """
+        ...
+
+    def named(self, name: str) -> str | None:
+        """The key of the processed message first given ``name``, if any."""
+        ...
+
+    def log(self, message: ReceivedMessage) -> None:
+        """Keep a message applied to a request in the request's message log."""
+        ...
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        """The messages applied to a request, in the order they were applied."""
         ...
 
 
@@ -502,6 +559,29 @@ class TimerRepository(Protocol):
         ...
 
 
+class SweepRepository(Protocol):
+    """What the consistency sweep needs: a run claim per job, and the idle requests."""
+
+    def claim(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        """Take this period's run of ``job``: True for one caller per ``every``.
+
+        True when the job has no run yet, or its next run is due (``<= now``), or
+        ``force``; the next run is then due at ``now + every`` and ``owner`` is noted.
+        Two units claiming at once: one wins, the other gets False (or
+        :class:`~resource_sharing.errors.ConcurrencyConflict` from the store's commit).
+        """
+        ...
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[RequestKey]:
+        """Open requests of ``side`` whose state has not changed since ``before``.
+
+        Oldest change first (the time a task list shows, ``Task.updated_at``).
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """Everything one service call reads and writes, committed together or not at all.
 
@@ -541,6 +621,11 @@ class UnitOfWork(Protocol):
     @property
     def timers(self) -> TimerRepository:
         """Due timers."""
+        ...
+
+    @property
+    def sweep(self) -> SweepRepository:
+        """The consistency sweep's run claims and idle requests."""
         ...
 
 
@@ -706,6 +791,24 @@ class PartnerDirectory(Protocol):
 
     def partners(self) -> Sequence[Partner]:
         """Every partner."""
+        ...
+
+
+class AttemptRunner(Protocol):
+    """How the dispatcher makes each adapter call: bounded by the port's timeout, or not.
+
+    The core cannot interrupt a call (that needs a thread), so this comes from outside:
+    ``resource_sharing_adapters.attempts.ThreadedAttempts`` (what a node runs) bounds
+    every call; :class:`~resource_sharing.memory.InlineAttempts` (the default) makes the
+    call in the caller's thread and leaves the bound to the adapter's own timeouts.
+    """
+
+    def run(self, call: Callable[[], T], *, timeout: timedelta, port: str) -> T:
+        """``call()``'s answer, or its exception.
+
+        Past ``timeout``: a retryable :class:`~resource_sharing.errors.DeliveryError`
+        "timed out after N s" (a runner that cannot stop a call waits for it).
+        """
         ...
 
 

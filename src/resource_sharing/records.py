@@ -250,6 +250,8 @@ class Attempt:
     """When it ended."""
     reason: str | None = None
     """Why it ended, when the ending has words (a refusal's errorType and errorValue)."""
+    status_asked_at: datetime | None = None
+    """When we last asked the lender for its status (a StatusRequest by staff or the sweep)."""
 
 
 class TimerKind(StrEnum):

@@ -28,7 +28,7 @@ from resource_sharing.messages import (
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
 )
-from resource_sharing.ports import OutboxEntry, StaffTask
+from resource_sharing.ports import OutboxEntry, ReceivedMessage, StaffTask
 from resource_sharing.records import Actor, BorrowingRequest, HistoryEntry, LendingRequest
 
 __all__ = ["converter", "dumps", "loads"]
@@ -81,6 +81,7 @@ _KNOWN: tuple[type, ...] = (
     LendingRequest,
     HistoryEntry,
     OutboxEntry,
+    ReceivedMessage,
     StaffTask,
     Confirmation,
     Request,

@@ -8,18 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from documents_jobs import CITATION, pdf_text
-from mail_server import PASSWORD, USER, MailServer
 from resource_sharing.effects import NoticeKind, NotifyPatron, PrintShippingLabel
 from resource_sharing.errors import InvalidInput
+from resource_sharing.ports import PatronValidator
 from resource_sharing.records import AgencyId, Citation, Identifier, PatronRef
 from resource_sharing.testing.fakes import FixedClock
+from resource_sharing.testing.port_contracts import PatronValidatorContract
 from resource_sharing_adapters.email import EmailNotifier
-from resource_sharing_adapters.http import Journal, build_ports, parse_config
+from resource_sharing_adapters.http import AcceptingValidator, Journal, build_ports, parse_config
 from resource_sharing_adapters.printing import FolderPrinter
 from resource_sharing_adapters.sru import SruHoldingsLocator
 from resource_sharing_adapters.storage import MemoryFeeds
-from sru_catalogue import Book, Copy, SruCatalogue
+from tests.adapters.documents_jobs import CITATION, pdf_text
+from tests.adapters.mail_server import PASSWORD, USER, MailServer
+from tests.adapters.sru_catalogue import Book, Copy, SruCatalogue
 
 
 def test_the_node_builds_the_host_ports_from_their_entry_point_names(tmp_path: Path) -> None:
@@ -97,3 +99,12 @@ def test_a_bad_adapter_setting_stops_the_node_naming_the_table_and_key(tmp_path:
     with pytest.raises(InvalidInput) as raised:
         build_ports(config, Journal(MemoryFeeds()), clock)
     assert str(raised.value).startswith("ports.notifier: smtp.port: expected a TCP port")
+
+
+class TestAcceptingValidatorContract(PatronValidatorContract):
+    """The node's default patron check (no host system): everyone may ask."""
+
+    refuses = False
+
+    def make_validator(self) -> PatronValidator:
+        return AcceptingValidator()

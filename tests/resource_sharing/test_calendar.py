@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from resource_sharing.calendar import Calendar
 from resource_sharing.errors import InvalidInput
-from strategies_policies import WEEKEND, calendars, days_in_range, moments
+from tests.strategies.policies import WEEKEND, calendars, days_in_range, moments
 
 CPH = ZoneInfo("Europe/Copenhagen")
 NYC = ZoneInfo("America/New_York")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from builders_lifecycle import from_borrower, lctx, lending_in
 from resource_sharing.effects import SendMessage
 from resource_sharing.iso18626 import Action, ReasonForMessage, Status
 from resource_sharing.lending import handle_lending
 from resource_sharing.messages import SupplyingAgencyMessage
 from resource_sharing.states import LendingState
+from tests.resource_sharing.builders_lifecycle import from_borrower, lctx, lending_in
 
 EXPECTED = {
     LendingState.NEW: Status.REQUEST_RECEIVED,

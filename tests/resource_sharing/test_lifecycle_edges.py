@@ -13,27 +13,6 @@ from typing import Any
 
 import pytest
 
-from builders_lifecycle import (
-    BORROWING_EVENTS,
-    FALLBACK,
-    LAST_ONLY,
-    LENDING_EVENTS,
-    LENDING_PATHS,
-    LOCAL_ITEM,
-    MANUAL_RENEWALS,
-    NO_AUTO_RECALL,
-    ROTA,
-    bctx,
-    borrowing_in,
-    const,
-    from_borrower,
-    lctx,
-    lending_in,
-    new_lending,
-    renewals,
-    walk_borrowing,
-    walk_lending,
-)
 from resource_sharing.borrowing import BORROWING, EndOfRota, handle_borrowing
 from resource_sharing.directory import PartnerTerms
 from resource_sharing.errors import PeerError
@@ -55,6 +34,27 @@ from resource_sharing.lending import LENDING, handle_lending
 from resource_sharing.lifecycle import Edge
 from resource_sharing.records import RotaEntry, TimerKind
 from resource_sharing.states import BorrowingState, LendingState
+from tests.resource_sharing.builders_lifecycle import (
+    BORROWING_EVENTS,
+    FALLBACK,
+    LAST_ONLY,
+    LENDING_EVENTS,
+    LENDING_PATHS,
+    LOCAL_ITEM,
+    MANUAL_RENEWALS,
+    NO_AUTO_RECALL,
+    ROTA,
+    bctx,
+    borrowing_in,
+    const,
+    from_borrower,
+    lctx,
+    lending_in,
+    new_lending,
+    renewals,
+    walk_borrowing,
+    walk_lending,
+)
 
 BS = BorrowingState
 LS = LendingState

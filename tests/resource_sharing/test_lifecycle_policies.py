@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders_lifecycle import bctx, borrowing_in, from_lender, renewals
 from resource_sharing.borrowing import BorrowingContext, BorrowingPolicy, handle_borrowing
 from resource_sharing.calendar import Calendar
 from resource_sharing.directory import Closure, Directory, Partner, PartnerTerms
@@ -76,6 +75,7 @@ from resource_sharing.records import (
     TimerKind,
 )
 from resource_sharing.states import BorrowingState, LendingState
+from tests.resource_sharing.builders_lifecycle import bctx, borrowing_in, from_lender, renewals
 
 BS, LS = BorrowingState, LendingState
 A, C = AgencyId("US-A"), AgencyId("US-C")

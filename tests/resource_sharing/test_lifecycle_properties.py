@@ -16,12 +16,12 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from builders_lifecycle import BS, LS, borrowing_in, lending_in
 from resource_sharing.borrowing import BORROWING, handle_borrowing
 from resource_sharing.errors import IllegalTransition, PeerError
 from resource_sharing.lending import LENDING, handle_lending
 from resource_sharing.lifecycle import Lifecycle, Outcome
-from strategies_lifecycle import (
+from tests.resource_sharing.builders_lifecycle import BS, LS, borrowing_in, lending_in
+from tests.strategies.lifecycle import (
     LENDING_MAKERS,
     borrowing_contexts,
     borrowing_makers,

@@ -8,25 +8,6 @@ from typing import Any
 import attrs
 import pytest
 
-from builders_lifecycle import (
-    BS,
-    FALLBACK,
-    LAST_ONLY,
-    LS,
-    T0,
-    B,
-    C,
-    bctx,
-    borrowing_in,
-    const,
-    from_borrower,
-    from_lender,
-    lctx,
-    lending_in,
-    loaned,
-    renewals,
-    walk_borrowing,
-)
 from resource_sharing.borrowing import EndOfRota, handle_borrowing
 from resource_sharing.effects import (
     NoticeKind,
@@ -67,6 +48,25 @@ from resource_sharing.iso18626 import (
 from resource_sharing.lending import handle_lending
 from resource_sharing.messages import Request, RequestingAgencyMessage, SupplyingAgencyMessage
 from resource_sharing.records import AttemptOutcome, RotaEntry, TimerKind
+from tests.resource_sharing.builders_lifecycle import (
+    BS,
+    FALLBACK,
+    LAST_ONLY,
+    LS,
+    T0,
+    B,
+    C,
+    bctx,
+    borrowing_in,
+    const,
+    from_borrower,
+    from_lender,
+    lctx,
+    lending_in,
+    loaned,
+    renewals,
+    walk_borrowing,
+)
 
 
 def sent(effects: tuple[Any, ...]) -> list[Any]:

@@ -13,17 +13,6 @@ from collections import deque
 from datetime import timedelta
 from typing import Any
 
-from builders_lifecycle import (
-    BS,
-    LS,
-    T0,
-    B,
-    C,
-    bctx,
-    lctx,
-    new_borrowing,
-    renewals,
-)
 from resource_sharing.borrowing import BORROWING, BorrowingContext, handle_borrowing
 from resource_sharing.effects import (
     AddTask,
@@ -62,6 +51,17 @@ from resource_sharing.iso18626 import Status
 from resource_sharing.lending import LENDING, LendingContext, handle_lending, new_lending_request
 from resource_sharing.messages import Request, SupplyingAgencyMessage
 from resource_sharing.records import ItemRef, RotaEntry
+from tests.resource_sharing.builders_lifecycle import (
+    BS,
+    LS,
+    T0,
+    B,
+    C,
+    bctx,
+    lctx,
+    new_borrowing,
+    renewals,
+)
 
 ITEM = ItemRef("C-39001", "QA76 .K6", "Stacks level 2", desk="Main desk", home_library=None)
 

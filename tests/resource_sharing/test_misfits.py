@@ -17,7 +17,16 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from builders_lifecycle import (
+from resource_sharing.borrowing import BORROWING, STAFF_OVERRIDES, classify, handle_borrowing
+from resource_sharing.errors import IllegalTransition
+from resource_sharing.events import ApplyLenderMessage, SupplierMessageReceived
+from resource_sharing.iso18626 import Action, ErrorType, MessageStatus, ReasonForMessage, Status
+from resource_sharing.lending import handle_lending
+from resource_sharing.messages import Confirmation, DeliveryInfo, MessageKind
+from resource_sharing.misfits import misfit_choices, misfit_error
+from resource_sharing.ports import TaskChoice
+from resource_sharing.states import BorrowingState, LendingState
+from tests.resource_sharing.builders_lifecycle import (
     LENDER_DUE,
     LENDING_PATHS,
     T0,
@@ -28,15 +37,6 @@ from builders_lifecycle import (
     lctx,
     lending_in,
 )
-from resource_sharing.borrowing import BORROWING, STAFF_OVERRIDES, classify, handle_borrowing
-from resource_sharing.errors import IllegalTransition
-from resource_sharing.events import ApplyLenderMessage, SupplierMessageReceived
-from resource_sharing.iso18626 import Action, ErrorType, MessageStatus, ReasonForMessage, Status
-from resource_sharing.lending import handle_lending
-from resource_sharing.messages import Confirmation, DeliveryInfo, MessageKind
-from resource_sharing.misfits import misfit_choices, misfit_error
-from resource_sharing.ports import TaskChoice
-from resource_sharing.states import BorrowingState, LendingState
 
 BS = BorrowingState
 
@@ -198,7 +198,7 @@ def test_a_message_about_an_attempt_that_is_over_cannot_be_applied() -> None:
     assert moved.state is BS.SENT
     assert len(moved.attempts) == 2
     assert misfit_choices(moved, message.message) == (TaskChoice.IGNORE, TaskChoice.ASK_STATUS)
-    with pytest.raises(Exception, match="current attempt"):
+    with pytest.raises(IllegalTransition, match="current attempt"):
         handle_borrowing(moved, ApplyLenderMessage(message.message), bctx())
 
 

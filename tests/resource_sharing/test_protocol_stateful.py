@@ -70,7 +70,7 @@ from resource_sharing.states import BorrowingState as BS  # noqa: N817 - short i
 from resource_sharing.states import LendingState as LS  # noqa: N817 - short in tables
 from resource_sharing.testing import FixedClock, MemoryCirculation, RecordingNotifier
 from resource_sharing.testing.consortium import Consortium
-from strategies_protocol import (
+from tests.strategies.protocol import (
     HeldNetwork,
     HeldTransport,
     InFlight,

@@ -268,6 +268,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("failed", "deliveries given up on (a partner or port that kept failing), with the reason")
     add("dispatch", "deliver the outbox now")
     add("tick", "fire the timers that are due now")
+    add("sweep", "ask lenders about idle requests now (the consistency sweep), with counts")
     desk.set_defaults(handler=run_desk)
 
 
@@ -618,6 +619,20 @@ def _tick(staff: StaffClient, args: argparse.Namespace) -> _Result:
     return _Result({"fired": fired}, lambda c: c.print(f"timers fired: {fired}"))
 
 
+def _sweep(staff: StaffClient, args: argparse.Namespace) -> _Result:
+    report = staff.sweep()
+    if not report.get("ran"):
+        return _Result(report, lambda c: c.print("sweep: another process is running it"))
+    lenders = report.get("per_lender") or {}
+    asked = ", ".join(f"{k} {v}" for k, v in sorted(lenders.items())) or "none"
+    words = (
+        f"sweep: {report['idle']} idle, {report['asked']} asked ({asked}),"
+        f" {report['asked_recently']} asked recently, {report['rate_limited']} rate-limited,"
+        f" {report['failed']} failed"
+    )
+    return _Result(report, lambda c: c.print(words))
+
+
 _COMMANDS: Mapping[str, Callable[[StaffClient, argparse.Namespace], _Result]] = {
     "info": _info,
     "tasks": _tasks,
@@ -635,4 +650,5 @@ _COMMANDS: Mapping[str, Callable[[StaffClient, argparse.Namespace], _Result]] = 
     "failed": _failed,
     "dispatch": _dispatch,
     "tick": _tick,
+    "sweep": _sweep,
 }

@@ -261,7 +261,12 @@ def accounts_of(node: Any) -> Accounts:
     with _BY_NODE_LOCK:
         found = _BY_NODE.get(node)
         if found is None:
-            found = _BY_NODE[node] = Accounts(account_store_for(node.raw_store))
+            settings = getattr(getattr(node, "config", None), "console", None)
+            limits: dict[str, Any] = {}
+            if settings is not None:  # [console] lock-out thresholds
+                limits["max_failures"] = settings.max_failed_logins
+                limits["lockout"] = timedelta(minutes=settings.lockout_minutes)
+            found = _BY_NODE[node] = Accounts(account_store_for(node.raw_store), **limits)
         return found
 
 

@@ -1,10 +1,12 @@
 """Console sessions and CSRF tokens: signed cookies, checked on the node's clock.
 
-A session is a cookie ``rs_console`` holding ``{user, generation, issued, csrf}``,
+A session is a cookie ``rs_console`` holding ``{user, generation, issued, seen, csrf}``,
 signed with itsdangerous under a key kept in the node's store (so every process of one
 institution accepts it). It is HttpOnly, SameSite=Strict, and Secure when the node is
 served over https. It ends when ``lifetime`` has passed on the node's clock since it
-was issued, when the user logs out (the account's generation moves on) or is disabled.
+was issued, when it was not used for ``idle`` (each page the user opens signs it anew
+with ``seen`` moved on, so the idle limit needs no server-side state), when the user
+logs out (the account's generation moves on) or is disabled.
 
 Every form carries a CSRF token: the session's own once logged in; before that (the
 login form) a random value in a second cookie that the form must repeat (double
@@ -59,10 +61,16 @@ class Session:
     """When it was issued (the node's clock)."""
     csrf: str
     """The token every form of this session must carry."""
+    seen: datetime | None = None
+    """When the user last opened a page with it (None: not since it was issued)."""
 
     def expired(self, now: datetime, lifetime: timedelta) -> bool:
         """Whether the session is over by age."""
         return now - self.issued >= lifetime
+
+    def idle(self, now: datetime, limit: timedelta | None) -> bool:
+        """Whether the session went unused for ``limit`` (None: no idle limit)."""
+        return limit is not None and now - (self.seen or self.issued) >= limit
 
 
 @final
@@ -74,11 +82,20 @@ class SessionSigner:
 
     def issue(self, username: str, generation: int, now: datetime) -> tuple[Session, str]:
         """A new session and its cookie value."""
-        session = Session(username, generation, now, secrets.token_urlsafe(24))
-        value = self._sessions.dumps(
-            {"u": username, "g": generation, "t": now.isoformat(), "c": session.csrf}
-        )
-        return session, value
+        session = Session(username, generation, now, secrets.token_urlsafe(24), now)
+        return session, self.sign(session)
+
+    def sign(self, session: Session) -> str:
+        """The cookie value of a session."""
+        data = {"u": session.username, "g": session.generation, "t": session.issued.isoformat()}
+        data["c"] = session.csrf
+        if session.seen is not None:
+            data["s"] = session.seen.isoformat()
+        return self._sessions.dumps(data)
+
+    def touch(self, session: Session, now: datetime) -> str:
+        """The cookie value of the session, used now (its CSRF token stays)."""
+        return self.sign(attrs.evolve(session, seen=now))
 
     def read(self, value: str | None) -> Session | None:
         """The session in a cookie, or None when it is missing, forged or malformed."""
@@ -86,8 +103,13 @@ class SessionSigner:
             return None
         try:
             data: Any = self._sessions.loads(value)
+            seen = datetime.fromisoformat(data["s"]) if data.get("s") else None
             return Session(
-                str(data["u"]), int(data["g"]), datetime.fromisoformat(data["t"]), str(data["c"])
+                str(data["u"]),
+                int(data["g"]),
+                datetime.fromisoformat(data["t"]),
+                str(data["c"]),
+                seen,
             )
         except (BadSignature, KeyError, TypeError, ValueError):
             return None

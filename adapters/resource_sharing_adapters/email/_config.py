@@ -19,7 +19,7 @@
     username = "ill"
     password_env = "ILL_SMTP_PASSWORD"           # or password = "..."
     timeout_seconds = 20
-    ca_file = "/etc/ssl/private-ca.pem"
+    ca_file = "/etc/ssl/private-ca.pem"         # relative: to the configuration file
 
     [ports.notifier.staff]                             # desk -> addresses; "*" for any other desk
     "*" = ["ill-staff@library.example"]
@@ -135,7 +135,7 @@ def _str(table: Mapping[str, Any], key: str, where: str, default: str | None = N
     return value
 
 
-def _smtp(table: Any) -> SmtpSettings:
+def _smtp(table: Any, base: Path) -> SmtpSettings:
     where = "smtp"
     if not isinstance(table, Mapping):
         raise InvalidInput(where, "expected a table")
@@ -162,7 +162,7 @@ def _smtp(table: Any) -> SmtpSettings:
             username=_str(table, "username", where),
             password=password,
             timeout_seconds=float(timeout),
-            ca_file=_str(table, "ca_file", where),
+            ca_file=str(base / ca_file) if (ca_file := _str(table, "ca_file", where)) else None,
             local_hostname=_str(table, "local_hostname", where),
         )
     except ValueError as exc:
@@ -215,7 +215,7 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
     patron_language = (
         load_callable(language_spec, _at(where, "patron_language")) if language_spec else None
     )
-    smtp = _smtp(table.get("smtp", {}))
+    smtp = _smtp(table.get("smtp", {}), base)
     lookup = getattr(context, "request", None)
     details, staff_desk = request_lookups(lookup) if callable(lookup) else (None, None)
     try:

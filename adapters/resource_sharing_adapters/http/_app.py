@@ -158,6 +158,7 @@ def _iso_endpoint(node: Node) -> Callable[[HttpRequest], Any]:
                 message_id=request.headers.get(MESSAGE_ID_HEADER),
                 authorization=request.headers.get("authorization"),
                 origin=_origin(request),
+                raw=body,
             )
         except Throttled as exc:
             text = "429 Too Many Requests: try again later\n"
@@ -228,7 +229,7 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
     (Side.BORROWING, "ship-return"): ("ship_return", _NOTE),
     (Side.BORROWING, "report-lost"): ("report_lost", _NOTE),
     (Side.BORROWING, "report-damaged"): ("report_damaged", _NOTE),
-    (Side.BORROWING, "ask-status"): ("ask_status", _NOTE),
+    (Side.BORROWING, "status-request"): ("ask_lender_status", _NOTE),
     (Side.LENDING, "supply"): ("supply", {"item": _item}),
     (Side.LENDING, "locate-failed"): ("locate_failed", {"reason": _text}),
     (Side.LENDING, "will-supply"): ("will_supply", _NOTE),
@@ -250,6 +251,15 @@ ACTIONS: Mapping[tuple[Side, str], tuple[str, Mapping[str, _Conv]]] = {
     (Side.LENDING, "mark-lost"): ("mark_lost", _NOTE),
 }
 """Staff actions on one request: (side, URL name) to the desk method and its arguments."""
+
+NOT_IN_ISO18626: Mapping[tuple[Side, str], str] = {
+    (Side.LENDING, "status-request"): (
+        "ISO 18626 has no message in which a lender asks the borrower for its status"
+        " (StatusRequest is an action of the requesting agency): the borrower's side is"
+        " known only from its own messages"
+    ),
+}
+"""Actions staff may look for that the protocol does not allow, with the reason."""
 
 
 def gist(message: PeerMessage) -> str:
@@ -539,6 +549,11 @@ class _Staff:
         side = _side(request.path_params["side"])
         name = request.path_params["action"]
         spec = ACTIONS.get((side, name))
+        refused = NOT_IN_ISO18626.get((side, name))
+        if refused is not None:
+            raise InvalidInput(
+                "action", f"{name} is not possible on the {side.value} side: {refused}"
+            )
         if spec is None:
             known = ", ".join(sorted(n for s, n in ACTIONS if s is side))
             raise NotFound(f"{side.value} action", f"{name} (known: {known})")
@@ -601,6 +616,10 @@ class _Staff:
         fired = await run_in_threadpool(self.node.tick)
         return _Json({"fired": fired})
 
+    async def sweep(self, request: HttpRequest) -> Response:
+        report = await run_in_threadpool(lambda: self.node.sweep(force=True))
+        return _Json(attrs.asdict(report))
+
     async def clock(self, request: HttpRequest) -> Response:
         if not self.node.config.clock_adjustable:
             return _error(403, "ClockNotAdjustable", "set clock.adjustable = true to allow it")
@@ -623,6 +642,35 @@ def _stored_task(task: StaffTask) -> dict[str, Any]:
     shown["instruction"] = instruction_of(task)
     shown["gist"] = gist(task.message) if task.message is not None else None
     return shown
+
+
+def _ncip_route(node: Node) -> Route:
+    """``[ncip_inbound]``: the ILS posts a local hold on a lent item; the loan is recalled."""
+    from resource_sharing_adapters.ncip import inbound_route
+
+    settings = node.config.ncip_inbound
+    assert settings is not None
+    desk = node.institution.lending.by("ils")
+
+    def on_local_hold(barcode: str, patron_id: str | None) -> object:
+        try:
+            found = node.institution.shell.retrying(lambda: desk.local_hold(barcode, patron_id))
+        except InvalidInput as exc:
+            if exc.field == "barcode":  # not an item we lent: the ILS hears "Unknown Item"
+                raise NotFound("lent item", barcode) from exc
+            raise
+        node.wake()  # the Recalled message goes out now
+        return found
+
+    log.info("NCIP holds from the ILS taken at %s", settings.path)
+    return inbound_route(
+        settings.path,
+        on_local_hold,
+        agency=settings.agency or node.agency.value,
+        api_key=settings.api_key,
+        api_key_header=settings.api_key_header,
+        max_bytes=node.config.server.max_body_bytes,
+    )
 
 
 def create_app(node: Node, *, background: bool = True, console: bool = True) -> Starlette:
@@ -654,6 +702,7 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/scan", g(staff.scan), methods=["POST"]),
         Route("/staff/dispatch", g(staff.dispatch), methods=["POST"]),
         Route("/staff/tick", g(staff.tick), methods=["POST"]),
+        Route("/staff/sweep", g(staff.sweep), methods=["POST"]),
         Route("/staff/clock", g(staff.clock), methods=["POST"]),
         Route("/staff/borrowing/requests", g(staff.place), methods=["POST"]),
         Route("/staff/borrowing/return", g(staff.return_item), methods=["POST"]),
@@ -664,6 +713,8 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/task/{task_id}", g(staff.resolve_task), methods=["POST"]),
         Route("/staff/{side}/{id}/{action}", g(staff.act), methods=["POST"]),
     ]
+    if node.config.ncip_inbound is not None:
+        routes.append(_ncip_route(node))
     if console:
         try:
             from resource_sharing_adapters.console import create_console

@@ -22,7 +22,7 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, final
 
@@ -30,6 +30,7 @@ import attrs
 
 from resource_sharing.borrowing import BorrowingPolicy
 from resource_sharing.calendar import Calendar
+from resource_sharing.consistency import SweepPolicy
 from resource_sharing.directory import Directory
 from resource_sharing.errors import InvalidInput
 from resource_sharing.lending import LendingPolicy
@@ -51,7 +52,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PATH",
     "PORT_NAMES",
+    "ConsoleConfig",
     "DeliveryConfig",
+    "NcipInboundConfig",
     "NodeConfig",
     "PortConfig",
     "ServerConfig",
@@ -128,6 +131,21 @@ class StoreConfig:
         return "memory (nothing survives the process)"
 
 
+@final
+@attrs.frozen
+class NcipInboundConfig:
+    """``[ncip_inbound]``: where the ILS posts a local patron's hold on a lent item (NCIP)."""
+
+    path: str = "/ncip"
+    """The path the ILS POSTs to (RequestItem, ItemRequested or ItemRecalled)."""
+    api_key: str = attrs.field(default="", repr=False)
+    """The key the ILS sends in ``api_key_header`` (required: no key, no route)."""
+    api_key_header: str = "X-Api-Key"
+    """The header that carries the key."""
+    agency: str | None = None
+    """Our FromAgencyId in the answers (None: the node's agency)."""
+
+
 PORT_NAMES = ("circulation", "notifier", "holdings", "printer", "patron_validator")
 """The ports ``[ports]`` may name a factory for, in the order the node builds them."""
 
@@ -176,6 +194,47 @@ class DeliveryConfig:
     ``[delivery.unknown_request]`` for the "unknown request id" retries."""
 
 
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise InvalidInput(f"console.{attribute.name}", f"must be > 0, got {value!r}")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise InvalidInput(f"console.{attribute.name}", f"must be >= 0, got {value!r}")
+
+
+def _policies(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    if not value or any(not p.strip() or len(p) > 100 for p in value):
+        raise InvalidInput("console.item_policies", "one or more names of 1 to 100 characters")
+
+
+@final
+@attrs.frozen
+class ConsoleConfig:
+    """``[console]``: the staff console's sessions, lock-outs, templates and receiving."""
+
+    session_hours: float = attrs.field(default=8.0, validator=_positive)
+    """A session ends this long after its login (on the node's clock)."""
+    idle_minutes: float = attrs.field(default=60.0, validator=_not_negative)
+    """A session unused this long ends (0: no idle limit). The live lists' refreshes
+    do not count as use."""
+    max_failed_logins: int = attrs.field(default=5, validator=_positive)
+    """Wrong passwords in a row that lock an account."""
+    lockout_minutes: float = attrs.field(default=15.0, validator=_positive)
+    """How long such a lock lasts."""
+    templates: str | None = None
+    """A folder of templates that override the console's own (same file names); relative
+    to the configuration file."""
+    item_policies: tuple[str, ...] = attrs.field(
+        default=("Resource sharing loan",), validator=_policies
+    )
+    """The item policies staff choose from for a temporary item (the first is the default)."""
+    network_unique_barcodes: bool = False
+    """Receive by the lender's barcode alone (a consortium whose barcodes are unique
+    across the network): the scan receives the item, with no temporary-item page."""
+
+
 @final
 @attrs.frozen
 class NodeConfig:
@@ -191,6 +250,8 @@ class NodeConfig:
     """Where requests are kept."""
     delivery: DeliveryConfig = attrs.field(factory=DeliveryConfig)
     """Delivery, dispatcher and timer settings."""
+    sweep: SweepPolicy = attrs.field(factory=SweepPolicy)
+    """``[sweep]``: the consistency sweep (idle period, interval, questions per lender)."""
     directory: Directory = attrs.field(factory=Directory)
     """Our partners."""
     rota: RotaPolicy = attrs.field(factory=RotaPolicy)
@@ -219,8 +280,12 @@ class NodeConfig:
     """The staff API may move the clock forward (demos and tests only)."""
     security: SecurityConfig = attrs.field(factory=SecurityConfig)
     """``[security]``: rate limits and lock-outs of peer credentials and staff tokens."""
+    console: ConsoleConfig = attrs.field(factory=ConsoleConfig)
+    """``[console]``: the staff console's settings."""
     ports: Mapping[str, PortConfig] = attrs.field(factory=dict)
     """The factories of the ports the integrator replaces, by port name."""
+    ncip_inbound: NcipInboundConfig | None = None
+    """``[ncip_inbound]``: the NCIP route the ILS posts local holds to (None: off)."""
     base: Path | None = None
     """The folder relative paths are relative to (the configuration file's)."""
     source: Path | None = None
@@ -459,6 +524,57 @@ def _ports(table: _Table) -> dict[str, PortConfig]:
     return found
 
 
+_RESERVED_PATHS = ("/staff", "/health", "/metrics", "/live", "/login", "/static")
+
+
+def _ncip_inbound(table: _Table, server: ServerConfig) -> NcipInboundConfig | None:
+    if not table.data:
+        return None
+    found = NcipInboundConfig(
+        path=table.take("path", str, "/ncip"),
+        api_key=table.secret("api_key") or "",
+        api_key_header=table.take("api_key_header", str, "X-Api-Key"),
+        agency=table.take("agency", str, None),
+    )
+    table.done()
+    if not found.path.startswith("/") or found.path == server.path:
+        raise InvalidInput(
+            "ncip_inbound.path", f"must start with '/' and not be {server.path!r} (ISO 18626)"
+        )
+    if found.path.startswith(_RESERVED_PATHS):
+        raise InvalidInput("ncip_inbound.path", f"{found.path!r} is taken by the node")
+    if len(found.api_key) < 16:
+        raise InvalidInput(
+            "ncip_inbound.api_key",
+            "required, at least 16 characters (api_key, api_key_env or api_key_file):"
+            " the ILS must prove who it is",
+        )
+    return found
+
+
+def _sweep(table: _Table) -> SweepPolicy:
+    """The consistency sweep's policy from ``[sweep]``.
+
+    Keys: ``enabled``, ``idle_after_days``, ``interval_minutes``, ``per_peer``,
+    ``scan_limit`` (the defaults are :class:`~resource_sharing.consistency.SweepPolicy`'s).
+    """
+    default = SweepPolicy()
+    days = table.take("idle_after_days", float, default.idle_after / timedelta(days=1))
+    minutes = table.take("interval_minutes", float, default.interval / timedelta(minutes=1))
+    try:
+        policy = SweepPolicy(
+            enabled=table.take("enabled", bool, default.enabled),
+            idle_after=timedelta(days=days),
+            interval=timedelta(minutes=minutes),
+            per_peer=table.take("per_peer", int, default.per_peer),
+            scan_limit=table.take("scan_limit", int, default.scan_limit),
+        )
+    except ValueError as exc:
+        raise InvalidInput("sweep", str(exc)) from None
+    table.done()
+    return policy
+
+
 def parse_config(
     data: Mapping[str, Any], *, base: Path | None = None, stem: str = "resource-sharing"
 ) -> NodeConfig:
@@ -506,6 +622,7 @@ def parse_config(
 
     store = _store(top.table("store"), base, stem)
     ports = _ports(top.table("ports"))
+    ncip_inbound = _ncip_inbound(top.table("ncip_inbound"), server)
 
     dly = top.table("delivery")
     given = frozenset(k for k in _RETRY_KEYS if k in dly.data)
@@ -531,6 +648,8 @@ def parse_config(
     if delivery.window_seconds is not None and delivery.window_seconds <= 0:
         raise InvalidInput("delivery.window_seconds", "must be > 0")
 
+    sweep = _sweep(top.table("sweep"))
+
     clk = top.table("clock")
     start = clk.data.pop("start", None)
     clock_start = structure(start, datetime, "clock.start") if start is not None else None
@@ -544,6 +663,9 @@ def parse_config(
     )
     directory, rota, credentials, partner_sru = _directory(partners, top.table("rota"), base)
     security = structure(top.data.pop("security", {}), SecurityConfig, "security")
+    console = structure(top.data.pop("console", {}), ConsoleConfig, "console")
+    if console.templates is not None:
+        console = attrs.evolve(console, templates=str(base / console.templates))
     holdings = _holdings(top.data.pop("holdings", []))
     top.done()
     return NodeConfig(
@@ -552,6 +674,7 @@ def parse_config(
         server=server,
         store=store,
         delivery=delivery,
+        sweep=sweep,
         directory=directory,
         rota=rota,
         credentials=credentials,
@@ -566,7 +689,9 @@ def parse_config(
         clock_start=clock_start,
         clock_adjustable=adjustable,
         security=security,
+        console=console,
         ports=ports,
+        ncip_inbound=ncip_inbound,
         base=base,
     )
 

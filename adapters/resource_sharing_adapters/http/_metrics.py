@@ -10,7 +10,11 @@ they happen:
 - ``resource_sharing_deliveries_failed_total{partner, retryable}``: failed delivery
   attempts (each one is also logged at WARNING with the reason);
 - ``resource_sharing_http_request_duration_seconds{route, method, status}``: HTTP
-  latency, by route group (``iso18626``, ``/staff/tasks``..., ``/health``, ``/metrics``).
+  latency, by route group (``iso18626``, ``/staff/tasks``..., ``/health``, ``/metrics``);
+- ``resource_sharing_sweep_runs_total``: consistency sweep runs this process made;
+- ``resource_sharing_sweep_requests_total{outcome}``: idle requests a run looked at, by
+  what it did (``asked``, ``asked_recently``, ``rate_limited``, ``failed``);
+- ``resource_sharing_sweep_status_requests_total{partner}``: StatusRequests it sent.
 
 Read from the node's security counters at every scrape (issue 19's lock-outs and limits):
 
@@ -28,6 +32,8 @@ Read from the store at every scrape (so several processes on one database agree)
   notices, circulation commands, print jobs) pending and given up on, by port;
 - ``resource_sharing_outbox_oldest_pending_age_seconds``: age of the oldest pending one;
 - ``resource_sharing_timers_due``: requests whose timer is due now (at most 1000 counted);
+- ``resource_sharing_out_of_step_tasks``: open tasks on the ``out_of_step`` list (a
+  partner's status answer that does not fit our state; at most 10 000 counted);
 - ``resource_sharing_requests{side, state}``: requests by state: from the store's
   ``count_by_state()`` when it has one, else the open requests on the staff task lists
   (the states someone must act on).
@@ -51,6 +57,7 @@ from resource_sharing.effects import TaskList
 from resource_sharing.errors import DeliveryError
 from resource_sharing.messages import Confirmation, PeerMessage
 from resource_sharing.ports import OutboxStatus, PeerTransport
+from resource_sharing.service import SweepReport
 from resource_sharing_adapters.http import _logging
 
 if TYPE_CHECKING:
@@ -77,6 +84,10 @@ METRIC_NAMES = (
     "resource_sharing_outbox_messages",
     "resource_sharing_outbox_oldest_pending_age_seconds",
     "resource_sharing_timers_due",
+    "resource_sharing_out_of_step_tasks",
+    "resource_sharing_sweep_runs_total",
+    "resource_sharing_sweep_requests_total",
+    "resource_sharing_sweep_status_requests_total",
     "resource_sharing_requests",
     "resource_sharing_auth_failures_total",
     "resource_sharing_lockouts_total",
@@ -112,6 +123,10 @@ class _StoreCollector(Collector):
         timers = GaugeMetricFamily(
             "resource_sharing_timers_due", "Requests whose timer is due now (at most 1000)"
         )
+        out_of_step = GaugeMetricFamily(
+            "resource_sharing_out_of_step_tasks",
+            "Open tasks on the out_of_step list (a partner's status that does not fit ours)",
+        )
         requests = GaugeMetricFamily(
             "resource_sharing_requests",
             "Requests by side and state (without a store count: those on a task list)",
@@ -121,6 +136,7 @@ class _StoreCollector(Collector):
             pending = uow.outbox.entries(status=OutboxStatus.PENDING)
             given_up = uow.outbox.entries(status=OutboxStatus.GIVEN_UP)
             due = uow.timers.due(now, _TIMERS_COUNTED)
+            drifted = uow.tasks.open(task_list=TaskList.OUT_OF_STEP, limit=_TASKS_COUNTED)
             tally = _by_state(node, uow)
         for status, entries in (("pending", pending), ("given_up", given_up)):
             by_port = Tally(entry.port.value for entry in entries)
@@ -131,9 +147,10 @@ class _StoreCollector(Collector):
         ages = [(now - m.created_at).total_seconds() for m in pending]
         oldest.add_metric([], max(ages, default=0.0))
         timers.add_metric([], len(due))
+        out_of_step.add_metric([], len(drifted))
         for (side, state), count in sorted(tally.items()):
             requests.add_metric([side, state], count)
-        yield from (outbox, oldest, timers, requests)
+        yield from (outbox, oldest, timers, out_of_step, requests)
 
 
 _SECURITY = (
@@ -199,6 +216,23 @@ class NodeMetrics:
             ["route", "method", "status"],
             registry=self.registry,
         )
+        self.sweep_runs = Counter(
+            "resource_sharing_sweep_runs",
+            "Consistency sweep runs made by this process",
+            registry=self.registry,
+        )
+        self.sweep_requests = Counter(
+            "resource_sharing_sweep_requests",
+            "Idle requests a sweep run looked at, by what it did with them",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.sweep_status_requests = Counter(
+            "resource_sharing_sweep_status_requests",
+            "StatusRequests the sweep sent, by partner",
+            ["partner"],
+            registry=self.registry,
+        )
         self.registry.register(_StoreCollector(node))
         self.registry.register(_SecurityCollector(node))
         self._iso_path = node.config.server.path
@@ -208,6 +242,14 @@ class NodeMetrics:
         kind = confirmation.confirms.value if confirmation.confirms is not None else "unknown"
         status = "BadlyFormed" if badly_formed else confirmation.status.value
         self.messages.labels("in", kind, status).inc()
+
+    def swept(self, report: SweepReport) -> None:
+        """Count one sweep run."""
+        self.sweep_runs.inc()
+        for outcome in ("asked", "asked_recently", "rate_limited", "failed"):
+            self.sweep_requests.labels(outcome).inc(getattr(report, outcome))
+        for partner, count in report.per_lender.items():
+            self.sweep_status_requests.labels(partner).inc(count)
 
     def route(self, path: str) -> str:
         """The route group of ``path`` (bounded label values)."""

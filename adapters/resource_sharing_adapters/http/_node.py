@@ -9,11 +9,13 @@ integrator would forward), the holdings from the configuration, a clock and uniq
 
 It authenticates inbound messages before the peer inbox sees them, and runs two
 background threads: the dispatcher (woken at once after every change, and at the
-configured interval for retries) and the timer tick. Every committed step is in the
-change feed, which the staff API serves so that desks and the demo can follow what
-happened. The SQL stores keep the feed and the journal themselves, numbered in commit
-order and shared by every process on the same database; with the memory store they live
-in the process (:class:`~resource_sharing_adapters.storage.MemoryFeeds`).
+configured interval for retries) and the timer tick, which also runs the consistency
+sweep when its run is due (``[sweep]``; claimed in the store, so once per institution).
+Every committed step is in the change feed, which the staff API serves so that desks and
+the demo can follow what happened. The SQL stores keep the feed and the journal
+themselves, numbered in commit order and shared by every process on the same database;
+with the memory store they live in the process
+(:class:`~resource_sharing_adapters.storage.MemoryFeeds`).
 
 The host-system ports (circulation, notices, holdings, printing, patron checks) are made
 by the factories ``[ports]`` names, the journal versions by default
@@ -23,6 +25,7 @@ by the factories ``[ports]`` names, the journal versions by default
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import socket
 import threading
@@ -51,18 +54,21 @@ from resource_sharing.ports import (
 )
 from resource_sharing.records import AgencyId, HistoryEntry, Side
 from resource_sharing.service import (
+    ConsistencySweep,
     DeliveryPolicy,
     DispatchReport,
     Institution,
     Ports,
     RetryPolicy,
     Settings,
+    SweepReport,
 )
+from resource_sharing_adapters.attempts import ThreadedAttempts
 from resource_sharing_adapters.http._auth import Authenticator, Origin
 from resource_sharing_adapters.http._client import HttpTransport
 from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
 from resource_sharing_adapters.http._limits import Guard
-from resource_sharing_adapters.http._metrics import ObservedTransport
+from resource_sharing_adapters.http._metrics import ObservedTransport, metrics_of
 from resource_sharing_adapters.http._ports import Journal, build_ports
 from resource_sharing_adapters.iso18626 import confirm_error
 from resource_sharing_adapters.storage import Change, Feeds, MemoryFeeds, change_of
@@ -80,6 +86,15 @@ __all__ = [
 ]
 
 log = logging.getLogger("resource_sharing.node")
+
+_SECURITY_CODE = re.compile(
+    r"(<(?:[A-Za-z_][\w.-]*:)?securityCode\s*>)[^<]*(</(?:[A-Za-z_][\w.-]*:)?securityCode\s*>)"
+)
+
+
+def _without_security_code(raw: bytes) -> str:
+    """The body as a message log keeps it: text, the sender's security code blanked."""
+    return _SECURITY_CODE.sub(r"\1(not kept)\2", raw.decode("utf-8", errors="replace"))
 
 
 # -- the change feed ------------------------------------------------------------------
@@ -163,6 +178,7 @@ class _RecordingUnit:
         self.tasks = uow.tasks
         self.patrons = uow.patrons
         self.timers = uow.timers
+        self.sweep = uow.sweep
 
     @property
     def steps(self) -> list[Change]:
@@ -428,6 +444,7 @@ class Node:
             auto_locate=config.auto_locate,
             mediated_borrowing=config.mediated_borrowing,
             delivery=delivery_policy(config.delivery),
+            sweep=config.sweep,
         )
         try:
             self.ports = build_ports(config, self.journal, self.clock, self._request)
@@ -448,6 +465,7 @@ class Node:
             printer=self.ports["printer"],  # type: ignore[arg-type]
             patrons=self.ports["patron_validator"],  # type: ignore[arg-type]
             partner_holdings=self.partner_holdings,
+            attempts=ThreadedAttempts(),
         )
         self.owner = owner_of(config)
         """This process's name in the outbox's claims (stable across its restarts)."""
@@ -472,14 +490,18 @@ class Node:
         message_id: str | None = None,
         authorization: str | None = None,
         origin: Origin | None = None,
+        raw: bytes | None = None,
     ) -> Confirmation:
         """Authenticate and apply one inbound message; returns its confirmation.
 
         A refused message (not for us, unknown sender, bad credentials) gets an ERROR
-        confirmation and nothing is stored. ``message_id`` (the sender's outbox id) makes
-        a re-delivery idempotent; it is scoped by the authenticated sender. ``origin`` (the
+        confirmation and nothing is stored. ``message_id`` (the sender's ``X-Message-ID``)
+        names the message, scoped by the authenticated sender; its identity is its
+        content (:meth:`~resource_sharing.service.PeerInbox.receive`). ``origin`` (the
         client's address and TLS certificate) feeds the lock-out and mutual TLS; a sender
         locked out or over its rate raises :class:`~resource_sharing_adapters.http.Throttled`.
+        ``raw`` (the body as received) is kept in the request's message log, its
+        ``securityCode`` blanked.
         """
         now = self.clock.now()
         try:
@@ -487,8 +509,10 @@ class Node:
         except PeerError as error:
             log.warning("refused a message: %s", getattr(error, "detail", error))
             return confirm_error(message, error, timestamp=now, received=now)
-        key = f"{sender}|{message_id}" if message_id else None
-        confirmation = self.institution.inbox.receive(message, message_id=key, sender=sender)
+        text = _without_security_code(raw) if raw is not None else None
+        confirmation = self.institution.inbox.receive(
+            message, message_id=message_id, sender=sender, raw=text
+        )
         if confirmation.error is not None:
             # not applied (nothing stored, or kept as a staff task when it did not fit)
             refusal = confirmation.error
@@ -527,6 +551,21 @@ class Node:
             self.wake()
         return fired
 
+    def sweep(self, *, force: bool = False) -> SweepReport:
+        """Run the consistency sweep if its run is due (``force``: now); log and count it.
+
+        Each run is claimed in the store, so with several processes on one database only
+        one of them runs each ``[sweep] interval``.
+        """
+        sweep: ConsistencySweep = self.institution.sweep
+        report = sweep.run(force=force)
+        if report.ran:
+            log.info(report.describe())
+            metrics_of(self).swept(report)
+            if report.asked:
+                self.wake()
+        return report
+
     def _dispatch_loop(self) -> None:
         interval = self.config.delivery.dispatch_interval_seconds
         while not self._stop.is_set():
@@ -546,6 +585,10 @@ class Node:
                 self.tick()
             except Exception:
                 log.exception("timer tick failed")
+            try:
+                self.sweep()  # a claim per tick: only a due run does anything
+            except Exception:
+                log.exception("consistency sweep failed")
 
     def start(self) -> None:
         """Start the dispatcher and timer threads."""

@@ -148,6 +148,11 @@ class StaffClient:
         """Run the timers now; returns how many fired."""
         return int(self.post("/staff/tick")["fired"])
 
+    def sweep(self) -> dict[str, Any]:
+        """Run the consistency sweep now; returns its counts."""
+        result: dict[str, Any] = self.post("/staff/sweep")
+        return result
+
     def advance_clock(self, seconds: float) -> str:
         """Move an adjustable clock forward; returns the new time."""
         return str(self.post("/staff/clock", {"advance_seconds": seconds})["now"])

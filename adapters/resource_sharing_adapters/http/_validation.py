@@ -423,6 +423,7 @@ ENDPOINTS: Mapping[str, Endpoint] = {
     "local_hold": Endpoint(body=_shape("barcode", barcode=BARCODE, patron_id=ID)),
     "dispatch": Endpoint(body=_NOTHING),
     "tick": Endpoint(body=_NOTHING),
+    "sweep": Endpoint(body=_NOTHING),
     "clock": Endpoint(body=_shape(advance_seconds=Number(0, 100 * 366 * 86400.0), to=Moment())),
 }
 """Each staff handler's schema, by handler name."""
@@ -443,8 +444,8 @@ ACTION_BODIES: Mapping[tuple[Side, str], Shape] = {
     (Side.BORROWING, "deny-renewal"): _shape(reason=NOTE),
     (Side.BORROWING, "ship-return"): _NOTE_ONLY,
     (Side.BORROWING, "report-lost"): _NOTE_ONLY,
-    (Side.BORROWING, "ask-status"): _NOTE_ONLY,
     (Side.BORROWING, "report-damaged"): _NOTE_ONLY,
+    (Side.BORROWING, "status-request"): _NOTE_ONLY,
     (Side.LENDING, "supply"): _shape(item=ITEM),
     (Side.LENDING, "locate-failed"): _shape(reason=NOTE),
     (Side.LENDING, "will-supply"): _NOTE_ONLY,

@@ -9,7 +9,8 @@
   :class:`NcipClient` configured by an :class:`NcipConfig` and an ILS profile
   (:data:`PROFILES`: FOLIO mod-ncip, Koha, Alma, Sierra, Polaris, Symphony);
   :func:`from_config` and :func:`patron_validator_from_config` build them from a node's TOML.
-- inbound: :func:`handle_inbound` (and :func:`inbound_app`, a mountable Starlette app)
+- inbound: :func:`handle_inbound` (and :func:`inbound_app`, a mountable Starlette app;
+  :func:`inbound_route`, the route a node serves at ``[ncip_inbound] path``)
   turns a hold the ILS posts for a lent item into ``lending.local_hold``, answering in NCIP.
 - every NCIP Problem becomes a typed :class:`NcipProblem`, a
   :class:`~resource_sharing.errors.DeliveryError` that says whether retrying can help.
@@ -29,7 +30,12 @@ from resource_sharing_adapters.ncip._errors import (
     Problem,
 )
 from resource_sharing_adapters.ncip._factories import from_config, patron_validator_from_config
-from resource_sharing_adapters.ncip._inbound import LocalHold, handle_inbound, inbound_app
+from resource_sharing_adapters.ncip._inbound import (
+    LocalHold,
+    handle_inbound,
+    inbound_app,
+    inbound_route,
+)
 from resource_sharing_adapters.ncip._message import (
     NCIP_NAMESPACE,
     NCIP_VERSION,
@@ -99,6 +105,7 @@ __all__ = [
     "from_config",
     "handle_inbound",
     "inbound_app",
+    "inbound_route",
     "parse_datetime",
     "patron_validator_from_config",
     "read_request",

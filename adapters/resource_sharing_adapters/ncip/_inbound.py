@@ -21,6 +21,7 @@ and answers with the schema-valid response of that service, or with a Problem:
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from typing import final
 
@@ -38,7 +39,7 @@ from resource_sharing_adapters.ncip._message import NcipMessage
 from resource_sharing_adapters.ncip._parse import DEFAULT_MAX_BYTES
 from resource_sharing_adapters.ncip._services import element, envelope, to_bytes
 
-__all__ = ["LocalHold", "handle_inbound", "inbound_app"]
+__all__ = ["LocalHold", "handle_inbound", "inbound_app", "inbound_route"]
 
 LocalHold = Callable[[str, str | None], object]
 """Called with the lent item's barcode and the local patron (None when not given)."""
@@ -162,8 +163,8 @@ class _Endpoint:
 
     async def respond(self, request: HttpRequest) -> Response:
         """Check the key and the size, then answer the posted message."""
-        if self._api_key is not None and request.headers.get(self._api_key_header) != (
-            self._api_key
+        if self._api_key is not None and not hmac.compare_digest(
+            request.headers.get(self._api_key_header, "").encode(), self._api_key.encode()
         ):
             return PlainTextResponse(f"a valid {self._api_key_header} header is needed", 403)
         declared = request.headers.get("content-length")
@@ -198,5 +199,29 @@ def inbound_app(
     With ``api_key``, a POST without that value in ``api_key_header`` gets 403. NCIP
     answers, Problems included, go out with HTTP 200.
     """
+    return Starlette(
+        routes=[
+            inbound_route(
+                path,
+                on_local_hold,
+                agency=agency,
+                api_key=api_key,
+                api_key_header=api_key_header,
+                max_bytes=max_bytes,
+            )
+        ]
+    )
+
+
+def inbound_route(
+    path: str,
+    on_local_hold: LocalHold,
+    *,
+    agency: str = "",
+    api_key: str | None = None,
+    api_key_header: str = "X-Api-Key",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Route:
+    """The same endpoint as one Starlette route at ``path`` (a node adds it to its own)."""
     endpoint = _Endpoint(on_local_hold, agency, api_key, api_key_header, max_bytes)
-    return Starlette(routes=[Route(path, endpoint.respond, methods=["POST"])])
+    return Route(path, endpoint.respond, methods=["POST"])

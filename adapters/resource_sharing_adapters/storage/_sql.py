@@ -55,6 +55,7 @@ from resource_sharing.ports import (
     OutboxEntry,
     OutboxStatus,
     Port,
+    ReceivedMessage,
     RequestIndex,
     RequestKey,
     StaffTask,
@@ -134,6 +135,8 @@ class SqlUnit:
         """Patron queries."""
         self.timers = _Timers(self)
         """Due timers."""
+        self.sweep = _Sweep(self)
+        """The sweep's run claims and idle requests."""
 
     # -- dialect ---------------------------------------------------------------------------
 
@@ -382,6 +385,29 @@ class SqlUnit:
         )
         return [(Side(side), request_id) for side, request_id in rows]
 
+    def claim_job(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        """Take this period's run of ``job`` (one caller per period, see the port)."""
+        due = self._ts(now + every)
+        taken = self._one(
+            "INSERT INTO rs_jobs (job, next_run_at, owner, claimed_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (job) DO UPDATE SET next_run_at = excluded.next_run_at,"
+            " owner = excluded.owner, claimed_at = excluded.claimed_at"
+            " WHERE rs_jobs.next_run_at <= ? OR ? RETURNING job",
+            (job, due, owner, self._ts(now), self._ts(now), force),
+        )
+        return taken is not None
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[RequestKey]:
+        """Open requests of a side whose state has not changed since ``before``."""
+        rows = self._all(
+            "SELECT side, id FROM rs_requests WHERE side = ? AND terminal = ?"
+            " AND updated_at <= ? ORDER BY updated_at, id LIMIT ?",
+            (side.value, False, self._ts(before), limit),
+        )
+        return [(Side(row[0]), row[1]) for row in rows]
+
     # -- outbox ----------------------------------------------------------------------------
 
     def _lock_port(self, port: Port) -> None:
@@ -394,33 +420,40 @@ class SqlUnit:
         return attrs.evolve(entry, claimed_by=row[0], lease_until=lease)
 
     def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
-        """Add entries to the outbox."""
-        for entry in entries:
-            stored = attrs.evolve(entry, claimed_by=None, lease_until=None)
-            added = self._run(
+        """Add entries to the outbox (one statement for all of them)."""
+        if not entries:
+            return
+        rows = [
+            (
+                entry.id,
+                entry.side.value,
+                entry.request_id,
+                entry.port.value,
+                entry.stream,
+                entry.status.value,
+                self._ts(entry.created_at),
+                self._ts(entry.next_attempt_at),
+                entry.claimed_by,
+                None if entry.lease_until is None else self._ts(entry.lease_until),
+                dumps(attrs.evolve(entry, claimed_by=None, lease_until=None)),
+            )
+            for entry in entries
+        ]
+        self._cur.executemany(
+            self._sql(
                 "INSERT INTO rs_effects (id, side, request_id, port, stream, status, created_at,"
                 " next_attempt_at, claimed_by, lease_until, document) VALUES (?, ?, ?, ?, ?, ?,"
-                f" ?, ?, ?, ?, {self.doc_param}) ON CONFLICT DO NOTHING",
-                (
-                    entry.id,
-                    entry.side.value,
-                    entry.request_id,
-                    entry.port.value,
-                    entry.stream,
-                    entry.status.value,
-                    self._ts(entry.created_at),
-                    self._ts(entry.next_attempt_at),
-                    entry.claimed_by,
-                    None if entry.lease_until is None else self._ts(entry.lease_until),
-                    dumps(stored),
-                ),
-            ).rowcount
-            if added != 1:
-                raise InvalidInput("outbox id", f"{entry.id!r} is already queued")
+                f" ?, ?, ?, ?, {self.doc_param}) ON CONFLICT DO NOTHING"
+            ),
+            rows,
+        )
+        if self._cur.rowcount != len(rows):
+            ids = ", ".join(repr(entry.id) for entry in entries)
+            raise InvalidInput("outbox id", f"one of {ids} is already queued")
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,
@@ -428,18 +461,22 @@ class SqlUnit:
         owner: str,
         request: RequestKey | None = None,
     ) -> Sequence[OutboxEntry]:
-        """Take up to ``limit`` deliverable entries of ``port`` (oldest first, streams whole)."""
+        """Up to ``limit`` deliverable entries of a port (or all), oldest first, streams whole."""
         if limit < 0:
             raise InvalidInput("limit", "must not be negative")
-        self._lock_port(port)
+        for each in (port,) if port is not None else Port:
+            self._lock_port(each)
         at = self._ts(now)
         where = ""
-        params: list[Any] = [port.value, at, at]
+        params: list[Any] = [at, at]
+        if port is not None:
+            where += " AND o.port = ?"
+            params.append(port.value)
         if request is not None:
-            where = " AND o.side = ? AND o.request_id = ?"
+            where += " AND o.side = ? AND o.request_id = ?"
             params += [request[0].value, request[1]]
         rows = self._all(
-            "SELECT o.id, o.document FROM rs_effects o WHERE o.port = ? AND o.status = 'pending'"
+            "SELECT o.id, o.document FROM rs_effects o WHERE o.status = 'pending'"
             " AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)"
             f"{where} AND NOT EXISTS (SELECT 1 FROM rs_effects e WHERE e.stream = o.stream"
             " AND e.status = 'pending' AND (e.created_at < o.created_at OR"
@@ -469,25 +506,12 @@ class SqlUnit:
         ]
 
     def update(self, entry: OutboxEntry, *, owner: str | None = None) -> None:
-        """Store an entry's new delivery fields and clear its claim."""
-        row = self._one(
-            "SELECT claimed_by, lease_until, document FROM rs_effects WHERE id = ?", (entry.id,)
-        )
-        if row is None:
-            raise InvalidInput("outbox id", f"no entry {entry.id!r}")
-        stored = self._entry(row)
-        if owner is not None and stored.claimed_by != owner:
-            raise LeaseLost(entry.id, owner, stored.claimed_by)
-        changed = attrs.evolve(
-            stored,
-            status=entry.status,
-            attempts=entry.attempts,
-            next_attempt_at=entry.next_attempt_at,
-            last_error=entry.last_error,
-            finished_at=entry.finished_at,
-            claimed_by=None,
-            lease_until=None,
-        )
+        """Store an entry's new delivery fields and clear its claim.
+
+        One ``UPDATE`` guarded by the owner's claim; only when it writes nothing is the
+        entry read, to say why (an unknown id, or a lease another dispatcher took).
+        """
+        changed = attrs.evolve(entry, claimed_by=None, lease_until=None)
         guard, params = ("", ()) if owner is None else (" AND claimed_by = ?", (owner,))
         written = self._run(
             "UPDATE rs_effects SET status = ?, next_attempt_at = ?, claimed_by = NULL,"
@@ -500,8 +524,12 @@ class SqlUnit:
                 *params,
             ),
         ).rowcount
-        if written != 1:
-            raise LeaseLost(entry.id, owner or "", None)
+        if written == 1:
+            return
+        row = self._one("SELECT claimed_by FROM rs_effects WHERE id = ?", (entry.id,))
+        if row is None:
+            raise InvalidInput("outbox id", f"no entry {entry.id!r}")
+        raise LeaseLost(entry.id, owner or "", row[0])
 
     def release(self, owner: str) -> int:
         """Clear every claim held by ``owner``."""
@@ -717,7 +745,7 @@ class SqlUnit:
         row = self._one("SELECT confirmation FROM rs_processed WHERE key = ?", (key,))
         return None if row is None else self._load(row[0], Confirmation)
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
+    def remember(self, key: str, confirmation: Confirmation, name: str | None = None) -> None:
         """Record that the peer message ``key`` was processed, with its confirmation."""
         added = self._run(
             f"INSERT INTO rs_processed (key, confirmation) VALUES (?, {self.doc_param})"
@@ -726,6 +754,32 @@ class SqlUnit:
         ).rowcount
         if added != 1:
             raise ConcurrencyConflict(key, 0, 1)
+        if name is not None:  # the first message given a name keeps it
+            self._run(
+                "INSERT INTO rs_message_names (name, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (name, key),
+            )
+
+    def named(self, name: str) -> str | None:
+        """The key of the processed message first given ``name``, if any."""
+        row = self._one("SELECT key FROM rs_message_names WHERE name = ?", (name,))
+        return None if row is None else str(row[0])
+
+    def log_received(self, message: ReceivedMessage) -> None:
+        """Keep a message applied to a request in its message log."""
+        self._run(
+            "INSERT INTO rs_received (side, request_id, at, document)"
+            f" VALUES (?, ?, ?, {self.doc_param})",
+            (message.side.value, message.request_id, self._ts(message.at), dumps(message)),
+        )
+
+    def received_of(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        """A request's message log, in the order the messages were applied."""
+        rows = self._all(
+            "SELECT document FROM rs_received WHERE side = ? AND request_id = ? ORDER BY position",
+            (side.value, request_id),
+        )
+        return [self._load(row[0], ReceivedMessage) for row in rows]
 
 
 class StoreFeeds:
@@ -812,7 +866,7 @@ class _Outbox(_View):
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,
@@ -845,8 +899,17 @@ class _Inbox(_View):
     def processed(self, key: str) -> Confirmation | None:
         return self._u.processed(key)
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
-        self._u.remember(key, confirmation)
+    def remember(self, key: str, confirmation: Confirmation, *, name: str | None = None) -> None:
+        self._u.remember(key, confirmation, name)
+
+    def named(self, name: str) -> str | None:
+        return self._u.named(name)
+
+    def log(self, message: ReceivedMessage) -> None:
+        self._u.log_received(message)
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        return self._u.received_of(side, request_id)
 
 
 class _Tasks(_View):
@@ -892,6 +955,16 @@ class _Patrons(_View):
 class _Timers(_View):
     def due(self, now: datetime, limit: int = 100) -> Sequence[tuple[Side, str]]:
         return self._u.due(now, limit)
+
+
+class _Sweep(_View):
+    def claim(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        return self._u.claim_job(job, now=now, every=every, owner=owner, force=force)
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[RequestKey]:
+        return self._u.idle(side, before=before, limit=limit)
 
 
 def statements(script: str, complete: Any) -> Iterator[str]:

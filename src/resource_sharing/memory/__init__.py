@@ -6,7 +6,8 @@ can use them without importing the test doubles of :mod:`resource_sharing.testin
 :class:`MemoryHoldings` (a catalogue), :class:`EveryoneEligible` (a patron validator
 that accepts everyone), :class:`MemoryPrinter`, :class:`RecordingNotifier` and
 :class:`MemoryCirculation` (keep what they are given), :class:`SeededRandom`
-(repeatable jitter), :class:`FixedClock` and :class:`SequentialIds`.
+(repeatable jitter), :class:`InlineAttempts` (adapter calls in the dispatcher's thread),
+:class:`FixedClock` and :class:`SequentialIds`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from resource_sharing.memory._parts import (
     EveryoneEligible,
     FixedClock,
+    InlineAttempts,
     MemoryCirculation,
     MemoryHoldings,
     MemoryPrinter,
@@ -26,6 +28,7 @@ from resource_sharing.memory._store import MemoryStore
 __all__ = [
     "EveryoneEligible",
     "FixedClock",
+    "InlineAttempts",
     "MemoryCirculation",
     "MemoryHoldings",
     "MemoryPrinter",

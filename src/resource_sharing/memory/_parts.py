@@ -6,6 +6,8 @@
   its host system (every patron may place a request).
 - :class:`MemoryPrinter`: keeps every print job (a node with no printer of its own).
 - :class:`SeededRandom`: repeatable randomness for the dispatcher's backoff jitter.
+- :class:`InlineAttempts`: adapter calls made in the dispatcher's own thread (in-process
+  ports, which cannot hang).
 - :class:`RecordingNotifier`, :class:`MemoryCirculation`: a notifier and a circulation
   that keep what they were given (once per idempotency key), for a simulation or a
   node with no host system behind it.
@@ -14,8 +16,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, final
+from typing import Any, TypeVar, final
 
 from resource_sharing.effects import (
     CheckIn,
@@ -73,6 +76,23 @@ class EveryoneEligible:
     def validate(self, patron: PatronRef) -> PatronStanding:
         """Eligible, as the patron was given."""
         return PatronStanding(True, patron=patron)
+
+
+T = TypeVar("T")
+
+
+@final
+class InlineAttempts:
+    """An :class:`~resource_sharing.ports.AttemptRunner` making each call in the caller's thread.
+
+    It cannot stop a call that hangs: the bound is the adapter's own (a socket timeout).
+    Right for ports in the same process (the in-memory ones, a simulation); a node runs
+    ``resource_sharing_adapters.attempts.ThreadedAttempts``, which bounds every call.
+    """
+
+    def run(self, call: Callable[[], T], *, timeout: timedelta, port: str) -> T:
+        """``call()``, whatever it takes."""
+        return call()
 
 
 @final

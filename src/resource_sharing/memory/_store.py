@@ -27,6 +27,7 @@ from resource_sharing.ports import (
     OutboxEntry,
     OutboxStatus,
     Port,
+    ReceivedMessage,
     RequestIndex,
     RequestKey,
     StaffTask,
@@ -39,6 +40,7 @@ __all__ = ["MemoryStore"]
 
 _Key = RequestKey
 _PENDING = OutboxStatus.PENDING
+_PORTS = tuple(Port)
 
 
 @attrs.define
@@ -46,6 +48,12 @@ class _Row:
     record: AnyRequest
     index: RequestIndex
     updated_at: datetime
+
+
+@attrs.frozen
+class _Job:
+    next_run_at: datetime
+    owner: str
 
 
 @attrs.define
@@ -62,8 +70,11 @@ class _State:
     pending: dict[Port, dict[str, list[str]]] = attrs.field(factory=dict)
     claimed: dict[str, set[str]] = attrs.field(factory=dict)  # owner -> entry ids
     processed: dict[str, Confirmation] = attrs.field(factory=dict)
+    names: dict[str, str] = attrs.field(factory=dict)  # message name -> its key
+    received: dict[_Key, list[ReceivedMessage]] = attrs.field(factory=dict)
     tasks: dict[str, StaffTask] = attrs.field(factory=dict)
     tasks_of: dict[_Key, list[str]] = attrs.field(factory=dict)
+    jobs: dict[str, _Job] = attrs.field(factory=dict)
 
     def put(self, key: _Key, row: _Row) -> None:
         """Store a row and keep the look-up indexes in step with it."""
@@ -169,11 +180,15 @@ class _MemoryUnit:
 
     __slots__ = (
         "_base_entries",
+        "_base_jobs",
         "_base_rows",
         "_base_tasks",
         "_history",
+        "_jobs",
+        "_names",
         "_outbox",
         "_processed",
+        "_received",
         "_rows",
         "_state",
         "_tasks",
@@ -182,6 +197,7 @@ class _MemoryUnit:
         "outbox",
         "patrons",
         "requests",
+        "sweep",
         "tasks",
         "timers",
     )
@@ -194,8 +210,12 @@ class _MemoryUnit:
         self._outbox: dict[str, OutboxEntry] = {}
         self._base_entries: dict[str, OutboxEntry | None] = {}
         self._processed: dict[str, Confirmation] = {}
+        self._names: dict[str, str] = {}
+        self._received: list[ReceivedMessage] = []
         self._tasks: dict[str, StaffTask] = {}
         self._base_tasks: dict[str, StaffTask | None] = {}
+        self._jobs: dict[str, _Job] = {}
+        self._base_jobs: dict[str, _Job | None] = {}
         self.requests = _Requests(self)
         """Stored requests."""
         self.history = _History(self)
@@ -210,6 +230,8 @@ class _MemoryUnit:
         """Patron queries."""
         self.timers = _Timers(self)
         """Due timers."""
+        self.sweep = _Sweep(self)
+        """The sweep's run claims and idle requests."""
 
     def apply(self) -> None:
         """Commit: check what this unit's writes were based on, then apply them."""
@@ -228,6 +250,9 @@ class _MemoryUnit:
         for message_key in self._processed:
             if message_key in state.processed:
                 raise ConcurrencyConflict(message_key, 0, 1)
+        for job, seen_job in self._base_jobs.items():
+            if state.jobs.get(job) is not seen_job:
+                raise ConcurrencyConflict(job, 0, 1)
         for key, row in self._rows.items():
             state.put(key, row)
         for key, entries in self._history.items():
@@ -235,8 +260,13 @@ class _MemoryUnit:
         for entry in self._outbox.values():
             state.post(entry)
         state.processed.update(self._processed)
+        for name, message_key in self._names.items():
+            state.names.setdefault(name, message_key)
+        for message in self._received:
+            state.received.setdefault((message.side, message.request_id), []).append(message)
         for task in self._tasks.values():
             state.keep_task(task)
+        state.jobs.update(self._jobs)
 
     # -- shared reads ------------------------------------------------------------------
 
@@ -395,7 +425,7 @@ class _Outbox:
 
     def claim(
         self,
-        port: Port,
+        port: Port | None,
         *,
         now: datetime,
         limit: int,
@@ -406,15 +436,17 @@ class _Outbox:
         if limit < 0:
             raise InvalidInput("limit", "must not be negative")
         u = self._u
-        if not u._state.pending.get(port) and not u._outbox:
-            return []  # nothing of this port waits (the common case of a quiet round)
+        asked = (port,) if port is not None else _PORTS
+        if not u._outbox and not any(u._state.pending.get(p) for p in asked):
+            return []  # nothing waits (the common case of a quiet round)
         ready: list[OutboxEntry] = []
-        for entries in self._streams(port, request).values():
-            for entry in entries:
-                leased = entry.lease_until is not None and entry.lease_until > now
-                if entry.next_attempt_at > now or leased:
-                    break
-                ready.append(entry)
+        for each in asked:
+            for entries in self._streams(each, request).values():
+                for entry in entries:
+                    leased = entry.lease_until is not None and entry.lease_until > now
+                    if entry.next_attempt_at > now or leased:
+                        break
+                    ready.append(entry)
         ready.sort(key=_order)
         until = now + lease
         claim = {"claimed_by": owner, "lease_until": until}
@@ -493,10 +525,23 @@ class _Inbox:
     def processed(self, key: str) -> Confirmation | None:
         return self._u._processed.get(key) or self._u._state.processed.get(key)
 
-    def remember(self, key: str, confirmation: Confirmation) -> None:
+    def remember(self, key: str, confirmation: Confirmation, *, name: str | None = None) -> None:
         if self.processed(key) is not None:
             raise ConcurrencyConflict(key, 0, 1)
         self._u._processed[key] = confirmation
+        if name is not None and self.named(name) is None:
+            self._u._names[name] = key
+
+    def named(self, name: str) -> str | None:
+        return self._u._names.get(name) or self._u._state.names.get(name)
+
+    def log(self, message: ReceivedMessage) -> None:
+        self._u._received.append(message)
+
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        u = self._u
+        staged = [m for m in u._received if (m.side, m.request_id) == (side, request_id)]
+        return [*u._state.received.get((side, request_id), ()), *staged]
 
 
 class _Tasks:
@@ -628,6 +673,38 @@ class _Timers:
                 found.append((at, key))
         found.sort()
         return [key for _, key in found[:limit]]
+
+
+class _Sweep:
+    __slots__ = ("_u",)
+
+    def __init__(self, unit: _MemoryUnit) -> None:
+        self._u = unit
+
+    def claim(
+        self, job: str, *, now: datetime, every: timedelta, owner: str, force: bool = False
+    ) -> bool:
+        u = self._u
+        if job not in u._base_jobs and job not in u._jobs:
+            u._base_jobs[job] = u._state.jobs.get(job)
+        current = u._jobs.get(job) or u._state.jobs.get(job)
+        if current is not None and current.next_run_at > now and not force:
+            return False
+        u._jobs[job] = _Job(now + every, owner)
+        return True
+
+    def idle(self, side: Side, *, before: datetime, limit: int = 1000) -> Sequence[_Key]:
+        u = self._u
+        keys = {key for key in u._state.rows if key[0] is side} | {
+            key for key in u._rows if key[0] is side
+        }
+        found = []
+        for key in keys:
+            row = u.row(key)
+            if row is not None and not row.index.terminal and row.updated_at <= before:
+                found.append((row.updated_at, key[1], key))
+        found.sort()
+        return [key for _, _, key in found[:limit]]
 
 
 def _check_page(limit: int, offset: int) -> None:

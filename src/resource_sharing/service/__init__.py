@@ -8,6 +8,7 @@ up becomes a staff task. :class:`Institution` is the composition of these parts.
 
 from __future__ import annotations
 
+from resource_sharing.service._consistency import ConsistencySweep, SweepReport, answer_status
 from resource_sharing.service._core import Hints, Ports, Settings, Shell, index_of
 from resource_sharing.service._dispatcher import Delivered, Dispatcher, DispatchReport
 from resource_sharing.service._institution import (
@@ -16,6 +17,7 @@ from resource_sharing.service._institution import (
     LendingDesk,
     PeerInbox,
     ScanResult,
+    content_digest,
 )
 from resource_sharing.service._retry import DeliveryPolicy, RetryPolicy
 from resource_sharing.service._routing import ROUTES, Route, UnknownEffect, route_of
@@ -25,6 +27,7 @@ from resource_sharing.service._timers import TimerScheduler
 __all__ = [
     "ROUTES",
     "BorrowingDesk",
+    "ConsistencySweep",
     "Delivered",
     "DeliveryPolicy",
     "DispatchReport",
@@ -39,9 +42,12 @@ __all__ = [
     "ScanResult",
     "Settings",
     "Shell",
+    "SweepReport",
     "TaskDesk",
     "TimerScheduler",
     "UnknownEffect",
+    "answer_status",
+    "content_digest",
     "index_of",
     "instruction_of",
     "route_of",

@@ -30,15 +30,17 @@ from resource_sharing.borrowing import (
     handle_borrowing,
 )
 from resource_sharing.calendar import Calendar
+from resource_sharing.consistency import SweepPolicy
 from resource_sharing.directory import Directory
 from resource_sharing.effects import AddTask, LocateInHoldings, LocateLenders, RemoveTask
 from resource_sharing.errors import ConcurrencyConflict, InfrastructureError, NotFound
 from resource_sharing.events import AssignRota, LocateFailed, SupplyItem
 from resource_sharing.lending import LENDING, LendingContext, LendingPolicy, handle_lending
 from resource_sharing.lifecycle import Lifecycle, Outcome, evolve
-from resource_sharing.memory import EveryoneEligible, MemoryPrinter, SeededRandom
+from resource_sharing.memory import EveryoneEligible, InlineAttempts, MemoryPrinter, SeededRandom
 from resource_sharing.ports import (
     AnyRequest,
+    AttemptRunner,
     Circulation,
     Clock,
     HoldingsLocator,
@@ -107,6 +109,9 @@ class Ports:
     """Asked about a patron before a borrowing request is taken (default: everyone)."""
     random: RandomSource = attrs.field(factory=SeededRandom)
     """The dispatcher's backoff jitter (default: seeded, repeatable)."""
+    attempts: AttemptRunner = attrs.field(factory=InlineAttempts)
+    """How each adapter call is made (default: in the dispatcher's thread, bounded only by
+    the adapter's own timeouts; a node bounds every call by the port's ``timeout``)."""
     partner_holdings: PartnerHoldingsLocator | None = None
     """Partners' catalogues, asked once per new request for its rota (None: not asked)."""
 
@@ -136,6 +141,8 @@ class Settings:
     """Borrowing: every new request goes to staff review first."""
     delivery: DeliveryPolicy = attrs.field(factory=DeliveryPolicy)
     """Retries per port, the claim lease, conflict retries."""
+    sweep: SweepPolicy = attrs.field(factory=SweepPolicy)
+    """The consistency sweep: which requests count as idle, how often, how many per lender."""
 
 
 @final
@@ -206,10 +213,11 @@ def desk_of(record: AnyRequest) -> str | None:
 def reason_of(event: object) -> str | None:
     """The reason code or note a step carried (a refusal's reason, a review reason...)."""
     message = getattr(event, "message", None)
-    for source in (event, message):
+    # a peer message's ``reason`` is its reasonForMessage (RequestResponse...), not a why
+    for source, names in ((event, _EVENT_REASONS), (message, _MESSAGE_REASONS)):
         if source is None:
             continue
-        for name in ("reason", "reason_unfilled", "reason_retry", "note"):
+        for name in names:
             value = getattr(source, name, None)
             if isinstance(value, str) and value:
                 return value
@@ -247,6 +255,10 @@ def append_note(
             )
         ]
     )
+
+
+_EVENT_REASONS = ("reason", "reason_unfilled", "reason_retry", "note")
+_MESSAGE_REASONS = ("reason_unfilled", "reason_retry", "note")
 
 
 class Shell:

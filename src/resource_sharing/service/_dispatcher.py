@@ -1,7 +1,7 @@
 """The dispatcher: delivers the outbox to the ports, with retries, then staff tasks.
 
 Theory of operation. One round (:meth:`Dispatcher.run`) claims, in one unit of work, a
-batch of each port's deliverable entries (:meth:`~resource_sharing.ports.OutboxRepository.claim`:
+batch of deliverable entries of every port (:meth:`~resource_sharing.ports.OutboxRepository.claim`:
 oldest first, streams whole, under a lease in this dispatcher's ``owner`` name), delivers
 them one by one through the routing table (:mod:`._routing`), passing each entry's
 idempotency key, and writes the results in one more unit of work (a process that dies
@@ -17,6 +17,10 @@ before that delivers the round again after its restart, under the same keys):
   :class:`~resource_sharing.ports.StaffTask` on its request says what failed, the last
   error, and the choices (see :mod:`._tasks`), in the same unit of work.
 
+Every adapter call goes through the ``attempts`` port
+(:class:`~resource_sharing.ports.AttemptRunner`), given the port's ``timeout``: a node's
+runs it on a worker thread and makes one that overruns a failed attempt ("timed out
+after N s").
 A dispatcher releases its own claims left from before a restart on its first round
 (others would wait for the lease); it never starts an attempt whose timeout could run
 past its lease, and gives back, untried, the claimed entries it did not attempt (the
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import final
 
 import attrs
@@ -106,31 +111,29 @@ class Dispatcher:
 
     def run(self, limit: int | None = None) -> DispatchReport:
         """One round over every port; returns what it did."""
-        return self._round(tuple(Port), limit, None)[0]
+        return self._round(None, limit, None)[0]
 
     def deliver_now(self, port: Port, request: RequestKey) -> list[Delivered]:
         """Deliver one request's deliverable entries of one port now (first attempts)."""
-        return self._round((port,), None, request)[1]
+        return self._round(port, None, request)[1]
 
     def _round(
-        self, ports_asked: tuple[Port, ...], limit: int | None, request: RequestKey | None
+        self, port: Port | None, limit: int | None, request: RequestKey | None
     ) -> tuple[DispatchReport, list[Delivered]]:
         if not self._recovered:
             self.recover()
         shell = self._shell
         ports, delivery = shell.ports, shell.settings.delivery
         now = ports.clock.now()
-        claimed: list[OutboxEntry] = []
         with ports.store.transaction() as uow:
-            for port in ports_asked:
-                claimed += uow.outbox.claim(
-                    port,
-                    now=now,
-                    limit=limit if limit is not None else delivery.batch,
-                    lease=delivery.lease,
-                    owner=self.owner,
-                    request=request,
-                )
+            claimed = uow.outbox.claim(
+                port,
+                now=now,
+                limit=limit if limit is not None else delivery.batch,
+                lease=delivery.lease,
+                owner=self.owner,
+                request=request,
+            )
         if not claimed:
             return DispatchReport(), []
         results: list[_Result] = []
@@ -146,9 +149,9 @@ class Dispatcher:
                 results.append(_Result(entry, _UNTRIED))
                 continue
             try:
-                answer = route_of(entry.effect).deliver(
-                    ports, shell.settings.directory, entry.effect, entry.key
-                )
+                deliver = route_of(entry.effect).deliver
+                call = partial(deliver, ports, shell.settings.directory, entry.effect, entry.key)
+                answer = ports.attempts.run(call, timeout=timeout, port=entry.port.value)
             except NotYetKnown as error:
                 result = self._failed(entry, error.reason, True, started, delivery.unknown_request)
             except DeliveryError as error:

@@ -17,6 +17,7 @@ Every step's history entry names its actor: the staff user a desk acts for
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Self, final
@@ -69,7 +70,7 @@ from resource_sharing.events import (
     SupplyItem,
     WillSupply,
 )
-from resource_sharing.iso18626 import ErrorType, MessageStatus, ServiceType
+from resource_sharing.iso18626 import ErrorType, MessageStatus, ReasonForMessage, ServiceType
 from resource_sharing.lending import new_lending_request
 from resource_sharing.lifecycle import Outcome
 from resource_sharing.messages import (
@@ -80,7 +81,16 @@ from resource_sharing.messages import (
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
 )
-from resource_sharing.ports import AnyRequest, OutboxStatus, Port, StaffTask, Task, UnitOfWork
+from resource_sharing.ports import (
+    AnyRequest,
+    OutboxStatus,
+    Port,
+    ReceivedMessage,
+    RequestKey,
+    StaffTask,
+    Task,
+    UnitOfWork,
+)
 from resource_sharing.records import (
     Actor,
     AgencyId,
@@ -94,6 +104,8 @@ from resource_sharing.records import (
     Side,
 )
 from resource_sharing.rota import HoldingsAnswer
+from resource_sharing.serialization import dumps
+from resource_sharing.service._consistency import ConsistencySweep, answer_status
 from resource_sharing.service._core import Hints, Ports, Settings, Shell, effects_of, lifecycle_of
 from resource_sharing.service._dispatcher import Dispatcher, DispatchReport
 from resource_sharing.service._misfits import keep_misfit
@@ -107,6 +119,11 @@ __all__ = [
     "PeerInbox",
     "ScanResult",
 ]
+
+STORED_TASK_LISTS = frozenset(
+    {TaskList.DELIVERY_PROBLEMS, TaskList.OUT_OF_STEP, TaskList.PEER_MESSAGES}
+)
+"""The task lists of stored staff tasks (the others show requests by their state)."""
 
 STAFF = Actor.staff("staff")
 """The actor of a desk that was not told which staff user it acts for."""
@@ -317,13 +334,22 @@ class BorrowingDesk(_Desk):
         """The item is lost."""
         return self._act(request_id, ReportLost(note))
 
-    def ask_status(self, request_id: str, note: str | None = None) -> AnyRequest:
-        """Ask the lender for its status (StatusRequest); its answer is a message."""
-        return self._act(request_id, AskLenderStatus(note))
-
     def report_damaged(self, request_id: str, note: str | None = None) -> AnyRequest:
         """The item is damaged."""
         return self._act(request_id, ReportDamaged(note))
+
+    def ask_lender_status(self, request_id: str, note: str | None = None) -> AnyRequest:
+        """Ask the lender for its status now (ISO 18626 StatusRequest), as this desk's staff user.
+
+        Any open request a lender holds (from ``sent`` until the lender checks the item
+        in); :class:`~resource_sharing.errors.IllegalTransition` before a lender has it or
+        once it is closed. The history records the question with the staff user; the
+        lender's answer (StatusRequestResponse) is recorded when it comes and compared
+        with our state: a mismatch is a task on the ``out_of_step`` list. There is no
+        lending-side counterpart: ISO 18626 gives a lender no message that asks the
+        borrower for its status.
+        """
+        return self._act(request_id, AskLenderStatus(note))
 
     def _patron_of(self, request_id: str) -> Actor:
         with self._shell.ports.store.transaction() as uow:
@@ -460,17 +486,33 @@ class PeerInbox:
         self._shell = shell
 
     def receive(
-        self, message: PeerMessage, *, message_id: str | None = None, sender: AgencyId | None = None
+        self,
+        message: PeerMessage,
+        *,
+        message_id: str | None = None,
+        sender: AgencyId | None = None,
+        raw: str | None = None,
     ) -> Confirmation:
-        """Apply one incoming message; idempotent by ``message_id`` (or its content).
+        """Apply one incoming message once; answer each delivery with its confirmation.
+
+        A message's identity is its sender plus its content (every field, the header's
+        timestamp included, its credentials left out): the same content is applied once,
+        whatever ``message_id`` it comes with, and a re-delivery gets the confirmation
+        the first one got. ``message_id`` (the sender's name for the message, its
+        ``X-Message-ID``) is remembered beside it: a name reused for different content
+        is refused with an ERROR (UnrecognisedDataValue), never applied or dropped.
 
         ``sender`` is the authenticated agency (from the transport); a message about a
         request is accepted only from that request's counterpart. A concurrency conflict
         (another process changed the request meanwhile) is retried from the start a few
-        times, so the peer gets an answer, not a server error.
+        times, so the peer gets an answer, not a server error. An applied message is kept
+        in its request's message log (:class:`~resource_sharing.ports.ReceivedMessage`),
+        with ``raw``, the text that came over the wire, when the transport has it.
         """
         shell = self._shell
-        key = message_id or _content_key(message)
+        scope = sender or _claimed_sender(message)
+        key = f"{scope}|{content_digest(message)}"
+        name = f"{scope}|{message_id}" if message_id else None
 
         def receive_once() -> Confirmation:
             now = shell.ports.clock.now()
@@ -479,19 +521,37 @@ class PeerInbox:
                     earlier = uow.inbox.processed(key)
                     if earlier is not None:
                         return earlier
+                    if name is not None and uow.inbox.named(name) is not None:
+                        raise PeerError(
+                            ErrorType.UNRECOGNISED_DATA_VALUE,
+                            f"X-Message-ID: {message_id!r} already names another message "
+                            f"from {scope}; a different message needs a new id",
+                        )
                     claimed = _claimed_sender(message)
                     if sender is not None and claimed != sender:
                         raise PeerError(
                             ErrorType.UNRECOGNISED_DATA_VALUE,
                             f"agency {claimed} does not match the authenticated sender {sender}",
                         )
-                    self._apply(uow, message, now, message_id)
+                    applied_to = self._apply(uow, message, now, name)
                     confirmation = _confirm(message, now, None)
-                    uow.inbox.remember(key, confirmation)
+                    uow.inbox.remember(key, confirmation, name=name)
+                    uow.inbox.log(
+                        ReceivedMessage(
+                            side=applied_to[0],
+                            request_id=applied_to[1],
+                            at=now,
+                            sender=claimed,
+                            message=_without_credentials(message),
+                            confirmation=confirmation,
+                            message_id=name,
+                            raw=raw,
+                        )
+                    )
             except IllegalTransition as error:
                 if isinstance(message, Request):
                     return _confirm(message, now, _error_data(error))
-                return self._not_applied(message, error, key, now, message_id)
+                return self._not_applied(message, error, key, name, now)
             except PeerError as error:
                 return _confirm(message, now, _error_data(error))
             return confirmation
@@ -503,29 +563,31 @@ class PeerInbox:
         message: SupplyingAgencyMessage | RequestingAgencyMessage,
         error: IllegalTransition,
         key: str,
+        name: str | None,
         now: datetime,
-        message_id: str | None,
     ) -> Confirmation:
         """Answer a message that does not fit its request's state, and keep it as a task."""
         with self._shell.ports.store.transaction() as uow:
             confirmation = _confirm(
-                message, now, keep_misfit(self._shell, uow, message, error, now, message_id)
+                message, now, keep_misfit(self._shell, uow, message, error, now, name)
             )
-            uow.inbox.remember(key, confirmation)
+            uow.inbox.remember(key, confirmation, name=name)
         return confirmation
 
     def _apply(
         self, uow: UnitOfWork, message: PeerMessage, now: datetime, message_id: str | None
-    ) -> None:
+    ) -> RequestKey:
+        """Apply the message to its request; returns that request's key."""
         shell = self._shell
         settings = shell.settings
         header = message.header
         actor = Actor.peer(_claimed_sender(message))
         if isinstance(message, Request):
-            if uow.requests.find(
+            known = uow.requests.find(
                 Side.LENDING, header.requesting_agency_request_id, header.requesting_agency
-            ):
-                return  # the same request again: confirmed, nothing new
+            )
+            if known:
+                return (Side.LENDING, known)  # the same request again: confirmed, nothing new
             record = new_lending_request(
                 message,
                 id=shell.ports.ids.new_id("L"),
@@ -537,7 +599,7 @@ class PeerInbox:
             locate = (LocateInHoldings(record.id, record.citation),) if settings.auto_locate else ()
             arrived = Outcome(record, locate, "request_received")
             shell.persist(uow, None, arrived, message, now, actor, message_id=message_id)
-            return
+            return (Side.LENDING, record.id)
         if isinstance(message, SupplyingAgencyMessage):
             if header.requesting_agency != settings.agency:
                 raise PeerError(
@@ -566,7 +628,24 @@ class PeerInbox:
                 f"{header.requesting_agency_request_id!r} with {_claimed_sender(message)}",
             )
         stored = shell.load(uow, side, request_id)
+        if (
+            isinstance(stored, BorrowingRequest)
+            and isinstance(message, SupplyingAgencyMessage)
+            and message.reason is ReasonForMessage.STATUS_REQUEST_RESPONSE
+        ):
+            answer_status(shell, uow, stored, event, now, actor, message_id=message_id)
+            return (side, request_id)
         shell.step(uow, stored, event, now, actor, message_id=message_id)
+        return (side, request_id)
+
+
+def _without_credentials(message: PeerMessage) -> PeerMessage:
+    """The message as its log keeps it: the sender's security code is not stored."""
+    header = message.header
+    if header.authentication is None:
+        return message
+    kept = attrs.evolve(header.authentication, security_code=None)
+    return attrs.evolve(message, header=attrs.evolve(header, authentication=kept))
 
 
 def _claimed_sender(message: PeerMessage) -> AgencyId:
@@ -575,26 +654,15 @@ def _claimed_sender(message: PeerMessage) -> AgencyId:
     return message.header.requesting_agency
 
 
-def _content_key(message: PeerMessage) -> str:
-    header = message.header
-    detail: object
-    if isinstance(message, SupplyingAgencyMessage):
-        detail = (message.reason.value, message.status, message.answer, message.note)
-    elif isinstance(message, RequestingAgencyMessage):
-        detail = (message.action.value, message.note)
-    else:
-        detail = "request"
-    return "|".join(
-        str(part)
-        for part in (
-            message.kind.value,
-            header.requesting_agency,
-            header.supplying_agency,
-            header.requesting_agency_request_id,
-            header.timestamp.isoformat(),
-            detail,
-        )
-    )
+def content_digest(message: PeerMessage) -> str:
+    """A message's content as a SHA-256 hex digest: every field but its credentials.
+
+    Two deliveries of one message (a retry, a duplicate under another id) have the same
+    digest; two messages differ in some field, if only the header's timestamp.
+    """
+    header = attrs.evolve(message.header, authentication=None)
+    content = dumps(attrs.evolve(message, header=header))
+    return f"{message.kind.value}:{hashlib.sha256(content.encode()).hexdigest()}"
 
 
 def _error_data(error: PeerError | IllegalTransition) -> ErrorData:
@@ -650,6 +718,8 @@ class Institution:
         """Where peer messages arrive."""
         self.task_desk = TaskDesk(self.shell, self.dispatcher)
         """Staff choices on deliveries that gave up."""
+        self.sweep = ConsistencySweep(self.shell, settings.sweep, owner=owner)
+        """The consistency sweep (:meth:`ConsistencySweep.run` once per ``interval``)."""
 
     @property
     def agency(self) -> AgencyId:
@@ -666,15 +736,20 @@ class Institution:
         with self.shell.ports.store.transaction() as uow:
             return uow.history.of(side, request_id)
 
+    def received(self, side: Side, request_id: str) -> Sequence[ReceivedMessage]:
+        """The peer messages applied to a request, as they arrived, oldest first."""
+        with self.shell.ports.store.transaction() as uow:
+            return uow.inbox.received(side, request_id)
+
     def tasks(
         self, task_list: TaskList, *, desk: str | None = None, limit: int = 50, offset: int = 0
     ) -> Sequence[Task]:
         """A page of a staff task list.
 
-        ``delivery_problems`` and ``peer_messages`` show the stored staff tasks.
+        ``delivery_problems``, ``out_of_step`` and ``peer_messages`` show stored tasks.
         """
         with self.shell.ports.store.transaction() as uow:
-            if task_list in _STORED_LISTS:
+            if task_list in STORED_TASK_LISTS:
                 stored = uow.tasks.open(task_list=task_list, desk=desk, limit=limit, offset=offset)
                 return [_task_line(task, uow) for task in stored]
             return uow.tasks.listed(task_list, desk=desk, limit=limit, offset=offset)
@@ -705,10 +780,6 @@ class Institution:
         """Outbox entries waiting to be delivered (every port)."""
         with self.shell.ports.store.transaction() as uow:
             return len(uow.outbox.entries(status=OutboxStatus.PENDING))
-
-
-_STORED_LISTS = frozenset({TaskList.DELIVERY_PROBLEMS, TaskList.PEER_MESSAGES})
-"""The lists that show stored staff tasks rather than requests in a state."""
 
 
 def _task_line(task: StaffTask, uow: UnitOfWork) -> Task:

@@ -10,12 +10,14 @@ port, never from a module-level generator. After ``max_attempts`` failures, or a
 first refusal that retrying cannot fix (``retryable=False``), the entry gives up and
 becomes a staff task.
 
-``timeout`` is the most one attempt may take: the dispatcher never starts an attempt
+``timeout`` is the most one attempt may take: the dispatcher abandons an attempt that
+overruns it (a failed attempt, "timed out after N s", retried as any other) when its
+``attempts`` port can (:class:`~resource_sharing.ports.AttemptRunner`), never starts one
 whose end could fall after its claim's lease (it stops the round and releases the rest),
-and the composition root gives the adapters that can enforce it (an HTTP or NCIP
-client) the same figure. ``lease`` is how long a claim holds, so that a dispatcher that
-died leaves its entries to the others after it; a restarted dispatcher releases its own
-at once (see :class:`~resource_sharing.ports.OutboxRepository`).
+and the composition root gives the adapters that can enforce it themselves (an HTTP or
+NCIP client) the same figure. ``lease`` is how long a claim holds, so that a dispatcher
+that died leaves its entries to the others after it; a restarted dispatcher releases its
+own at once (see :class:`~resource_sharing.ports.OutboxRepository`).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class RetryPolicy:
     jitter: float = attrs.field(default=0.2)
     """How far a delay is spread either way, as a fraction of it (0: not at all)."""
     timeout: timedelta = attrs.field(default=timedelta(seconds=30), validator=_positive)
-    """The most one attempt may take."""
+    """The most one attempt may take; one that overruns it is a failed attempt."""
     window: timedelta | None = None
     """The longest time from the effect's creation in which it is retried (None: only
     ``max_attempts`` bounds it); the first failure past it gives up."""
@@ -122,7 +124,7 @@ class DeliveryPolicy:
     lease: timedelta = attrs.field(default=timedelta(minutes=5), validator=_positive)
     """How long a dispatcher's claim holds before others may take the entries."""
     batch: int = 100
-    """Entries claimed per port and round."""
+    """Entries claimed per round (every port together)."""
     conflict_retries: int = 3
     """How often an inbound message or a timer is tried again after a concurrency
     conflict (another process changed the request meanwhile) before it fails."""

@@ -135,10 +135,10 @@ def _note(
 
 
 def instruction_of(task: StaffTask) -> str:
-    """A task's line on its list: what failed (or did not apply), why, and the choices."""
+    """A task's line on its list: what failed (or is off), why, and what staff may do."""
     choices = ", ".join(choice.value.replace("_", " ") for choice in task.choices)
-    if task.message is not None:
-        return f"{task.title}. {task.error}. Choose: {choices}"
+    if task.entry_id is None:
+        return f"{task.title}; {task.error}. Choose: {choices}"
     return f"{task.title} failed: {task.error}. Choose: {choices}"
 
 
@@ -180,6 +180,8 @@ class TaskDesk:
         task if it gives up again).
         """
         entry = self._resolve(task_id, TaskChoice.RETRY_NOW, by, note)
+        if entry is None:
+            return False
         delivered = self._dispatcher.deliver_now(entry.port, (entry.side, entry.request_id))
         return any(d.entry.id == entry.id for d in delivered)
 
@@ -208,7 +210,9 @@ class TaskDesk:
             self._resolve(task_id, choice, by, note)
         return self.get(task_id)
 
-    def _resolve(self, task_id: str, choice: TaskChoice, by: str, note: str | None) -> OutboxEntry:
+    def _resolve(
+        self, task_id: str, choice: TaskChoice, by: str, note: str | None
+    ) -> OutboxEntry | None:
         if not by.strip():
             raise InvalidInput("by", "a staff action needs the name of the staff user")
         shell = self._shell
@@ -226,7 +230,24 @@ class TaskDesk:
                 )
             if choice not in task.choices:
                 raise InvalidInput("choice", f"{choice.value} is not offered by {task_id}")
-            entry = uow.outbox.get(task.entry_id) if task.entry_id else None
+            if task.entry_id is None:
+                # a task about the request itself (out of step with the lender): staff
+                # settled it by hand, or judged it not worth acting on
+                uow.tasks.resolve(task_id, TaskResolution(choice, actor, now, note))
+                record = uow.requests.get(task.side, task.request_id)
+                append_note(
+                    uow,
+                    task.side,
+                    task.request_id,
+                    now,
+                    actor,
+                    record.state.value if record is not None else "-",
+                    event="ResolveTask",
+                    detail=f"{choice.value.replace('_', ' ')}: {task.title}",
+                    reason=note or choice.value,
+                )
+                return None
+            entry = uow.outbox.get(task.entry_id)
             if entry is None or entry.status is not OutboxStatus.GIVEN_UP:
                 raise InvalidInput("task", f"{task_id} has no given-up delivery to act on")
             if choice is TaskChoice.RETRY_NOW:

@@ -24,6 +24,7 @@ from resource_sharing.directory import Directory, Partner
 from resource_sharing.errors import InvalidInput
 from resource_sharing.memory import MemoryHoldings, MemoryPrinter, MemoryStore
 from resource_sharing.ports import (
+    AttemptRunner,
     Circulation,
     Holding,
     HoldingsLocator,
@@ -146,6 +147,7 @@ class Consortium:
         printer: Printer | None = None,
         patrons: PatronValidator | None = None,
         partner_holdings: PartnerHoldingsLocator | None = None,
+        attempts: AttemptRunner | None = None,
     ) -> Member:
         """Add an institution (its directory is completed with ``partners``).
 
@@ -157,7 +159,8 @@ class Consortium:
         ``printer`` and ``patrons`` replace the fakes with adapters of your own (a
         ``transport`` of its own sends around the shared network; the network still
         delivers to this member's inbox). ``partner_holdings`` is asked at intake for the
-        rota (none by default).
+        rota (none by default). ``attempts`` makes its dispatcher's adapter calls (in its
+        own thread by default).
         """
         agency = settings.agency
         store = store if store is not None else MemoryStore()
@@ -177,6 +180,8 @@ class Consortium:
         )
         if patrons is not None:
             ports = attrs.evolve(ports, patrons=patrons)
+        if attempts is not None:
+            ports = attrs.evolve(ports, attempts=attempts)
         known = dict(settings.directory.partners)
         for partner in partners:
             known[partner.agency] = partner

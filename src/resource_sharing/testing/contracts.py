@@ -11,7 +11,8 @@ A store that implements only some repositories subclasses their suites alone
 (:class:`RequestRepositoryContract`, :class:`HistoryRepositoryContract`,
 :class:`OutboxRepositoryContract`, :class:`InboxRepositoryContract`,
 :class:`TaskRepositoryContract`, :class:`PatronRepositoryContract`,
-:class:`TimerRepositoryContract`, and :class:`UnitOfWorkContract` for all-or-nothing).
+:class:`TimerRepositoryContract`, :class:`SweepRepositoryContract`, and
+:class:`UnitOfWorkContract` for all-or-nothing).
 Implement ``reopen`` too when the store is durable: the restart tests then check that
 what was committed (records, history, outbox entries and their claims, processed message
 identities, staff tasks) survives a new store opened on the same data, and that an owner
@@ -34,6 +35,7 @@ Guarantees checked (see :mod:`resource_sharing.ports` for each method):
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -64,6 +66,7 @@ from resource_sharing.ports import (
     OutboxEntry,
     OutboxStatus,
     Port,
+    ReceivedMessage,
     RequestIndex,
     RequestKey,
     RequestStore,
@@ -93,6 +96,7 @@ __all__ = [
     "RequestRepositoryContract",
     "RequestStoreContract",
     "StoreSuite",
+    "SweepRepositoryContract",
     "TaskRepositoryContract",
     "TimerRepositoryContract",
     "UnitOfWorkContract",
@@ -254,6 +258,23 @@ def _task(
         port=Port.CIRCULATION,
         attempts=8,
         desk=desk,
+    )
+
+
+def _received(request_id: str, note: str, minutes: int = 0) -> ReceivedMessage:
+    """A borrower's message applied to the lending request ``request_id``."""
+    at = T0 + minutes * MINUTE
+    return ReceivedMessage(
+        side=Side.LENDING,
+        request_id=request_id,
+        at=at,
+        sender=HOME,
+        message=RequestingAgencyMessage(
+            Header(HOME, LENDER, f"{request_id}-1", at), Action.RECEIVED, note=note
+        ),
+        confirmation=_confirmation(minutes),
+        message_id=f"m-{note}",
+        raw=f"<ISO18626Message><note>{note}</note></ISO18626Message>",
     )
 
 
@@ -554,6 +575,53 @@ class TimerRepositoryContract(StoreSuite):
             ]
 
 
+class SweepRepositoryContract(StoreSuite):
+    """The sweep's queries: one run claim per period, and the idle open requests."""
+
+    def test_a_run_is_claimed_once_per_period(self) -> None:
+        """A run is claimed once per period; a rolled-back claim does not count."""
+        store = self.make_store()
+        hour = 60 * MINUTE
+        with contextlib.suppress(_Boom), store.transaction() as unit:
+            assert unit.sweep.claim("job", now=T0, every=hour, owner="a")
+            raise _Boom
+        with store.transaction() as unit:
+            assert unit.sweep.claim("job", now=T0, every=hour, owner="a")
+        with store.transaction() as unit:
+            assert not unit.sweep.claim("job", now=T0 + MINUTE, every=hour, owner="b")
+            assert unit.sweep.claim("other", now=T0 + MINUTE, every=hour, owner="b")
+        with store.transaction() as unit:
+            assert not unit.sweep.claim("job", now=T0 + 59 * MINUTE, every=hour, owner="b")
+            assert unit.sweep.claim("job", now=T0 + 59 * MINUTE, every=hour, owner="b", force=True)
+        with store.transaction() as unit:  # forced at 0:59, so the next run is due at 1:59
+            assert not unit.sweep.claim("job", now=T0 + 90 * MINUTE, every=hour, owner="a")
+            assert unit.sweep.claim("job", now=T0 + 2 * hour, every=hour, owner="a")
+        reopened = self.reopen(store)
+        if reopened is not None:
+            with reopened.transaction() as unit:
+                assert not unit.sweep.claim("job", now=T0 + 150 * MINUTE, every=hour, owner="c")
+
+    def test_idle_lists_open_requests_of_a_side_unchanged_since_oldest_first(self) -> None:
+        """Idle lists open requests of a side unchanged since a time, oldest first."""
+        store = self.make_store()
+        self._insert(store, _borrowing("b-2", minutes=2))
+        self._insert(store, _borrowing("b-1", minutes=1))
+        self._insert(store, _borrowing("b-5", minutes=5))
+        self._insert(store, _borrowing("b-0", minutes=0), terminal=True)
+        self._insert(store, _lending("l-1", minutes=1))
+        with store.transaction() as unit:
+            assert list(unit.sweep.idle(Side.BORROWING, before=T0 + 3 * MINUTE)) == [
+                (Side.BORROWING, "b-1"),
+                (Side.BORROWING, "b-2"),
+            ]
+            found = unit.sweep.idle(Side.BORROWING, before=T0 + 9 * MINUTE, limit=1)
+            assert list(found) == [(Side.BORROWING, "b-1")]
+            assert list(unit.sweep.idle(Side.LENDING, before=T0 + 9 * MINUTE)) == [
+                (Side.LENDING, "l-1")
+            ]
+            assert list(unit.sweep.idle(Side.BORROWING, before=T0)) == []
+
+
 class TaskRepositoryContract(StoreSuite):
     """Task lists from the request index, and stored staff tasks."""
 
@@ -848,6 +916,33 @@ class OutboxRepositoryContract(StoreSuite):
             assert _claim(unit, T0 + 5 * MINUTE, port=Port.CIRCULATION) == ["c-1"]
             assert _claim(unit, T0 + 5 * MINUTE, port=Port.NOTIFIER) == []
 
+    def test_a_claim_of_every_port_takes_them_together_oldest_first(self) -> None:
+        """``port=None`` claims the due entries of every port in one go, in commit order."""
+        store = self.make_store()
+        with store.transaction() as unit:
+            unit.outbox.enqueue(
+                [
+                    _message("p-1", "b-1", minutes=2),
+                    _message("c-1", "b-1", minutes=0, port=Port.CIRCULATION),
+                    _message("n-1", "b-2", minutes=1, port=Port.NOTIFIER),
+                    _message("x-1", "b-3", minutes=3, port=Port.PRINTER),
+                    _message("p-2", "b-4", minutes=9),
+                ]
+            )
+        with store.transaction() as unit:
+            claimed = unit.outbox.claim(
+                None, now=T0 + 5 * MINUTE, limit=3, lease=MINUTE, owner=OWNER
+            )
+            assert [(e.id, e.port, e.claimed_by) for e in claimed] == [
+                ("c-1", Port.CIRCULATION, OWNER),
+                ("n-1", Port.NOTIFIER, OWNER),
+                ("p-1", Port.PEER, OWNER),
+            ]
+        with store.transaction() as unit:
+            assert _ids(
+                unit.outbox.claim(None, now=T0 + 5 * MINUTE, limit=9, lease=MINUTE, owner="b")
+            ) == ["x-1"]
+
     def test_claim_keeps_a_stream_whole_and_in_order(self) -> None:
         """A stream's entries come in order and are never split by the limit or a claim."""
         store = self.make_store()
@@ -1118,6 +1213,71 @@ class InboxRepositoryContract(StoreSuite):
         with store.transaction() as unit:
             assert unit.inbox.processed("peer-1") == _confirmation()
 
+    def test_a_name_keeps_the_message_it_was_first_given_to(self) -> None:
+        """A name keeps the message it was first given to."""
+        store = self.make_store()
+        with store.transaction() as unit:
+            assert unit.inbox.named("A|m-1") is None
+            unit.inbox.remember("A|content-1", _confirmation(), name="A|m-1")
+            assert unit.inbox.named("A|m-1") == "A|content-1"  # seen in its own unit
+        with store.transaction() as unit:
+            unit.inbox.remember("A|content-2", _confirmation(minutes=1), name="A|m-1")
+            unit.inbox.remember("A|content-3", _confirmation(minutes=2))
+        with store.transaction() as unit:
+            assert unit.inbox.named("A|m-1") == "A|content-1"
+            assert unit.inbox.named("B|m-1") is None
+            assert unit.inbox.processed("A|content-2") == _confirmation(minutes=1)
+
+    def test_a_name_given_in_a_failed_unit_is_not_kept(self) -> None:
+        """A name given in a failed unit is not kept."""
+        store = self.make_store()
+
+        def fail() -> None:
+            with store.transaction() as unit:
+                unit.inbox.remember("A|content-1", _confirmation(), name="A|m-1")
+                raise _Boom
+
+        self._raises(_Boom, fail)
+        with store.transaction() as unit:
+            assert unit.inbox.named("A|m-1") is None
+            assert unit.inbox.processed("A|content-1") is None
+
+    # -- the message log -----------------------------------------------------------------
+
+    def test_a_requests_message_log_keeps_its_messages_in_order_and_equal(self) -> None:
+        """A request's message log keeps its messages in order and reads them back equal."""
+        store = self.make_store()
+        first, second = _received("l-1", "one"), _received("l-1", "two", 1)
+        other = _received("l-2", "x")
+        with store.transaction() as unit:
+            assert unit.inbox.received(Side.LENDING, "l-1") == []
+            unit.inbox.log(first)
+            assert unit.inbox.received(Side.LENDING, "l-1") == [first]  # its own writes
+            unit.inbox.log(other)
+        with store.transaction() as unit:
+            unit.inbox.log(second)
+        with store.transaction() as unit:
+            assert list(unit.inbox.received(Side.LENDING, "l-1")) == [first, second]
+            assert list(unit.inbox.received(Side.LENDING, "l-2")) == [other]
+            assert list(unit.inbox.received(Side.BORROWING, "l-1")) == []
+        again = self.reopen(store)
+        if again is not None:
+            with again.transaction() as unit:
+                assert list(unit.inbox.received(Side.LENDING, "l-1")) == [first, second]
+
+    def test_a_message_logged_in_a_unit_that_fails_is_not_kept(self) -> None:
+        """A message logged in a unit that fails is not kept."""
+        store = self.make_store()
+
+        def fail() -> None:
+            with store.transaction() as unit:
+                unit.inbox.log(_received("l-1", "lost"))
+                raise InvalidInput("test", "the unit fails after the log")
+
+        self._raises(InvalidInput, fail)
+        with store.transaction() as unit:
+            assert list(unit.inbox.received(Side.LENDING, "l-1")) == []
+
 
 class UnitOfWorkContract(StoreSuite):
     """A unit of work is all or nothing, sees its own writes, survives a restart."""
@@ -1239,6 +1399,7 @@ class RequestStoreContract(
     HistoryRepositoryContract,
     PatronRepositoryContract,
     TimerRepositoryContract,
+    SweepRepositoryContract,
     TaskRepositoryContract,
     OutboxRepositoryContract,
     InboxRepositoryContract,

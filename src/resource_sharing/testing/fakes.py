@@ -8,6 +8,8 @@
   loans, hold shelf).
 - :class:`FlakyCirculation`, :class:`FlakyNotifier`: fail the first N attempts of each
   effect, then pass it on (for testing the dispatcher's retries and staff tasks).
+- :class:`MemoryPartnerHoldings`: partners' catalogues at intake (who holds what, whose
+  catalogue is down), counting the look-ups.
 - :class:`FixedClock`, :class:`SequentialIds`, :class:`SequenceRandom`: time,
   identifiers and randomness you control.
 - :class:`RecordingNotifier`, :class:`MemoryCirculation`, :class:`FixedClock`,
@@ -17,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import final
 
 import attrs
@@ -37,6 +39,7 @@ from resource_sharing.effects import (
     RouteItem,
 )
 from resource_sharing.errors import DeliveryError, InvalidInput
+from resource_sharing.identifiers import match_keys
 from resource_sharing.memory import (
     FixedClock,
     MemoryCirculation,
@@ -47,7 +50,9 @@ from resource_sharing.memory import (
 )
 from resource_sharing.messages import Confirmation, PeerMessage
 from resource_sharing.ports import Circulation, Notifier
-from resource_sharing.records import AgencyId
+from resource_sharing.records import AgencyId, Citation, Identifier
+from resource_sharing.rota import Holding as PartnerHolding
+from resource_sharing.rota import HoldingsAnswer
 
 __all__ = [
     "FixedClock",
@@ -55,6 +60,7 @@ __all__ = [
     "FlakyNotifier",
     "MemoryCirculation",
     "MemoryHoldings",
+    "MemoryPartnerHoldings",
     "MemoryPrinter",
     "MemoryTransport",
     "Network",
@@ -245,3 +251,41 @@ class SequenceRandom:
         number = self._numbers[self._next % len(self._numbers)]
         self._next += 1
         return number
+
+
+@final
+class MemoryPartnerHoldings:
+    """A :class:`~resource_sharing.ports.PartnerHoldingsLocator` over partners' catalogues.
+
+    ``catalogues`` gives each partner that has one the identifiers it holds (any written
+    form: compared normalised); ``down`` the partners whose catalogue cannot be asked,
+    with why. Every look-up is kept in :attr:`asked`.
+    """
+
+    def __init__(
+        self,
+        catalogues: Mapping[AgencyId, Iterable[Identifier]],
+        *,
+        down: Mapping[AgencyId, str] | None = None,
+    ) -> None:
+        self.catalogues = {agency: match_keys(tuple(ids)) for agency, ids in catalogues.items()}
+        """Each partner's holdings, as normalised identifier keys."""
+        self.down = dict(down or {})
+        """The partners whose catalogue cannot be asked, and why."""
+        self.asked: list[tuple[Citation, tuple[AgencyId, ...]]] = []
+        """Every look-up: the citation and the partners named, in order."""
+
+    def answer(self, citation: Citation, partners: Sequence[AgencyId]) -> HoldingsAnswer:
+        """Holders with the citation's identifiers; down partners kept with why."""
+        self.asked.append((citation, tuple(partners)))
+        wanted = match_keys(citation)
+        keys = tuple(sorted(wanted, key=lambda k: (k.code, k.value)))
+        found: list[PartnerHolding] = []
+        for agency in dict.fromkeys(partners):
+            if agency in self.down:
+                found.append(PartnerHolding(agency, unknown=self.down[agency]))
+            elif agency not in self.catalogues:
+                found.append(PartnerHolding(agency))  # no catalogue: not asked, kept
+            elif self.catalogues[agency] & wanted:
+                found.append(PartnerHolding(agency, identifiers=keys))
+        return HoldingsAnswer(tuple(found))

@@ -5,20 +5,21 @@ module subclasses it (``class TestMyNotifier(NotifierContract): def make_notifie
 and pytest runs the whole contract. No test framework is imported here, so the core
 stays pure.
 
-The notifier and circulation suites check *what* was delivered, not only how many: the
-subclass reads back what went out (the notices as their readers got them, the host
-system's items, hold shelf and loans), and each assertion compares it with what was
-asked, key, recipient, request and content included. A fake that records junk fails.
+The notifier, circulation and printer suites check *what* was delivered, not only how
+many: the subclass reads back what went out (the notices as their readers got them, the
+host system's items, hold shelf and loans, the printed pages' text), and each assertion
+compares it with what was asked, key, recipient, request and content included. A fake
+that records junk fails.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import final
 
 import attrs
 
-from resource_sharing.directory import Partner
+from resource_sharing.directory import Directory, Partner
 from resource_sharing.effects import (
     CheckIn,
     CheckOutToPartner,
@@ -29,6 +30,11 @@ from resource_sharing.effects import (
     NotifyPatron,
     NotifyStaff,
     PlaceOnHoldShelf,
+    PrintHoldShelfSlip,
+    PrintJob,
+    PrintPickSlip,
+    PrintReturnSlip,
+    PrintShippingLabel,
     RecallPatronLoan,
     RenewPatronLoan,
     RouteItem,
@@ -42,7 +48,10 @@ from resource_sharing.ports import (
     HoldingsLocator,
     IdSource,
     Notifier,
+    PartnerHoldingsLocator,
+    PatronValidator,
     PeerTransport,
+    Printer,
 )
 from resource_sharing.records import AgencyId, Citation, Identifier, ItemRef, PatronRef
 
@@ -54,7 +63,11 @@ __all__ = [
     "ItemSeen",
     "NoticeSeen",
     "NotifierContract",
+    "PartnerHoldingsLocatorContract",
+    "PatronValidatorContract",
     "PeerTransportContract",
+    "PrintSeen",
+    "PrinterContract",
 ]
 
 _NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -295,6 +308,175 @@ class HoldingsLocatorContract:
         assert found.item.barcode == "C-1"
         other = Citation(title="Another", item_ids=(Identifier("ISBN", "9780131103627"),))
         assert locator.locate(other) is None
+
+
+@final
+@attrs.frozen
+class PrintSeen:
+    """A printed document as the suite's subclass reads it back."""
+
+    key: str
+    """The idempotency key it was printed under (a file name, a CUPS job title...)."""
+    text: str
+    """What the document says: its text, and each barcode's value, in any order."""
+
+
+class PrinterContract:
+    """A printer prints each job once per key, and the page says what the job says.
+
+    Subclasses provide the printer (given a directory whose partner ``CONTRACT-THEM`` has
+    a postal address, for labels and return slips) and ``printed()``, which reads back
+    every document printed (the PDF's text and barcodes, the spooled job, the journal).
+    """
+
+    PARTNERS = Directory.of(
+        [Partner(_THEM, name="Contract Partner Library", address="1 Contract Way\nTestville")]
+    )
+    """The directory the printer is made with."""
+
+    def make_printer(self, directory: Directory) -> Printer:
+        """The printer under test, printing for ``CONTRACT-US`` with ``directory``."""
+        raise NotImplementedError
+
+    def printed(self, printer: Printer) -> list[PrintSeen]:
+        """Every document the printer printed, in any order."""
+        raise NotImplementedError
+
+    _BOOK = Citation(title="Contract Title", author="Ann Author")
+    _ITEM = ItemRef("CT39001", "QA76 C7", "Contract stacks", desk="circ")
+    _PATRON = PatronRef("p-1", "Ada Lovelace")
+
+    def _jobs(self) -> dict[str, tuple[PrintJob, tuple[str, ...]]]:
+        """Each kind of job, and what its page must say."""
+        book, item = self._BOOK, self._ITEM
+        shelf_until = datetime(2026, 5, 18, 18, tzinfo=UTC)
+        return {
+            "print-1": (
+                PrintPickSlip("L-CT1", item, book, _THEM, need_before=date(2026, 6, 1)),
+                ("CT39001", "QA76 C7", "Contract stacks", "Contract Title"),
+            ),
+            "print-2": (
+                PrintShippingLabel("L-CT1", "CT39001", book, _THEM, "B-CT9"),
+                ("CT39001", "L-CT1", "B-CT9", "Contract Title"),
+            ),
+            "print-3": (
+                PrintHoldShelfSlip(
+                    "B-CT2", "CTTEMP2", self._PATRON, "West desk", shelf_until, book
+                ),
+                ("CTTEMP2", "West desk", "Contract Title"),
+            ),
+            "print-4": (
+                PrintReturnSlip("B-CT2", "CTTEMP2", _THEM, book, lender_request_id="L-CT7"),
+                ("CTTEMP2", "L-CT7", "Contract Title"),
+            ),
+        }
+
+    def test_every_document_is_printed_once_saying_what_its_job_says(self) -> None:
+        """Pick slip, shipping label, hold-shelf and return slip: each under its key."""
+        printer = self.make_printer(self.PARTNERS)
+        jobs = self._jobs()
+        for key, (job, _) in jobs.items():
+            printer.print_document(job, key=key)
+        seen = self.printed(printer)
+        assert sorted(s.key for s in seen) == sorted(jobs), [s.key for s in seen]
+        for page in seen:
+            job, says = jobs[page.key]
+            missing = [word for word in says if word not in page.text]
+            assert not missing, f"{type(job).__name__} {page.key} lacks {missing}: {page.text!r}"
+
+    def test_a_repeated_key_prints_nothing_new(self) -> None:
+        """A retry of a job under its key is dropped, or prints the same document again."""
+        printer = self.make_printer(self.PARTNERS)
+        jobs = self._jobs()
+        slip, says = jobs["print-3"]
+        printer.print_document(slip, key="k-1")
+        printer.print_document(slip, key="k-1")
+        printer.print_document(jobs["print-1"][0], key="k-2")
+        seen = self.printed(printer)
+        again = [s for s in seen if s.key == "k-1"]
+        assert again, seen
+        assert all(s.text == again[0].text for s in again)
+        assert all(word in again[0].text for word in says), again[0].text
+        assert [s.key for s in seen if s.key != "k-1"] == ["k-2"]
+
+
+class PatronValidatorContract:
+    """A patron check says who may place a request, and why not in words staff read.
+
+    Subclasses provide a validator whose host system knows :attr:`ELIGIBLE` (in good
+    standing) and :attr:`REFUSED` (blocked), and nobody else. A validator without a host
+    system (it accepts everyone) sets :attr:`refuses` to False.
+    """
+
+    ELIGIBLE = PatronRef("contract-ok", "Ada Lovelace")
+    """A patron in good standing."""
+    REFUSED = PatronRef("contract-blocked", "Barred Reader")
+    """A patron the host system blocks."""
+    refuses = True
+    """False for a validator that accepts every patron."""
+
+    def make_validator(self) -> PatronValidator:
+        """The validator under test."""
+        raise NotImplementedError
+
+    def test_a_patron_in_good_standing_is_eligible(self) -> None:
+        """Eligible, no reason, and the patron (as the host knows them) is the one asked."""
+        standing = self.make_validator().validate(self.ELIGIBLE)
+        assert standing.eligible, standing
+        assert standing.reason is None, standing.reason
+        assert (standing.patron or self.ELIGIBLE).id == self.ELIGIBLE.id
+
+    def test_a_blocked_or_unknown_patron_is_refused_with_a_reason(self) -> None:
+        """Refused with a reason in words (an accepting validator accepts them as given)."""
+        validator = self.make_validator()
+        for patron in (self.REFUSED, PatronRef("contract-nobody")):
+            standing = validator.validate(patron)
+            if not self.refuses:
+                assert standing.eligible, standing
+                continue
+            assert not standing.eligible, f"{patron.id} is eligible: {standing}"
+            assert standing.reason, f"{patron.id} refused without a reason"
+            assert " " in standing.reason.strip(), f"not a reason in words: {standing.reason!r}"
+
+
+class PartnerHoldingsLocatorContract:
+    """Partners' catalogues at intake: holders kept, non-holders left out, outages kept.
+
+    Subclasses provide a locator over the catalogues of :attr:`HOLDER` (it holds
+    :attr:`ISBN`), :attr:`NON_HOLDER` (it answers, without it) and :attr:`DOWN` (it cannot be
+    asked); :attr:`NO_CATALOGUE` has none.
+    """
+
+    HOLDER, NON_HOLDER = AgencyId("CONTRACT-HOLDER"), AgencyId("CONTRACT-NONHOLDER")
+    DOWN, NO_CATALOGUE = AgencyId("CONTRACT-DOWN"), AgencyId("CONTRACT-NONE")
+    ISBN = "9780201896831"
+    """What the holder holds."""
+
+    def make_locator(self) -> PartnerHoldingsLocator:
+        """The look-up under test."""
+        raise NotImplementedError
+
+    def _citation(self) -> Citation:
+        return Citation(title="Contract Title", item_ids=(Identifier("ISBN", "0-201-89683-4"),))
+
+    def test_only_a_real_not_held_answer_leaves_a_partner_out(self) -> None:
+        """The holder and the partners that could not be asked stay; the non-holder goes."""
+        citation = self._citation()
+        partners = [self.HOLDER, self.NON_HOLDER, self.DOWN, self.NO_CATALOGUE]
+        answer = self.make_locator().answer(citation, partners)
+        holders = answer.holders(citation)
+        assert set(holders) == {self.HOLDER, self.DOWN, self.NO_CATALOGUE}, holders
+        unknown = {h.agency: h.unknown for h in answer.holdings}
+        assert unknown[self.DOWN], "the outage must say why the holdings are unknown"
+        assert unknown[self.HOLDER] is None
+        assert all(not h.identifiers for h in answer.holdings if h.agency == self.DOWN)
+
+    def test_only_the_partners_named_are_answered_for(self) -> None:
+        """Partners not named are not in the answer."""
+        citation = self._citation()
+        answer = self.make_locator().answer(citation, [self.HOLDER])
+        assert {h.agency for h in answer.holdings} == {self.HOLDER}
+        assert set(answer.holders(citation)) == {self.HOLDER}
 
 
 class ClockContract:

@@ -1,6 +1,6 @@
 """``resource-sharing desk``: help on everything, one-line errors, tables and --json.
 
-The commands run against real nodes on loopback (tests/nodes_http.py); errors are
+The commands run against real nodes on loopback (tests/adapters/nodes_http.py); errors are
 checked as a user sees them: one line on stderr, the exit status, no traceback.
 """
 
@@ -13,9 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from nodes_http import BOOK, HOLDING, PATRON, STAFF_TOKEN, Cluster, cluster, free_port
 from resource_sharing_adapters.cli import build_parser, main
 from resource_sharing_adapters.http import ACTIONS
+from tests.adapters.nodes_http import (
+    BOOK,
+    HOLDING,
+    PATRON,
+    STAFF_TOKEN,
+    Cluster,
+    cluster,
+    free_port,
+)
 
 DAY = 86_400.0
 

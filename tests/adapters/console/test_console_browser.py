@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
 
-from documents_jobs import pdf_barcodes, pdf_text
-from nodes_http import HOLDING, Cluster, seed_cluster, wait_until
 from resource_sharing_adapters.console import Role, accounts_of
+from tests.adapters.documents_jobs import pdf_barcodes, pdf_text
+from tests.adapters.nodes_http import HOLDING, Cluster, seed_cluster, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -331,4 +331,5 @@ def test_task_lists_refresh_from_the_change_feed_without_a_reload(
     expect(row.locator("td.num").last).to_have_text("1", timeout=20_000)
     assert page.evaluate("window.notReloaded") is True  # swapped in, not reloaded
     expect(page.locator("#main")).to_have_attribute("data-refreshed", re.compile(r"\d+"))
+    expect(page.locator("#main")).to_have_attribute("data-live-via", "events")  # not polling
     shots(page, "home")

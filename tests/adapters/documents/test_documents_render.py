@@ -10,7 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from documents_jobs import (
+from resource_sharing.effects import PrintHoldShelfSlip, PrintShippingLabel
+from resource_sharing.records import AgencyId, Citation, PatronRef
+from resource_sharing_adapters.documents import (
+    DocumentError,
+    DocumentRenderer,
+    MissingAddress,
+    PatronForm,
+    document_kind,
+    patron_label,
+)
+from tests.adapters.documents_jobs import (
     BARCODES,
     CITATION,
     DIRECTORY,
@@ -23,16 +33,6 @@ from documents_jobs import (
     pdf_pages,
     pdf_text,
     renderer,
-)
-from resource_sharing.effects import PrintHoldShelfSlip, PrintShippingLabel
-from resource_sharing.records import AgencyId, Citation, PatronRef
-from resource_sharing_adapters.documents import (
-    DocumentError,
-    DocumentRenderer,
-    MissingAddress,
-    PatronForm,
-    document_kind,
-    patron_label,
 )
 
 EXPECTED_TEXT = {

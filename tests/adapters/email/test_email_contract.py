@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from mail_server import PASSWORD, USER, MailServer
 from resource_sharing.ports import Notifier
 from resource_sharing.testing.port_contracts import NoticeSeen, NotifierContract
 from resource_sharing_adapters.email import (
@@ -17,6 +16,7 @@ from resource_sharing_adapters.email import (
     EmailNotifier,
     SmtpSettings,
 )
+from tests.adapters.mail_server import PASSWORD, USER, MailServer
 
 
 class TestEmailNotifierContract(NotifierContract):

@@ -11,7 +11,6 @@ from typing import Any
 import attrs
 import pytest
 
-from mail_server import PASSWORD, USER, MailServer, free_port
 from resource_sharing.effects import NoticeKind, NotifyPatron, NotifyStaff
 from resource_sharing.errors import DeliveryError
 from resource_sharing.records import PatronRef
@@ -22,6 +21,7 @@ from resource_sharing_adapters.email import (
     Templates,
     message_id,
 )
+from tests.adapters.mail_server import PASSWORD, USER, MailServer, free_port
 
 ADA = PatronRef("p-1815", "Ada Lovelace", email="ada@patrons.example")
 DUE = datetime(2026, 10, 7, 12, tzinfo=UTC)

@@ -16,7 +16,7 @@ from resource_sharing.directory import Partner, ProtocolSettings
 from resource_sharing.errors import DeliveryError, InvalidInput
 from resource_sharing.iso18626 import MessageStatus
 from resource_sharing.messages import Confirmation, Header, MessageKind, Request
-from resource_sharing.records import AgencyId, Citation, Identifier
+from resource_sharing.records import AgencyId, Citation, Identifier, Side
 from resource_sharing.testing import IdSourceContract
 from resource_sharing_adapters.http import (
     AUTHENTICATION_FAILED,
@@ -206,6 +206,29 @@ def test_a_duplicate_post_with_the_same_message_id_changes_nothing(
     second = client.post("/iso18626", content=_request(), headers=headers)
     assert _confirmation(first.content) == _confirmation(second.content)
     assert node.feed.last == mark
+
+
+def test_an_applied_message_is_kept_in_its_requests_log_without_the_security_code(
+    client: TestClient, node: Node
+) -> None:
+    body = _request()
+    headers = {**XML, MESSAGE_ID_HEADER: "m-7"}
+    client.post("/iso18626", content=body, headers=headers)
+    client.post("/iso18626", content=body, headers=headers)  # a duplicate: logged once
+    client.post("/iso18626", content=_request(code="wrong"), headers=XML)  # refused: not kept
+    (task,) = client.get("/staff/tasks/pick_from_shelf", headers=STAFF).json()
+    (kept,) = node.institution.received(Side.LENDING, task["request_id"])
+    assert kept.sender == A
+    assert kept.message_id == "ISIL:US-A|m-7"
+    assert kept.confirmation.status is MessageStatus.OK
+    assert kept.message.header.requesting_agency_request_id == "r-1"
+    assert kept.message.header.authentication is not None
+    assert kept.message.header.authentication.security_code is None
+    assert b"s3cret" in body
+    assert kept.raw is not None
+    assert "s3cret" not in kept.raw
+    assert "securityCode>(not kept)<" in kept.raw
+    assert kept.raw.replace("(not kept)", "s3cret") == body.decode("utf-8")
 
 
 def test_the_staff_api_needs_the_token(client: TestClient) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serve_http import Served, request_body, served
+from tests.adapters.http.serve_http import Served, request_body, served
 
 LIMITS = {
     "header_timeout_seconds": 1.0,

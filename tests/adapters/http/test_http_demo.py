@@ -62,8 +62,8 @@ def test_the_demo_takes_fixed_ports() -> None:
 
 
 def test_the_desk_cli_against_a_running_node(tmp_path: Path) -> None:
-    from nodes_http import HOLDING, cluster
     from resource_sharing_adapters.cli import main
+    from tests.adapters.nodes_http import HOLDING, cluster
 
     with cluster(tmp_path) as made:
         made.define("US-C", ["US-A"], holdings=[HOLDING])

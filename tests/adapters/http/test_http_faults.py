@@ -7,13 +7,13 @@ from pathlib import Path
 
 import httpx
 
-from nodes_http import BOOK, HOLDING, PATRON, Cluster, cluster, secret, wait_until
 from resource_sharing.directory import Partner, ProtocolSettings
 from resource_sharing.iso18626 import MessageStatus, ReasonForMessage, Status
 from resource_sharing.messages import Header, SupplyingAgencyMessage
 from resource_sharing.records import AgencyId
 from resource_sharing_adapters.http import AUTHENTICATION_FAILED, Credentials, HttpTransport
 from resource_sharing_adapters.iso18626 import encode
+from tests.adapters.nodes_http import BOOK, HOLDING, PATRON, Cluster, cluster, secret, wait_until
 
 A, B, C = AgencyId("US-A"), AgencyId("US-B"), AgencyId("US-C")
 

@@ -29,8 +29,8 @@ from resource_sharing.messages import (
 )
 from resource_sharing.records import AgencyId
 from resource_sharing_adapters.iso18626 import EncodeError, encode
-from serve_http import SECRET, STAFF_TOKEN, Served, served
-from strategies_iso18626 import messages
+from tests.adapters.http.serve_http import SECRET, STAFF_TOKEN, Served, served
+from tests.strategies.iso18626 import messages
 
 A, C = AgencyId("US-A"), AgencyId("US-C")
 TIMEOUT = 20.0  # a call that takes longer is a hang

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from nodes_http import BOOK, PATRON, cluster, free_port, wait_until
 from resource_sharing.records import BorrowingRequest, LendingRequest, Side
-from sru_catalogue import Book, Copy, SruCatalogue
+from tests.adapters.nodes_http import BOOK, PATRON, cluster, free_port, wait_until
+from tests.adapters.sru_catalogue import Book, Copy, SruCatalogue
 
 HELD = Book(
     "b-1",

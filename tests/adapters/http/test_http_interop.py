@@ -1,7 +1,7 @@
 """Working with other implementations, over loopback HTTP, against a scripted peer.
 
 Each test runs a real node (:mod:`tests.nodes_http`) beside a
-:class:`~tests.scripted_peer.ScriptedPeer` that behaves as an independent ISO 18626
+:class:`~tests.adapters.http.scripted_peer.ScriptedPeer` that behaves as an independent ISO 18626
 implementation does (issue 14): it refuses, stores our requests late, or reuses ids.
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from nodes_http import BOOK, PATRON, Cluster, cluster, wait_until
-from resource_sharing.iso18626 import ErrorType, Status
+from resource_sharing.iso18626 import Action, ErrorType, Status
 from resource_sharing.messages import PeerMessage, Request, SupplyingAgencyMessage
 from resource_sharing.records import Citation, Identifier
-from scripted_peer import Answer, error, http, scripted_peer
+from tests.adapters.http.scripted_peer import Answer, error, http, scripted_peer
+from tests.adapters.nodes_http import BOOK, PATRON, Cluster, cluster, wait_until
 
 
 @pytest.fixture
@@ -98,3 +98,28 @@ def test_our_unfilled_reaches_a_peer_that_stores_its_request_late(net: Cluster) 
         assert [e["gist"] for e in net.staff["US-C"].outbox("delivered")] == [
             "Unfilled (RequestResponse)"
         ]
+
+
+def test_message_identity_is_content_not_the_id_header(net: Cluster) -> None:
+    with scripted_peer(net, "US-P") as p:
+        net.define("US-C", ["US-P"], institution={"auto_locate": False})
+        net.start("US-C")
+        url = net.url("US-C")
+        citation = Citation(title="Anything", item_ids=(Identifier("ISBN", "9780000000002"),))
+        request = p.request("US-C", "P-9", citation)
+        assert p.send(url, request, message_id="x-1").ok
+        c_id = net.lending_id("US-C", "US-P", "P-9")
+        shown = net.staff["US-C"].request("lending", c_id)
+        note = p.requesting("US-C", "P-9", Action.NOTIFICATION, "please hurry")
+        assert p.send(url, note, message_id="x-2").ok
+        assert p.send(url, note, message_id="x-3").ok  # the same content again
+        assert p.send(url, note).ok  # and without an id
+        after = net.staff["US-C"].request("lending", c_id)
+        assert len(after["history"]) == len(shown["history"]) + 1
+        other = p.requesting("US-C", "P-9", Action.NOTIFICATION, "a different note")
+        refused = p.send(url, other, message_id="x-2")
+        assert refused.status == 200
+        assert refused.error is not None
+        assert refused.error.type is ErrorType.UNRECOGNISED_DATA_VALUE
+        assert "X-Message-ID: 'x-2' already names another message" in str(refused.error.value)
+        assert net.staff["US-C"].request("lending", c_id)["history"] == after["history"]

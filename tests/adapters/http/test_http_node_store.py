@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-import port_factories
 from resource_sharing.effects import NoticeKind, NotifyPatron
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import AgencyId, Citation, PatronRef
@@ -25,6 +24,7 @@ from resource_sharing_adapters.http import (
 from resource_sharing_adapters.http._node import delivery_policy, owner_of
 from resource_sharing_adapters.storage import MemoryFeeds
 from resource_sharing_adapters.storage.sqlite import SQLiteStore
+from tests.adapters.http import port_factories
 
 STAFF = {"Authorization": "Bearer t0ken"}
 
@@ -156,7 +156,13 @@ def test_a_port_factory_is_called_with_its_table_and_the_node_context(tmp_path: 
     port_factories.MADE.clear()
     config = _ports(
         tmp_path,
-        {"circulation": {"factory": "port_factories:recording_circulation", "url": "x", "n": 2}},
+        {
+            "circulation": {
+                "factory": "tests.adapters.http.port_factories:recording_circulation",
+                "url": "x",
+                "n": 2,
+            }
+        },
     )
     node = Node(config)
     try:
@@ -192,9 +198,18 @@ def test_a_port_may_be_named_by_a_string_and_defaults_are_the_journal(tmp_path: 
     ("table", "says"),
     [
         ({"circulation": {"factory": "no_such_module:make"}}, "cannot import 'no_such_module'"),
-        ({"circulation": {"factory": "port_factories:nothing"}}, "has no 'nothing'"),
-        ({"circulation": {"factory": "port_factories:broken"}}, "the ILS is down"),
-        ({"circulation": {"factory": "port_factories:incomplete"}}, "without check_in"),
+        (
+            {"circulation": {"factory": "tests.adapters.http.port_factories:nothing"}},
+            "has no 'nothing'",
+        ),
+        (
+            {"circulation": {"factory": "tests.adapters.http.port_factories:broken"}},
+            "the ILS is down",
+        ),
+        (
+            {"circulation": {"factory": "tests.adapters.http.port_factories:incomplete"}},
+            "without check_in",
+        ),
         ({"circulation": {"factory": "no-such-entry-point"}}, "resource_sharing.ports"),
         ({"circulation": {"url": "x"}}, "ports.circulation.factory"),
         ({"ils": {"factory": "x:y"}}, "unknown port"),

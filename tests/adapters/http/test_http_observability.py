@@ -17,7 +17,6 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from nodes_http import BOOK, PATRON, free_port
 from resource_sharing.messages import Authentication, Header, Request
 from resource_sharing.records import AgencyId, Citation, Identifier
 from resource_sharing_adapters.http import Node, create_app, parse_config
@@ -29,6 +28,7 @@ from resource_sharing_adapters.http._logging import (
 )
 from resource_sharing_adapters.http._metrics import METRIC_NAMES
 from resource_sharing_adapters.iso18626 import encode
+from tests.adapters.nodes_http import BOOK, PATRON, free_port
 
 STAFF = {"Authorization": "Bearer t0ken"}
 XML = {"Content-Type": "application/xml"}

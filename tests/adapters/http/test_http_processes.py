@@ -26,15 +26,15 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from nodes_http import free_port, wait_until
-from port_factories import read_log
 from resource_sharing.messages import Authentication, Header, Request
 from resource_sharing.records import AgencyId, Citation, Identifier
 from resource_sharing_adapters.http import StaffClient
 from resource_sharing_adapters.iso18626 import encode
+from tests.adapters.http.port_factories import read_log
+from tests.adapters.nodes_http import free_port, wait_until
 
 URL = os.environ.get("RS_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-TESTS = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SERVE = "import sys; from resource_sharing_adapters.cli import main; sys.exit(main())"
 A, C = AgencyId("US-A"), AgencyId("US-C")
 TOKEN = "staff-token"
@@ -106,7 +106,7 @@ class Serve:
     def start(self) -> None:
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
         with (self.root / f"{self.name}.log").open("ab") as log:
             self.child = subprocess.Popen(
@@ -209,8 +209,16 @@ def postgres_schema() -> Iterator[str]:
 
 def _flaky(log: str, **extra: Any) -> dict[str, Any]:
     return {
-        "circulation": {"factory": "port_factories:flaky_circulation", "log": log, **extra},
-        "printer": {"factory": "port_factories:flaky_printer", "log": log, "fail_first": 2},
+        "circulation": {
+            "factory": "tests.adapters.http.port_factories:flaky_circulation",
+            "log": log,
+            **extra,
+        },
+        "printer": {
+            "factory": "tests.adapters.http.port_factories:flaky_printer",
+            "log": log,
+            "fail_first": 2,
+        },
     }
 
 

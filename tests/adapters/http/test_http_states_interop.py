@@ -11,7 +11,6 @@ from typing import Any
 import attrs
 import pytest
 
-from nodes_http import BOOK, PATRON, START, Cluster, cluster, secret
 from resource_sharing.iso18626 import Action, ErrorType, ReasonForMessage, Status
 from resource_sharing.messages import (
     Authentication,
@@ -22,7 +21,8 @@ from resource_sharing.messages import (
 )
 from resource_sharing.records import AgencyId
 from resource_sharing_adapters.http import parse_config
-from scripted_peer import ScriptedPeer, scripted_peer
+from tests.adapters.http.scripted_peer import ScriptedPeer, scripted_peer
+from tests.adapters.nodes_http import BOOK, PATRON, START, Cluster, cluster, secret
 
 
 def _config(**terms: Any) -> dict[str, Any]:
@@ -124,11 +124,16 @@ def test_a_lender_answering_loan_completed_first_is_a_task_staff_resolve(
         # staff ask first: a StatusRequest goes to the lender, the task is done
         staff.resolve_task(line["task_id"], "ask_status", by="maria", note="what happened?")
         p.wait_for(_action(Action.STATUS_REQUEST))
-        # the lender's answer repeats LoanCompleted: a second task, which staff apply
+        # its answer repeats LoanCompleted: the sweep's comparison keeps it (out of step)
         p.send(
             net.url("US-A"),
             _sam(p, protocol_id, Status.LOAN_COMPLETED, ReasonForMessage.STATUS_REQUEST_RESPONSE),
         )
+        (off,) = staff.tasks("out_of_step")
+        assert off["request_id"] == rid
+        # then it closes the request as lost to it: a task again, which staff apply
+        closing = _sam(p, protocol_id, Status.COMPLETED_WITHOUT_RETURN)
+        assert p.send(net.url("US-A"), closing).error is not None
         (again,) = staff.tasks("peer_messages")
         done = staff.resolve_task(again["task_id"], "apply", by="maria", note="closed at P")
         assert done["resolution"]["by"] == "staff:maria"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nodes_http import BOOK, HOLDING, PATRON, Cluster, cluster, seed_cluster
+from tests.adapters.nodes_http import BOOK, HOLDING, PATRON, Cluster, cluster, seed_cluster
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 DAY = 86_400.0

@@ -27,8 +27,8 @@ from resource_sharing_adapters.http import (
     HttpTransport,
     parse_config,
 )
-from serve_http import SECRET, STAFF_TOKEN, Served, served
-from tls_certs import Authority, Leaf, authority
+from tests.adapters.http.serve_http import SECRET, STAFF_TOKEN, Served, served
+from tests.adapters.http.tls_certs import Authority, Leaf, authority
 
 A, C = AgencyId("US-A"), AgencyId("US-C")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus_iso18626 import expectation, manifest_rows, require_corpus
 from resource_sharing_adapters.cli import main
+from tests.adapters.iso18626.corpus_iso18626 import expectation, manifest_rows, require_corpus
 
 _ROWS = manifest_rows()
 _IDS = [row["file"] for row in _ROWS] or ["corpus-missing"]

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from corpus_iso18626 import sample
 from resource_sharing.errors import WrongCounterpart
 from resource_sharing.iso18626 import Action, ErrorType, MessageStatus, ReasonForMessage
 from resource_sharing.messages import (
@@ -28,6 +27,7 @@ from resource_sharing_adapters.iso18626 import (
     encode,
     validate,
 )
+from tests.adapters.iso18626.corpus_iso18626 import sample
 
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
 T1 = datetime(2024, 5, 1, 12, 0, 1, tzinfo=UTC)

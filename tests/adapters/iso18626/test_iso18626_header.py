@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from corpus_iso18626 import HEADER_REFUSED, sample
 from resource_sharing.iso18626 import ErrorType
 from resource_sharing_adapters.cli import main
 from resource_sharing_adapters.iso18626 import (
@@ -22,6 +21,7 @@ from resource_sharing_adapters.iso18626 import (
     DecodeError,
     decode,
 )
+from tests.adapters.iso18626.corpus_iso18626 import HEADER_REFUSED, sample
 
 NS = ISO_NAMESPACE
 _FIELDS = {

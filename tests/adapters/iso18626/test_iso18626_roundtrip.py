@@ -12,7 +12,7 @@ from resource_sharing.messages import (
     SupplyingAgencyMessage,
 )
 from resource_sharing_adapters.iso18626 import decode, encode, validate
-from strategies_iso18626 import messages
+from tests.strategies.iso18626 import messages
 
 Message = Request | SupplyingAgencyMessage | RequestingAgencyMessage | Confirmation
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from corpus_ncip import require_ncip
-from loopback_ils import Item, LoopbackIls, User, config_for
 from resource_sharing_adapters.ncip import NcipCirculation, NcipClient
+from tests.adapters.ncip.corpus_ncip import require_ncip
+from tests.adapters.ncip.loopback_ils import Item, LoopbackIls, User, config_for
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from corpus_ncip import require_ncip
-from loopback_ils import Hold, Item, LoopbackIls, User, config_for
 from resource_sharing.effects import (
     CheckIn,
     CheckOutToPartner,
@@ -32,6 +30,8 @@ from resource_sharing_adapters.ncip import (
     decode,
     routing_instruction,
 )
+from tests.adapters.ncip.corpus_ncip import require_ncip
+from tests.adapters.ncip.loopback_ils import Hold, Item, LoopbackIls, User, config_for
 
 _DUE = datetime(2026, 10, 5, 12, tzinfo=UTC)
 _ADA = PatronRef("p-1", "Ada Lovelace")

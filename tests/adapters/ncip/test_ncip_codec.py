@@ -23,7 +23,7 @@ from resource_sharing_adapters.ncip import (
     validate,
 )
 from resource_sharing_adapters.ncip._services import element, envelope, to_bytes
-from strategies_ncip import bibliographic, headers, maybe_text, requests
+from tests.strategies.ncip import bibliographic, headers, maybe_text, requests
 
 _HEADER = Header("US-A", "ILS")
 

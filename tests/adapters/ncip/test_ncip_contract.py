@@ -7,11 +7,15 @@ from datetime import datetime
 
 import pytest
 
-from corpus_ncip import require_ncip
-from loopback_ils import Item, LoopbackIls, User, config_for
-from resource_sharing.ports import Circulation
-from resource_sharing.testing.port_contracts import CirculationContract, ItemSeen
-from resource_sharing_adapters.ncip import NcipCirculation, NcipClient
+from resource_sharing.ports import Circulation, PatronValidator
+from resource_sharing.testing.port_contracts import (
+    CirculationContract,
+    ItemSeen,
+    PatronValidatorContract,
+)
+from resource_sharing_adapters.ncip import NcipCirculation, NcipClient, NcipPatronValidator
+from tests.adapters.ncip.corpus_ncip import require_ncip
+from tests.adapters.ncip.loopback_ils import Item, LoopbackIls, User, config_for
 
 
 class TestNcipCirculationContract(CirculationContract):
@@ -45,3 +49,23 @@ class TestNcipCirculationContract(CirculationContract):
     def on_hold_shelf(self, circulation: Circulation, barcode: str) -> str | None:
         hold = next((h for h in self.ils.state.holds if h.barcode == barcode), None)
         return None if hold is None else hold.user
+
+
+class TestNcipPatronValidatorContract(PatronValidatorContract):
+    """LookupUser against the loopback ILS: blocked and unknown patrons are refused."""
+
+    ils: LoopbackIls
+
+    @pytest.fixture(autouse=True)
+    def _ils(self) -> Iterator[None]:
+        self.ils = LoopbackIls(require_ncip() / "ncip_v2_02.xsd", lifetime=60.0).start()
+        ok, refused = self.ELIGIBLE, self.REFUSED
+        self.ils.state.users[ok.id] = User(ok.id, ok.name or "", "ada@example.org")
+        self.ils.state.users[refused.id] = User(refused.id, refused.name or "", blocked=True)
+        try:
+            yield
+        finally:
+            self.ils.stop()
+
+    def make_validator(self) -> PatronValidator:
+        return NcipPatronValidator(NcipClient(config_for(self.ils)))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loopback_ils import LoopbackIls
 from resource_sharing.records import AgencyId, PatronRef
 from resource_sharing_adapters.http import Node, parse_config
 from resource_sharing_adapters.ncip import NcipCirculation, NcipPatronValidator
+from tests.adapters.ncip.loopback_ils import LoopbackIls
 
 
 def test_a_node_takes_its_circulation_and_patron_checks_from_ncip(

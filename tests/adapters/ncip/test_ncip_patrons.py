@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from corpus_ncip import require_ncip
-from loopback_ils import LoopbackIls, User, config_for
 from resource_sharing.records import PatronRef
 from resource_sharing_adapters.ncip import (
     IlsProfile,
@@ -18,6 +16,8 @@ from resource_sharing_adapters.ncip import (
     decode,
 )
 from resource_sharing_adapters.ncip._patrons import standing
+from tests.adapters.ncip.corpus_ncip import require_ncip
+from tests.adapters.ncip.loopback_ils import LoopbackIls, User, config_for
 
 _NOW = datetime(2026, 9, 7, 9, tzinfo=UTC)
 

@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpus_ncip import require_ncip
-from loopback_ils import Item, LoopbackIls, User, config_for
 from resource_sharing.effects import (
     CheckIn,
     CheckOutToPartner,
@@ -18,6 +16,8 @@ from resource_sharing.effects import (
 )
 from resource_sharing.records import AgencyId, Citation, PatronRef
 from resource_sharing_adapters.ncip import NcipCirculation, NcipClient, NcipUnavailable
+from tests.adapters.ncip.corpus_ncip import require_ncip
+from tests.adapters.ncip.loopback_ils import Item, LoopbackIls, User, config_for
 
 _DUE = datetime(2026, 10, 5, tzinfo=UTC)
 _ADA = PatronRef("p-1", "Ada")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from corpus_ncip import manifest_rows, require_ncip
 from resource_sharing_adapters.cli import main
 from resource_sharing_adapters.ncip import CheckInItem, Header, encode
+from tests.adapters.ncip.corpus_ncip import manifest_rows, require_ncip
 
 _ROWS = manifest_rows()
 _IDS = [row["file"] for row in _ROWS] or ["ncip-folder-missing"]

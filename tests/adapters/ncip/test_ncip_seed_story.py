@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from corpus_ncip import require_ncip
-from loopback_ils import Hold, Item, LoopbackIls, User, config_for
 from resource_sharing.directory import Directory, Partner
 from resource_sharing.effects import TaskList
 from resource_sharing.errors import PatronNotEligible
@@ -31,6 +29,8 @@ from resource_sharing.testing import (
     SequentialIds,
 )
 from resource_sharing_adapters.ncip import NcipCirculation, NcipClient, NcipPatronValidator
+from tests.adapters.ncip.corpus_ncip import require_ncip
+from tests.adapters.ncip.loopback_ils import Hold, Item, LoopbackIls, User, config_for
 
 A, C = AgencyId("US-A"), AgencyId("US-C")
 ISBN = "9780195019193"

@@ -8,7 +8,6 @@ from pathlib import Path
 import attrs
 import pytest
 
-from documents_jobs import BARCODES, DIRECTORY, HOLD, JOBS, LABEL, pdf_barcodes, pdf_text, renderer
 from resource_sharing.errors import DeliveryError, InvalidInput
 from resource_sharing.records import AgencyId
 from resource_sharing_adapters.printing import (
@@ -17,6 +16,16 @@ from resource_sharing_adapters.printing import (
     LpNotFound,
     file_name,
     from_config,
+)
+from tests.adapters.documents_jobs import (
+    BARCODES,
+    DIRECTORY,
+    HOLD,
+    JOBS,
+    LABEL,
+    pdf_barcodes,
+    pdf_text,
+    renderer,
 )
 
 

@@ -9,7 +9,7 @@ import pytest
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import Citation, Identifier
 from resource_sharing_adapters.sru import SruHoldingsLocator, from_config, parse_target
-from sru_catalogue import Book, Copy, SruCatalogue
+from tests.adapters.sru_catalogue import Book, Copy, SruCatalogue
 
 
 def test_the_holdings_factory_builds_a_working_locator() -> None:

@@ -15,7 +15,7 @@ from resource_sharing_adapters.sru import (
     title_query,
     title_words,
 )
-from sru_catalogue import clauses, parse_cql, tokens
+from tests.adapters.sru_catalogue import clauses, parse_cql, tokens
 
 STANDARD = CqlIndexes()
 

@@ -1,4 +1,4 @@
-"""The SRU holdings locator against a loopback SRU server (tests/sru_catalogue.py)."""
+"""The SRU holdings locator against a loopback SRU server (tests/adapters/sru_catalogue.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from resource_sharing_adapters.sru import (
     SruTimeout,
     SruUnavailable,
 )
-from sru_catalogue import Book, Copy, SruCatalogue
+from tests.adapters.sru_catalogue import Book, Copy, SruCatalogue
 
 BABBAGE = Book(
     "rec-1",

@@ -18,7 +18,7 @@ from resource_sharing_adapters.sru import (
     partner_holdings,
     split_partner_sru,
 )
-from sru_catalogue import Book, Copy, SruCatalogue
+from tests.adapters.sru_catalogue import Book, Copy, SruCatalogue
 
 B, C, D, E = (AgencyId(f"US-{x}") for x in "BCDE")
 CITATION = Citation(title="The engine", item_ids=(Identifier("ISBN", "0-306-40615-2"),))

@@ -17,7 +17,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from feeds_scenarios import FeedsContract
 from resource_sharing.errors import ConcurrencyConflict
 from resource_sharing.records import BorrowingRequest, Citation, HistoryEntry, PatronRef, Side
 from resource_sharing.testing import RequestStoreContract
@@ -25,7 +24,15 @@ from resource_sharing.testing.delivery_contract import EffectDeliveryContract
 from resource_sharing_adapters.storage import SchemaTooNew
 from resource_sharing_adapters.storage._sql import migrations
 from resource_sharing_adapters.storage.postgres import PostgresStore, PostgresUnit
-from storage_scenarios import HOME, T0, concurrent_claims, index, kill_in_unit_of_work, seed
+from tests.adapters.storage.feeds_scenarios import FeedsContract
+from tests.adapters.storage.storage_scenarios import (
+    HOME,
+    T0,
+    concurrent_claims,
+    index,
+    kill_in_unit_of_work,
+    seed,
+)
 
 URL = os.environ.get("RS_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

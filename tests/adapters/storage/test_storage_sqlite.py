@@ -7,14 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from feeds_scenarios import FeedsContract
 from resource_sharing.records import BorrowingRequest, Citation, HistoryEntry, PatronRef, Side
 from resource_sharing.testing import RequestStoreContract
 from resource_sharing.testing.delivery_contract import EffectDeliveryContract
 from resource_sharing_adapters.storage import SchemaTooNew, StorageError
 from resource_sharing_adapters.storage._sql import migrations
 from resource_sharing_adapters.storage.sqlite import SQLiteStore, SQLiteUnit
-from storage_scenarios import HOME, T0, concurrent_claims, index, kill_in_unit_of_work, seed
+from tests.adapters.storage.feeds_scenarios import FeedsContract
+from tests.adapters.storage.storage_scenarios import (
+    HOME,
+    T0,
+    concurrent_claims,
+    index,
+    kill_in_unit_of_work,
+    seed,
+)
 
 LATEST = migrations("sqlite")[-1][0]
 

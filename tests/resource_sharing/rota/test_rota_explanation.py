@@ -15,7 +15,7 @@ from resource_sharing.rota import (
     RotaContext,
     build_rota,
 )
-from strategies_rota import TODAY, agency, request
+from tests.strategies.rota import TODAY, agency, request
 
 
 def test_equal_verdicts_read_the_same() -> None:

@@ -26,7 +26,7 @@ from resource_sharing.rota import (
     RotaTemplate,
     build_rota,
 )
-from strategies_rota import TODAY, Scenario, agency, request, scenarios
+from tests.strategies.rota import TODAY, Scenario, agency, request, scenarios
 
 A, B, C, D, E = (agency(n) for n in range(1, 6))
 EVERYONE = Directory.of([Partner(a) for a in (A, B, C, D, E)])

@@ -49,7 +49,7 @@ from resource_sharing.rota import (
     accepted_services,
     build_rota,
 )
-from strategies_rota import HOME, TODAY, agency, attempt, facts, partners, request
+from tests.strategies.rota import HOME, TODAY, agency, attempt, facts, partners, request
 
 A, B, C = agency(1), agency(2), agency(3)
 

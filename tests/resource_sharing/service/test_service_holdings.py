@@ -1,0 +1,101 @@
+"""Holdings look-ups in the service: partners' catalogues at intake, ours at the auto-locate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from resource_sharing.directory import Partner
+from resource_sharing.errors import InfrastructureError
+from resource_sharing.lending import LendingPolicy
+from resource_sharing.ports import Holding
+from resource_sharing.records import (
+    AgencyId,
+    BorrowingRequest,
+    Citation,
+    Identifier,
+    LendingRequest,
+    PatronRef,
+    Side,
+)
+from resource_sharing.service import Settings
+from resource_sharing.testing import MemoryPartnerHoldings
+from resource_sharing.testing.consortium import Consortium
+
+A, B, C, D = (AgencyId(f"US-{x}") for x in "ABCD")
+ISBN = "9780262033848"
+BOOK = Citation(title="Introduction to Algorithms", item_ids=(Identifier("ISBN", ISBN),))
+PATRON = PatronRef("p-1", "Ada Lovelace")
+
+
+def _catalogues() -> MemoryPartnerHoldings:
+    """B holds it, C does not (left out), D could not be asked."""
+    return MemoryPartnerHoldings(
+        {B: [Identifier("ISBN", ISBN)], C: [], D: []},
+        down={D: "SRU https://d.example/sru: no answer within 4 s"},
+    )
+
+
+def _net(catalogues: MemoryPartnerHoldings, **settings: object) -> Consortium:
+    net = Consortium(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    partners = [Partner(x) for x in (A, B, C, D)]
+    net.add(Settings(A, **settings), partners=partners, partner_holdings=catalogues)  # type: ignore[arg-type]
+    for agency in (B, C, D):
+        net.add(Settings(agency), partners=partners)
+    return net
+
+
+def test_intake_asks_the_catalogues_once_and_the_rota_keeps_unknown_holders() -> None:
+    catalogues = _catalogues()
+    net = _net(catalogues)
+    placed = net[A].institution.borrowing.place_request(PATRON, BOOK)
+    assert catalogues.asked == [(BOOK, (B, C, D))]  # every partner but us, once
+    rota = {entry.agency: entry.reason for entry in placed.rota}
+    assert set(rota) == {B, D}  # C's catalogue answered "not held"
+    assert rota[D].endswith("holdings unknown: SRU https://d.example/sru: no answer within 4 s")
+    assert "holdings unknown" not in rota[B]
+    assert placed.current_lender == B
+
+
+def test_a_staff_rota_is_not_looked_up() -> None:
+    catalogues = _catalogues()
+    net = _net(catalogues)
+    placed = net[A].institution.borrowing.place_request(PATRON, BOOK, rota=[C])
+    assert catalogues.asked == []
+    assert [e.agency for e in placed.rota] == [C]
+
+
+def test_approval_after_review_asks_the_catalogues() -> None:
+    catalogues = _catalogues()
+    net = _net(catalogues, mediated_borrowing=True)
+    desk = net[A].institution.borrowing
+    placed = desk.place_request(PATRON, BOOK)
+    assert placed.state.value == "pending_review"
+    approved = desk.approve(placed.id)
+    assert isinstance(approved, BorrowingRequest)
+    assert [e.agency for e in approved.rota] == [B, D]
+    assert len(catalogues.asked) == 2  # at intake, and again for the rota at approval
+
+
+class DownCatalogue:
+    def locate(self, citation: Citation) -> Holding | None:
+        raise InfrastructureError("SRU http://127.0.0.1:9/sru: cannot reach it")
+
+
+def test_an_outage_of_our_catalogue_is_locate_failed_even_with_auto_reject() -> None:
+    net = Consortium(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    partners = [Partner(A), Partner(C)]
+    net.add(Settings(A), partners=partners)
+    lender = Settings(C, lending=LendingPolicy(auto_reject_not_held=True))
+    net.add(lender, partners=partners, holdings_locator=DownCatalogue())
+    placed = net[A].institution.borrowing.place_request(PATRON, BOOK, rota=[C])
+    net.settle()
+    rows = [r.record for k, r in net[C].memory._state.rows.items() if k[0] is Side.LENDING]
+    (record,) = rows
+    assert isinstance(record, LendingRequest)
+    assert record.state.value == "locate_failed"
+    last = net[C].institution.history(Side.LENDING, record.id)[-1]
+    assert (
+        last.reason
+        == "our catalogue could not be asked: SRU http://127.0.0.1:9/sru: cannot reach it"
+    )
+    assert net[A].institution.get(Side.BORROWING, placed.id).state.value == "sent"
