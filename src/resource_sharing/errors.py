@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from resource_sharing.iso18626 import ErrorType
 
 __all__ = [
+    "AmbiguousBarcode",
     "ConcurrencyConflict",
     "DeliveryError",
     "IllegalTransition",
@@ -109,6 +110,30 @@ class IllegalTransition(UsageError):
         if self.side == "lending":
             return ErrorType.UNSUPPORTED_ACTION_TYPE
         return ErrorType.UNSUPPORTED_REASON_FOR_MESSAGE_TYPE
+
+
+class AmbiguousBarcode(UsageError):
+    """A scanned barcode names several open requests that could each take the action.
+
+    Nothing changed: staff choose one of ``candidates`` and scan again naming it.
+    """
+
+    def __init__(
+        self, barcode: str, side: str, event: str, candidates: Iterable[tuple[str, str]]
+    ) -> None:
+        self.barcode = barcode
+        """The scanned barcode."""
+        self.side = side
+        """``borrowing`` or ``lending``."""
+        self.event = event
+        """The action asked for (``check_in``, ``local_hold``...)."""
+        self.candidates = tuple(candidates)
+        """``(request id, state)`` of every request that could take it, oldest first."""
+        listed = ", ".join(f"{rid} ({state})" for rid, state in self.candidates)
+        super().__init__(
+            f"barcode {barcode!r} names {len(self.candidates)} {side} requests that can take "
+            f"{event!r}: {listed}; choose one"
+        )
 
 
 class PeerError(ResourceSharingError):

@@ -255,6 +255,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="JSON",
         help="the request as JSON or @request.json: patron, citation, rota, pickup_location...",
     )
+    problems = add("problems", "deliveries that gave up: the open delivery tasks")
+    problems.add_argument("--desk", help="only this desk's tasks")
+    resolve = add("resolve", "a staff choice on a delivery task (recorded with your name)")
+    resolve.add_argument("task_id", help="the task's id (from desk problems)")
+    resolve.add_argument(
+        "choice", choices=["retry-now", "mark-done", "drop"], help="what to do with it"
+    )
+    resolve.add_argument("--by", help="your staff user name (not needed with your own token)")
+    resolve.add_argument("--note", help="why, in words")
     changes = add("changes", "the change feed: every committed step, in order")
     changes.add_argument("--since", type=int, default=0, help="after this position (default 0)")
     journal = add("journal", "notices and circulation commands the node gave, in order")
@@ -608,6 +617,27 @@ def _failed(staff: StaffClient, args: argparse.Namespace) -> _Result:
     return _Result(messages, lambda c: c.print(_table(title, _OUTBOX_COLUMNS, rows)))
 
 
+def _problems(staff: StaffClient, args: argparse.Namespace) -> _Result:
+    tasks = staff.delivery_tasks(args.desk)
+    if not tasks:
+        return _Result(tasks, lambda c: c.print("no delivery problems"))
+    columns = ["task", "request", "what failed", "error", "tries", "desk"]
+    rows = [
+        (t["id"], t["request_id"], t["title"], t["error"], t["attempts"], t.get("desk"))
+        for t in tasks
+    ]
+    title = f"Delivery problems: {len(tasks)} (desk resolve TASK retry-now|mark-done|drop)"
+    return _Result(tasks, lambda c: c.print(_table(title, columns, rows)))
+
+
+def _resolve(staff: StaffClient, args: argparse.Namespace) -> _Result:
+    task = staff.resolve_task(args.task_id, args.choice, by=args.by, note=args.note)
+    words = f"{task['id']}: {args.choice.replace('-', ' ')} by {task['resolution']['by']}"
+    if task.get("delivered") is not None:
+        words += ", delivered" if task["delivered"] else ", failed again (it keeps retrying)"
+    return _Result(task, lambda c: c.print(words))
+
+
 def _dispatch(staff: StaffClient, args: argparse.Namespace) -> _Result:
     report = staff.dispatch()
     words = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.items())
@@ -648,6 +678,8 @@ _COMMANDS: Mapping[str, Callable[[StaffClient, argparse.Namespace], _Result]] = 
     "journal": _journal,
     "outbox": _outbox,
     "failed": _failed,
+    "problems": _problems,
+    "resolve": _resolve,
     "dispatch": _dispatch,
     "tick": _tick,
     "sweep": _sweep,

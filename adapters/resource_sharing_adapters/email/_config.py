@@ -148,6 +148,9 @@ def _smtp(table: Any, base: Path) -> SmtpSettings:
         password = os.environ.get(variable)
         if password is None:
             raise InvalidInput(_at(where, "password_env"), f"${variable} is not set")
+    ca_file = _str(table, "ca_file", where)
+    if ca_file is not None and not (base / ca_file).is_file():
+        raise InvalidInput(_at(where, "ca_file"), f"{base / ca_file} is not a file")
     port = table.get("port", 587)
     timeout = table.get("timeout_seconds", 20.0)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
@@ -162,7 +165,7 @@ def _smtp(table: Any, base: Path) -> SmtpSettings:
             username=_str(table, "username", where),
             password=password,
             timeout_seconds=float(timeout),
-            ca_file=str(base / ca_file) if (ca_file := _str(table, "ca_file", where)) else None,
+            ca_file=str(base / ca_file) if ca_file else None,
             local_hostname=_str(table, "local_hostname", where),
         )
     except ValueError as exc:

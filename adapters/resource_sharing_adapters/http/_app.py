@@ -43,6 +43,7 @@ from starlette.routing import Mount, Route
 
 from resource_sharing.effects import SendMessage, TaskList
 from resource_sharing.errors import (
+    AmbiguousBarcode,
     ConcurrencyConflict,
     IllegalTransition,
     InvalidInput,
@@ -303,6 +304,22 @@ def summary(record: AnyRequest) -> dict[str, Any]:
     }
 
 
+_TASK_CHOICES = {
+    "retry-now": TaskChoice.RETRY_NOW,
+    "mark-done": TaskChoice.DONE_BY_HAND,
+    "drop": TaskChoice.DROP,
+}
+"""The staff choices on a delivery task, by their name in the URL."""
+
+
+def _task(task: StaffTask) -> dict[str, Any]:
+    """A stored task as the staff API shows it: the task and its line's instruction."""
+    shown: dict[str, Any] = converter.unstructure(task)
+    shown["instruction"] = instruction_of(task)
+    shown["open"] = task.resolution is None
+    return shown
+
+
 def _scan(result: ScanResult) -> dict[str, Any]:
     return {
         "side": result.side.value,
@@ -371,6 +388,10 @@ class _Staff:
                 result: Response = await handler(request)
             except NotFound as exc:
                 return _error(404, type(exc).__name__, str(exc))
+            except AmbiguousBarcode as exc:  # staff choose: the candidates, to scan again
+                candidates = [{"request": rid, "state": state} for rid, state in exc.candidates]
+                body = {"error": "AmbiguousBarcode", "detail": str(exc), "candidates": candidates}
+                return _Json(body, 409)
             except (IllegalTransition, ConcurrencyConflict) as exc:
                 return _error(409, type(exc).__name__, str(exc))
             except (UsageError, ValueError, TypeError) as exc:
@@ -450,7 +471,7 @@ class _Staff:
         task = await run_in_threadpool(task_desk.get, request.path_params["task_id"])
         return _Json(_stored_task(task))
 
-    async def resolve_task(self, request: HttpRequest) -> Response:
+    async def choose_task(self, request: HttpRequest) -> Response:
         """Carry out one of a stored task's choices, recorded with the staff user."""
         data = await self.body(request)
         choice = structure(data.get("choice"), TaskChoice, "choice")
@@ -581,7 +602,10 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         result = await self.run(
-            self.node.institution.borrowing.return_item, barcode, data.get("desk")
+            self.node.institution.borrowing.return_item,
+            barcode,
+            data.get("desk"),
+            request_id=data.get("request_id"),
         )
         return _Json(_scan(result))
 
@@ -589,7 +613,9 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         mark = await run_in_threadpool(lambda: self.node.journal.last)
-        result = await self.run(self.node.institution.lending.check_in, barcode)
+        result = await self.run(
+            self.node.institution.lending.check_in, barcode, request_id=data.get("request_id")
+        )
         shown = _scan(result)
         entries = await run_in_threadpool(self.node.journal.since, mark)
         routes = [
@@ -605,8 +631,57 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         patron = data.get("patron_id")
-        record = await self.run(self.node.institution.lending.local_hold, barcode, patron)
+        record = await self.run(
+            self.node.institution.lending.local_hold,
+            barcode,
+            patron,
+            request_id=data.get("request_id"),
+        )
         return _Json(summary(record))
+
+    # -- deliveries that gave up: staff tasks --
+
+    async def delivery_tasks(self, request: HttpRequest) -> Response:
+        tasks = await run_in_threadpool(
+            self.node.institution.delivery_tasks,
+            desk=request.query_params.get("desk"),
+            limit=_int(request, "limit", 50),
+            offset=_int(request, "offset", 0),
+        )
+        return _Json([_task(t) for t in tasks])
+
+    async def delivery_task(self, request: HttpRequest) -> Response:
+        desk = self.node.institution.task_desk
+        task = await run_in_threadpool(desk.get, request.path_params["task_id"])
+        return _Json(_task(task))
+
+    async def request_tasks(self, request: HttpRequest) -> Response:
+        side = _side(request.path_params["side"])
+        inst = self.node.institution
+        await run_in_threadpool(inst.get, side, request.path_params["id"])  # 404 if unknown
+        tasks = await run_in_threadpool(inst.tasks_of, side, request.path_params["id"])
+        return _Json([_task(t) for t in tasks])
+
+    async def resolve_task(self, request: HttpRequest) -> Response:
+        data = await self.body(request)
+        user = request.state.staff_user or data.get("by")
+        if user is None:
+            raise InvalidInput("by", "name the staff user (or call with your own API token)")
+        if request.state.staff_user is not None and data.get("by") not in (None, user):
+            raise InvalidInput("by", f"this token is {user}'s; leave by out")
+        choice = _TASK_CHOICES[request.path_params["choice"]]
+        task_id = request.path_params["task_id"]
+        desk = self.node.institution.task_desk
+        delivered = None
+        if choice is TaskChoice.RETRY_NOW:
+            delivered = await self.run(desk.retry_now, task_id, by=user, note=data.get("note"))
+            task = await run_in_threadpool(desk.get, task_id)
+        else:
+            task = await self.run(desk.resolve, task_id, choice, by=user, note=data.get("note"))
+        shown = _task(task)
+        if delivered is not None:
+            shown["delivered"] = delivered
+        return _Json(shown)
 
     async def dispatch(self, request: HttpRequest) -> Response:
         report = await run_in_threadpool(self.node.dispatch)
@@ -700,6 +775,10 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/find", g(staff.find), methods=["GET"]),
         Route("/staff/tasks/{task_list}", g(staff.tasks), methods=["GET"]),
         Route("/staff/scan", g(staff.scan), methods=["POST"]),
+        Route("/staff/delivery-tasks", g(staff.delivery_tasks), methods=["GET"]),
+        Route("/staff/delivery-tasks/{task_id}", g(staff.delivery_task), methods=["GET"]),
+        Route("/staff/delivery-tasks/{task_id}/{choice}", g(staff.resolve_task), methods=["POST"]),
+        Route("/staff/requests/{side}/{id}/tasks", g(staff.request_tasks), methods=["GET"]),
         Route("/staff/dispatch", g(staff.dispatch), methods=["POST"]),
         Route("/staff/tick", g(staff.tick), methods=["POST"]),
         Route("/staff/sweep", g(staff.sweep), methods=["POST"]),
@@ -710,7 +789,7 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/lending/local-hold", g(staff.local_hold), methods=["POST"]),
         Route("/staff/requests/{side}/{id}", g(staff.show), methods=["GET"]),
         Route("/staff/task/{task_id}", g(staff.task), methods=["GET"]),
-        Route("/staff/task/{task_id}", g(staff.resolve_task), methods=["POST"]),
+        Route("/staff/task/{task_id}", g(staff.choose_task), methods=["POST"]),
         Route("/staff/{side}/{id}/{action}", g(staff.act), methods=["POST"]),
     ]
     if node.config.ncip_inbound is not None:

@@ -5,8 +5,10 @@ does, and each time the reading stops at a problem it notes it, sets the offendi
 (or, when it cannot be told apart, its whole table) aside, and reads again, until the
 rest reads cleanly. Then it checks what reading alone cannot: that every partner has an
 endpoint to deliver to and credentials to check its messages against, that the staff
-API has a token, and that a SQLite store's folder can be written. Each problem is one
-line naming the place in the file.
+API has a token, that a SQLite store's folder can be written, and that every
+``[ports.NAME]`` factory builds its port from its table (a missing print folder or CA
+file, an unset environment variable; nothing is connected to). Each problem is one line
+naming the place in the file.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ import copy
 import os
 import re
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from resource_sharing.errors import InvalidInput
+from resource_sharing.memory import FixedClock
 from resource_sharing_adapters.http._config import NodeConfig, parse_config
+from resource_sharing_adapters.http._ports import Journal, build_port, port_context
+from resource_sharing_adapters.storage import MemoryFeeds
 
 __all__ = ["ConfigReport", "check_config"]
 
@@ -125,7 +131,24 @@ def _semantic(config: NodeConfig) -> tuple[list[str], list[str]]:
             problems.append(f"store.sqlite: cannot write in {folder}")
     if config.store.kind == "memory":
         notes.append("store: memory; nothing survives the process")
+    problems += _port_problems(config)
     return problems, notes
+
+
+def _port_problems(config: NodeConfig) -> list[str]:
+    """What each configured port's factory says of its table (the port is closed again)."""
+    context = port_context(config, Journal(MemoryFeeds()), FixedClock(datetime.now(UTC)))
+    problems: list[str] = []
+    for name, spec in config.ports.items():
+        try:
+            port = build_port(name, spec, context)
+        except InvalidInput as error:
+            problems.append(str(error))
+            continue
+        closer = getattr(port, "close", None)
+        if callable(closer):
+            closer()
+    return problems
 
 
 def check_config(path: str | os.PathLike[str]) -> ConfigReport:

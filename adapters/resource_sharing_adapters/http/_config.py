@@ -44,6 +44,7 @@ from resource_sharing_adapters.http._connections import ConnectionLimits
 from resource_sharing_adapters.http._consortium import with_consortium
 from resource_sharing_adapters.http._limits import SecurityConfig
 from resource_sharing_adapters.http._tls import ServerTLS, parse_client_tls, parse_server_tls
+from resource_sharing_adapters.iso18626 import Version
 from resource_sharing_adapters.rota_json import parse_directory
 
 if TYPE_CHECKING:
@@ -416,6 +417,13 @@ def _directory(
         documents.append(entry)
     document = {"partners": documents, **rota.data}
     directory, policy = parse_directory(json.dumps(_jsonable(document)), "partners/rota")
+    for partner in directory.partners.values():
+        if partner.protocol.iso18626_version not in _VERSIONS:
+            raise InvalidInput(
+                f"partners ({partner.agency}).protocol.iso18626_version",
+                f"expected one of {', '.join(_VERSIONS)}, got "
+                f"{partner.protocol.iso18626_version!r}",
+            )
     return directory, policy, credentials, sru
 
 
@@ -479,6 +487,8 @@ def _pool(low: int | None, high: int | None, postgres: bool) -> tuple[int, int]:
         )
     return pool
 
+
+_VERSIONS = tuple(v.value for v in Version)
 
 _RETRY_KEYS = (
     "max_attempts",

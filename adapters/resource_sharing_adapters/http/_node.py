@@ -70,7 +70,7 @@ from resource_sharing_adapters.http._config import DeliveryConfig, NodeConfig
 from resource_sharing_adapters.http._limits import Guard
 from resource_sharing_adapters.http._metrics import ObservedTransport, metrics_of
 from resource_sharing_adapters.http._ports import Journal, build_ports
-from resource_sharing_adapters.iso18626 import confirm_error
+from resource_sharing_adapters.iso18626 import DecodeError, Version, check_version, confirm_error
 from resource_sharing_adapters.storage import Change, Feeds, MemoryFeeds, change_of
 
 if TYPE_CHECKING:
@@ -494,7 +494,8 @@ class Node:
     ) -> Confirmation:
         """Authenticate and apply one inbound message; returns its confirmation.
 
-        A refused message (not for us, unknown sender, bad credentials) gets an ERROR
+        A refused message (not for us, unknown sender, bad credentials, an action, status
+        or reason the sender's configured ISO 18626 version lacks) gets an ERROR
         confirmation and nothing is stored. ``message_id`` (the sender's ``X-Message-ID``)
         names the message, scoped by the authenticated sender; its identity is its
         content (:meth:`~resource_sharing.service.PeerInbox.receive`). ``origin`` (the
@@ -508,6 +509,13 @@ class Node:
             sender = self.authenticator.check(message, authorization, origin=origin)
         except PeerError as error:
             log.warning("refused a message: %s", getattr(error, "detail", error))
+            return confirm_error(message, error, timestamp=now, received=now)
+        partner = self.config.directory.get(sender)
+        version = partner.protocol.iso18626_version if partner is not None else Version.V1_2
+        try:
+            check_version(message, version)
+        except DecodeError as error:  # before anything is applied: nothing to undo
+            log.warning("refused a message from %s: version %s %s", sender, version, error)
             return confirm_error(message, error, timestamp=now, received=now)
         text = _without_security_code(raw) if raw is not None else None
         confirmation = self.institution.inbox.receive(

@@ -77,6 +77,7 @@ __all__ = [
     "PortFactory",
     "build_port",
     "build_ports",
+    "port_context",
 ]
 
 log = logging.getLogger("resource_sharing.node")
@@ -359,7 +360,18 @@ def build_ports(
     ``request`` reads a stored request by id (the node's store), for ports that show
     more than their effect carries.
     """
-    context = PortContext(
+    context = port_context(config, journal, clock, request)
+    return {name: build_port(name, config.ports.get(name), context) for name in PORT_NAMES}
+
+
+def port_context(
+    config: NodeConfig,
+    journal: Journal,
+    clock: Clock,
+    request: Callable[[str], AnyRequest | None] | None = None,
+) -> PortContext:
+    """What the node's port factories are given besides their own tables."""
+    return PortContext(
         agency=config.agency,
         name=config.name,
         directory=config.directory,
@@ -371,4 +383,3 @@ def build_ports(
         calendar=config.calendar,
         request=request or (lambda request_id: None),
     )
-    return {name: build_port(name, config.ports.get(name), context) for name in PORT_NAMES}

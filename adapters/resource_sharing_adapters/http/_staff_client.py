@@ -13,7 +13,9 @@ __all__ = ["StaffClient", "StaffError"]
 class StaffError(Exception):
     """The staff API refused a call (the HTTP status, the error kind and its detail)."""
 
-    def __init__(self, status: int, kind: str, detail: str) -> None:
+    def __init__(
+        self, status: int, kind: str, detail: str, body: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"HTTP {status} {kind}: {detail}")
         self.status = status
         """The HTTP status."""
@@ -21,6 +23,8 @@ class StaffError(Exception):
         """The error's kind (``IllegalTransition``, ``NotFound``...)."""
         self.detail = detail
         """What went wrong."""
+        self.body = body or {}
+        """The whole error document (an ``AmbiguousBarcode`` lists its ``candidates``)."""
 
 
 class StaffClient:
@@ -39,12 +43,13 @@ class StaffClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._client.request(method, path, **kwargs)
         if response.status_code >= 400:
+            body: dict[str, Any] | None = None
             try:
                 body = response.json()
                 kind, detail = str(body["error"]), str(body["detail"])
             except (ValueError, KeyError, TypeError):
-                kind, detail = "HTTPError", response.text[:300]
-            raise StaffError(response.status_code, kind, detail)
+                body, kind, detail = None, "HTTPError", response.text[:300]
+            raise StaffError(response.status_code, kind, detail, body)
         return response.json()
 
     def get(self, path: str, **params: Any) -> Any:
@@ -85,7 +90,7 @@ class StaffClient:
         result: dict[str, Any] = self.get(f"/staff/task/{task_id}")
         return result
 
-    def resolve_task(
+    def choose_task(
         self, task_id: str, choice: str, *, by: str | None = None, note: str | None = None
     ) -> dict[str, Any]:
         """Carry out one of a stored task's choices (``apply``, ``ignore``, ``retry_now``...)."""
@@ -120,23 +125,26 @@ class StaffClient:
         result: list[dict[str, Any]] = self.post("/staff/scan", {"barcode": barcode, "desk": desk})
         return result
 
-    def return_item(self, barcode: str, desk: str | None = None) -> dict[str, Any]:
-        """The patron returned a borrowed item at ``desk``."""
-        result: dict[str, Any] = self.post(
-            "/staff/borrowing/return", {"barcode": barcode, "desk": desk}
-        )
+    def return_item(
+        self, barcode: str, desk: str | None = None, *, request_id: str | None = None
+    ) -> dict[str, Any]:
+        """The patron returned a borrowed item at ``desk`` (``request_id``: staff's choice)."""
+        body = {"barcode": barcode, "desk": desk, **_chosen(request_id)}
+        result: dict[str, Any] = self.post("/staff/borrowing/return", body)
         return result
 
-    def check_in(self, barcode: str) -> dict[str, Any]:
+    def check_in(self, barcode: str, *, request_id: str | None = None) -> dict[str, Any]:
         """Check a returned loan in (the answer says where it goes)."""
-        result: dict[str, Any] = self.post("/staff/lending/check-in", {"barcode": barcode})
+        body = {"barcode": barcode, **_chosen(request_id)}
+        result: dict[str, Any] = self.post("/staff/lending/check-in", body)
         return result
 
-    def local_hold(self, barcode: str, patron_id: str | None = None) -> dict[str, Any]:
+    def local_hold(
+        self, barcode: str, patron_id: str | None = None, *, request_id: str | None = None
+    ) -> dict[str, Any]:
         """A local patron placed a hold on a lent item."""
-        result: dict[str, Any] = self.post(
-            "/staff/lending/local-hold", {"barcode": barcode, "patron_id": patron_id}
-        )
+        body = {"barcode": barcode, "patron_id": patron_id, **_chosen(request_id)}
+        result: dict[str, Any] = self.post("/staff/lending/local-hold", body)
         return result
 
     def dispatch(self) -> dict[str, Any]:
@@ -162,6 +170,19 @@ class StaffClient:
         result: list[dict[str, Any]] = self.get("/staff/outbox", status=status)
         return result
 
+    def delivery_tasks(self, desk: str | None = None) -> list[dict[str, Any]]:
+        """The open delivery tasks (effects that gave up), oldest first."""
+        result: list[dict[str, Any]] = self.get("/staff/delivery-tasks", desk=desk)
+        return result
+
+    def resolve_task(
+        self, task_id: str, choice: str, *, by: str | None = None, note: str | None = None
+    ) -> dict[str, Any]:
+        """A staff choice on a delivery task: ``retry-now``, ``mark-done`` or ``drop``."""
+        body = {k: v for k, v in (("by", by), ("note", note)) if v is not None}
+        result: dict[str, Any] = self.post(f"/staff/delivery-tasks/{task_id}/{choice}", body)
+        return result
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
@@ -171,3 +192,8 @@ class StaffClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _chosen(request_id: str | None) -> dict[str, str]:
+    """The staff's choice among the requests a barcode names, when made."""
+    return {"request_id": request_id} if request_id is not None else {}

@@ -377,6 +377,8 @@ class Endpoint:
     """The JSON object the call takes."""
 
 
+TASK_CHOICE = Choice(("retry-now", "mark-done", "drop"))
+"""A staff choice on a delivery task, as the URL names it."""
 _SINCE = _shape(since=SEQ, limit=Integer(1, 1000))
 _BARCODE_AT = _shape("barcode", barcode=BARCODE, desk=NAME)
 
@@ -399,7 +401,7 @@ ENDPOINTS: Mapping[str, Endpoint] = {
     ),
     "show": Endpoint(path=_shape(("side", "id"), side=SIDE, id=ID)),
     "task": Endpoint(path=_shape("task_id", task_id=ID)),
-    "resolve_task": Endpoint(
+    "choose_task": Endpoint(
         path=_shape("task_id", task_id=ID),
         body=_shape("choice", choice=Choice.of(TaskChoice), note=NOTE, by=NAME),
     ),
@@ -418,9 +420,20 @@ ENDPOINTS: Mapping[str, Endpoint] = {
     ),
     "act": Endpoint(path=_shape(("side", "id", "action"), side=SIDE, id=ID, action=Text(50))),
     "scan": Endpoint(body=_BARCODE_AT),
-    "return_item": Endpoint(body=_BARCODE_AT),
-    "check_in": Endpoint(body=_shape("barcode", barcode=BARCODE)),
-    "local_hold": Endpoint(body=_shape("barcode", barcode=BARCODE, patron_id=ID)),
+    "return_item": Endpoint(body=_shape("barcode", barcode=BARCODE, desk=NAME, request_id=ID)),
+    "check_in": Endpoint(body=_shape("barcode", barcode=BARCODE, request_id=ID)),
+    "local_hold": Endpoint(body=_shape("barcode", barcode=BARCODE, patron_id=ID, request_id=ID)),
+    "delivery_tasks": Endpoint(
+        query=_shape(desk=NAME, limit=Integer(1, 1000), offset=Integer(0, 10**9))
+    ),
+    "delivery_task": Endpoint(path=_shape("task_id", task_id=ID)),
+    "request_tasks": Endpoint(path=_shape(("side", "id"), side=SIDE, id=ID)),
+    "resolve_task": Endpoint(
+        path=_shape(
+            ("task_id", "choice"), task_id=ID, choice=Choice(("retry-now", "mark-done", "drop"))
+        ),
+        body=_shape(by=NAME, note=NOTE),
+    ),
     "dispatch": Endpoint(body=_NOTHING),
     "tick": Endpoint(body=_NOTHING),
     "sweep": Endpoint(body=_NOTHING),

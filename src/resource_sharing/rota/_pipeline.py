@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from typing import final
 
@@ -204,7 +205,6 @@ def build_rota(
     """
     policy = policy if policy is not None else _DEFAULT_POLICY
     selection = _select(request, context, policy)
-    job = RotaJob(request, context, selection.tiers)
     drops: dict[AgencyId, Drop] = {}
 
     # 1. Candidates: the named ones the directory knows (the others are dropped), or all.
@@ -217,9 +217,11 @@ def build_rota(
                 drops[agency] = _UNKNOWN
             else:
                 partners[agency] = partner
+    job = RotaJob(request, context, selection.tiers, partners)
 
-    # 2. Filters: the first to drop a candidate names the reason.
-    screens = [step.screen for step in policy.filters]
+    # 2. Filters that may drop someone for this job: the first to drop a candidate names
+    # the reason.
+    screens = [step.screen for step in policy.filters if step.applies(job)]
     fallbacks = frozenset(selection.fallbacks)
     kept_fallbacks: list[AgencyId] = []
     kept: list[Partner] = []
@@ -238,15 +240,16 @@ def build_rota(
                 kept.append(partner)
                 kept_facts.append(facts)
 
-    # 3. Scorers, on the kept candidates but the fallbacks: one column of values per scorer.
+    # 3. Scorers, on the kept candidates but the fallbacks: one column of values per scorer,
+    # and each candidate's total.
     columns = [
         [step.score(p, f, job) for p, f in zip(kept, kept_facts, strict=True)]
         for step in policy.scorers
     ]
     weights = [float(step.weight) for step in policy.scorers]
-    totals = [0.0] * len(kept)
-    for weight, column in zip(weights, columns, strict=True):
-        totals = [total + weight * value for total, value in zip(totals, column, strict=True)]
+    totals = [sum(map(operator.mul, weights, values)) for values in zip(*columns, strict=True)]
+    if not columns:
+        totals = [0.0] * len(kept)
     if not all(map(math.isfinite, totals)):
         raise _not_finite(policy.scorers, columns)
 

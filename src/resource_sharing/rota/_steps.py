@@ -4,7 +4,9 @@ A step looks at one candidate at a time: a filter screens one partner and return
 must not be asked (a :class:`Drop`) or ``None``; a scorer returns one number for it,
 higher is better. What a step needs that depends on the request alone (the holders of the
 item, the lenders already tried, the services accepted) is derived once per rota by the
-:class:`RotaJob` every step receives, never once per candidate.
+:class:`RotaJob` every step receives, never once per candidate; and a filter that can drop
+nobody for the job (nothing was tried yet, no locate was done) says so once, through
+``applies``, and is not asked about each candidate.
 
 Built-in scorers return values in ``[0, 1]`` except the tier scorer, which returns
 ``-tier``; with the default weights the tier always dominates and the others only order
@@ -66,6 +68,8 @@ class RotaJob:
     """The facts passed in."""
     tiers: Mapping[AgencyId, int] = attrs.field(factory=dict)
     """Each template or staff-rota candidate's tier; a partner not listed is in tier 0."""
+    candidates: Mapping[AgencyId, Partner] = attrs.field(factory=dict)
+    """The candidates the directory knows, the ones the filters screen."""
 
     @cached_property
     def services(self) -> frozenset[Service]:
@@ -102,6 +106,10 @@ class Filter(Protocol):
     @property
     def name(self) -> str:
         """The filter's name in the explanation."""
+        ...
+
+    def applies(self, job: RotaJob) -> bool:
+        """False when it would keep every candidate of this job (then it is skipped)."""
         ...
 
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
@@ -141,6 +149,10 @@ class OwnInstitutionFilter:
     name: str = "own"
     """The filter's name in the explanation."""
 
+    def applies(self, job: RotaJob) -> bool:
+        """Only when one of our agencies is among the candidates."""
+        return any(agency in job.candidates for agency in job.ours)
+
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
         """Drop the partner if it is us."""
         return _OWN if partner.agency in job.ours else None
@@ -154,6 +166,10 @@ class InactiveFilter:
     name: str = "inactive"
     """The filter's name in the explanation."""
 
+    def applies(self, job: RotaJob) -> bool:
+        """Always: any candidate may be dropped."""
+        return True
+
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
         """Drop the partner if it is inactive."""
         return None if partner.active else _INACTIVE
@@ -166,6 +182,10 @@ class AlreadyTriedFilter:
 
     name: str = "tried"
     """The filter's name in the explanation."""
+
+    def applies(self, job: RotaJob) -> bool:
+        """Only when a lender was asked already."""
+        return bool(job.tried)
 
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
         """Drop the partner if an earlier attempt asked it."""
@@ -188,12 +208,16 @@ class ClosedFilter:
     name: str = "closed"
     """The filter's name in the explanation."""
 
+    def applies(self, job: RotaJob) -> bool:
+        """Always: any candidate may be dropped."""
+        return True
+
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
         """Drop the partner if it is closed for lending on ``context.today``."""
         for closure in partner.closures:
             if closure.lending and closure.covers(job.context.today):
                 note = f" ({closure.note})" if closure.note else ""
-                text = f"closed for lending {closure.start}..{closure.end}{note}"
+                text = f"closed for lending {closure.start!s}..{closure.end!s}{note}"
                 return Drop(DropReason.CLOSED, text)
         return None
 
@@ -205,6 +229,10 @@ class ServiceFilter:
 
     name: str = "service"
     """The filter's name in the explanation."""
+
+    def applies(self, job: RotaJob) -> bool:
+        """Always: any candidate may be dropped."""
+        return True
 
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
         """Drop the partner if its services miss every accepted one."""
@@ -229,6 +257,10 @@ class NotHeldFilter:
     require_available: bool = False
     """Also drop holders with no copy available for resource sharing."""
 
+    def applies(self, job: RotaJob) -> bool:
+        """Only when a locate was done."""
+        return job.holders is not None
+
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
         """Drop the partner if it has no matching holding (or no available copy)."""
         holders = job.holders
@@ -252,6 +284,10 @@ class DeflectionFilter:
 
     name: str = "deflection"
     """The filter's name in the explanation."""
+
+    def applies(self, job: RotaJob) -> bool:
+        """Always: any candidate may be dropped."""
+        return True
 
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
         """Drop the partner if it deflects the request's format, age or cost."""
@@ -286,6 +322,10 @@ class CapacityFilter:
 
     name: str = "capacity"
     """The filter's name in the explanation."""
+
+    def applies(self, job: RotaJob) -> bool:
+        """Always: any candidate may be dropped."""
+        return True
 
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
         """Drop the partner if it is at or over its daily or weekly limit."""

@@ -26,6 +26,7 @@ import attrs
 
 from resource_sharing.effects import CheckIn, LocateInHoldings, RouteItem, TaskList
 from resource_sharing.errors import (
+    AmbiguousBarcode,
     IllegalTransition,
     InvalidInput,
     PatronNotEligible,
@@ -167,6 +168,48 @@ class _Desk:
         return self._shell.apply(
             self.side, request_id, event, actor=actor or self.actor, hints=hints
         )
+
+    def _by_barcode(
+        self, barcode: str, event: Any, action: str, request_id: str | None, missing: str
+    ) -> str:
+        """The one open request of this side with ``barcode`` whose state can take ``event``.
+
+        An item can name several open requests (an old loan not yet checked in, a new
+        one; a copy promised twice): the scan goes to the one the table lets take the
+        action. ``request_id`` is the staff's choice among them. None fits: the oldest
+        one's :class:`IllegalTransition`; several fit: :class:`AmbiguousBarcode` listing
+        them. Nothing changes either way.
+        """
+        shell = self._shell
+        now = shell.ports.clock.now()
+        with shell.ports.store.transaction() as uow:
+            hits = [rid for side, rid in uow.requests.find_by_barcode(barcode) if side is self.side]
+            if request_id is not None:
+                if request_id not in hits:
+                    raise InvalidInput(
+                        "request_id",
+                        f"{request_id!r} is not an open {self.side.value} request "
+                        f"for barcode {barcode!r}",
+                    )
+                return request_id
+            if not hits:
+                raise InvalidInput("barcode", f"{barcode!r} is not {missing}")
+            records = [shell.load(uow, self.side, rid) for rid in hits]
+        fits: list[AnyRequest] = []
+        refused: list[IllegalTransition] = []
+        for record in records:
+            try:
+                shell.decide(record, event, now)
+            except IllegalTransition as error:
+                refused.append(error)
+            else:
+                fits.append(record)
+        if len(fits) == 1:
+            return fits[0].id
+        if not fits:
+            raise refused[0]
+        candidates = [(r.id, r.state.value) for r in fits]
+        raise AmbiguousBarcode(barcode, self.side.value, action, candidates)
 
 
 class BorrowingDesk(_Desk):
@@ -312,18 +355,23 @@ class BorrowingDesk(_Desk):
         """Refuse a mediated renewal request."""
         return self._act(request_id, DenyRenewal(reason))
 
-    def return_item(self, barcode: str, desk: str | None = None) -> ScanResult:
-        """The patron returned the item at any desk: says where it must go now."""
+    def return_item(
+        self, barcode: str, desk: str | None = None, *, request_id: str | None = None
+    ) -> ScanResult:
+        """The patron returned the item at any desk: says where it must go now.
+
+        The barcode goes to the request that can take the return (``request_id`` when
+        several can: see :class:`~resource_sharing.errors.AmbiguousBarcode`).
+        """
         shell = self._shell
         now = shell.ports.clock.now()
+        event = ReturnByPatron(desk)
+        chosen = self._by_barcode(barcode, event, "return", request_id, "a borrowed item")
         with shell.ports.store.transaction() as uow:
-            hits = [h for h in uow.requests.find_by_barcode(barcode) if h[0] is Side.BORROWING]
-            if not hits:
-                raise InvalidInput("barcode", f"{barcode!r} is not a borrowed item")
-            record = shell.load(uow, *hits[0])
+            record = shell.load(uow, Side.BORROWING, chosen)
             assert isinstance(record, BorrowingRequest)
             actor = Actor.patron(record.patron.id)
-            record, _ = shell.step(uow, record, ReturnByPatron(desk), now, actor)
+            record, _ = shell.step(uow, record, event, now, actor)
         return _scan_result(record)
 
     def ship_return(self, request_id: str, note: str | None = None) -> AnyRequest:
@@ -441,16 +489,27 @@ class LendingDesk(_Desk):
         """Answer the borrower's cancel request."""
         return self._act(request_id, AnswerCancel(accept, note))
 
-    def local_hold(self, barcode: str, patron_id: str | None = None) -> AnyRequest:
-        """A local patron placed a hold on an item that is lent out."""
-        return self._act(self._by_barcode(barcode), LocalHoldPlaced(patron_id))
+    def local_hold(
+        self, barcode: str, patron_id: str | None = None, *, request_id: str | None = None
+    ) -> AnyRequest:
+        """A local patron placed a hold on an item that is lent out.
+
+        The barcode goes to the loan that can take the hold (``request_id`` when several
+        can: see :class:`~resource_sharing.errors.AmbiguousBarcode`).
+        """
+        event = LocalHoldPlaced(patron_id)
+        chosen = self._by_barcode(barcode, event, "local_hold", request_id, "an item we lent")
+        return self._act(chosen, event)
 
     def recall(self, request_id: str, note: str | None = None) -> AnyRequest:
         """Recall the lent item."""
         return self._act(request_id, RecallItem(note))
 
-    def check_in(self, barcode: str) -> ScanResult:
+    def check_in(self, barcode: str, *, request_id: str | None = None) -> ScanResult:
         """Check a returned item in: completes the request, says where the item goes.
+
+        The barcode goes to the request that can take the check-in (``request_id`` when
+        several can: see :class:`~resource_sharing.errors.AmbiguousBarcode`).
 
         The check-in is delivered to circulation at once, inside this call (after the
         commit), so the host system's routing answer is what the operator reads; when
@@ -458,9 +517,9 @@ class LendingDesk(_Desk):
         waits in the outbox for its retry.
         """
         shell = self._shell
-        record, entries = shell.run(
-            Side.LENDING, self._by_barcode(barcode), CheckInReturn(), actor=self.actor
-        )
+        event = CheckInReturn()
+        chosen = self._by_barcode(barcode, event, "check_in", request_id, "an item we lent")
+        record, entries = shell.run(Side.LENDING, chosen, event, actor=self.actor)
         delivered = self._dispatcher.deliver_now(Port.CIRCULATION, (Side.LENDING, record.id))
         answers = [d.answer for d in delivered if isinstance(d.entry.effect, CheckIn) and d.answer]
         routes = [route.instruction for route in effects_of(entries, RouteItem)]
@@ -470,13 +529,6 @@ class LendingDesk(_Desk):
     def mark_lost(self, request_id: str, note: str | None = None) -> AnyRequest:
         """Declare the lent item lost."""
         return self._act(request_id, MarkLost(note))
-
-    def _by_barcode(self, barcode: str) -> str:
-        with self._shell.ports.store.transaction() as uow:
-            hits = [h for h in uow.requests.find_by_barcode(barcode) if h[0] is Side.LENDING]
-        if not hits:
-            raise InvalidInput("barcode", f"{barcode!r} is not an item we lent")
-        return hits[0][1]
 
 
 class PeerInbox:
@@ -753,6 +805,15 @@ class Institution:
                 stored = uow.tasks.open(task_list=task_list, desk=desk, limit=limit, offset=offset)
                 return [_task_line(task, uow) for task in stored]
             return uow.tasks.listed(task_list, desk=desk, limit=limit, offset=offset)
+
+    def delivery_tasks(
+        self, *, desk: str | None = None, limit: int = 50, offset: int = 0
+    ) -> Sequence[StaffTask]:
+        """A page of the open stored tasks (deliveries that gave up), oldest first."""
+        with self.shell.ports.store.transaction() as uow:
+            return uow.tasks.open(
+                task_list=TaskList.DELIVERY_PROBLEMS, desk=desk, limit=limit, offset=offset
+            )
 
     def tasks_of(self, side: Side, request_id: str) -> Sequence[StaffTask]:
         """Every stored task of a request, open and resolved."""

@@ -40,7 +40,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, final
+from typing import Any, cast, final
 
 import attrs
 import httpx
@@ -70,9 +70,11 @@ __all__ = [
     "Received",
     "ScriptedPeer",
     "Sent",
+    "bearer",
     "error",
     "http",
     "ok",
+    "partner_entry",
     "partner_protocol",
     "scripted_peer",
     "unknown_id",
@@ -169,6 +171,8 @@ class Sent:
     """The decoded confirmation, when the body was one."""
     text: str
     """The body as text."""
+    body: bytes = b""
+    """The body as received."""
 
     @property
     def ok(self) -> bool:
@@ -195,6 +199,8 @@ class ScriptedPeer:
         self.received: list[Received] = []
         self.known: set[str] = set()
         """The request ids (requestingAgencyRequestId) the peer has stored."""
+        self.headers: dict[str, str] = {}
+        """Extra HTTP headers sent with every message (e.g. ``Authorization``)."""
         self._script: list[tuple[Match, Answer]] = []
         self._late: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -343,25 +349,28 @@ class ScriptedPeer:
         message_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         store: bool = True,
+        version: str | None = None,
     ) -> Sent:
         """POST ``message`` to a node; returns its answer.
 
         A request the node confirms OK is stored by the peer (its later messages about
         it are known) only now, after the confirmation was read, unless ``store`` is
-        False. ``message_id`` goes out as ``X-Message-ID`` when given.
+        False. ``message_id`` goes out as ``X-Message-ID`` when given. ``version``
+        writes this one message in another version than the peer's own (a 1.2 peer
+        that sends a 2021 action anyway).
         """
-        sent_headers = {"Content-Type": _XML}
+        sent_headers = {"Content-Type": _XML, **self.headers}
         if message_id is not None:
             sent_headers[MESSAGE_ID_HEADER] = message_id
         sent_headers.update(headers or {})
         response = self._client.post(
-            url, content=encode(message, version=self.version), headers=sent_headers
+            url, content=encode(message, version=version or self.version), headers=sent_headers
         )
         confirmation: Confirmation | None = None
         if response.content.lstrip().startswith(b"<"):
             decoded = decode(response.content).message
             confirmation = decoded if isinstance(decoded, Confirmation) else None
-        answer = Sent(response.status_code, confirmation, response.text)
+        answer = Sent(response.status_code, confirmation, response.text, response.content)
         if store and answer.ok and isinstance(message, Request):
             with self._lock:
                 self.known.add(message.header.requesting_agency_request_id)
@@ -378,13 +387,29 @@ def _default(message: PeerMessage, known: bool) -> Answer:
     return unknown_id(message.header.requesting_agency_request_id)
 
 
-def partner_protocol(net: Cluster, node: str, peer: str, **protocol: Any) -> None:
-    """Change how ``node`` reaches ``peer`` (e.g. ``iso18626_version="2021-2"``); before start."""
+def partner_entry(net: Cluster, node: str, peer: str) -> dict[str, Any]:
+    """``node``'s ``[[partners]]`` entry for ``peer``, to change before the node starts."""
     for entry in net.tables[node]["partners"]:
         if entry["agency"] == f"ISIL:{peer}":
-            entry["protocol"] = {**entry["protocol"], **protocol}
-            return
+            return cast(dict[str, Any], entry)
     raise KeyError(f"{node} has no partner {peer}")
+
+
+def partner_protocol(net: Cluster, node: str, peer: str, **protocol: Any) -> None:
+    """Change how ``node`` reaches ``peer`` (e.g. ``iso18626_version="2021-2"``); before start."""
+    entry = partner_entry(net, node, peer)
+    entry["protocol"] = {**entry["protocol"], **protocol}
+
+
+def bearer(net: Cluster, node: str, peer: ScriptedPeer) -> None:
+    """Make ``node`` authenticate ``peer`` by an HTTP ``Authorization`` header.
+
+    A 2021-2 supplying agency message has no ``requestingAgencyAuthentication``: a
+    lender speaking 2021-2 proves who it is with the header (or a client certificate).
+    """
+    token = f"Bearer {secret(peer.name, node)}"
+    partner_entry(net, node, peer.name)["inbound"] = {"authorization": token}
+    peer.headers["Authorization"] = token
 
 
 @contextmanager

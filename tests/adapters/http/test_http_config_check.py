@@ -188,3 +188,25 @@ def test_check_of_a_file_that_is_not_toml(
     config.write_text("[institution\n", encoding="utf-8")
     assert main(["serve", "--config", str(config), "--check"]) == 2
     assert "not valid TOML" in capsys.readouterr().out
+
+
+def test_check_builds_every_configured_port_and_names_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/host/alpha.toml as shipped: its print folder and mail CA are not there yet."""
+    shutil.copy(EXAMPLES / "host" / "alpha.toml", tmp_path / "alpha.toml")
+    for key in ("A_STAFF_TOKEN", "A_NCIP_SECRET", "A_SMTP_PASSWORD"):
+        monkeypatch.setenv(key, "value")
+    monkeypatch.setenv("A_ILS_INBOUND_KEY", "an-inbound-key-long-enough")
+    report = check_config(tmp_path / "alpha.toml")
+    assert report.problems == (
+        f"ports.notifier: smtp.ca_file: {tmp_path}/mail-ca.pem is not a file",
+        f"ports.printer: folder: {tmp_path}/var/print-out/alpha is not a folder",
+    )
+    (tmp_path / "mail-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    (tmp_path / "var" / "print-out" / "alpha").mkdir(parents=True)
+    assert check_config(tmp_path / "alpha.toml").ok
+    monkeypatch.delenv("A_NCIP_SECRET")
+    problems = check_config(tmp_path / "alpha.toml").problems
+    assert [p.split(":")[0] for p in problems] == ["ports.circulation", "ports.patron_validator"]
+    assert all("A_NCIP_SECRET is not set" in p for p in problems)

@@ -12,10 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from resource_sharing.iso18626 import Action, ErrorType, Status
+from resource_sharing.iso18626 import Action, ErrorType, ReasonForMessage, Status
 from resource_sharing.messages import PeerMessage, Request, SupplyingAgencyMessage
 from resource_sharing.records import Citation, Identifier
-from tests.adapters.http.scripted_peer import Answer, error, http, scripted_peer
+from resource_sharing_adapters.http import StaffError
+from resource_sharing_adapters.iso18626 import Version, exists_in, validate
+from tests.adapters.http.scripted_peer import (
+    Answer,
+    bearer,
+    error,
+    http,
+    partner_protocol,
+    scripted_peer,
+)
 from tests.adapters.nodes_http import BOOK, PATRON, Cluster, cluster, wait_until
 
 
@@ -123,3 +132,92 @@ def test_message_identity_is_content_not_the_id_header(net: Cluster) -> None:
         assert refused.error.type is ErrorType.UNRECOGNISED_DATA_VALUE
         assert "X-Message-ID: 'x-2' already names another message" in str(refused.error.value)
         assert net.staff["US-C"].request("lending", c_id)["history"] == after["history"]
+
+
+# What a version lacks first, while the requests are where those codes would apply.
+_CODES: list[Action | Status | ReasonForMessage] = sorted(
+    [*Action, *Status, *ReasonForMessage], key=lambda code: exists_in(code, Version.V1_2)
+)
+
+
+@pytest.mark.parametrize("version", list(Version))
+def test_every_code_from_a_partner_is_checked_against_its_version_and_confirmed_validly(
+    net: Cluster, version: Version
+) -> None:
+    with scripted_peer(net, "US-P", version=version.value) as p:
+        net.define("US-A", ["US-P"], institution={"auto_locate": False})
+        partner_protocol(net, "US-A", "US-P", iso18626_version=version.value)
+        bearer(net, "US-A", p)
+        net.start("US-A")
+        url, staff = net.url("US-A"), net.staff["US-A"]
+        assert p.send(url, p.request("US-A", "P-1", Citation(title="Lent by A"))).ok
+        lent = net.lending_id("US-A", "US-P", "P-1")
+        staff.act("lending", lent, "supply", {"item": {"barcode": "A-1", "desk": "Main"}})
+        staff.act("lending", lent, "pick")
+        staff.act("lending", lent, "ship")
+        assert net.state("US-A", "lending", lent) == "shipped"
+        placed = staff.place({"patron": PATRON, "citation": BOOK, "rota": ["ISIL:US-P"]})
+        ours = p.wait_for(_requests)[0].request_id
+        for code in _CODES:
+            if isinstance(code, Action):
+                side, rid = "lending", lent
+                message: PeerMessage = p.requesting("US-A", "P-1", code)
+            elif isinstance(code, Status):
+                side, rid = "borrowing", placed["id"]
+                message = p.supplying("US-A", ours, code)
+            else:
+                side, rid = "borrowing", placed["id"]
+                message = p.supplying("US-A", ours, Status.WILL_SUPPLY, code, answer=False)
+            before = staff.request(side, rid)["history"]
+            # the peer writes 2021-2 whatever it is configured for: a 1.2 peer saying Lost
+            sent = p.send(url, message, version=Version.V2021_2.value)
+            assert sent.status == 200, (code, sent.text)
+            assert sent.confirmation is not None, code
+            report = validate(sent.body, version=version)
+            assert report.valid, (code, report.errors)
+            if exists_in(code, version):
+                assert sent.error is None or code.value not in str(sent.error.value), code
+                continue
+            assert sent.error is not None, code
+            expected = (
+                ErrorType.UNSUPPORTED_ACTION_TYPE
+                if isinstance(code, Action)
+                else ErrorType.UNRECOGNISED_DATA_VALUE
+            )
+            assert sent.error.type is expected, code
+            assert code.value in str(sent.error.value)
+            assert staff.request(side, rid)["history"] == before, code  # nothing applied
+
+
+def test_a_scan_that_fits_several_loans_is_refused_with_the_candidates(net: Cluster) -> None:
+    with scripted_peer(net, "US-P") as p:
+        net.define("US-C", ["US-P"], institution={"auto_locate": False})
+        net.start("US-C")
+        url, staff = net.url("US-C"), net.staff["US-C"]
+        book = Citation(title="Concrete Mathematics")
+        lent = []
+        for rid in ("P-1", "P-2"):  # the same copy given to two requests
+            assert p.send(url, p.request("US-C", rid, book)).ok
+            c_id = net.lending_id("US-C", "US-P", rid)
+            staff.act("lending", c_id, "supply", {"item": {"barcode": "C-1", "desk": "Main"}})
+            lent.append(c_id)
+        with pytest.raises(StaffError) as on_shelf:
+            staff.check_in("C-1")
+        assert on_shelf.value.status == 409
+        assert on_shelf.value.kind == "IllegalTransition"  # neither can: the oldest says why
+        for rid, c_id in zip(("P-1", "P-2"), lent, strict=True):
+            staff.act("lending", c_id, "pick")
+            staff.act("lending", c_id, "ship")
+            assert p.send(url, p.requesting("US-C", rid, Action.SHIPPED_RETURN)).ok
+            assert net.state("US-C", "lending", c_id) == "returned_by_partner"
+        with pytest.raises(StaffError) as both:
+            staff.check_in("C-1")
+        assert both.value.status == 409
+        assert both.value.kind == "AmbiguousBarcode"
+        assert both.value.body["candidates"] == [
+            {"request": lent[0], "state": "returned_by_partner"},
+            {"request": lent[1], "state": "returned_by_partner"},
+        ]
+        assert staff.check_in("C-1", request_id=lent[1])["request"] == lent[1]
+        assert staff.check_in("C-1")["request"] == lent[0]
+        assert net.state("US-C", "lending", lent[0]) == "completed"

@@ -305,3 +305,18 @@ def test_each_process_has_its_own_owner_id_the_same_after_a_restart(tmp_path: Pa
         assert node.owner == owner_of(config(8703))
     finally:
         node.close()
+
+
+@pytest.mark.parametrize("version", ["1.2", "2021-2"])
+def test_a_partner_speaks_a_version_the_codec_writes(version: str) -> None:
+    partner = {"agency": "ISIL:US-B", "protocol": {"iso18626_version": version}}
+    config = parse_config({"institution": {"agency": "US-A"}, "partners": [partner]})
+    found = config.directory.get(AgencyId("US-B"))
+    assert found is not None
+    assert found.protocol.iso18626_version == version
+
+
+def test_a_partner_version_the_codec_cannot_write_is_refused() -> None:
+    partner = {"agency": "ISIL:US-B", "protocol": {"iso18626_version": "2021-3"}}
+    with pytest.raises(InvalidInput, match=r"iso18626_version.*1\.2, 2021-2.*'2021-3'"):
+        parse_config({"institution": {"agency": "US-A"}, "partners": [partner]})

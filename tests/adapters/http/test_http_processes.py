@@ -383,3 +383,36 @@ def test_a_node_killed_between_commit_and_delivery_delivers_once_at_once_after_r
         assert node.staff.info()["journal"] > before["journal"]
     finally:
         node.stop()
+
+
+def test_a_delivery_task_survives_a_sigkill_and_is_resolved_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    config = tmp_path / "c.toml"
+    ports = _flaky("host.log")
+    ports["printer"]["fail_first"] = 1_000  # the printer never prints: the slip gives up
+    retries = {"delivery.printer": {"max_attempts": 2}}
+    _write_config(config, port, {"sqlite": "c.sqlite3"}, ports, retries)
+    node = Serve(tmp_path, "c", config, port)
+    try:
+        node.start()
+        node.post_request("a-1")
+        request_id = node.lending_id("a-1")
+        (task,) = wait_until(
+            lambda: node.staff.get("/staff/delivery-tasks") or None, timeout=60, what="a task"
+        )
+        assert (task["request_id"], task["port"], task["attempts"]) == (request_id, "printer", 2)
+        node.kill()
+
+        node.start()
+        assert node.staff.get("/staff/delivery-tasks") == [task]
+        done = node.staff.post(
+            f"/staff/delivery-tasks/{task['id']}/mark-done", {"by": "alice", "note": "by hand"}
+        )
+        assert done["resolution"]["by"] == "staff:alice"
+        assert node.staff.get("/staff/delivery-tasks") == []
+        history = node.staff.request("lending", request_id)["history"]
+        assert [h["actor"] for h in history if h["event"] == "ResolveTask"] == ["staff:alice"]
+    finally:
+        node.stop()

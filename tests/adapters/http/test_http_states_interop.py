@@ -122,7 +122,7 @@ def test_a_lender_answering_loan_completed_first_is_a_task_staff_resolve(
         assert task["gist"] == "LoanCompleted (RequestResponse)"
         assert task["message"]["status"] == "LoanCompleted"
         # staff ask first: a StatusRequest goes to the lender, the task is done
-        staff.resolve_task(line["task_id"], "ask_status", by="maria", note="what happened?")
+        staff.choose_task(line["task_id"], "ask_status", by="maria", note="what happened?")
         p.wait_for(_action(Action.STATUS_REQUEST))
         # its answer repeats LoanCompleted: the sweep's comparison keeps it (out of step)
         p.send(
@@ -135,7 +135,7 @@ def test_a_lender_answering_loan_completed_first_is_a_task_staff_resolve(
         closing = _sam(p, protocol_id, Status.COMPLETED_WITHOUT_RETURN)
         assert p.send(net.url("US-A"), closing).error is not None
         (again,) = staff.tasks("peer_messages")
-        done = staff.resolve_task(again["task_id"], "apply", by="maria", note="closed at P")
+        done = staff.choose_task(again["task_id"], "apply", by="maria", note="closed at P")
         assert done["resolution"]["by"] == "staff:maria"
         shown = net.wait_state("US-A", "borrowing", rid, "cancelled")
         assert shown["record"]["attempts"][-1]["outcome"] == "cancelled_by_lender"

@@ -170,7 +170,12 @@ def test_every_staff_route_refuses_an_unknown_query_parameter(
     assert staff
     for route in staff:
         path = route.path.format(
-            side="borrowing", id="x", action="cancel", task_list="check_in", task_id="t"
+            side="borrowing",
+            id="x",
+            action="cancel",
+            task_list="check_in",
+            task_id="t-1",
+            choice="drop",
         )
         method = sorted(route.methods or {"GET"} - {"HEAD"})[0]
         answer = client.request(method, path, params={"sneaky": "1"}, headers=STAFF)
@@ -181,7 +186,7 @@ def test_every_handler_and_action_has_a_schema() -> None:
     assert set(ACTION_BODIES) == set(ACTIONS)
     for key, (_, params) in ACTIONS.items():
         assert set(ACTION_BODIES[key].fields) == set(params), key
-    for name in ("place", "act", "tasks", "find", "scan", "clock", "local_hold"):
+    for name in ("place", "act", "tasks", "find", "scan", "clock", "local_hold", "resolve_task"):
         assert name in ENDPOINTS
 
 

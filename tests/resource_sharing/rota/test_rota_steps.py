@@ -333,6 +333,20 @@ def test_each_filter_drops_exactly_the_partners_its_rule_names(
     )
 
 
+@given(partners, facts, requests, st.booleans())
+def test_a_filter_that_does_not_apply_to_a_job_keeps_every_candidate(
+    partner: Partner, fact: PartnerFacts, req: BorrowingRequest, located: bool
+) -> None:
+    holdings = HoldingsAnswer((Holding(A),)) if located else None
+    job = RotaJob(req, RotaContext(TODAY, holdings=holdings), candidates={partner.agency: partner})
+    for step in DEFAULT_FILTERS:
+        if not step.applies(job):
+            assert step.screen(partner, fact, job) is None, step.name
+    assert NotHeldFilter().applies(job) is located
+    assert AlreadyTriedFilter().applies(job) is bool(req.tried())
+    assert OwnInstitutionFilter().applies(job) is (partner.agency == HOME)
+
+
 @given(partners, facts, st.dictionaries(st.sampled_from([A, B, C]), st.integers(0, 3)))
 def test_each_scorer_gives_one_finite_number_in_its_range(
     partner: Partner, fact: PartnerFacts, tiers: dict[AgencyId, int]
@@ -374,6 +388,9 @@ class Embargo:
     """A custom filter: no requests to partners whose name says so."""
 
     name: str = "embargo"
+
+    def applies(self, job: RotaJob) -> bool:
+        return True
 
     def screen(self, partner: Partner, facts: PartnerFacts, job: RotaJob) -> Drop | None:
         if "embargo" in partner.name:
