@@ -174,6 +174,10 @@ SUGGESTIONS: Mapping[tuple[Phase, Phase], str] = {
     (Phase.ASKED, Phase.RETURNED): (
         "the lender has closed a loan we never received: ask it what it shipped, and where"
     ),
+    (Phase.ASKED, Phase.LOST): (
+        "the lender has written off an item we never received: ask it what it shipped and"
+        " when; if it never arrives, report it lost"
+    ),
     (Phase.RETRY, Phase.ASKED): (
         "the lender is still working on the request: wait for its answer or decline the retry"
     ),

@@ -146,3 +146,13 @@ def test_a_local_hold_goes_to_the_loan_that_is_out() -> None:
     recalled = c.local_hold("C-1", "local-9")
     assert recalled.id == newer
     assert lending_of(net, A).state.value == "pick_from_shelf"
+
+
+def test_an_isbn_10_request_is_a_duplicate_of_the_open_isbn_13_one() -> None:
+    net = network()
+    a = net[A].institution.borrowing
+    first = a.place_request(PATRON, BOOK, rota=[C])
+    isbn10 = Citation(title="Concrete maths", item_ids=(Identifier("ISBN", "0-201-55802-5"),))
+    second = a.place_request(PATRON, isbn10, rota=[C])
+    assert first.state.value == "sent"
+    assert second.state.value == "pending_review"

@@ -71,6 +71,7 @@ from resource_sharing.events import (
     SupplyItem,
     WillSupply,
 )
+from resource_sharing.identifiers import match_keys
 from resource_sharing.iso18626 import ErrorType, MessageStatus, ReasonForMessage, ServiceType
 from resource_sharing.lending import new_lending_request
 from resource_sharing.lifecycle import Outcome
@@ -419,9 +420,8 @@ def _review_reason(
 
 
 def _same_work(a: Citation, b: Citation) -> bool:
-    ids_a = {(i.code.casefold(), i.value.replace("-", "")) for i in (*a.item_ids, *a.record_ids)}
-    ids_b = {(i.code.casefold(), i.value.replace("-", "")) for i in (*b.item_ids, *b.record_ids)}
-    if ids_a & ids_b:
+    # identifiers in canonical form: an ISBN-10 is the ISBN-13's duplicate, OCLC prefixes go
+    if match_keys(a) & match_keys(b):
         return True
     return bool(a.title and b.title and a.title.casefold() == b.title.casefold()) and (
         (a.volume, a.title_of_component) == (b.volume, b.title_of_component)
