@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RS_ISO18626_CORPUS ?= $(abspath ../shared/iso18626/samples)
 
-.PHONY: demo test lint bench clean venv docs
+.PHONY: demo test lint bench clean venv docs screenshots
 
 venv: $(STAMP)
 
@@ -26,6 +26,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# docs/console/*.png: the console's browser tests take them (Chromium from Debian's packages).
+screenshots: $(STAMP)
+	rm -f docs/console/*.png
+	RS_CONSOLE_SCREENSHOTS=$(abspath docs/console) $(BIN)/pytest -q \
+		tests/adapters/console/test_console_browser.py
 
 # The documentation site (MkDocs Material, mkdocstrings) into site/, warnings are errors.
 docs: $(STAMP)

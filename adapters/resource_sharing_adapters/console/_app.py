@@ -36,7 +36,7 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -246,9 +246,12 @@ class Console:
 
     def _to_login(self, request: Request, why: str | None) -> Response:
         target = "/login" + (f"?why={why}" if why else "")
-        if request.method == "POST" or request.url.path in _UNTOUCHED:
-            status = 401
-            return self.render_login(request, status, error=self.why(why) or "Please log in.")
+        if request.url.path in _UNTOUCHED:
+            # the page's script asks: no login page, which would replace the CSRF cookie of
+            # a login form open in the same browser
+            return PlainTextResponse(self.why(why) or "Please log in.", 401)
+        if request.method == "POST":
+            return self.render_login(request, 401, error=self.why(why) or "Please log in.")
         response = RedirectResponse(target, 303)
         if why:
             response.delete_cookie(self.session_cookie, path="/")

@@ -14,7 +14,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from resource_sharing_adapters.console import Role, accounts_of
 from tests.adapters.documents_jobs import pdf_barcodes, pdf_text
@@ -32,6 +39,19 @@ ARGS = [
     "--disable-sync",
 ]
 DAY = 86_400.0
+TABLET = ViewportSize(width=768, height=1024)
+TABLET_DESKS = (
+    ("a", ("Borrowing", "New request", "Received Items", "Hold shelf", "Return Items")),
+    ("c", ("Resource Request Monitoring", "Pick From Shelf", "Shipping", "Check-in")),
+)
+"""The desks visited on a tablet at the end of the seed story, at node A and at node C."""
+
+
+def tablet_shot(desk: str) -> str:
+    """The screenshot's name of a desk on the tablet."""
+    return "tablet-" + desk.lower().replace(" ", "-")
+
+
 PASSWORD = "correct horse battery"
 USERS = {  # institution: (user, roles, desk)
     "US-A": ("abby", [Role.BORROWING], "Main"),
@@ -60,12 +80,105 @@ def browser(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
     context.close()
 
 
+# -- usability: what every console page is checked for when its screenshot is taken --
+
+_PAGE_FACTS = r"""() => {
+  const facts = {scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth,
+                 unlabelled: [], texts: []};
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (el.type === "hidden") continue;
+    const named = (el.labels && el.labels.length) || el.getAttribute("aria-label")
+      || el.getAttribute("aria-labelledby");
+    if (!named) facts.unlabelled.push(el.outerHTML.slice(0, 120));
+  }
+  function background(el) {
+    for (let e = el; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      const m = c.match(/rgba?\(([^)]*)\)/);
+      if (m) {
+        const p = m[1].split(",").map(Number);
+        if (p.length < 4 || p[3] > 0) return p.slice(0, 3);
+      }
+    }
+    return [255, 255, 255];
+  }
+  const seen = new Set();
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || style.display === "none") continue;
+    const fg = style.color.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+    const key = [fg, background(el), style.fontSize, style.fontWeight].join("|");
+    if (seen.has(key)) continue;
+    seen.add(key);
+    facts.texts.push({fg, bg: background(el), size: parseFloat(style.fontSize),
+                      weight: Number(style.fontWeight) || 400,
+                      text: el.textContent.trim().slice(0, 40)});
+  }
+  return facts;
+}"""
+
+
+def luminance(rgb: list[float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0-255 channels)."""
+
+    def channel(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: list[float], other: list[float]) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 to 21."""
+    high, low = sorted((luminance(one), luminance(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_the_contrast_ratio_is_wcags() -> None:
+    assert round(contrast([0, 0, 0], [255, 255, 255]), 1) == 21.0
+    assert contrast([255, 255, 255], [255, 255, 255]) == 1.0
+    assert round(contrast([0x76, 0x76, 0x76], [255, 255, 255]), 2) == 4.54  # WCAG's grey
+
+
+def usability_problems(page: Page) -> list[str]:
+    """What keeps a page from being usable.
+
+    Sideways scrolling, unlabelled fields, and text below WCAG AA contrast (4.5:1; 3:1
+    for large text: 24 px, or 18.66 px bold).
+    """
+    facts = page.evaluate(_PAGE_FACTS)
+    assert facts["texts"], "no text found to check"
+    problems = []
+    if facts["scrollWidth"] > facts["width"]:
+        problems.append(f"scrolls sideways: {facts['scrollWidth']} px in {facts['width']} px")
+    problems.extend(f"no label: {html}" for html in facts["unlabelled"])
+    for text in facts["texts"]:
+        large = text["size"] >= 24 or (text["size"] >= 18.66 and text["weight"] >= 700)
+        ratio = contrast(text["fg"], text["bg"])
+        if ratio < (3.0 if large else 4.5):
+            problems.append(f"contrast {ratio:.2f}: {text['text']!r} {text['fg']} on {text['bg']}")
+    return problems
+
+
+PRINTED = frozenset({"pick-slips"})
+"""Shots of printed documents, not console pages (their layout is the documents')."""
+
+
 @pytest.fixture
 def shots(tmp_path: Path) -> Callable[[Page, str], None]:
+    """Check that the page is usable (:func:`usability_problems`), then save its screenshot.
+
+    ``make screenshots`` keeps them in docs/console/.
+    """
     folder = Path(os.environ.get("RS_CONSOLE_SCREENSHOTS") or tmp_path / "shots")
     folder.mkdir(parents=True, exist_ok=True)
 
     def shoot(page: Page, name: str) -> None:
+        if name not in PRINTED:
+            assert usability_problems(page) == [], name
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
     return shoot
@@ -181,6 +294,7 @@ def test_the_seed_story_clicked_through_on_three_nodes(
 
     # A: Received Items: pick the request, the temporary item, then the hold shelf.
     nav(a, "Received Items")
+    expect(a.get_by_label("Scan the item's barcode or type the request id")).to_be_focused()
     reload_until(
         a,
         lambda: a.locator("tbody").get_by_role("link", name="Receive", exact=True).count() > 0,
@@ -260,6 +374,46 @@ def test_the_seed_story_clicked_through_on_three_nodes(
     assert "staff:cleo" in c.locator("section", has_text="History").inner_text()
     assert _state(nodes, "US-B", None) == "unfilled"
 
+    # The same desks on a tablet (portrait): one column, nothing scrolls sideways (every
+    # shot checks it), the scan field has the focus.
+    for side, desks in TABLET_DESKS:
+        page, url = (a, a_url) if side == "a" else (c, c_url)
+        page.set_viewport_size(TABLET)
+        page.goto(url + "/")
+        shots(page, f"tablet-home-{side}")
+        for desk in desks:
+            nav(page, desk)
+            scan = page.locator("[data-scan]")
+            if scan.count():
+                expect(scan).to_be_focused()
+            shots(page, tablet_shot(desk))
+    a.goto(request_url)
+    a.locator("#message-1 summary").first.click()  # a message's fields, decoded
+    shots(a, "tablet-borrowing-request")
+
+
+_FOCUS = """() => {
+  const el = document.activeElement, style = getComputedStyle(el);
+  const rgb = c => (c.match(/\\d+(\\.\\d+)?/g) || [255, 255, 255]).slice(0, 3).map(Number);
+  let bg = [255, 255, 255];
+  for (let e = el.parentElement; e; e = e.parentElement) {
+    const c = getComputedStyle(e).backgroundColor;
+    if (c !== "rgba(0, 0, 0, 0)" && c !== "transparent") { bg = rgb(c); break; }
+  }
+  return {style: style.outlineStyle, width: parseFloat(style.outlineWidth),
+          outline: rgb(style.outlineColor), shadow: rgb(style.boxShadow), bg};
+}"""
+
+
+def assert_focus_visible(page: Page) -> None:
+    """The focused element has a thick ring that stands out from what is around it (3:1)."""
+    focus = page.evaluate(_FOCUS)
+    assert focus["style"] == "solid"
+    assert focus["width"] >= 2
+    rings = (focus["outline"], focus["shadow"])
+    assert max(contrast(ring, focus["bg"]) for ring in rings) >= 3, focus
+    assert contrast(*rings) >= 3, focus  # the two rings stand apart, on any background
+
 
 def _state(nodes: Cluster, name: str, url: str | None) -> str:
     """The lending request's state (the page's, or the node's only one)."""
@@ -276,10 +430,21 @@ def test_login_csrf_roles_lockout_and_expiry_in_the_browser(
     page.goto(url + "/")
     expect(page.get_by_label("User name")).to_be_focused()
     shots(page, "login")
+    page.evaluate("document.querySelector('label').style.color = '#aaaaaa'")
+    assert any(p.startswith("contrast") for p in usability_problems(page))  # it is checked
+    page.evaluate("document.body.style.minWidth = '3000px'")
+    assert any(p.startswith("scrolls sideways") for p in usability_problems(page))
+    page.reload()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Log in")).to_be_focused()
+    assert_focus_visible(page)
     log_in(page, url, "abby", "wrong password")
     expect(page.locator(".error")).to_contain_text("Wrong user name or password")
     log_in(page, url, "abby")
     expect(page.locator("h1")).to_have_text("Home")
+    page.keyboard.press("Tab")  # from the page into the top bar: the first link
+    assert_focus_visible(page)
 
     # A POST without the CSRF token (a forged form from another page) is refused.
     answer = page.request.post(
@@ -332,4 +497,17 @@ def test_task_lists_refresh_from_the_change_feed_without_a_reload(
     assert page.evaluate("window.notReloaded") is True  # swapped in, not reloaded
     expect(page.locator("#main")).to_have_attribute("data-refreshed", re.compile(r"\d+"))
     expect(page.locator("#main")).to_have_attribute("data-live-via", "events")  # not polling
-    shots(page, "home")
+    shots(page, "home-live")
+
+
+def test_the_console_docs_show_only_the_screenshots_these_tests_take() -> None:
+    here = Path(__file__)
+    taken = set(re.findall(r'shots\(\w+, "([a-z-]+)"\)', here.read_text(encoding="utf-8")))
+    taken |= {f"tablet-home-{side}" for side, _ in TABLET_DESKS}
+    taken |= {tablet_shot(desk) for _, desks in TABLET_DESKS for desk in desks}
+    docs = here.parents[3] / "docs" / "console.md"
+    shown = set(re.findall(r"\(console/([a-z-]+)\.png\)", docs.read_text(encoding="utf-8")))
+    assert shown, "docs/console.md shows no screenshot"
+    assert shown <= taken, f"not taken by the tests (make screenshots): {shown - taken}"
+    folder = docs.parent / "console"
+    assert {p.stem for p in folder.glob("*.png")} <= taken  # nothing copied in by hand

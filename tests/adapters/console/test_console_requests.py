@@ -340,3 +340,25 @@ def test_staff_ask_the_lender_for_its_status_from_the_request(
     history = after[after.index('id="history-title"') : after.index('id="messages-title"')]
     assert "staff:ada" in history
     assert "where?" in history
+
+
+def test_the_live_feeds_of_an_ended_session_leave_the_login_form_alone(
+    pair: tuple[TestClient, Node],
+) -> None:
+    client, node = pair
+    login(client, "ada")
+    node.clock.advance(timedelta(hours=2))
+    form = client.get("/login?why=idle")
+    cookie = client.cookies.get("rs_login_ISIL_US_C")
+    for path in ("/live", "/events"):
+        answer = client.get(path)
+        assert answer.status_code == 401
+        assert "set-cookie" not in answer.headers
+    assert client.cookies.get("rs_login_ISIL_US_C") == cookie
+    assert (
+        client.post(
+            "/login",
+            data={"csrf": _csrf(form.text), "username": "ada", "password": "correct horse"},
+        ).url.path
+        == "/"
+    )
