@@ -21,10 +21,14 @@ conditions). A message about an attempt the rota has moved past is answered but 
 applied (``Outcome.applied`` is False); a message that repeats the status already known
 is a note, not a transition; one that cannot apply in the current state raises
 :class:`~resource_sharing.errors.IllegalTransition`, which the inbox answers with an
-ISO 18626 error. Wherever a lender has the request, staff or the consistency sweep may
-ask it for its status (``ask_status``: a StatusRequest, the time noted on the attempt);
-the answer is compared with our state by the service (:mod:`resource_sharing.consistency`).
-Nothing here reads a clock: ``context.now`` is the time.
+ISO 18626 error and keeps as a staff task (:mod:`resource_sharing.misfits`). Where a
+mature system would follow such a message once a person has looked, the table has a
+*staff override* for it (``STAFF_OVERRIDES``: the message's trigger, and the
+``confirm_...`` trigger whose edges say what applying it does). Wherever a lender has the
+request, staff or the consistency sweep may ask it for its status (``ask_status``: a
+StatusRequest, the time noted on the attempt); the answer is compared with our state by
+the service (:mod:`resource_sharing.consistency`). Nothing here reads a clock:
+``context.now`` is the time.
 """
 
 from __future__ import annotations
@@ -56,10 +60,11 @@ from resource_sharing.effects import (
     SendMessage,
     TaskList,
 )
-from resource_sharing.errors import PeerError, WrongCounterpart
+from resource_sharing.errors import IllegalTransition, PeerError, WrongCounterpart
 from resource_sharing.events import (
     AcceptConditions,
     AcceptRetry,
+    ApplyLenderMessage,
     ApproveRenewal,
     ApproveRequest,
     AskLenderStatus,
@@ -125,6 +130,7 @@ from resource_sharing.states import BorrowingState as S
 
 __all__ = [
     "BORROWING",
+    "STAFF_OVERRIDES",
     "BorrowingContext",
     "BorrowingPolicy",
     "BorrowingTrigger",
@@ -132,6 +138,7 @@ __all__ = [
     "attempt_request_id",
     "classify",
     "handle_borrowing",
+    "staff_override",
     "trigger_of",
 ]
 
@@ -235,6 +242,20 @@ class BorrowingTrigger(StrEnum):
     """Timer: shipped back long ago, the lender has not confirmed."""
     HOLD_SHELF_EXPIRED = "hold_shelf_expired"
     """Timer: the patron did not collect the item."""
+    CONFIRM_CLOSED = "confirm_closed"
+    """Staff confirm a LoanCompleted (or CompletedWithoutReturn) that did not fit: the
+    lender closed a request it never supplied, or has its item back another way."""
+    CONFIRM_SUPPLY = "confirm_supply"
+    """Staff confirm the item is on its way: Loaned after a retry offer, or Overdue or
+    Recalled before any Loaned arrived."""
+    CONFIRM_COPY = "confirm_copy"
+    """Staff confirm a CopyCompleted after a retry offer."""
+    CONFIRM_WILL_SUPPLY = "confirm_will_supply"
+    """Staff confirm a WillSupply or ExpectToSupply after a retry offer."""
+    CONFIRM_UNFILLED = "confirm_unfilled"
+    """Staff confirm an Unfilled after Loaned: the item will not come; next lender."""
+    CONFIRM_RENEWED = "confirm_renewed"
+    """Staff confirm a RenewResponse yes nobody asked for: the loan's new due date."""
 
 
 T = BorrowingTrigger
@@ -381,6 +402,8 @@ def trigger_of(request: BorrowingRequest, event: BorrowingEvent) -> BorrowingTri
         return classify(event.message, attempt.last_status if attempt else None)
     if isinstance(event, TimerFired):
         return _BY_TIMER[event.kind]
+    if isinstance(event, ApplyLenderMessage):
+        return staff_override(request, event.message)
     return _BY_COMMAND[type(event)]
 
 
@@ -416,6 +439,47 @@ _BY_COMMAND: dict[type, BorrowingTrigger] = {
     DeliveryRefused: T.DELIVERY_REFUSED,
     AskLenderStatus: T.ASK_STATUS,
 }
+
+STAFF_OVERRIDES: dict[BorrowingTrigger, BorrowingTrigger] = {
+    T.LENDER_CHECKED_IN: T.CONFIRM_CLOSED,
+    T.LENDER_CLOSED_WITHOUT_RETURN: T.CONFIRM_CLOSED,
+    T.LENDER_SHIPPED: T.CONFIRM_SUPPLY,
+    T.LENDER_OVERDUE: T.CONFIRM_SUPPLY,
+    T.LENDER_RECALLED: T.CONFIRM_SUPPLY,
+    T.LENDER_COPY_DELIVERED: T.CONFIRM_COPY,
+    T.LENDER_WILL_SUPPLY: T.CONFIRM_WILL_SUPPLY,
+    T.LENDER_UNFILLED: T.CONFIRM_UNFILLED,
+    T.RENEW_ACCEPTED: T.CONFIRM_RENEWED,
+}
+"""What a lender's message fires, and the trigger staff fire to apply it after all when
+it did not fit; the ``confirm_...`` edges of the table say in which states that is
+allowed and what it does (docs/iso18626.md, "A status that does not fit")."""
+
+
+def staff_override(request: BorrowingRequest, message: SupplyingAgencyMessage) -> BorrowingTrigger:
+    """The ``confirm_...`` trigger that applies ``message`` to ``request`` for staff.
+
+    Raises :class:`IllegalTransition` when the message is not about the current attempt
+    any more, or the table has no override for it in this state.
+    """
+    attempt = request.attempt_for(message.header.requesting_agency_request_id)
+    current = request.current_attempt
+    fired = classify(message, attempt.last_status if attempt is not None else None)
+    override = STAFF_OVERRIDES.get(fired)
+    problem = None
+    if attempt is None or attempt is not current:
+        problem = "the message is not about the request's current attempt any more"
+    elif override is None or not BORROWING.edges_for(request.state, override):
+        problem = "staff may not apply it in this state"
+    if problem is not None or override is None:
+        raise IllegalTransition(
+            "borrowing",
+            request.state.value,
+            (override or fired).value,
+            BORROWING.allowed(request.state),
+            reason=problem,
+        )
+    return override
 
 
 # -- message builders --------------------------------------------------------------------
@@ -1211,6 +1275,35 @@ def _ask_status(
     return {"attempts": attempts}, (_tell_lender(request, ctx, Action.STATUS_REQUEST, event.note),)
 
 
+def _closed_unsupplied(
+    request: BorrowingRequest, event: ApplyLenderMessage, ctx: BorrowingContext
+) -> Changes:
+    """The lender closed a request it never supplied; staff confirmed: it ends here."""
+    status = event.message.status
+    said = status.value if status is not None else "its request closed"
+    reason = f"the lender reported {said} without supplying; closed by staff"
+    attempts = _close_current(request, ctx, AttemptOutcome.CANCELLED_BY_LENDER, reason)
+    notice = NotifyPatron(request.patron, NoticeKind.CANCELLED, request.id, detail=reason)
+    return {"attempts": attempts, "resume_state": None, "deadlines": ()}, (notice,)
+
+
+def _returned_elsewhere(
+    request: BorrowingRequest, event: ApplyLenderMessage, ctx: BorrowingContext
+) -> Changes:
+    """The lender has its item back without us (a patron returned it there).
+
+    Staff confirmed: what we hold of it is checked in and removed; the loan completes.
+    """
+    attempts = _update_attempt(request, event.message, ctx, AttemptOutcome.SUPPLIED)
+    effects: tuple[Effect, ...] = ()
+    if request.item_barcode:
+        effects = (
+            CheckIn(request.id, request.item_barcode),
+            DeleteTemporaryItem(request.id, request.item_barcode),
+        )
+    return {"attempts": attempts, "requested_due": None, "resume_state": None}, effects
+
+
 def _note(
     request: BorrowingRequest, event: SupplierMessageReceived, ctx: BorrowingContext
 ) -> Changes:
@@ -1403,21 +1496,6 @@ _WAS_SENT, _WAS_WILL_SUPPLY, _WAS_CONDITIONAL, _WAS_OVERDUE = (
 )
 _LOANED = (S.ON_LOAN, S.RENEW_PENDING_REVIEW, S.RENEW_REQUESTED, S.RECALLED, S.OVERDUE)
 _BEFORE_SENDING = (S.CREATED, S.PENDING_REVIEW, S.LOCATING, S.LOCATE_FAILED, S.END_OF_ROTA)
-_WITH_LENDER = (
-    S.SENT,
-    S.WILL_SUPPLY,
-    S.CONDITIONAL,
-    S.RETRY_OFFERED,
-    S.CANCEL_PENDING,
-    S.SHIPPED,
-    S.RECEIVED,
-    S.COPY_RECEIVED,
-    *_LOANED,
-    S.RETURNED_BY_PATRON,
-    S.RETURN_SHIPPED,
-    S.DAMAGED,
-)
-"""Open states in which a lender has the request (its attempt is open): it can be asked."""
 _ADOPTABLE = frozenset(
     {
         S.SENT,
@@ -1489,6 +1567,9 @@ EDGES: list[Edge] = [
     Edge(S.RETRY_OFFERED, T.ACCEPT_RETRY, S.SENT, None, _accept_retry),
     *_advance_edges(S.RETRY_OFFERED, T.DECLINE_RETRY, _RETRY_DECLINED),
     Edge(S.RETRY_OFFERED, T.CANCEL, S.CANCELLED, None, _cancel_unsent),
+    # the lender withdraws its offer
+    *_advance_edges(S.RETRY_OFFERED, T.LENDER_UNFILLED, _UNFILLED),
+    *_advance_edges(S.RETRY_OFFERED, T.LENDER_CANCELLED, _LENDER_CANCELLED),
     # waiting for the lender's answer to our cancel
     *(
         edge
@@ -1601,10 +1682,51 @@ EDGES: list[Edge] = [
         Edge(state, T.LENDER_CHECKED_IN, S.COMPLETED, None, _checked_in)
         for state in (S.RETURN_SHIPPED, S.RETURNED_BY_PATRON, S.DAMAGED)
     ),
-    # staff or the sweep ask the lender where it stands, whenever a lender has the request
-    *(Edge(state, T.ASK_STATUS, state, None, _ask_status) for state in _WITH_LENDER),
     # notes and repeated statuses are recorded in every state, terminal ones included
     *(Edge(state, T.LENDER_NOTE, state, None, _note) for state in S),
+    # staff or the sweep ask the lender where it stands, whenever a lender has the request
+    Edge(S.SENT, T.ASK_STATUS, S.SENT, None, _ask_status),
+    Edge(S.WILL_SUPPLY, T.ASK_STATUS, S.WILL_SUPPLY, None, _ask_status),
+    Edge(S.CONDITIONAL, T.ASK_STATUS, S.CONDITIONAL, None, _ask_status),
+    Edge(S.RETRY_OFFERED, T.ASK_STATUS, S.RETRY_OFFERED, None, _ask_status),
+    Edge(S.CANCEL_PENDING, T.ASK_STATUS, S.CANCEL_PENDING, None, _ask_status),
+    Edge(S.SHIPPED, T.ASK_STATUS, S.SHIPPED, None, _ask_status),
+    Edge(S.RECEIVED, T.ASK_STATUS, S.RECEIVED, None, _ask_status),
+    Edge(S.COPY_RECEIVED, T.ASK_STATUS, S.COPY_RECEIVED, None, _ask_status),
+    Edge(S.ON_LOAN, T.ASK_STATUS, S.ON_LOAN, None, _ask_status),
+    Edge(S.RENEW_PENDING_REVIEW, T.ASK_STATUS, S.RENEW_PENDING_REVIEW, None, _ask_status),
+    Edge(S.RENEW_REQUESTED, T.ASK_STATUS, S.RENEW_REQUESTED, None, _ask_status),
+    Edge(S.RECALLED, T.ASK_STATUS, S.RECALLED, None, _ask_status),
+    Edge(S.OVERDUE, T.ASK_STATUS, S.OVERDUE, None, _ask_status),
+    Edge(S.RETURNED_BY_PATRON, T.ASK_STATUS, S.RETURNED_BY_PATRON, None, _ask_status),
+    Edge(S.RETURN_SHIPPED, T.ASK_STATUS, S.RETURN_SHIPPED, None, _ask_status),
+    Edge(S.DAMAGED, T.ASK_STATUS, S.DAMAGED, None, _ask_status),
+    # staff overrides: a lender's message that did not fit, applied once staff confirm it
+    # (STAFF_OVERRIDES; docs/iso18626.md, "A status that does not fit")
+    Edge(S.SENT, T.CONFIRM_CLOSED, S.CANCELLED, None, _closed_unsupplied),
+    Edge(S.WILL_SUPPLY, T.CONFIRM_CLOSED, S.CANCELLED, None, _closed_unsupplied),
+    Edge(S.CONDITIONAL, T.CONFIRM_CLOSED, S.CANCELLED, None, _closed_unsupplied),
+    Edge(S.RETRY_OFFERED, T.CONFIRM_CLOSED, S.CANCELLED, None, _closed_unsupplied),
+    Edge(S.CANCEL_PENDING, T.CONFIRM_CLOSED, S.CANCELLED, None, _closed_unsupplied),
+    Edge(S.SHIPPED, T.CONFIRM_CLOSED, S.COMPLETED, None, _returned_elsewhere),
+    Edge(S.RECEIVED, T.CONFIRM_CLOSED, S.COMPLETED, None, _returned_elsewhere),
+    Edge(S.ON_LOAN, T.CONFIRM_CLOSED, S.COMPLETED, None, _returned_elsewhere),
+    Edge(S.RENEW_PENDING_REVIEW, T.CONFIRM_CLOSED, S.COMPLETED, None, _returned_elsewhere),
+    Edge(S.RENEW_REQUESTED, T.CONFIRM_CLOSED, S.COMPLETED, None, _returned_elsewhere),
+    Edge(S.RECALLED, T.CONFIRM_CLOSED, S.COMPLETED, None, _returned_elsewhere),
+    Edge(S.OVERDUE, T.CONFIRM_CLOSED, S.COMPLETED, None, _returned_elsewhere),
+    Edge(S.SENT, T.CONFIRM_SUPPLY, S.SHIPPED, None, _shipped),
+    Edge(S.WILL_SUPPLY, T.CONFIRM_SUPPLY, S.SHIPPED, None, _shipped),
+    Edge(S.CONDITIONAL, T.CONFIRM_SUPPLY, S.SHIPPED, None, _shipped),
+    Edge(S.RETRY_OFFERED, T.CONFIRM_SUPPLY, S.SHIPPED, None, _shipped),
+    Edge(S.RETRY_OFFERED, T.CONFIRM_COPY, S.COPY_RECEIVED, None, _copy_delivered),
+    Edge(S.RETRY_OFFERED, T.CONFIRM_WILL_SUPPLY, S.WILL_SUPPLY, None, _will_supply),
+    Edge(S.SHIPPED, T.CONFIRM_UNFILLED, S.SENT, _has_next_lender, _UNFILLED["next"]),
+    Edge(S.SHIPPED, T.CONFIRM_UNFILLED, S.SENT, _end_of_rota_fallback, _UNFILLED["fallback"]),
+    Edge(S.SHIPPED, T.CONFIRM_UNFILLED, S.END_OF_ROTA, _end_of_rota_review, _UNFILLED["review"]),
+    Edge(S.SHIPPED, T.CONFIRM_UNFILLED, S.UNFILLED, None, _UNFILLED["unfilled"]),
+    Edge(S.ON_LOAN, T.CONFIRM_RENEWED, S.ON_LOAN, None, _renewed),
+    Edge(S.OVERDUE, T.CONFIRM_RENEWED, S.ON_LOAN, None, _renewed),
 ]
 
 COVERAGE: list[NotModelled] = [
@@ -1783,6 +1905,8 @@ def handle_borrowing(
         trigger = T.DELIVERY_REFUSED
     elif isinstance(event, TimerFired):
         request, trigger = BORROWING.take_timer(request, event.kind, _BY_TIMER)
+    elif isinstance(event, ApplyLenderMessage):
+        trigger = staff_override(request, event.message)
     else:
         trigger = _BY_COMMAND[type(event)]
     return BORROWING.step(request, trigger, event, context)

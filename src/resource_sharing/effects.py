@@ -68,6 +68,9 @@ class TaskList(StrEnum):
     DELIVERY_PROBLEMS = "delivery_problems"
     """Effects the dispatcher gave up on (a notice, a circulation command, a print job, a
     peer message): retry now, mark as done by hand, or drop."""
+    PEER_MESSAGES = "peer_messages"
+    """Peer messages that did not fit their request's state (answered with an ERROR):
+    apply it where the table allows, ignore it, or ask the lender's status."""
     OUT_OF_STEP = "out_of_step"
     """Out of step with partner: a lender's status answer that does not fit our state,
     with both sides and the suggested step (stored tasks: done by hand, or drop)."""

@@ -23,6 +23,7 @@ __all__ = [
     "AcceptRetry",
     "AnswerCancel",
     "AnswerRenewal",
+    "ApplyLenderMessage",
     "ApproveRenewal",
     "ApproveRequest",
     "ArriveAtRsLibrary",
@@ -399,6 +400,20 @@ class MarkLost:
     """What happened."""
 
 
+@final
+@attrs.frozen
+class ApplyLenderMessage:
+    """Staff apply a lender's message that did not fit the request's state when it came.
+
+    Only where the borrowing table has a staff override for what the message says (its
+    ``confirm_...`` triggers, :data:`resource_sharing.borrowing.STAFF_OVERRIDES`); the
+    message must still be about the request's current attempt.
+    """
+
+    message: SupplyingAgencyMessage
+    """The stored message (from the task)."""
+
+
 # -- from peers, and from time -----------------------------------------------------------
 
 
@@ -464,6 +479,7 @@ BorrowingEvent = (
     | ShipReturn
     | ReportLost
     | ReportDamaged
+    | ApplyLenderMessage
     | SupplierMessageReceived
     | TimerFired
     | DeliveryRefused

@@ -62,6 +62,7 @@ from resource_sharing.records import (
 from resource_sharing.rota import HoldingsAnswer
 
 __all__ = [
+    "DELIVERY_CHOICES",
     "AnyRequest",
     "AttemptRunner",
     "Circulation",
@@ -265,7 +266,11 @@ class Task:
 
 
 class TaskChoice(StrEnum):
-    """What staff can do with a delivery that gave up."""
+    """What staff can do with a stored task.
+
+    A delivery that gave up: retry now, done by hand, drop; a peer message that did not
+    fit its request's state: apply, ignore, ask status.
+    """
 
     RETRY_NOW = "retry_now"
     """Deliver it again now (with the port's full retry policy)."""
@@ -273,6 +278,17 @@ class TaskChoice(StrEnum):
     """Staff did it themselves (created the item in the ILS, phoned the patron...)."""
     DROP = "drop"
     """It is not needed any more; nothing is delivered."""
+    APPLY = "apply"
+    """Apply the peer's message after all, where the table allows staff to (its
+    ``confirm_...`` edges: a LoanCompleted for a request that never shipped closes it)."""
+    IGNORE = "ignore"
+    """Leave the request as it is; the message stays in its history."""
+    ASK_STATUS = "ask_status"
+    """Ask the lender for its status (a StatusRequest); its answer comes as a message."""
+
+
+DELIVERY_CHOICES = (TaskChoice.RETRY_NOW, TaskChoice.DONE_BY_HAND, TaskChoice.DROP)
+"""The choices of a delivery that gave up."""
 
 
 @final
@@ -293,7 +309,11 @@ class TaskResolution:
 @final
 @attrs.frozen
 class StaffTask:
-    """A task stored on a request (today: a delivery that gave up), until staff resolve it."""
+    """A task stored on a request until staff resolve it.
+
+    A delivery that gave up (``entry_id``), or a peer message that did not fit the
+    request's state (``message``).
+    """
 
     id: str
     """Unique id."""
@@ -302,11 +322,11 @@ class StaffTask:
     request_id: str
     """The request it is on."""
     task_list: TaskList
-    """The list that shows it (``delivery_problems``)."""
+    """The list that shows it (``delivery_problems``, ``peer_messages``)."""
     title: str
     """What failed, in words (``Circulation: create temporary item T-1``)."""
     error: str
-    """The last error, in words."""
+    """The last error (or why the message did not apply), in words."""
     created_at: datetime
     """When it was raised."""
     entry_id: str | None = None
@@ -317,10 +337,12 @@ class StaffTask:
     """How many attempts were made before giving up."""
     desk: str | None = None
     """The desk whose list shows it, when the request has one."""
-    choices: tuple[TaskChoice, ...] = tuple(TaskChoice)
+    choices: tuple[TaskChoice, ...] = DELIVERY_CHOICES
     """What staff may do."""
     resolution: TaskResolution | None = None
     """How it was resolved (None while open)."""
+    message: PeerMessage | None = None
+    """The peer message that did not fit (answered with an ERROR confirmation)."""
 
 
 class RequestRepository(Protocol):

@@ -53,6 +53,15 @@ def _build() -> cattrs.Converter:
             tag_name="_type",
             tag_generator=lambda cls: cls.__name__,
         )
+    # a staff task's message is optional: the tagged union, or None
+    optional: Any = PeerMessage | None
+    conv.register_structure_hook(
+        optional,
+        lambda value, _: None if value is None else conv.structure(value, PeerMessage),  # type: ignore[arg-type]
+    )
+    conv.register_unstructure_hook(
+        optional, lambda value: None if value is None else conv.unstructure(value, PeerMessage)
+    )
     return conv
 
 

@@ -24,6 +24,7 @@ from resource_sharing.events import (
     AcceptRetry,
     AnswerCancel,
     AnswerRenewal,
+    ApplyLenderMessage,
     ApproveRenewal,
     ApproveRequest,
     ArriveAtRsLibrary,
@@ -179,6 +180,17 @@ def loaned(due: datetime = LENDER_DUE) -> BorrowingMaker:
 def with_conditions(status: Status | None = Status.WILL_SUPPLY) -> BorrowingMaker:
     """A message setting a loan condition."""
     return from_lender(status, delivery=DeliveryInfo(T0, loan_condition="LibraryUseOnly"))
+
+
+def applied(maker: BorrowingMaker) -> BorrowingMaker:
+    """Staff apply the lender's message ``maker`` makes (a staff override)."""
+
+    def make(request: BorrowingRequest) -> BorrowingEvent:
+        event = maker(request)
+        assert isinstance(event, SupplierMessageReceived)
+        return ApplyLenderMessage(event.message)
+
+    return make
 
 
 def fresh_status(*choices: Status) -> BorrowingMaker:
@@ -349,6 +361,19 @@ BORROWING_EVENTS: dict[str, BorrowingMaker] = {
         due_date=LENDER_DUE + timedelta(days=28),
     ),
     "renew_rejected": from_lender(Status.LOANED, ReasonForMessage.RENEW_RESPONSE, answer=False),
+    "confirm_closed": applied(from_lender(Status.LOAN_COMPLETED)),
+    "confirm_supply": applied(loaned()),
+    "confirm_copy": applied(from_lender(Status.COPY_COMPLETED)),
+    "confirm_will_supply": applied(from_lender(Status.WILL_SUPPLY)),
+    "confirm_unfilled": applied(from_lender(Status.UNFILLED, reason_unfilled="NotHeld")),
+    "confirm_renewed": applied(
+        from_lender(
+            Status.LOANED,
+            ReasonForMessage.RENEW_RESPONSE,
+            answer=True,
+            due_date=LENDER_DUE + timedelta(days=28),
+        )
+    ),
     "lender_note": from_lender(None, ReasonForMessage.NOTIFICATION, note="a word from the lender"),
     # the first attempt's lender, after the rota moved past it
     "late_supply": from_lender(

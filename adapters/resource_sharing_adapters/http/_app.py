@@ -465,6 +465,28 @@ class _Staff:
         )
         return _Json([converter.unstructure(t) for t in tasks])
 
+    async def task(self, request: HttpRequest) -> Response:
+        """One stored task, with the peer message it is about."""
+        task_desk = self.node.institution.task_desk
+        task = await run_in_threadpool(task_desk.get, request.path_params["task_id"])
+        return _Json(_stored_task(task))
+
+    async def choose_task(self, request: HttpRequest) -> Response:
+        """Carry out one of a stored task's choices, recorded with the staff user."""
+        data = await self.body(request)
+        choice = structure(data.get("choice"), TaskChoice, "choice")
+        by = request.state.staff_user or data.get("by")
+        if not by:
+            raise InvalidInput("by", "name the staff user (or use their own API token)")
+        task = await self.run(
+            self.node.institution.task_desk.resolve,
+            request.path_params["task_id"],
+            choice,
+            by=by,
+            note=data.get("note"),
+        )
+        return _Json(_stored_task(task))
+
     async def show(self, request: HttpRequest) -> Response:
         side = _side(request.path_params["side"])
         rid = request.path_params["id"]
@@ -689,6 +711,14 @@ class _Staff:
         return _Json({"now": now})
 
 
+def _stored_task(task: StaffTask) -> dict[str, Any]:
+    """A stored task as the staff API shows it: its fields, its line, its message's gist."""
+    shown: dict[str, Any] = converter.unstructure(task)
+    shown["instruction"] = instruction_of(task)
+    shown["gist"] = gist(task.message) if task.message is not None else None
+    return shown
+
+
 def _ncip_route(node: Node) -> Route:
     """``[ncip_inbound]``: the ILS posts a local hold on a lent item; the loan is recalled."""
     from resource_sharing_adapters.ncip import inbound_route
@@ -758,6 +788,8 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/lending/check-in", g(staff.check_in), methods=["POST"]),
         Route("/staff/lending/local-hold", g(staff.local_hold), methods=["POST"]),
         Route("/staff/requests/{side}/{id}", g(staff.show), methods=["GET"]),
+        Route("/staff/task/{task_id}", g(staff.task), methods=["GET"]),
+        Route("/staff/task/{task_id}", g(staff.choose_task), methods=["POST"]),
         Route("/staff/{side}/{id}/{action}", g(staff.act), methods=["POST"]),
     ]
     if node.config.ncip_inbound is not None:

@@ -521,6 +521,17 @@ class Node:
         confirmation = self.institution.inbox.receive(
             message, message_id=message_id, sender=sender, raw=text
         )
+        if confirmation.error is not None:
+            # not applied (nothing stored, or kept as a staff task when it did not fit)
+            refusal = confirmation.error
+            log.warning(
+                "answered %s %s from %s with ERROR %s: %s",
+                message.kind.value,
+                message.header.requesting_agency_request_id,
+                sender,
+                refusal.type.value,
+                refusal.value,
+            )
         self.wake()
         return confirmation
 

@@ -85,6 +85,19 @@ class StaffClient:
         )
         return result
 
+    def task(self, task_id: str) -> dict[str, Any]:
+        """One stored task (a delivery that gave up, or a peer message that did not fit)."""
+        result: dict[str, Any] = self.get(f"/staff/task/{task_id}")
+        return result
+
+    def choose_task(
+        self, task_id: str, choice: str, *, by: str | None = None, note: str | None = None
+    ) -> dict[str, Any]:
+        """Carry out one of a stored task's choices (``apply``, ``ignore``, ``retry_now``...)."""
+        body = {k: v for k, v in {"choice": choice, "by": by, "note": note}.items() if v}
+        result: dict[str, Any] = self.post(f"/staff/task/{task_id}", body)
+        return result
+
     def request(self, side: str, request_id: str) -> dict[str, Any]:
         """One request with its history."""
         result: dict[str, Any] = self.get(f"/staff/requests/{side}/{request_id}")

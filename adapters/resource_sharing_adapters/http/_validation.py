@@ -35,7 +35,7 @@ from resource_sharing.effects import TaskList
 from resource_sharing.errors import InvalidInput
 from resource_sharing.events import CancelledBy
 from resource_sharing.iso18626 import ServiceType
-from resource_sharing.ports import OutboxStatus
+from resource_sharing.ports import OutboxStatus, TaskChoice
 from resource_sharing.records import Side
 
 __all__ = [
@@ -400,6 +400,11 @@ ENDPOINTS: Mapping[str, Endpoint] = {
         query=_shape(desk=NAME, limit=Integer(1, 1000), offset=Integer(0, 10**9)),
     ),
     "show": Endpoint(path=_shape(("side", "id"), side=SIDE, id=ID)),
+    "task": Endpoint(path=_shape("task_id", task_id=ID)),
+    "choose_task": Endpoint(
+        path=_shape("task_id", task_id=ID),
+        body=_shape("choice", choice=Choice.of(TaskChoice), note=NOTE, by=NAME),
+    ),
     "place": Endpoint(
         body=_shape(
             ("patron", "citation"),

@@ -11,8 +11,9 @@ A renewal crosses both institutions, and each applies its own rules:
    the default: such lenders expect a Renew); the patron's group must be
    allowed; the borrower's own renewal limit; no second try after the lender said no
    (unless configured); and the renewal window (only so many days before the patron due
-   date). The result routes the request: refused with a reason, sent to the lender, or
-   held for staff first (mediated renewals; never for a request staff made themselves).
+   date; a loan the lender reported Overdue is past it). The result routes the request:
+   refused with a reason, sent to the lender, or held for staff first (mediated renewals;
+   never for a request staff made themselves).
 2. **The lender** (:func:`decide_renewal`) applies its terms for that borrower
    (:class:`~resource_sharing.directory.PartnerTerms`). Refusals come first and are the
    same in automatic and manual mode, because the system already knows the answer:
@@ -472,7 +473,7 @@ def check_patron_renewal(
         return _refuse_patron(PatronRenewalReason.MAX_RENEWALS_REACHED)
     if refused_before and not rules.allow_after_refusal:
         return _refuse_patron(PatronRenewalReason.REFUSED_BEFORE)
-    if rules.window_days is not None:
+    if rules.window_days is not None and not overdue_renewable:
         first = calendar.local_date(patron_due) - timedelta(days=rules.window_days)
         opens = calendar.start_of_day(first)
         if moment < opens:

@@ -224,6 +224,39 @@ def reason_of(event: object) -> str | None:
     return None
 
 
+def append_note(
+    uow: UnitOfWork,
+    side: Side,
+    request_id: str,
+    now: datetime,
+    actor: Actor,
+    state: str,
+    *,
+    event: str,
+    detail: str,
+    reason: str | None,
+    message_id: str | None = None,
+) -> None:
+    """Append a history entry that records a decision without a transition."""
+    uow.history.append(
+        [
+            HistoryEntry(
+                request_id=request_id,
+                side=side,
+                sequence=uow.history.count(side, request_id) + 1,
+                at=now,
+                event=event,
+                from_state=state,
+                to_state=state,
+                actor=actor,
+                detail=detail,
+                reason=reason,
+                message_id=message_id,
+            )
+        ]
+    )
+
+
 _EVENT_REASONS = ("reason", "reason_unfilled", "reason_retry", "note")
 _MESSAGE_REASONS = ("reason_unfilled", "reason_retry", "note")
 

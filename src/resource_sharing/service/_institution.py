@@ -110,6 +110,7 @@ from resource_sharing.serialization import dumps
 from resource_sharing.service._consistency import ConsistencySweep, answer_status
 from resource_sharing.service._core import Hints, Ports, Settings, Shell, effects_of, lifecycle_of
 from resource_sharing.service._dispatcher import Dispatcher, DispatchReport
+from resource_sharing.service._misfits import keep_misfit
 from resource_sharing.service._tasks import TaskDesk, instruction_of
 from resource_sharing.service._timers import TimerScheduler
 
@@ -121,7 +122,9 @@ __all__ = [
     "ScanResult",
 ]
 
-STORED_TASK_LISTS = frozenset({TaskList.DELIVERY_PROBLEMS, TaskList.OUT_OF_STEP})
+STORED_TASK_LISTS = frozenset(
+    {TaskList.DELIVERY_PROBLEMS, TaskList.OUT_OF_STEP, TaskList.PEER_MESSAGES}
+)
 """The task lists of stored staff tasks (the others show requests by their state)."""
 
 STAFF = Actor.staff("staff")
@@ -597,11 +600,31 @@ class PeerInbox:
                             raw=raw,
                         )
                     )
-            except (PeerError, IllegalTransition) as error:
+            except IllegalTransition as error:
+                if isinstance(message, Request):
+                    return _confirm(message, now, _error_data(error))
+                return self._not_applied(message, error, key, name, now)
+            except PeerError as error:
                 return _confirm(message, now, _error_data(error))
             return confirmation
 
         return shell.retrying(receive_once)
+
+    def _not_applied(
+        self,
+        message: SupplyingAgencyMessage | RequestingAgencyMessage,
+        error: IllegalTransition,
+        key: str,
+        name: str | None,
+        now: datetime,
+    ) -> Confirmation:
+        """Answer a message that does not fit its request's state, and keep it as a task."""
+        with self._shell.ports.store.transaction() as uow:
+            confirmation = _confirm(
+                message, now, keep_misfit(self._shell, uow, message, error, now, name)
+            )
+            uow.inbox.remember(key, confirmation, name=name)
+        return confirmation
 
     def _apply(
         self, uow: UnitOfWork, message: PeerMessage, now: datetime, message_id: str | None
@@ -773,7 +796,10 @@ class Institution:
     def tasks(
         self, task_list: TaskList, *, desk: str | None = None, limit: int = 50, offset: int = 0
     ) -> Sequence[Task]:
-        """A page of a staff task list (``delivery_problems``, ``out_of_step``: stored tasks)."""
+        """A page of a staff task list.
+
+        ``delivery_problems``, ``out_of_step`` and ``peer_messages`` show stored tasks.
+        """
         with self.shell.ports.store.transaction() as uow:
             if task_list in STORED_TASK_LISTS:
                 stored = uow.tasks.open(task_list=task_list, desk=desk, limit=limit, offset=offset)

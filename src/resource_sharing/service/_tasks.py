@@ -40,8 +40,9 @@ from resource_sharing.ports import (
     TaskResolution,
     UnitOfWork,
 )
-from resource_sharing.records import Actor, HistoryEntry, Side
-from resource_sharing.service._core import Shell, desk_of
+from resource_sharing.records import Actor
+from resource_sharing.service._core import Shell, append_note, desk_of
+from resource_sharing.service._misfits import MESSAGE_CHOICES, resolve_misfit
 from resource_sharing.service._routing import route_of
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def _note(
     detail: str,
     reason: str | None,
 ) -> None:
-    _note_on(
+    append_note(
         uow,
         entry.side,
         entry.request_id,
@@ -133,36 +134,6 @@ def _note(
     )
 
 
-def _note_on(
-    uow: UnitOfWork,
-    side: Side,
-    request_id: str,
-    now: datetime,
-    actor: Actor,
-    state: str,
-    *,
-    event: str,
-    detail: str,
-    reason: str | None,
-) -> None:
-    uow.history.append(
-        [
-            HistoryEntry(
-                request_id=request_id,
-                side=side,
-                sequence=uow.history.count(side, request_id) + 1,
-                at=now,
-                event=event,
-                from_state=state,
-                to_state=state,
-                actor=actor,
-                detail=detail,
-                reason=reason,
-            )
-        ]
-    )
-
-
 def instruction_of(task: StaffTask) -> str:
     """A task's line on its list: what failed (or is off), why, and what staff may do."""
     choices = ", ".join(choice.value.replace("_", " ") for choice in task.choices)
@@ -172,7 +143,11 @@ def instruction_of(task: StaffTask) -> str:
 
 
 class TaskDesk:
-    """Staff choices on stored tasks (retry now, mark done by hand, drop)."""
+    """Staff choices on stored tasks.
+
+    Retry now, mark done by hand, drop; on a peer message that did not fit: apply,
+    ignore, ask status.
+    """
 
     def __init__(self, shell: Shell, dispatcher: Dispatcher) -> None:
         self._shell = shell
@@ -187,11 +162,16 @@ class TaskDesk:
         return task
 
     def open(
-        self, *, desk: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        task_list: TaskList | None = TaskList.DELIVERY_PROBLEMS,
+        desk: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> Sequence[StaffTask]:
-        """The tasks staff have not resolved yet, oldest first."""
+        """The tasks of one list (None: every list) staff have not resolved yet, oldest first."""
         with self._shell.ports.store.transaction() as uow:
-            return uow.tasks.open(desk=desk, limit=limit, offset=offset)
+            return uow.tasks.open(task_list=task_list, desk=desk, limit=limit, offset=offset)
 
     def retry_now(self, task_id: str, *, by: str, note: str | None = None) -> bool:
         """Deliver the failed effect again now; True when this first attempt went through.
@@ -218,8 +198,13 @@ class TaskDesk:
     def resolve(
         self, task_id: str, choice: TaskChoice, *, by: str, note: str | None = None
     ) -> StaffTask:
-        """Carry out one of the task's choices (see :meth:`retry_now` and the others)."""
-        if choice is TaskChoice.RETRY_NOW:
+        """Carry out one of the task's choices (see :meth:`retry_now` and the others).
+
+        On a peer message's task: apply, ignore or ask status (:mod:`._misfits`).
+        """
+        if choice in MESSAGE_CHOICES:
+            resolve_misfit(self._shell, task_id, choice, by=by, note=note)
+        elif choice is TaskChoice.RETRY_NOW:
             self.retry_now(task_id, by=by, note=note)
         else:
             self._resolve(task_id, choice, by, note)
@@ -250,7 +235,7 @@ class TaskDesk:
                 # settled it by hand, or judged it not worth acting on
                 uow.tasks.resolve(task_id, TaskResolution(choice, actor, now, note))
                 record = uow.requests.get(task.side, task.request_id)
-                _note_on(
+                append_note(
                     uow,
                     task.side,
                     task.request_id,

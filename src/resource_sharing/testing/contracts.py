@@ -52,12 +52,14 @@ from resource_sharing.effects import (
     TaskList,
 )
 from resource_sharing.errors import ConcurrencyConflict, InvalidInput, LeaseLost, NotFound
-from resource_sharing.iso18626 import Action, MessageStatus
+from resource_sharing.iso18626 import Action, MessageStatus, ReasonForMessage, Status
 from resource_sharing.messages import (
     Confirmation,
+    DeliveryInfo,
     Header,
     MessageKind,
     RequestingAgencyMessage,
+    SupplyingAgencyMessage,
 )
 from resource_sharing.ports import (
     AnyRequest,
@@ -747,6 +749,40 @@ class TaskRepositoryContract(StoreSuite):
             assert [t.id for t in unit.tasks.open(limit=1, offset=1)] == ["t-2"]
             assert list(unit.tasks.of_request(Side.BORROWING, "b-1")) == [tasks[0], tasks[2]]
             assert list(unit.tasks.of_request(Side.LENDING, "b-1")) == []
+
+    def test_a_task_keeps_the_peer_message_it_is_about(self) -> None:
+        """A task about a peer message that did not fit reads back with that message."""
+        store = self.make_store()
+        header = Header(HOME, LENDER, "b-1-1", T0, "L-9")
+        sam = SupplyingAgencyMessage(
+            header,
+            ReasonForMessage.STATUS_CHANGE,
+            Status.LOAN_COMPLETED,
+            last_change=T0,
+            note="closed here",
+            delivery=DeliveryInfo(T0, loan_condition="NoReproduction"),
+        )
+        ram = RequestingAgencyMessage(header, Action.RENEW, "please")
+        messages: tuple[SupplyingAgencyMessage | RequestingAgencyMessage, ...] = (sam, ram)
+        kept = [
+            attrs.evolve(
+                _task(f"t-{n}", minutes=n),
+                task_list=TaskList.PEER_MESSAGES,
+                entry_id=None,
+                port=None,
+                attempts=0,
+                message=message,
+                choices=(TaskChoice.APPLY, TaskChoice.IGNORE, TaskChoice.ASK_STATUS),
+            )
+            for n, message in enumerate(messages)
+        ]
+        with store.transaction() as unit:
+            for task in kept:
+                unit.tasks.add(task)
+        with store.transaction() as unit:
+            assert [unit.tasks.get(t.id) for t in kept] == kept
+            assert list(unit.tasks.open(task_list=TaskList.PEER_MESSAGES)) == kept
+            assert list(unit.tasks.open(task_list=TaskList.DELIVERY_PROBLEMS)) == []
 
     def test_a_task_id_is_stored_once(self) -> None:
         """Adding a task id twice is refused."""
