@@ -51,3 +51,32 @@ def test_every_page_of_the_nav_exists() -> None:
     assert len(nav) > 15
     missing = [page for page in nav if not (ROOT / "docs" / page).exists()]
     assert missing == []
+
+
+def test_the_states_tables_of_the_lifecycles_page_are_the_tables() -> None:
+    page = (ROOT / "docs" / "lifecycles.md").read_text(encoding="utf-8")
+    assert page.count("<!-- states-table: ") == 2
+    assert HOOKS["update_state_tables"](page) == page, (
+        "docs/lifecycles.md is out of date: run python tools/docs_hooks.py --update-states"
+    )
+
+
+@pytest.mark.parametrize("side", ["borrowing", "lending"])
+def test_the_states_table_is_what_states_prints(
+    side: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["states", side, "--format", "markdown"]) == 0
+    printed = capsys.readouterr().out
+    stale = f"<!-- states-table: {side} -->\nold\n<!-- /states-table -->"
+    page = HOOKS["update_state_tables"](stale)
+    assert printed in page
+    assert printed.startswith("| state | staff label |")
+    assert f"| `{'created' if side == 'borrowing' else 'new'}` |" in printed
+
+
+def test_a_stale_states_table_is_rewritten() -> None:
+    stale = "# x\n\n<!-- states-table: lending -->\n\nEdges: 1.\n\n<!-- /states-table -->\n"
+    fresh = HOOKS["update_state_tables"](stale)
+    assert "Edges: 1." not in fresh
+    assert "| `will_supply` | Will supply |" in fresh
+    assert fresh.startswith("# x\n\n<!-- states-table: lending -->\n\n| state |")

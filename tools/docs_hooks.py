@@ -5,6 +5,12 @@
 - ``<!-- cli-help -->`` becomes the ``--help`` of every command of the command line;
 - a link to a page another part of the project has not written yet (``integration.md``)
   becomes its plain text instead of a broken link.
+
+The states tables of docs/lifecycles.md stay in the page's source, where a reader of the
+repository sees them: between ``<!-- states-table: borrowing -->`` and
+``<!-- /states-table -->`` stands what ``resource-sharing states borrowing --format markdown``
+prints. ``python tools/docs_hooks.py --update-states`` rewrites them from the tables, and a
+test fails when they differ.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ from resource_sharing.borrowing import BORROWING
 from resource_sharing.lending import LENDING
 from resource_sharing.lifecycle import Lifecycle
 
-__all__ = ["cli_help", "lifecycle_diagram", "on_page_markdown", "render"]
+__all__ = ["cli_help", "lifecycle_diagram", "on_page_markdown", "render", "update_state_tables"]
 
 _LIFECYCLES: dict[str, Lifecycle[Any, Any, Any]] = {"borrowing": BORROWING, "lending": LENDING}
 _DOCS = Path(__file__).resolve().parents[1] / "docs"
 _MARKER = re.compile(r"<!-- lifecycle: (\w+) -->")
 _LATER = ("integration.md",)
+_STATES_TABLE = re.compile(r"(<!-- states-table: (\w+) -->\n).*?(<!-- /states-table -->)", re.S)
 
 
 def lifecycle_diagram(name: str) -> str:
@@ -62,6 +69,22 @@ def render(markdown: str, docs: Path = _DOCS) -> str:
     return markdown
 
 
+def update_state_tables(markdown: str) -> str:
+    """``markdown`` with the text between each states-table marker made anew from its table."""
+    return _STATES_TABLE.sub(
+        lambda m: f"{m.group(1)}\n{_LIFECYCLES[m.group(2)].to_markdown()}\n{m.group(3)}", markdown
+    )
+
+
 def on_page_markdown(markdown: str, **_: Any) -> str:
     """The MkDocs hook: render every page's markers."""
     return render(markdown)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--update-states"]:
+        sys.exit("usage: python tools/docs_hooks.py --update-states")
+    page = _DOCS / "lifecycles.md"
+    page.write_text(update_state_tables(page.read_text(encoding="utf-8")), encoding="utf-8")

@@ -423,6 +423,35 @@ class Lifecycle(Generic[R, E, C]):
                 lines.append(f"    {state.value} --> [*]")
         return "\n".join(lines) + "\n"
 
+    def to_markdown(self) -> str:
+        """The states as docs/lifecycles.md tabulates them, with the guard and edge counts."""
+        lines = [
+            "| state | staff label | task list | attention | terminal | ISO status | timers "
+            "| operator instruction |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for state, info in self.states.items():
+            cells = (
+                f"`{state.value}`",
+                info.label,
+                info.task_list.value if info.task_list else "",
+                "yes" if info.needs_attention else "",
+                "yes" if info.terminal else "",
+                info.iso_status or "",
+                ", ".join(sorted(kind.value for kind in info.timers)),
+                info.instruction or "",
+            )
+            lines.append("| " + " | ".join(cells) + " |")
+        guards = sorted({str(edge.guard_name) for edge in self.edges if edge.guard is not None})
+        lines += [
+            "",
+            f"Guards ({len(guards)}): " + ", ".join(f"`{name}`" for name in guards) + ".",
+            "",
+            f"Edges: {len(self.edges)}; triggers: {len(self.triggers)}; "
+            f"coverage rows: {len(self.coverage)}.",
+        ]
+        return "\n".join(lines) + "\n"
+
     def to_dot(self) -> str:
         """The table as a Graphviz DOT digraph."""
         lines = [f'digraph "{self.name}" {{', "    rankdir=LR;"]

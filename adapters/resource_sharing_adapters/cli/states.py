@@ -1,7 +1,8 @@
-"""``resource-sharing states``: print a lifecycle table (JSON, Mermaid or DOT).
+"""``resource-sharing states``: print a lifecycle table (JSON, Mermaid, DOT or Markdown).
 
 The JSON form is :meth:`resource_sharing.lifecycle.Lifecycle.to_dict`, whose schema is
-documented in ``docs/lifecycles.md``; Mermaid and DOT are views of the same table.
+documented in ``docs/lifecycles.md``; Mermaid, DOT and Markdown are views of the same table
+(the Markdown form is the states table that docs/lifecycles.md carries, checked by a test).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ _LIFECYCLES: dict[str, Lifecycle[Any, Any, Any]] = {
     "borrowing": BORROWING,
     "lending": LENDING,
 }
-_FORMATS = ("json", "mermaid", "dot")
+_FORMATS = ("json", "mermaid", "dot", "markdown")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--format",
         choices=_FORMATS,
         default="json",
-        help="json (the stable schema of docs/lifecycles.md), mermaid or dot",
+        help="json (the stable schema of docs/lifecycles.md), mermaid, dot or markdown",
     )
     parser.add_argument(
         "--json", action="store_true", help="the same as --format json (as in every command)"
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(lifecycle.to_dict(), indent=2, ensure_ascii=False))
     elif args.format == "mermaid":
         print(lifecycle.to_mermaid(), end="")
+    elif args.format == "markdown":
+        print(lifecycle.to_markdown(), end="")
     else:
         print(lifecycle.to_dot(), end="")
     return 0
