@@ -154,6 +154,9 @@ class Hints:
     """A staff-given list of lenders."""
     holdings: HoldingsAnswer | None = None
     """A locate answer for building the rota."""
+    located: tuple[Any, Actor] | None = None
+    """The lending auto-locate's event, our catalogue asked before the unit of work
+    opened (so the store is not held while a slow catalogue answers)."""
 
 
 def lifecycle_of(side: Side) -> Lifecycle[Any, Any, Any]:
@@ -394,9 +397,18 @@ class Shell:
     def _locate_in_holdings(
         self, record: AnyRequest, effect: LocateInHoldings, now: datetime, hints: Hints | None
     ) -> tuple[Any, Actor]:
+        if hints is not None and hints.located is not None:
+            return hints.located
+        return self.locate_own(effect.citation)
+
+    def locate_own(self, citation: Citation) -> tuple[Any, Actor]:
+        """The auto-locate's event for a lending request: our catalogue's item, or why not.
+
+        An outage of the catalogue is a locate failure for staff to see, never an error.
+        """
         actor = Actor.system("auto-locate")
         try:
-            holding = self.ports.holdings.locate(effect.citation)
+            holding = self.ports.holdings.locate(citation)
         except ConcurrencyConflict:
             raise
         except InfrastructureError as error:  # an outage is a task for staff, not a failure

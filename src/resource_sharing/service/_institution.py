@@ -566,6 +566,13 @@ class PeerInbox:
         key = f"{scope}|{content_digest(message)}"
         name = f"{scope}|{message_id}" if message_id else None
 
+        # our catalogue is asked before the unit of work opens, never while it holds the store
+        located = (
+            shell.locate_own(message.citation)
+            if isinstance(message, Request) and shell.settings.auto_locate
+            else None
+        )
+
         def receive_once() -> Confirmation:
             now = shell.ports.clock.now()
             try:
@@ -585,7 +592,7 @@ class PeerInbox:
                             ErrorType.UNRECOGNISED_DATA_VALUE,
                             f"agency {claimed} does not match the authenticated sender {sender}",
                         )
-                    applied_to = self._apply(uow, message, now, name)
+                    applied_to = self._apply(uow, message, now, name, located)
                     confirmation = _confirm(message, now, None)
                     uow.inbox.remember(key, confirmation, name=name)
                     uow.inbox.log(
@@ -627,7 +634,12 @@ class PeerInbox:
         return confirmation
 
     def _apply(
-        self, uow: UnitOfWork, message: PeerMessage, now: datetime, message_id: str | None
+        self,
+        uow: UnitOfWork,
+        message: PeerMessage,
+        now: datetime,
+        message_id: str | None,
+        located: tuple[Any, Actor] | None = None,
     ) -> RequestKey:
         """Apply the message to its request; returns that request's key."""
         shell = self._shell
@@ -650,7 +662,10 @@ class PeerInbox:
             )
             locate = (LocateInHoldings(record.id, record.citation),) if settings.auto_locate else ()
             arrived = Outcome(record, locate, "request_received")
-            shell.persist(uow, None, arrived, message, now, actor, message_id=message_id)
+            hints = Hints(located=located)
+            shell.persist(
+                uow, None, arrived, message, now, actor, message_id=message_id, hints=hints
+            )
             return (Side.LENDING, record.id)
         if isinstance(message, SupplyingAgencyMessage):
             if header.requesting_agency != settings.agency:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from resource_sharing.directory import Partner
 from resource_sharing.errors import InfrastructureError
 from resource_sharing.lending import LendingPolicy
-from resource_sharing.ports import Holding
+from resource_sharing.memory import MemoryHoldings, MemoryStore
+from resource_sharing.ports import Holding, UnitOfWork
 from resource_sharing.records import (
     AgencyId,
     BorrowingRequest,
     Citation,
     Identifier,
+    ItemRef,
     LendingRequest,
     PatronRef,
     Side,
@@ -99,3 +103,51 @@ def test_an_outage_of_our_catalogue_is_locate_failed_even_with_auto_reject() -> 
         == "our catalogue could not be asked: SRU http://127.0.0.1:9/sru: cannot reach it"
     )
     assert net[A].institution.get(Side.BORROWING, placed.id).state.value == "sent"
+
+
+class WatchedStore:
+    """A memory store that knows whether a unit of work is open."""
+
+    def __init__(self) -> None:
+        self.memory = MemoryStore()
+        self.open = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        self.open += 1
+        try:
+            with self.memory.transaction() as unit:
+                yield unit
+        finally:
+            self.open -= 1
+
+
+class WatchingCatalogue:
+    """Our catalogue, holding the book; it notes whether the store was held when asked."""
+
+    def __init__(self, store: WatchedStore) -> None:
+        self.store = store
+        self.asked_while_open: list[bool] = []
+
+    def locate(self, citation: Citation) -> Holding | None:
+        self.asked_while_open.append(self.store.open > 0)
+        return MemoryHoldings({ISBN: Holding(ItemRef("C-1", "QA76 .C67", "Stacks"))}).locate(
+            citation
+        )
+
+
+def test_our_catalogue_is_asked_before_the_unit_of_work_not_inside_it() -> None:
+    net = Consortium(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    partners = [Partner(A), Partner(C)]
+    net.add(Settings(A), partners=partners)
+    store = WatchedStore()
+    catalogue = WatchingCatalogue(store)
+    net.add(Settings(C), partners=partners, store=store, holdings_locator=catalogue)
+    net[A].institution.borrowing.place_request(PATRON, BOOK, rota=[C])
+    net.settle()
+    assert catalogue.asked_while_open == [False]  # asked once, with the store free
+    (record,) = [r.record for k, r in store.memory._state.rows.items() if k[0] is Side.LENDING]
+    assert isinstance(record, LendingRequest)
+    assert record.state.value == "pick_from_shelf"  # the item it found is to be picked
+    assert record.item is not None
+    assert record.item.barcode == "C-1"
