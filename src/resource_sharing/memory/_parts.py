@@ -35,8 +35,9 @@ from resource_sharing.effects import (
     RouteItem,
 )
 from resource_sharing.errors import DeliveryError, InvalidInput
+from resource_sharing.identifiers import normalise
 from resource_sharing.ports import Holding, PatronStanding
-from resource_sharing.records import Citation, PatronRef
+from resource_sharing.records import Citation, Identifier, PatronRef
 
 __all__ = [
     "EveryoneEligible",
@@ -50,6 +51,10 @@ __all__ = [
 ]
 
 
+_KEYED_CODES = ("ISBN", "ISSN", "OCLC", "LCCN")
+"""The identifier kinds a holdings key (a bare value) is read as, in canonical form."""
+
+
 @final
 class MemoryHoldings:
     """Our catalogue: holdings found by identifier value or by title."""
@@ -57,11 +62,28 @@ class MemoryHoldings:
     def __init__(self, holdings: dict[str, Holding] | None = None) -> None:
         self.holdings: dict[str, Holding] = dict(holdings or {})
         """Keys are identifier values (e.g. an ISBN) or casefolded titles."""
+        self._canonical: dict[Identifier, Holding] = {}
+        for value, holding in self.holdings.items():  # a key names no code: try each
+            for code in _KEYED_CODES:
+                key = normalise(Identifier(code, value))
+                if key is not None:
+                    self._canonical.setdefault(key, holding)
 
     def locate(self, citation: Citation) -> Holding | None:
-        """The holding for the first identifier or the title that matches."""
-        for ident in (*citation.item_ids, *citation.record_ids):
+        """The holding for the first identifier or the title that matches.
+
+        Identifiers match as given and then in canonical form
+        (:func:`~resource_sharing.identifiers.normalise`): an ISBN-10 request finds an
+        ISBN-13 key, ``(OCoLC)ocm00012345`` finds ``12345``.
+        """
+        idents = (*citation.item_ids, *citation.record_ids)
+        for ident in idents:
             found = self.holdings.get(ident.value.replace("-", ""))
+            if found is not None:
+                return found
+        for ident in idents:
+            key = normalise(ident)
+            found = self._canonical.get(key) if key is not None else None
             if found is not None:
                 return found
         if citation.title:

@@ -151,3 +151,29 @@ def test_our_catalogue_is_asked_before_the_unit_of_work_not_inside_it() -> None:
     assert record.state.value == "pick_from_shelf"  # the item it found is to be picked
     assert record.item is not None
     assert record.item.barcode == "C-1"
+
+
+def test_our_memory_catalogue_matches_identifiers_in_canonical_form() -> None:
+    algorithms = Holding(ItemRef("C-1"))
+    concrete = Holding(ItemRef("C-2"))
+    catalogue = MemoryHoldings({ISBN: algorithms, "(OCoLC)ocm00012345": concrete})
+    isbn10 = Citation(item_ids=(Identifier("ISBN", "0-262-03384-4 (hbk.)"),))
+    assert catalogue.locate(isbn10) is algorithms  # the ISBN-10 of the ISBN-13 key
+    assert catalogue.locate(Citation(record_ids=(Identifier("OCLC", "12345"),))) is concrete
+    assert catalogue.locate(Citation(item_ids=(Identifier("ISBN", "0-262-03385-2"),))) is None
+
+
+def test_an_isbn_10_request_is_auto_located_in_isbn_13_holdings() -> None:
+    net = Consortium(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    partners = [Partner(A), Partner(C)]
+    net.add(Settings(A), partners=partners)
+    net.add(Settings(C), partners=partners, holdings={ISBN: Holding(ItemRef("C-1"))})
+    isbn10 = Citation(title="CLRS", item_ids=(Identifier("ISBN", "0262033844"),))
+    net[A].institution.borrowing.place_request(PATRON, isbn10, rota=[C])
+    net.settle()
+    rows = [r.record for k, r in net[C].memory._state.rows.items() if k[0] is Side.LENDING]
+    (record,) = rows
+    assert isinstance(record, LendingRequest)
+    assert record.state.value == "pick_from_shelf"
+    assert record.item is not None
+    assert record.item.barcode == "C-1"
