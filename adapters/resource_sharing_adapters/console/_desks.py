@@ -52,7 +52,7 @@ async def home(console: Console, request: Request) -> Response:
     rows = await run_in_threadpool(_counts, console, user.desk)
     visible = [r for r in rows if user.may(ROLE_OF[r["side"]])]
     open_tasks = console.node.institution.task_desk.open
-    problem_count = len(await run_in_threadpool(open_tasks, limit=LIST_LIMIT))
+    problem_count = len(await run_in_threadpool(open_tasks, task_list=None, limit=LIST_LIMIT))
     first = next((r for r in visible if r["all"]), None)
     return console.render(request, "home.html", rows=visible, first=first, problems=problem_count)
 
@@ -94,20 +94,74 @@ async def task_list(console: Console, request: Request) -> Response:
     )
 
 
-async def problems(console: Console, request: Request) -> Response:
-    """GET /problems: deliveries that gave up, with their choices."""
+PROBLEM_LISTS: tuple[tuple[TaskList, str, str], ...] = (
+    (
+        TaskList.DELIVERY_PROBLEMS,
+        "Delivery problems",
+        "Each line is an effect (a notice, a circulation command, a print job, a peer"
+        " message) that gave up after its retries. Retry it now, say it was done by hand,"
+        " or drop it.",
+    ),
+    (
+        TaskList.PEER_MESSAGES,
+        "Messages that did not fit",
+        "A partner's message that its request's state could not take (it was answered"
+        " with an error). Apply it where the table allows, ignore it, or ask the lender"
+        " for its status.",
+    ),
+    (
+        TaskList.OUT_OF_STEP,
+        "Out of step with partner",
+        "The partner's status and ours disagree: both sides and the suggested step are"
+        " shown. Say it was settled by hand, or drop it.",
+    ),
+)
+"""The stored task lists the problems page shows, each with its title and what to do."""
+
+CHOICE_LABEL: dict[TaskChoice, str] = {
+    TaskChoice.RETRY_NOW: "Retry now",
+    TaskChoice.DONE_BY_HAND: "Done by hand",
+    TaskChoice.DROP: "Drop",
+    TaskChoice.APPLY: "Apply it",
+    TaskChoice.IGNORE: "Ignore",
+    TaskChoice.ASK_STATUS: "Ask status",
+}
+"""A task choice as its button says it."""
+
+
+def _problem_sections(console: Console) -> list[dict[str, Any]]:
     open_tasks = console.node.institution.task_desk.open
-    tasks = await run_in_threadpool(open_tasks, limit=LIST_LIMIT)
-    return console.render(request, "problems.html", tasks=tasks)
+    return [
+        {
+            "list": listed,
+            "title": title,
+            "intro": intro,
+            "tasks": open_tasks(task_list=listed, limit=LIST_LIMIT),
+        }
+        for listed, title, intro in PROBLEM_LISTS
+    ]
+
+
+async def problems(console: Console, request: Request) -> Response:
+    """GET /problems: the stored tasks staff must decide, each list with its choices.
+
+    Deliveries that gave up, partners' messages that did not fit, partners out of step.
+    """
+    sections = await run_in_threadpool(_problem_sections, console)
+    return console.render(request, "problems.html", sections=sections, labels=CHOICE_LABEL)
 
 
 async def resolve(console: Console, request: Request) -> Response:
-    """POST /problems/{id}: retry now, done by hand, or drop (recorded with the user)."""
+    """POST /problems/{id}: one of the task's choices (recorded with the user)."""
     form = request.state.form
     try:
         choice = TaskChoice(str(form.get("choice") or ""))
     except ValueError:
-        raise Refused(400, "Choose retry now, done by hand or drop.") from None
+        raise Refused(
+            400,
+            "Choose one of the task's choices: retry now, done by hand, drop, apply, ignore"
+            " or ask status.",
+        ) from None
     note = str(form.get("note") or "").strip() or None
     if note is not None:
         NOTE.check(note, "note")  # the staff API's rule for notes

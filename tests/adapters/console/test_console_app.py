@@ -11,7 +11,9 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
-from resource_sharing.records import Side
+from resource_sharing.effects import TaskList
+from resource_sharing.ports import StaffTask, TaskChoice
+from resource_sharing.records import AgencyId, Citation, PatronRef, Side
 from resource_sharing_adapters.console import Accounts, MemoryAccountStore, Role, create_console
 from resource_sharing_adapters.http import Node, create_app, parse_config
 
@@ -224,3 +226,56 @@ def test_documents_and_delivery_problems_pages(client: TestClient, node: Node) -
     assert _error(missing.text)
     odd = client.get("/documents/lending/nope/pick_slip.docx")
     assert odd.status_code == 404
+
+
+def test_the_problems_page_shows_every_stored_task_list_with_its_choices(
+    client: TestClient, node: Node
+) -> None:
+    page = login(client, "ada")
+    placed = node.institution.borrowing.place_request(
+        PatronRef("p-1", "Ada Lovelace"), Citation(title="Hamlet"), rota=[AgencyId("ISIL:US-A")]
+    )
+    now = node.clock.now()
+    tasks = [
+        StaffTask(
+            id="task-step",
+            side=Side.BORROWING,
+            request_id=placed.id,
+            task_list=TaskList.OUT_OF_STEP,
+            title="Out of step with ISIL:US-A: it reports LoanCompleted, we have sent",
+            error="suggested: ask the lender what it shipped",
+            created_at=now,
+            choices=(TaskChoice.DONE_BY_HAND, TaskChoice.DROP),
+        ),
+        StaffTask(
+            id="task-misfit",
+            side=Side.BORROWING,
+            request_id=placed.id,
+            task_list=TaskList.PEER_MESSAGES,
+            title="ISIL:US-A sent Overdue, which does not apply now",
+            error="'Overdue' does not apply now: the request is 'Request sent to partner'",
+            created_at=now,
+            choices=(TaskChoice.IGNORE, TaskChoice.ASK_STATUS),
+        ),
+    ]
+    with node.store.transaction() as uow:
+        for task in tasks:
+            uow.tasks.add(task)
+    assert "2 problems to decide" in client.get("/").text
+    shown = client.get("/problems").text
+    for heading in ("Delivery problems", "Messages that did not fit", "Out of step with partner"):
+        assert heading in shown
+    assert "No delivery waits for a decision" in shown
+    assert "it reports LoanCompleted, we have sent" in shown
+    assert "suggested: ask the lender what it shipped" in shown
+    assert ">Done by hand</button>" in shown
+    assert ">Ask status</button>" in shown
+    assert ">Ignore</button>" in shown
+    settled = client.post(
+        "/problems/task-step", data={"csrf": _csrf(page.text), "choice": "drop", "note": "ok"}
+    )
+    assert settled.status_code == 200  # back on the page
+    done = node.institution.task_desk.get("task-step")
+    assert done.resolution is not None
+    assert done.resolution.by.name == "ada"
+    assert "it reports LoanCompleted" not in client.get("/problems").text
