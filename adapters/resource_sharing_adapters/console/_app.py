@@ -269,8 +269,13 @@ class Console:
         return None
 
     def render_login(self, request: Request, status: int = 200, **context: Any) -> Response:
-        """The login form with a fresh CSRF cookie."""
-        token = secrets.token_urlsafe(24)
+        """The login form and its CSRF cookie (the browser's token kept when it has one).
+
+        Keeping the token means a second login page (another tab, a live list's refresh
+        sent to the login page when its session ended) cannot spoil a form already open.
+        """
+        kept = request.cookies.get(self.login_cookie)
+        token = kept if kept and len(kept) >= 32 else secrets.token_urlsafe(24)
         response = self.render(request, "login.html", status, login_csrf=token, **context)
         response.set_cookie(
             self.login_cookie, token, httponly=True, samesite="strict", secure=self.secure, path="/"

@@ -362,3 +362,18 @@ def test_the_live_feeds_of_an_ended_session_leave_the_login_form_alone(
         ).url.path
         == "/"
     )
+
+
+def test_a_second_login_page_keeps_the_token_of_a_form_already_open(
+    pair: tuple[TestClient, Node],
+) -> None:
+    client, _ = pair
+    first = client.get("/login")
+    cookie = client.cookies.get("rs_login_ISIL_US_C")
+    again = client.get("/login?why=expired")  # another tab, or a live list's refresh
+    assert client.cookies.get("rs_login_ISIL_US_C") == cookie
+    assert _csrf(again.text) == _csrf(first.text)
+    landed = client.post(
+        "/login", data={"csrf": _csrf(first.text), "username": "ada", "password": "correct horse"}
+    )
+    assert landed.url.path == "/"

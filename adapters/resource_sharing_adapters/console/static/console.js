@@ -25,7 +25,7 @@
     if (typing()) { waiting = true; return; }
     waiting = false;
     fetch(window.location.href, { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })  // not the login page
       .then(function (html) {
         if (!html) { return; }
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("main");
