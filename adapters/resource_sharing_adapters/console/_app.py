@@ -84,6 +84,8 @@ Handler = Callable[["Console", Request], Awaitable[Response]]
 
 _UNTOUCHED = frozenset({"/live", "/events"})
 """Paths the page's script calls by itself: they do not count as use of the session."""
+_TOKEN_CHARS = 32
+"""The length of the login CSRF tokens we issue; a shorter cookie is not one of ours."""
 
 
 @final
@@ -275,7 +277,7 @@ class Console:
         sent to the login page when its session ended) cannot spoil a form already open.
         """
         kept = request.cookies.get(self.login_cookie)
-        token = kept if kept and len(kept) >= 32 else secrets.token_urlsafe(24)
+        token = kept if kept and len(kept) >= _TOKEN_CHARS else secrets.token_urlsafe(24)
         response = self.render(request, "login.html", status, login_csrf=token, **context)
         response.set_cookie(
             self.login_cookie, token, httponly=True, samesite="strict", secure=self.secure, path="/"

@@ -148,7 +148,10 @@ class Settings:
 @final
 @attrs.frozen
 class Hints:
-    """What a staff call adds to an automatic step (the rota it gave, a holdings answer)."""
+    """What the caller adds to an automatic step, found before its unit of work opened.
+
+    A staff call's rota or partners' holdings answer; the inbox's auto-locate answer.
+    """
 
     rota: tuple[AgencyId, ...] | None = None
     """A staff-given list of lenders."""
