@@ -16,7 +16,6 @@ script exits 1 when a figure is over its guard twice in a row.
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 import time
@@ -151,17 +150,12 @@ def compare(ours: Callable[[], object], theirs: Callable[[], object]) -> tuple[f
             break
         number *= 2
     best = {ours: float("inf"), theirs: float("inf")}
-    gc.collect()
-    gc.disable()  # as timeit does: a collection's pause lands at random in one side's round
-    try:
-        for _ in range(ROUNDS):
-            for func in (ours, theirs):
-                started = time.process_time()
-                for _ in range(number):
-                    func()
-                best[func] = min(best[func], (time.process_time() - started) / number)
-    finally:
-        gc.enable()
+    for _ in range(ROUNDS):
+        for func in (ours, theirs):
+            started = time.process_time()
+            for _ in range(number):
+                func()
+            best[func] = min(best[func], (time.process_time() - started) / number)
     return 1.0 / best[ours], 1.0 / best[theirs]
 
 
