@@ -263,6 +263,8 @@ class CreateTemporaryItem:
     """Where the patron collects it."""
     due: datetime | None = None
     """The patron's due date, when it is known at receipt."""
+    item_policy: str | None = None
+    """The item (loan) policy staff chose at receipt; None lets the ILS use its default."""
 
 
 @final
