@@ -19,9 +19,14 @@ import cattrs
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import AgencyId
 
-__all__ = ["base_converter", "structure"]
+__all__ = ["base_converter", "key_at", "structure"]
 
 T = TypeVar("T")
+
+
+def key_at(where: str, key: str) -> str:
+    """``key`` inside the table at ``where`` ("" for the factory's own table)."""
+    return f"{where}.{key}" if where else key
 
 
 def _agency(value: Any, _: object) -> AgencyId:

@@ -139,7 +139,6 @@ __all__ = [
     "classify",
     "handle_borrowing",
     "staff_override",
-    "trigger_of",
 ]
 
 
@@ -393,18 +392,6 @@ _SUPPLIED = frozenset(
         Status.COMPLETED_WITHOUT_RETURN,
     }
 )
-
-
-def trigger_of(request: BorrowingRequest, event: BorrowingEvent) -> BorrowingTrigger:
-    """The trigger an event fires on this request."""
-    if isinstance(event, SupplierMessageReceived):
-        attempt = request.attempt_for(event.message.header.requesting_agency_request_id)
-        return classify(event.message, attempt.last_status if attempt else None)
-    if isinstance(event, TimerFired):
-        return _BY_TIMER[event.kind]
-    if isinstance(event, ApplyLenderMessage):
-        return staff_override(request, event.message)
-    return _BY_COMMAND[type(event)]
 
 
 _BY_TIMER: dict[TimerKind, BorrowingTrigger] = {

@@ -427,26 +427,5 @@ OutboundEffect = (
 )
 """An effect that leaves the core: saved in the outbox with its step, delivered to a port."""
 
-Effect = (
-    LocateLenders
-    | LocateInHoldings
-    | SendMessage
-    | NotifyPatron
-    | NotifyStaff
-    | AddTask
-    | RemoveTask
-    | PrintPickSlip
-    | PrintShippingLabel
-    | PrintHoldShelfSlip
-    | PrintReturnSlip
-    | CreateTemporaryItem
-    | DeleteTemporaryItem
-    | PlaceOnHoldShelf
-    | CheckOutToPatron
-    | RenewPatronLoan
-    | RecallPatronLoan
-    | CheckOutToPartner
-    | CheckIn
-    | RouteItem
-)
+Effect = LocateLenders | LocateInHoldings | AddTask | RemoveTask | OutboundEffect
 """Any effect a decision can ask for."""

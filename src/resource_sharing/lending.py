@@ -72,7 +72,13 @@ from resource_sharing.iso18626 import (
     Status,
 )
 from resource_sharing.lifecycle import Edge, Lifecycle, NotModelled, Outcome, StateInfo
-from resource_sharing.messages import DeliveryInfo, Header, Request, SupplyingAgencyMessage
+from resource_sharing.messages import (
+    DeliveryInfo,
+    Header,
+    Request,
+    RequestingAgencyMessage,
+    SupplyingAgencyMessage,
+)
 from resource_sharing.policies import (
     LenderRecallDecision,
     LenderRenewalDecision,
@@ -100,7 +106,6 @@ __all__ = [
     "LendingTrigger",
     "handle_lending",
     "new_lending_request",
-    "trigger_of",
 ]
 
 
@@ -243,28 +248,23 @@ _BY_TIMER: dict[TimerKind, LendingTrigger] = {
 }
 
 
-def trigger_of(request: LendingRequest, event: LendingEvent) -> LendingTrigger:
-    """The trigger an event fires on this request."""
-    if isinstance(event, RequesterMessageReceived):
-        message = event.message
-        if (
-            message.action is Action.NOTIFICATION
-            and request.state is S.CONDITIONAL
-            and message.note is not None
-            and message.note.lstrip().startswith(CONDITIONS_ACCEPTED_MARKERS)
-        ):
-            return T.BORROWER_ACCEPTS_CONDITIONS
-        if (
-            message.action is Action.NOTIFICATION
-            and request.state in _LENT
-            and message.note is not None
-            and _says_lost(message.note)
-        ):
-            return T.BORROWER_LOST  # a v1.2 peer's way of sending the 2021 Lost action
-        return _BY_ACTION[message.action]
-    if isinstance(event, TimerFired):
-        return _BY_TIMER[event.kind]
-    return _BY_COMMAND[type(event)]
+def _message_trigger(request: LendingRequest, message: RequestingAgencyMessage) -> LendingTrigger:
+    """The trigger a requesting agency's message fires on this request."""
+    if (
+        message.action is Action.NOTIFICATION
+        and request.state is S.CONDITIONAL
+        and message.note is not None
+        and message.note.lstrip().startswith(CONDITIONS_ACCEPTED_MARKERS)
+    ):
+        return T.BORROWER_ACCEPTS_CONDITIONS
+    if (
+        message.action is Action.NOTIFICATION
+        and request.state in _LENT
+        and message.note is not None
+        and _says_lost(message.note)
+    ):
+        return T.BORROWER_LOST  # a v1.2 peer's way of sending the 2021 Lost action
+    return _BY_ACTION[message.action]
 
 
 def _says_lost(note: str) -> bool:
@@ -1161,7 +1161,7 @@ def handle_lending(
                 str(header.requesting_agency),
                 str(request.requester),
             )
-        trigger = trigger_of(request, event)
+        trigger = _message_trigger(request, event.message)
     elif isinstance(event, TimerFired):
         request, trigger = LENDING.take_timer(request, event.kind, _BY_TIMER)
     else:

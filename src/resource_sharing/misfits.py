@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 A supplying or requesting agency message about one of our requests fires a trigger
-(:func:`resource_sharing.borrowing.classify`, :func:`resource_sharing.lending.trigger_of`).
+(:func:`resource_sharing.borrowing.classify`, :func:`resource_sharing.lending.handle_lending`).
 When the request's state has no edge for it, or none whose guard accepts, the lifecycle
 raises :class:`~resource_sharing.errors.IllegalTransition` and nothing changes. Such a
 message is never only refused: the inbox answers it with :func:`misfit_error` and keeps

@@ -76,7 +76,6 @@ __all__ = [
     "OutboxEntry",
     "OutboxRepository",
     "OutboxStatus",
-    "PartnerDirectory",
     "PartnerHoldingsLocator",
     "PatronRepository",
     "PatronStanding",
@@ -779,18 +778,6 @@ class PartnerHoldingsLocator(Protocol):
 
     def answer(self, citation: Citation, partners: Sequence[AgencyId]) -> HoldingsAnswer:
         """Who of ``partners`` holds ``citation``."""
-        ...
-
-
-class PartnerDirectory(Protocol):
-    """The partners we know."""
-
-    def partner(self, agency: AgencyId) -> Partner | None:
-        """The partner with this agency id."""
-        ...
-
-    def partners(self) -> Sequence[Partner]:
-        """Every partner."""
         ...
 
 

@@ -68,13 +68,12 @@ from resource_sharing.records import (
 from resource_sharing.service import DeliveryPolicy, Institution, Ports, Settings
 from resource_sharing.states import BorrowingState as BS  # noqa: N817 - short in tables
 from resource_sharing.states import LendingState as LS  # noqa: N817 - short in tables
-from resource_sharing.testing import FixedClock, MemoryCirculation, RecordingNotifier
+from resource_sharing.testing import FixedClock, MemoryCirculation, RecordingNotifier, SequentialIds
 from resource_sharing.testing.consortium import Consortium
 from tests.strategies.protocol import (
     HeldNetwork,
     HeldTransport,
     InFlight,
-    PaddedIds,
     ShelfHoldings,
     TrackingStore,
     citation_of,
@@ -226,7 +225,7 @@ class ConsortiumMachine(RuleBasedStateMachine):
                 circulation=MemoryCirculation(),
                 holdings=ShelfHoldings(store, items),
                 clock=self.clock,
-                ids=PaddedIds(f"{agency.value}:"),
+                ids=SequentialIds(f"{agency.value}:"),
             )
             node_settings = Settings(
                 agency,

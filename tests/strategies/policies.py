@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
@@ -14,10 +14,8 @@ from resource_sharing.records import (
     AgencyId,
     BorrowingRequest,
     Citation,
-    Deadline,
     LendingRequest,
     PatronRef,
-    TimerKind,
 )
 from resource_sharing.states import BorrowingState, LendingState
 
@@ -89,14 +87,6 @@ timer_policies = st.builds(
     hold_shelf_days=st.none() | st.integers(0, 20),
     supply_expiry_days=st.none() | st.integers(0, 10),
 )
-
-
-@st.composite
-def deadline_sets(draw: st.DrawFn) -> tuple[Deadline, ...]:
-    """Deadlines of distinct kinds within a year of the epoch."""
-    kinds = draw(st.lists(st.sampled_from(list(TimerKind)), unique=True, max_size=len(TimerKind)))
-    offsets = st.integers(min_value=0, max_value=365 * 24 * 3600)
-    return tuple(Deadline(EPOCH + timedelta(seconds=draw(offsets)), kind) for kind in kinds)
 
 
 def lending_request(

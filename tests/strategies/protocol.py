@@ -38,7 +38,6 @@ __all__ = [
     "HeldNetwork",
     "HeldTransport",
     "InFlight",
-    "PaddedIds",
     "ShelfHoldings",
     "TrackingStore",
     "citations",
@@ -248,22 +247,3 @@ class ShelfHoldings:
             hits = unit.requests.find_by_barcode(item.barcode)
             busy = any(side is Side.LENDING for side, _ in hits)
         return Holding(item, available=not busy)
-
-
-@final
-class PaddedIds:
-    """Identifiers ``<namespace><prefix>-<n>`` with ``n`` zero-padded.
-
-    Stores order outbox messages committed at the same instant by id; padding keeps that
-    order the order of creation (``msg-10`` after ``msg-9``).
-    """
-
-    def __init__(self, namespace: str) -> None:
-        self._namespace = namespace
-        self._counters: dict[str, int] = {}
-
-    def new_id(self, prefix: str) -> str:
-        """The next id for this prefix."""
-        n = self._counters.get(prefix, 0) + 1
-        self._counters[prefix] = n
-        return f"{self._namespace}{prefix}-{n:09d}"

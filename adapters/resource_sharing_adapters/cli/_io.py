@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from resource_sharing.errors import InvalidInput
 from resource_sharing.lending import LENDING
 from resource_sharing.states import BorrowingState, LendingState
 
-__all__ = ["json_argument", "print_json", "read_file", "state_label"]
+__all__ = ["json_argument", "print_json", "print_validation", "read_file", "state_label"]
 
 
 def json_argument(text: str, name: str) -> Any:
@@ -48,6 +49,17 @@ def read_file(path: Path) -> bytes | None:
     except OSError as exc:
         print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
         return None
+
+
+def print_validation(path: Path, standard: str, valid: bool, errors: Sequence[object]) -> int:
+    """Print whether ``path`` is valid ``standard`` and each error; the exit status (0 or 1)."""
+    if valid:
+        print(f"{path}: valid {standard}")
+        return 0
+    print(f"{path}: not valid {standard}")
+    for error in errors:
+        print(f"  {error}")
+    return 1
 
 
 def print_json(value: Any) -> None:

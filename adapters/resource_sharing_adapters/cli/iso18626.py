@@ -20,7 +20,7 @@ from typing import Any
 import cattrs
 
 from resource_sharing.messages import Authentication
-from resource_sharing_adapters.cli._io import read_file
+from resource_sharing_adapters.cli._io import print_validation, read_file
 
 __all__ = ["VERSIONS", "register", "to_json"]
 
@@ -122,10 +122,6 @@ def run_validate(args: argparse.Namespace) -> int:
     except DecodeError as exc:
         print(f"{args.file}: not valid ISO 18626 {args.version}: {exc.error_value}")
         return 2
-    if report.valid:
-        print(f"{args.file}: valid ISO 18626 {report.version.value}")
-        return 0
-    print(f"{args.file}: not valid ISO 18626 {report.version.value}")
-    for error in report.errors:
-        print(f"  {error}")
-    return 1
+    return print_validation(
+        args.file, f"ISO 18626 {report.version.value}", report.valid, report.errors
+    )

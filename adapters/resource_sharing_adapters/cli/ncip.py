@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from resource_sharing_adapters.cli._io import read_file
+from resource_sharing_adapters.cli._io import print_validation, read_file
 
 __all__ = ["register"]
 
@@ -65,10 +65,4 @@ def run_validate(args: argparse.Namespace) -> int:
     except MalformedNcip as exc:
         print(f"{args.file}: not valid NCIP 2.02: {exc}")
         return 2
-    if report.valid:
-        print(f"{args.file}: valid NCIP 2.02")
-        return 0
-    print(f"{args.file}: not valid NCIP 2.02")
-    for error in report.errors:
-        print(f"  {error}")
-    return 1
+    return print_validation(args.file, "NCIP 2.02", report.valid, report.errors)

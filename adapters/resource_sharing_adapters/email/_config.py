@@ -39,15 +39,11 @@ from typing import Any
 from resource_sharing.effects import NotifyPatron, NotifyStaff
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import BorrowingRequest, TimerKind
+from resource_sharing_adapters._structuring import key_at
 from resource_sharing_adapters.email._notifier import EmailNotifier, NoticeDetails, SmtpSettings
 from resource_sharing_adapters.email._templates import Templates
 
 __all__ = ["from_config", "load_callable", "request_lookups"]
-
-
-def _at(where: str, key: str) -> str:
-    """``key`` inside the table at ``where`` ("" for the factory's own table)."""
-    return f"{where}.{key}" if where else key
 
 
 _KEYS = frozenset(
@@ -131,7 +127,7 @@ def request_lookups(
 def _str(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str | None:
     value = table.get(key, default)
     if value is not None and not isinstance(value, str):
-        raise InvalidInput(_at(where, key), f"expected a string, got {value!r}")
+        raise InvalidInput(key_at(where, key), f"expected a string, got {value!r}")
     return value
 
 
@@ -141,22 +137,22 @@ def _smtp(table: Any, base: Path) -> SmtpSettings:
         raise InvalidInput(where, "expected a table")
     unknown = set(table) - _SMTP_KEYS
     if unknown:
-        raise InvalidInput(_at(where, ", ".join(sorted(unknown))), "unknown key(s)")
+        raise InvalidInput(key_at(where, ", ".join(sorted(unknown))), "unknown key(s)")
     password = _str(table, "password", where)
     variable = _str(table, "password_env", where)
     if variable is not None:
         password = os.environ.get(variable)
         if password is None:
-            raise InvalidInput(_at(where, "password_env"), f"${variable} is not set")
+            raise InvalidInput(key_at(where, "password_env"), f"${variable} is not set")
     ca_file = _str(table, "ca_file", where)
     if ca_file is not None and not (base / ca_file).is_file():
-        raise InvalidInput(_at(where, "ca_file"), f"{base / ca_file} is not a file")
+        raise InvalidInput(key_at(where, "ca_file"), f"{base / ca_file} is not a file")
     port = table.get("port", 587)
     timeout = table.get("timeout_seconds", 20.0)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise InvalidInput(_at(where, "port"), f"expected a TCP port, got {port!r}")
+        raise InvalidInput(key_at(where, "port"), f"expected a TCP port, got {port!r}")
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise InvalidInput(_at(where, "timeout_seconds"), "expected a positive number")
+        raise InvalidInput(key_at(where, "timeout_seconds"), "expected a positive number")
     try:
         return SmtpSettings(
             host=_str(table, "host", where, "localhost") or "localhost",
@@ -169,7 +165,7 @@ def _smtp(table: Any, base: Path) -> SmtpSettings:
             local_hostname=_str(table, "local_hostname", where),
         )
     except ValueError as exc:
-        raise InvalidInput(_at(where, "security"), str(exc)) from None
+        raise InvalidInput(key_at(where, "security"), str(exc)) from None
 
 
 def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
@@ -184,10 +180,10 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
     where = ""
     unknown = set(table) - _KEYS
     if unknown:
-        raise InvalidInput(_at(where, ", ".join(sorted(unknown))), "unknown key(s)")
+        raise InvalidInput(key_at(where, ", ".join(sorted(unknown))), "unknown key(s)")
     sender = _str(table, "sender", where)
     if not sender or "@" not in sender:
-        raise InvalidInput(_at(where, "sender"), "required: the From address")
+        raise InvalidInput(key_at(where, "sender"), "required: the From address")
     institution = _str(table, "institution", where) or getattr(context, "name", "") or sender
     base = getattr(context, "base", None)
     if base is None:
@@ -205,18 +201,18 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
             timezone=zone,
         )
     except (KeyError, ValueError) as exc:
-        raise InvalidInput(_at(where, "timezone"), f"unknown time zone {zone!r}") from exc
+        raise InvalidInput(key_at(where, "timezone"), f"unknown time zone {zone!r}") from exc
     if folder and not (base / folder).is_dir():
-        raise InvalidInput(_at(where, "template_folder"), f"{base / folder} is not a folder")
+        raise InvalidInput(key_at(where, "template_folder"), f"{base / folder} is not a folder")
     staff = table.get("staff", {})
     if not isinstance(staff, Mapping) or not all(
         isinstance(v, list) and all(isinstance(a, str) and "@" in a for a in v)
         for v in staff.values()
     ):
-        raise InvalidInput(_at(where, "staff"), "expected desk = [addresses]")
+        raise InvalidInput(key_at(where, "staff"), "expected desk = [addresses]")
     language_spec = _str(table, "patron_language", where)
     patron_language = (
-        load_callable(language_spec, _at(where, "patron_language")) if language_spec else None
+        load_callable(language_spec, key_at(where, "patron_language")) if language_spec else None
     )
     smtp = _smtp(table.get("smtp", {}), base)
     lookup = getattr(context, "request", None)
@@ -235,4 +231,4 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> EmailNotifier:
             templates=templates,
         )
     except ValueError as exc:
-        raise InvalidInput(_at(where, "default_language"), str(exc)) from None
+        raise InvalidInput(key_at(where, "default_language"), str(exc)) from None

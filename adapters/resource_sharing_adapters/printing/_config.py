@@ -31,15 +31,11 @@ from typing import Any
 from babel import UnknownLocaleError
 
 from resource_sharing.errors import InvalidInput
+from resource_sharing_adapters._structuring import key_at
 from resource_sharing_adapters.documents import DocumentRenderer, Institution, PatronForm
 from resource_sharing_adapters.printing._printers import CupsPrinter, FolderPrinter
 
 __all__ = ["from_config", "renderer_from_config"]
-
-
-def _at(where: str, key: str) -> str:
-    """``key`` inside the table at ``where`` ("" for the factory's own table)."""
-    return f"{where}.{key}" if where else key
 
 
 _WHERE = ""
@@ -64,7 +60,7 @@ def _get(table: Mapping[str, Any], key: str, kind: type, default: Any = None) ->
     if value is not None and (
         not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool)
     ):
-        raise InvalidInput(_at(_WHERE, key), f"unexpected value {value!r}")
+        raise InvalidInput(key_at(_WHERE, key), f"unexpected value {value!r}")
     return value
 
 
@@ -82,14 +78,14 @@ def renderer_from_config(table: Mapping[str, Any], context: Any = None) -> Docum
     directory = getattr(context, "directory", None)
     folder = _get(table, "template_folder", str)
     if folder and not (base / folder).is_dir():
-        raise InvalidInput(_at(_WHERE, "template_folder"), f"{base / folder} is not a folder")
+        raise InvalidInput(key_at(_WHERE, "template_folder"), f"{base / folder} is not a folder")
     form = _get(table, "patron_form", str, "initial")
     try:
         patron_form = PatronForm(form)
     except ValueError:
         choices = ", ".join(f.value for f in PatronForm)
         raise InvalidInput(
-            _at(_WHERE, "patron_form"), f"{form!r} is not one of {choices}"
+            key_at(_WHERE, "patron_form"), f"{form!r} is not one of {choices}"
         ) from None
     institution = Institution(
         name=_get(table, "institution", str) or getattr(context, "name", "") or "",
@@ -106,9 +102,9 @@ def renderer_from_config(table: Mapping[str, Any], context: Any = None) -> Docum
             timezone=_get(table, "timezone", str, "UTC"),
         )
     except (UnknownLocaleError, ValueError) as exc:
-        raise InvalidInput(_at(_WHERE, "locale"), f"unknown locale: {exc}") from None
+        raise InvalidInput(key_at(_WHERE, "locale"), f"unknown locale: {exc}") from None
     except KeyError as exc:
-        raise InvalidInput(_at(_WHERE, "timezone"), f"unknown time zone {exc}") from None
+        raise InvalidInput(key_at(_WHERE, "timezone"), f"unknown time zone {exc}") from None
 
 
 def from_config(table: Mapping[str, Any], context: Any = None) -> FolderPrinter | CupsPrinter:
@@ -126,21 +122,23 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> FolderPrinter 
     if mode == "folder":
         folder = _get(table, "folder", str)
         if not folder:
-            raise InvalidInput(_at(_WHERE, "folder"), "required in folder mode: where the PDFs go")
+            raise InvalidInput(
+                key_at(_WHERE, "folder"), "required in folder mode: where the PDFs go"
+            )
         path = base / folder
         if not path.is_dir():
-            raise InvalidInput(_at(_WHERE, "folder"), f"{path} is not a folder")
+            raise InvalidInput(key_at(_WHERE, "folder"), f"{path} is not a folder")
         return FolderPrinter(renderer, path, html=_get(table, "html", bool, False))
     if mode == "cups":
         options = _get(table, "options", list, [])
         if not all(isinstance(o, str) for o in options):
-            raise InvalidInput(_at(_WHERE, "options"), "expected a list of lp -o options")
+            raise InvalidInput(key_at(_WHERE, "options"), "expected a list of lp -o options")
         timeout = table.get("timeout_seconds", 30.0)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise InvalidInput(_at(_WHERE, "timeout_seconds"), "expected a positive number")
+            raise InvalidInput(key_at(_WHERE, "timeout_seconds"), "expected a positive number")
         keep = _get(table, "keep_folder", str)
         if keep and not (base / keep).is_dir():
-            raise InvalidInput(_at(_WHERE, "keep_folder"), f"{base / keep} is not a folder")
+            raise InvalidInput(key_at(_WHERE, "keep_folder"), f"{base / keep} is not a folder")
         return CupsPrinter(
             renderer,
             _get(table, "queue", str),
@@ -149,4 +147,4 @@ def from_config(table: Mapping[str, Any], context: Any = None) -> FolderPrinter 
             timeout_seconds=float(timeout),
             keep_folder=(base / keep) if keep else None,
         )
-    raise InvalidInput(_at(_WHERE, "mode"), f"{mode!r} is not folder or cups")
+    raise InvalidInput(key_at(_WHERE, "mode"), f"{mode!r} is not folder or cups")

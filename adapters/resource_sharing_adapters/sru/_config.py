@@ -36,16 +36,12 @@ from typing import Any
 
 from resource_sharing.errors import InvalidInput
 from resource_sharing.records import AgencyId
+from resource_sharing_adapters._structuring import key_at
 from resource_sharing_adapters.sru._client import SRU_VERSIONS, SruClient, SruTarget
 from resource_sharing_adapters.sru._cql import INDEX_PRESETS, CqlIndexes
 from resource_sharing_adapters.sru._locator import PartnerHoldings, SruHoldingsLocator
 
 __all__ = ["from_config", "parse_target", "partner_holdings", "split_partner_sru"]
-
-
-def _at(where: str, key: str) -> str:
-    """``key`` inside the table at ``where`` ("" for the factory's own table)."""
-    return f"{where}.{key}" if where else key
 
 
 _TARGET_KEYS = frozenset(
@@ -69,9 +65,9 @@ _TARGET_KEYS = frozenset(
 def _typed(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     value = table[key]
     if isinstance(value, bool) and kind in (int, float, (int, float)):
-        raise InvalidInput(_at(where, key), f"expected a number, got {value!r}")
+        raise InvalidInput(key_at(where, key), f"expected a number, got {value!r}")
     if not isinstance(value, kind):
-        raise InvalidInput(_at(where, key), f"unexpected value {value!r}")
+        raise InvalidInput(key_at(where, key), f"unexpected value {value!r}")
     return value
 
 
@@ -79,12 +75,12 @@ def _pairs(table: Mapping[str, Any], key: str, where: str) -> list[tuple[str, st
     direct = table.get(key, {})
     from_env = table.get(f"{key}_env", {})
     if not isinstance(direct, dict) or not isinstance(from_env, dict):
-        raise InvalidInput(_at(where, key), "expected a table of names and values")
+        raise InvalidInput(key_at(where, key), "expected a table of names and values")
     pairs = [(str(k), str(v)) for k, v in direct.items()]
     for name, variable in from_env.items():
         value = os.environ.get(str(variable))
         if value is None:
-            raise InvalidInput(_at(where, f"{key}_env.{name}"), f"${variable} is not set")
+            raise InvalidInput(key_at(where, f"{key}_env.{name}"), f"${variable} is not set")
         pairs.append((str(name), value))
     return pairs
 
@@ -98,7 +94,7 @@ def _indexes(value: Any, where: str) -> CqlIndexes:
         raise InvalidInput(where, "expected a preset name or a table of index names")
     unknown = set(value) - {"isbn", "issn", "oclc", "title"}
     if unknown:
-        raise InvalidInput(_at(where, ", ".join(sorted(unknown))), "unknown key(s)")
+        raise InvalidInput(key_at(where, ", ".join(sorted(unknown))), "unknown key(s)")
     names = {k: (v or None) for k, v in value.items()}
     if not all(v is None or isinstance(v, str) for v in names.values()):
         raise InvalidInput(where, "index names are strings ('' for none)")
@@ -111,15 +107,15 @@ def parse_target(table: Mapping[str, Any], where: str, *, extra: Sequence[str] =
         raise InvalidInput(where or "sru", "expected a table")
     unknown = set(table) - _TARGET_KEYS - set(extra)
     if unknown:
-        raise InvalidInput(_at(where, ", ".join(sorted(unknown))), "unknown key(s)")
+        raise InvalidInput(key_at(where, ", ".join(sorted(unknown))), "unknown key(s)")
     if not isinstance(table.get("url"), str) or not table["url"].startswith(
         ("http://", "https://")
     ):
-        raise InvalidInput(_at(where, "url"), "required: the SRU base URL (http:// or https://)")
+        raise InvalidInput(key_at(where, "url"), "required: the SRU base URL (http:// or https://)")
     version = str(table.get("version", "1.2"))
     if version not in SRU_VERSIONS:
         raise InvalidInput(
-            _at(where, "version"), f"{version!r} is not one of {sorted(SRU_VERSIONS)}"
+            key_at(where, "version"), f"{version!r} is not one of {sorted(SRU_VERSIONS)}"
         )
     options: dict[str, Any] = {}
     for key, kind in (
@@ -134,13 +130,13 @@ def parse_target(table: Mapping[str, Any], where: str, *, extra: Sequence[str] =
     if "timeout_seconds" in options:
         options["timeout_seconds"] = float(options["timeout_seconds"])
         if options["timeout_seconds"] <= 0:
-            raise InvalidInput(_at(where, "timeout_seconds"), "must be positive")
+            raise InvalidInput(key_at(where, "timeout_seconds"), "must be positive")
     if options.get("max_records", 1) < 1:
-        raise InvalidInput(_at(where, "max_records"), "must be at least 1")
+        raise InvalidInput(key_at(where, "max_records"), "must be at least 1")
     return SruTarget(
         url=table["url"],
         version=version,
-        indexes=_indexes(table.get("indexes", "standard"), _at(where, "indexes")),
+        indexes=_indexes(table.get("indexes", "standard"), key_at(where, "indexes")),
         params=tuple(_pairs(table, "params", where)),
         headers=tuple(_pairs(table, "headers", where)),
         **options,
@@ -160,11 +156,11 @@ def from_config(table: Mapping[str, Any], context: object = None) -> SruHoldings
     desks = data.get("desks", {})
     default_desk = data.get("default_desk")
     if not isinstance(holders, list) or not all(isinstance(h, str) for h in holders):
-        raise InvalidInput(_at(where, "holders"), "expected a list of holder codes")
+        raise InvalidInput(key_at(where, "holders"), "expected a list of holder codes")
     if not isinstance(desks, dict) or not all(isinstance(v, str) for v in desks.values()):
-        raise InvalidInput(_at(where, "desks"), "expected a table of location = desk")
+        raise InvalidInput(key_at(where, "desks"), "expected a table of location = desk")
     if default_desk is not None and not isinstance(default_desk, str):
-        raise InvalidInput(_at(where, "default_desk"), "expected a desk name")
+        raise InvalidInput(key_at(where, "default_desk"), "expected a desk name")
     return SruHoldingsLocator(
         SruClient(target), holders=holders, desks=desks, default_desk=default_desk
     )
@@ -191,8 +187,8 @@ def split_partner_sru(
             continue
         agency = entry.get("agency")
         if not isinstance(agency, str) or not agency:
-            raise InvalidInput(_at(where, "agency"), "required with an sru table")
-        targets[AgencyId.parse(agency)] = parse_target(sru, _at(where, "sru"))
+            raise InvalidInput(key_at(where, "agency"), "required with an sru table")
+        targets[AgencyId.parse(agency)] = parse_target(sru, key_at(where, "sru"))
     return rest, targets
 
 

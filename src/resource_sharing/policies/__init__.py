@@ -16,8 +16,7 @@ without a why.
   lender's automatic or manual decision, and the patron's loan after the answer.
 - :mod:`~resource_sharing.policies.recalls`: a local hold recalls a lent item; a recall
   shortens the patron's loan.
-- :mod:`~resource_sharing.policies.timers`: deadlines as data and the pure tick that
-  fires each exactly once.
+- :mod:`~resource_sharing.policies.timers`: deadlines as data, one pure function per timer.
 """
 
 from __future__ import annotations
@@ -61,20 +60,16 @@ from resource_sharing.policies.renewals import (
 from resource_sharing.policies.timers import (
     TIMER_CALENDARS,
     CalendarOf,
-    TimerTick,
     answer_expiry,
     conditional_answer_expiry,
     due_reminder,
-    due_timers,
     hold_shelf_expiry,
     lender_overdue,
-    next_wakeup,
     not_received_claim,
     patron_loan_deadlines,
     patron_overdue,
     return_unconfirmed,
     supply_expiry,
-    tick,
     with_deadlines,
     without_deadlines,
 )
@@ -98,7 +93,6 @@ __all__ = [
     "RenewalRequester",
     "RenewalVerdict",
     "TimerPolicy",
-    "TimerTick",
     "answer_expiry",
     "apply_renewal_answer",
     "check_patron_renewal",
@@ -107,12 +101,10 @@ __all__ = [
     "due_at",
     "due_date_of",
     "due_reminder",
-    "due_timers",
     "hold_shelf_expiry",
     "lender_due_date",
     "lender_overdue",
     "lender_reported_overdue",
-    "next_wakeup",
     "not_received_claim",
     "patron_due_date",
     "patron_loan_deadlines",
@@ -123,7 +115,6 @@ __all__ = [
     "staff_refuse_renewal",
     "staff_renewal",
     "supply_expiry",
-    "tick",
     "with_deadlines",
     "without_deadlines",
 ]

@@ -1,4 +1,4 @@
-"""Timers as data: every deadline is a value stored on the record, fired by a pure tick.
+"""Timers as data: every deadline is a value stored on the record, computed by a pure function.
 
 Theory of operation
 -------------------
@@ -7,12 +7,10 @@ an item ships, a patron due date is set), it computes the
 :class:`~resource_sharing.records.Deadline` with one of the functions here and stores it
 on the record (:func:`with_deadlines`
 replaces any earlier deadline of the same kind; :func:`without_deadlines` clears kinds
-when the clock stops). Whoever drives time (a scheduler, a test, a simulation) calls
-:func:`due_timers` with the record's deadlines and ``now``: it returns the deadlines that
-are due, earliest first, and the ones that remain. The caller turns each fired deadline
-into its timer event and stores ``remaining``; because a fired deadline is no longer
-stored, ticking again never fires it twice, however the ticks fall. :func:`tick` does
-both for a request record. :func:`next_wakeup` tells a scheduler when to come back.
+when the clock stops). The service's timer scheduler fires each due deadline as a
+:class:`~resource_sharing.events.TimerFired` event; the edge that handles it clears or
+the lifecycle removes the fired deadline from the record (and refuses a timer whose
+deadline is not set), so firing again never fires it twice.
 
 Each deadline is counted in the calendar its rule names (:data:`TIMER_CALENDARS`):
 
@@ -40,18 +38,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NamedTuple, TypeVar
-
-import attrs
 
 from resource_sharing.calendar import Calendar
 from resource_sharing.directory import PartnerTerms
 from resource_sharing.policies._checks import not_negative, utc
 from resource_sharing.policies.config import TimerPolicy
 from resource_sharing.records import (
-    BorrowingRequest,
     Deadline,
-    LendingRequest,
     TimerKind,
     sorted_deadlines,
 )
@@ -59,20 +52,16 @@ from resource_sharing.records import (
 __all__ = [
     "TIMER_CALENDARS",
     "CalendarOf",
-    "TimerTick",
     "answer_expiry",
     "conditional_answer_expiry",
     "due_reminder",
-    "due_timers",
     "hold_shelf_expiry",
     "lender_overdue",
-    "next_wakeup",
     "not_received_claim",
     "patron_loan_deadlines",
     "patron_overdue",
     "return_unconfirmed",
     "supply_expiry",
-    "tick",
     "with_deadlines",
     "without_deadlines",
 ]
@@ -225,41 +214,3 @@ def without_deadlines(deadlines: Iterable[Deadline], *kinds: TimerKind) -> tuple
     """The stored deadlines without any of these kinds (the clock stopped)."""
     drop = frozenset(kinds)
     return tuple(sorted(d for d in deadlines if d.kind not in drop))
-
-
-class TimerTick(NamedTuple):
-    """What a tick found: the deadlines due now, and the ones to keep."""
-
-    fired: tuple[Deadline, ...]
-    """Due at or before ``now``, earliest first: fire each one's event."""
-    remaining: tuple[Deadline, ...]
-    """Not due yet, earliest first: store these instead of the old deadlines."""
-
-
-def due_timers(deadlines: Iterable[Deadline], now: datetime) -> TimerTick:
-    """Split deadlines into those due at ``now`` (``at <= now``) and the rest, both sorted."""
-    moment = utc("now", now)
-    ordered = sorted(deadlines)
-    fired = tuple(d for d in ordered if d.at <= moment)
-    remaining = tuple(d for d in ordered if d.at > moment)
-    return TimerTick(fired, remaining)
-
-
-def next_wakeup(deadlines: Iterable[Deadline]) -> datetime | None:
-    """When the earliest deadline falls (None: no timers)."""
-    return min((d.at for d in deadlines), default=None)
-
-
-_Request = TypeVar("_Request", BorrowingRequest, LendingRequest)
-
-
-def tick(request: _Request, now: datetime) -> tuple[tuple[Deadline, ...], _Request]:
-    """The deadlines of a request due at ``now``, and the request without them.
-
-    Feed each fired deadline to the lifecycle as its timer event, in order, starting
-    from the returned request; deadlines set by those events are new and tick later.
-    """
-    fired, remaining = due_timers(request.deadlines, now)
-    if not fired:
-        return (), request
-    return fired, attrs.evolve(request, deadlines=remaining)

@@ -62,8 +62,10 @@ from resource_sharing.rota._model import (
     RotaTemplate,
     accepted_services,
 )
-from resource_sharing.rota._pipeline import DEFAULT_FILTERS, DEFAULT_SCORERS, RotaPolicy, build_rota
+from resource_sharing.rota._pipeline import RotaPolicy, build_rota
 from resource_sharing.rota._steps import (
+    DEFAULT_FILTERS,
+    DEFAULT_SCORERS,
     AlreadyTriedFilter,
     CapacityFilter,
     ClosedFilter,

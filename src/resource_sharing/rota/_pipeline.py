@@ -24,46 +24,14 @@ from resource_sharing.rota._model import (
     accepted_services,
 )
 from resource_sharing.rota._steps import (
-    AlreadyTriedFilter,
-    CapacityFilter,
-    ClosedFilter,
-    DeflectionFilter,
-    FillRateScorer,
+    DEFAULT_FILTERS,
+    DEFAULT_SCORERS,
     Filter,
-    InactiveFilter,
-    LoadScorer,
-    LoanToBorrowScorer,
-    NotHeldFilter,
-    OwnInstitutionFilter,
     RotaJob,
     Scorer,
-    ServiceFilter,
-    TierScorer,
-    TurnaroundScorer,
 )
 
-__all__ = ["DEFAULT_FILTERS", "DEFAULT_SCORERS", "RotaPolicy", "build_rota"]
-
-DEFAULT_FILTERS: tuple[Filter, ...] = (
-    OwnInstitutionFilter(),
-    InactiveFilter(),
-    AlreadyTriedFilter(),
-    ClosedFilter(),
-    ServiceFilter(),
-    NotHeldFilter(),
-    DeflectionFilter(),
-    CapacityFilter(),
-)
-"""The built-in filters, cheapest and most decisive first; the first to drop names the reason."""
-
-DEFAULT_SCORERS: tuple[Scorer, ...] = (
-    TierScorer(),
-    TurnaroundScorer(),
-    LoadScorer(),
-    LoanToBorrowScorer(),
-    FillRateScorer(),
-)
-"""The built-in scorers; the tier dominates and the others order partners within a tier."""
+__all__ = ["RotaPolicy", "build_rota"]
 
 _UNKNOWN = Drop(DropReason.UNKNOWN_PARTNER, "not in the directory")
 

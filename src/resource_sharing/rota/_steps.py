@@ -33,6 +33,8 @@ from resource_sharing.rota._model import (
 )
 
 __all__ = [
+    "DEFAULT_FILTERS",
+    "DEFAULT_SCORERS",
     "AlreadyTriedFilter",
     "CapacityFilter",
     "ClosedFilter",
@@ -436,3 +438,25 @@ class FillRateScorer:
         """The smoothed fill rate."""
         stats = facts.fill
         return 0.5 if stats is None else (stats.filled + 1) / (stats.asked + 2)
+
+
+DEFAULT_FILTERS: tuple[Filter, ...] = (
+    OwnInstitutionFilter(),
+    InactiveFilter(),
+    AlreadyTriedFilter(),
+    ClosedFilter(),
+    ServiceFilter(),
+    NotHeldFilter(),
+    DeflectionFilter(),
+    CapacityFilter(),
+)
+"""The built-in filters, cheapest and most decisive first; the first to drop names the reason."""
+
+DEFAULT_SCORERS: tuple[Scorer, ...] = (
+    TierScorer(),
+    TurnaroundScorer(),
+    LoadScorer(),
+    LoanToBorrowScorer(),
+    FillRateScorer(),
+)
+"""The built-in scorers; the tier dominates and the others order partners within a tier."""

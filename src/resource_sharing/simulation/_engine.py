@@ -38,7 +38,13 @@ from resource_sharing.directory import Directory, Partner
 from resource_sharing.errors import DeliveryError, ResourceSharingError
 from resource_sharing.iso18626 import Status
 from resource_sharing.lending import LendingPolicy
-from resource_sharing.memory import FixedClock, MemoryCirculation, MemoryStore, RecordingNotifier
+from resource_sharing.memory import (
+    FixedClock,
+    MemoryCirculation,
+    MemoryStore,
+    RecordingNotifier,
+    SequentialIds,
+)
 from resource_sharing.messages import Confirmation, PeerMessage, Request, SupplyingAgencyMessage
 from resource_sharing.ports import Holding
 from resource_sharing.records import (
@@ -224,7 +230,7 @@ class Simulation:
                 circulation=MemoryCirculation(),
                 holdings=_Holdings(agency, held[agency]),
                 clock=self.clock,
-                ids=_Ids(f"{agency.value}:"),
+                ids=SequentialIds(f"{agency.value}:"),
             )
             settings = Settings(
                 agency,
@@ -648,19 +654,6 @@ class Simulation:
             invariant_violations=tuple(self.violations),
             simulated_days=round(span, 3),
         )
-
-
-class _Ids:
-    """Zero-padded sequential ids: stores order same-instant messages by id."""
-
-    def __init__(self, namespace: str) -> None:
-        self._namespace = namespace
-        self._counters: dict[str, int] = {}
-
-    def new_id(self, prefix: str) -> str:
-        n = self._counters.get(prefix, 0) + 1
-        self._counters[prefix] = n
-        return f"{self._namespace}{prefix}-{n:09d}"
 
 
 def _draw_demand(

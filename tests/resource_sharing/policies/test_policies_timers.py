@@ -19,16 +19,13 @@ from resource_sharing.policies import (
     conditional_answer_expiry,
     due_at,
     due_reminder,
-    due_timers,
     hold_shelf_expiry,
     lender_overdue,
-    next_wakeup,
     not_received_claim,
     patron_loan_deadlines,
     patron_overdue,
     return_unconfirmed,
     supply_expiry,
-    tick,
     with_deadlines,
     without_deadlines,
 )
@@ -36,10 +33,7 @@ from resource_sharing.records import Deadline, TimerKind
 from tests.strategies.policies import (
     EPOCH,
     WEEKEND,
-    borrowing_request,
     calendars,
-    deadline_sets,
-    lending_request,
     moments,
     timer_policies,
 )
@@ -141,55 +135,11 @@ def test_with_and_without_deadlines_replace_and_clear_by_kind() -> None:
     assert stored == (other, first)
     assert with_deadlines(stored, moved) == (other, moved)
     assert without_deadlines(stored, TimerKind.LENDER_ANSWER) == (other,)
-    assert next_wakeup(stored) == other.at
-    assert next_wakeup(()) is None
-
-
-def test_due_timers_fires_at_or_before_now_in_order() -> None:
-    a = Deadline(EPOCH + timedelta(hours=1), TimerKind.LENDER_ANSWER)
-    b = Deadline(EPOCH + timedelta(hours=2), TimerKind.HOLD_SHELF_EXPIRY)
-    c = Deadline(EPOCH + timedelta(hours=3), TimerKind.DUE_REMINDER)
-    fired, remaining = due_timers((c, b, a), EPOCH + timedelta(hours=2))
-    assert fired == (a, b)
-    assert remaining == (c,)
-
-
-def test_tick_returns_the_request_without_the_fired_deadlines() -> None:
-    a = Deadline(EPOCH + timedelta(hours=1), TimerKind.PATRON_OVERDUE)
-    b = Deadline(EPOCH + timedelta(hours=5), TimerKind.DUE_REMINDER)
-    request = attrs.evolve(borrowing_request(), deadlines=(a, b))
-    fired, after = tick(request, EPOCH + timedelta(hours=2))
-    assert fired == (a,)
-    assert after.deadlines == (b,)
-    assert tick(after, EPOCH + timedelta(hours=2)) == ((), after)
-    lending = attrs.evolve(lending_request(), deadlines=(a,))
-    assert tick(lending, EPOCH)[1] is lending
 
 
 def test_naive_moments_are_refused() -> None:
-    with pytest.raises(InvalidInput, match="now"):
-        due_timers((), datetime(2025, 1, 1))
     with pytest.raises(InvalidInput, match="sent_at"):
         answer_expiry(datetime(2025, 1, 1), terms=PartnerTerms(), lender_calendar=CPH)
-
-
-@given(deadline_sets(), st.lists(st.integers(1, 40 * 24 * 3600), max_size=40))
-def test_ticking_in_random_steps_fires_each_deadline_exactly_once(
-    deadlines: tuple[Deadline, ...], steps: list[int]
-) -> None:
-    stored = deadlines
-    now = EPOCH
-    fired_all: list[Deadline] = []
-    for step in [*steps, 400 * 24 * 3600]:  # the last step passes every deadline
-        now += timedelta(seconds=step)
-        fired, stored = due_timers(stored, now)
-        assert all(d.at <= now for d in fired)
-        assert all(d.at > now for d in stored)
-        fired_all.extend(fired)
-    assert stored == ()
-    assert sorted(fired_all) == sorted(deadlines)
-    assert fired_all == sorted(fired_all)  # fired in time order across ticks
-    assert len(set(fired_all)) == len(fired_all)
 
 
 @given(moments, timer_policies, calendars(), calendars(), st.integers(0, 10))
