@@ -208,14 +208,17 @@ class SqlUnit:
         if record.id == "" or index.side is not _side_of(record):
             raise InvalidInput("record", "a stored request needs an id and its own side")
         side = index.side.value
-        current = self._one(
-            "SELECT version, state, task_list, updated_at, protocol_ids, barcodes"
-            " FROM rs_requests WHERE side = ? AND id = ?",
-            (side, record.id),
-        )
-        actual = 0 if current is None else int(current[0])
-        if actual != expected_version:
-            raise ConcurrencyConflict(record.id, expected_version, actual)
+        # a new request needs no look-up first: its INSERT fails on a twin (one round trip less)
+        current = None
+        if expected_version != 0:
+            current = self._one(
+                "SELECT version, state, task_list, updated_at, protocol_ids, barcodes"
+                " FROM rs_requests WHERE side = ? AND id = ?",
+                (side, record.id),
+            )
+            actual = 0 if current is None else int(current[0])
+            if actual != expected_version:
+                raise ConcurrencyConflict(record.id, expected_version, actual)
         version = expected_version + 1
         stored = attrs.evolve(record, version=version)
         protocol_ids = json.dumps(sorted(set(index.protocol_ids)))
@@ -270,11 +273,12 @@ class SqlUnit:
                 raise ConcurrencyConflict(record.id, expected_version, self._version(side, record))
             old_ids, old_barcodes = current[4], current[5]
         if old_ids != protocol_ids:
-            self._replace_protocol_ids(side, record, index)
+            self._replace_protocol_ids(side, record, index, fresh=current is None)
         if old_barcodes != barcodes:
-            self._run(
-                "DELETE FROM rs_barcodes WHERE side = ? AND request_id = ?", (side, record.id)
-            )
+            if current is not None:
+                self._run(
+                    "DELETE FROM rs_barcodes WHERE side = ? AND request_id = ?", (side, record.id)
+                )
             self._cur.executemany(
                 self._sql("INSERT INTO rs_barcodes (barcode, side, request_id) VALUES (?, ?, ?)"),
                 [(barcode, side, record.id) for barcode in sorted(set(index.barcodes))],
@@ -282,11 +286,14 @@ class SqlUnit:
         self._saved[(side, record.id)] = (index, version)
         return version
 
-    def _replace_protocol_ids(self, side: str, record: AnyRequest, index: RequestIndex) -> None:
+    def _replace_protocol_ids(
+        self, side: str, record: AnyRequest, index: RequestIndex, *, fresh: bool = False
+    ) -> None:
         agency = str(record.requester) if isinstance(record, LendingRequest) else None
-        self._run(
-            "DELETE FROM rs_protocol_ids WHERE side = ? AND request_id = ?", (side, record.id)
-        )
+        if not fresh:  # a request just inserted has none to delete
+            self._run(
+                "DELETE FROM rs_protocol_ids WHERE side = ? AND request_id = ?", (side, record.id)
+            )
         self._cur.executemany(
             self._sql(
                 "INSERT INTO rs_protocol_ids (side, protocol_id, request_id, agency)"

@@ -157,13 +157,14 @@ class SQLiteStore(StoreFeeds):
     @contextmanager
     def _begin(self, begin: str) -> Iterator[SQLiteUnit]:
         connection = self._take()
+        cursor = connection.cursor()
         try:
             try:
                 connection.execute(begin)
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot start a unit of work: {exc}") from exc
             try:
-                unit = SQLiteUnit(connection.cursor())
+                unit = SQLiteUnit(cursor)
                 yield unit
                 unit.flush()
                 connection.execute("COMMIT")
@@ -173,6 +174,12 @@ class SQLiteStore(StoreFeeds):
                     raise StorageError(f"SQLite failed: {exc}") from exc
                 raise
         finally:
+            # Closed here, in this thread: a cursor left to the garbage collector resets its
+            # last statement whenever it is freed, and that statement is shared through the
+            # connection's statement cache with the next unit on this connection, perhaps in
+            # another thread in the middle of it (SQLITE_MISUSE, "bad parameter or other API
+            # misuse", seen under concurrent inbound load).
+            cursor.close()
             self._give_back(connection, not connection.in_transaction)
 
     def _reading(self) -> AbstractContextManager[SqlUnit]:

@@ -198,3 +198,16 @@ def test_concurrent_dispatchers_never_claim_the_same_message(tmp_path: Path) -> 
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_unit_closes_its_cursor_before_its_connection_is_reused(tmp_path: Path) -> None:
+    # A cursor left to the garbage collector resets its last statement when it is freed,
+    # possibly while another thread runs that (cached, shared) statement on the connection.
+    with SQLiteStore(tmp_path / "rs.db") as store:
+        with store.transaction() as unit:
+            unit.get(Side.BORROWING, "B-1")
+            cursor = unit._cur
+        with store.transaction() as unit:
+            unit.get(Side.BORROWING, "B-1")
+        with pytest.raises(sqlite3.ProgrammingError, match="closed cursor"):
+            cursor.execute("SELECT 1")
