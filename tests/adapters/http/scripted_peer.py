@@ -23,7 +23,7 @@ implementations of issue 14 (peers that refuse, race, or reuse message ids).
   :class:`~tests.adapters.nodes_http.Cluster` node or a ``serve`` child) with a chosen
   ``X-Message-ID`` (or none) and extra headers; :meth:`request`, :meth:`supplying` and
   :meth:`requesting` build the messages with our node's credentials filled in
-  (:func:`tests.nodes_http.secret`).
+  (:func:`tests.nodes_http.secret`), whichever side the peer plays.
 
 Wire it into a :class:`~tests.adapters.nodes_http.Cluster` with :func:`scripted_peer` before the
 node that talks to it is defined, so its partner entry points at the peer's port::
@@ -307,7 +307,7 @@ class ScriptedPeer:
         """A header for a message about ``request_id`` between the peer and node ``to``."""
         node = AgencyId(to)
         borrower, lender = (node, self.agency) if as_lender else (self.agency, node)
-        auth = None if as_lender else Authentication(self.name, secret(self.name, to))
+        auth = Authentication(self.name, secret(self.name, to))
         return Header(
             borrower,
             lender,

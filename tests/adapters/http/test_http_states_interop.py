@@ -8,12 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
 from resource_sharing.iso18626 import Action, ErrorType, ReasonForMessage, Status
 from resource_sharing.messages import (
-    Authentication,
     PeerMessage,
     Request,
     RequestingAgencyMessage,
@@ -22,7 +20,7 @@ from resource_sharing.messages import (
 from resource_sharing.records import AgencyId
 from resource_sharing_adapters.http import parse_config
 from tests.adapters.http.scripted_peer import ScriptedPeer, scripted_peer
-from tests.adapters.nodes_http import BOOK, PATRON, START, Cluster, cluster, secret
+from tests.adapters.nodes_http import BOOK, PATRON, START, Cluster, cluster
 
 
 def _config(**terms: Any) -> dict[str, Any]:
@@ -76,9 +74,7 @@ def _sam(
     **fields: Any,
 ) -> SupplyingAgencyMessage:
     """A supplying agency message from the scripted lender to US-A, with its credentials."""
-    message = peer.supplying("US-A", protocol_id, status, reason, **fields)
-    auth = Authentication(peer.name, secret(peer.name, "US-A"))
-    return attrs.evolve(message, header=attrs.evolve(message.header, authentication=auth))
+    return peer.supplying("US-A", protocol_id, status, reason, **fields)
 
 
 def _placed(net: Cluster, peer: ScriptedPeer) -> tuple[str, str]:

@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 import httpx
 import pytest
 
 from resource_sharing.errors import InvalidInput
 from resource_sharing.iso18626 import Action, ReasonForMessage, Status
 from resource_sharing.messages import (
-    Authentication,
     PeerMessage,
     Request,
     RequestingAgencyMessage,
@@ -25,7 +23,7 @@ from resource_sharing.messages import (
 from resource_sharing_adapters.console._accounts import Role, accounts_of
 from resource_sharing_adapters.http import StaffClient, parse_config
 from tests.adapters.http.scripted_peer import ScriptedPeer, scripted_peer
-from tests.adapters.nodes_http import BOOK, PATRON, Cluster, cluster, secret, wait_until
+from tests.adapters.nodes_http import BOOK, PATRON, Cluster, cluster, wait_until
 
 DAY = 86400.0
 
@@ -49,8 +47,6 @@ def _from_p(
 ) -> None:
     """P (as lender) tells A ``status``, with the credentials A expects of it."""
     message = peer.supplying("US-A", protocol_id, status, reason)
-    auth = Authentication("US-P", secret("US-P", "US-A"))
-    message = attrs.evolve(message, header=attrs.evolve(message.header, authentication=auth))
     sent = peer.send(net.url("US-A"), message)
     assert sent.ok, sent.text
 
