@@ -31,7 +31,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 from starlette.applications import Starlette
@@ -361,6 +361,42 @@ def _page(request: HttpRequest) -> int:
     return limit
 
 
+class _Account(Protocol):
+    """What the staff API needs of a staff account (the console extra defines them)."""
+
+    @property
+    def username(self) -> str:
+        """The name history entries record."""
+        ...
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The account's roles (``borrowing``, ``lending``, ``admin``)."""
+        ...
+
+
+_RoleOf = str | Callable[[HttpRequest], str | None] | None
+"""The staff role a route needs from a user's own token: fixed, read from the path, or none."""
+
+
+def _personal_token(request: HttpRequest) -> str | None:
+    """A staff user's own API token (``Bearer rs_...``) in the request, or None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token.startswith("rs_") else None
+
+
+def _may(account: _Account, role: str) -> bool:
+    """Whether the account holds ``role`` (an admin holds every role), as the console checks."""
+    return role in account.roles or "admin" in account.roles
+
+
+def _side_role(request: HttpRequest) -> str | None:
+    """The role of the side named in the path (an unknown side is refused later with 400)."""
+    side = request.path_params.get("side")
+    return side if side in ("borrowing", "lending") else None
+
+
 class _Staff:
     """The staff API's handlers (each runs its synchronous work in the thread pool)."""
 
@@ -368,12 +404,29 @@ class _Staff:
         self.node = node
         self._auth = StaffAuthenticator(node.config.server.staff_token, node.authenticator.guard)
 
-    def guard(self, handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
+    def guard(
+        self, handler: Callable[[HttpRequest], Any], role: _RoleOf = None
+    ) -> Callable[[HttpRequest], Any]:
+        """``handler`` behind the staff token; a user's own token also needs ``role``."""
+
         async def guarded(request: HttpRequest) -> Response:
-            request.state.staff_user = user = await self._user_of(request)
+            personal = _personal_token(request)
+            account = await self._account_of(personal) if personal else None
+            request.state.staff_user = user = account.username if account else None
+            if personal and account is None:
+                detail = "this API token is not valid: it was replaced, or its user is disabled"
+                return _error(401, "Unauthorized", detail)
             if user is None and not self._auth.enabled:
                 return _error(404, "StaffApiOff", "no staff token is configured")
             try:
+                needed = role(request) if callable(role) else role
+                if account is not None and needed is not None and not _may(account, needed):
+                    return _error(
+                        403,
+                        "Forbidden",
+                        f"{user} may not do this: it needs the {needed} staff role"
+                        " (an administrator can add it with resource-sharing staff)",
+                    )
                 if user is None:
                     self._auth.check(request.headers.get("authorization"), _origin(request).address)
             except Throttled as exc:
@@ -405,15 +458,21 @@ class _Staff:
     async def body(self, request: HttpRequest) -> dict[str, Any]:
         return await json_body(request)
 
-    async def _user_of(self, request: HttpRequest) -> str | None:
-        """The staff user whose own API token the request carries (``rs_...``), or None."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.startswith("rs_"):
+    async def _account_of(self, token: str) -> _Account | None:
+        """The enabled staff user whose own API token this is, or None."""
+        try:
+            from resource_sharing_adapters.console import accounts_of
+        except ImportError:  # no console extra: no staff accounts, so no personal tokens
             return None
-        from resource_sharing_adapters.console import accounts_of
+        account: _Account | None = await run_in_threadpool(accounts_of(self.node).by_token, token)
+        return account
 
-        user = await run_in_threadpool(accounts_of(self.node).by_token, token.strip())
-        return user.username if user is not None else None
+    def _desk(self, request: HttpRequest, side: Side) -> Any:
+        """The side's desk, acting for the user whose own token the request carries."""
+        inst = self.node.institution
+        desk: Any = inst.borrowing if side is Side.BORROWING else inst.lending
+        user = request.state.staff_user
+        return desk.by(user) if user is not None else desk  # the history names the user
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         result = await run_in_threadpool(fn, *args, **kwargs)
@@ -562,7 +621,7 @@ class _Staff:
         if "rota" in data:
             kwargs["rota"] = _lenders(data["rota"], "rota")
         record = await self.run(
-            self.node.institution.borrowing.place_request, patron, citation, **kwargs
+            self._desk(request, Side.BORROWING).place_request, patron, citation, **kwargs
         )
         return _Json(summary(record), 201)
 
@@ -584,11 +643,7 @@ class _Staff:
         if unknown:
             raise InvalidInput("body", f"unknown key(s): {', '.join(sorted(unknown))}")
         kwargs = {k: params[k](v, k) for k, v in data.items() if v is not None}
-        inst = self.node.institution
-        desk: Any = inst.borrowing if side is Side.BORROWING else inst.lending
-        if request.state.staff_user is not None:
-            desk = desk.by(request.state.staff_user)  # the history names the token's user
-        method = getattr(desk, method_name)
+        method = getattr(self._desk(request, side), method_name)
         record = await self.run(method, request.path_params["id"], **kwargs)
         return _Json(summary(record))
 
@@ -602,7 +657,7 @@ class _Staff:
         data = await self.body(request)
         barcode = _text(data.get("barcode"), "barcode")
         result = await self.run(
-            self.node.institution.borrowing.return_item,
+            self._desk(request, Side.BORROWING).return_item,
             barcode,
             data.get("desk"),
             request_id=data.get("request_id"),
@@ -614,7 +669,7 @@ class _Staff:
         barcode = _text(data.get("barcode"), "barcode")
         mark = await run_in_threadpool(lambda: self.node.journal.last)
         result = await self.run(
-            self.node.institution.lending.check_in, barcode, request_id=data.get("request_id")
+            self._desk(request, Side.LENDING).check_in, barcode, request_id=data.get("request_id")
         )
         shown = _scan(result)
         entries = await run_in_threadpool(self.node.journal.since, mark)
@@ -632,7 +687,7 @@ class _Staff:
         barcode = _text(data.get("barcode"), "barcode")
         patron = data.get("patron_id")
         record = await self.run(
-            self.node.institution.lending.local_hold,
+            self._desk(request, Side.LENDING).local_hold,
             barcode,
             patron,
             request_id=data.get("request_id"),
@@ -778,19 +833,21 @@ def create_app(node: Node, *, background: bool = True, console: bool = True) -> 
         Route("/staff/delivery-tasks", g(staff.delivery_tasks), methods=["GET"]),
         Route("/staff/delivery-tasks/{task_id}", g(staff.delivery_task), methods=["GET"]),
         Route("/staff/delivery-tasks/{task_id}/{choice}", g(staff.resolve_task), methods=["POST"]),
-        Route("/staff/requests/{side}/{id}/tasks", g(staff.request_tasks), methods=["GET"]),
-        Route("/staff/dispatch", g(staff.dispatch), methods=["POST"]),
-        Route("/staff/tick", g(staff.tick), methods=["POST"]),
-        Route("/staff/sweep", g(staff.sweep), methods=["POST"]),
-        Route("/staff/clock", g(staff.clock), methods=["POST"]),
-        Route("/staff/borrowing/requests", g(staff.place), methods=["POST"]),
-        Route("/staff/borrowing/return", g(staff.return_item), methods=["POST"]),
-        Route("/staff/lending/check-in", g(staff.check_in), methods=["POST"]),
-        Route("/staff/lending/local-hold", g(staff.local_hold), methods=["POST"]),
-        Route("/staff/requests/{side}/{id}", g(staff.show), methods=["GET"]),
+        Route(
+            "/staff/requests/{side}/{id}/tasks", g(staff.request_tasks, _side_role), methods=["GET"]
+        ),
+        Route("/staff/dispatch", g(staff.dispatch, "admin"), methods=["POST"]),
+        Route("/staff/tick", g(staff.tick, "admin"), methods=["POST"]),
+        Route("/staff/sweep", g(staff.sweep, "admin"), methods=["POST"]),
+        Route("/staff/clock", g(staff.clock, "admin"), methods=["POST"]),
+        Route("/staff/borrowing/requests", g(staff.place, "borrowing"), methods=["POST"]),
+        Route("/staff/borrowing/return", g(staff.return_item, "borrowing"), methods=["POST"]),
+        Route("/staff/lending/check-in", g(staff.check_in, "lending"), methods=["POST"]),
+        Route("/staff/lending/local-hold", g(staff.local_hold, "lending"), methods=["POST"]),
+        Route("/staff/requests/{side}/{id}", g(staff.show, _side_role), methods=["GET"]),
         Route("/staff/task/{task_id}", g(staff.task), methods=["GET"]),
         Route("/staff/task/{task_id}", g(staff.choose_task), methods=["POST"]),
-        Route("/staff/{side}/{id}/{action}", g(staff.act), methods=["POST"]),
+        Route("/staff/{side}/{id}/{action}", g(staff.act, _side_role), methods=["POST"]),
     ]
     if node.config.ncip_inbound is not None:
         routes.append(_ncip_route(node))
